@@ -1,0 +1,198 @@
+"""A FAISS inner-product index with filtered search that never leaves a list short.
+
+:class:`VectorIndex` follows scikit-learn's estimator contract: the constructor stores settings, :meth:`fit`
+builds the index and returns ``self``, learned state ends in ``_``. Filtering (by category, region, fan tier,
+eligibility...) is a boolean mask over rows; the search over-fetches and widens until ``k`` allowed rows are found,
+and switches to exact search over the allowed rows when the mask is selective (so a filtered list is always as
+full as the allowed rows permit).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Literal
+
+import faiss
+import numpy as np
+
+IndexKind = Literal["auto", "flat", "ivf", "hnsw"]
+
+# Below this many allowed rows a filtered query is answered exactly over those rows (a small matmul).
+_EXACT_SUBSET_ROWS = 20_000
+
+
+def _as_f32(a: np.ndarray) -> np.ndarray:
+    return np.ascontiguousarray(a, dtype=np.float32)
+
+
+def _subset_topk(vectors: np.ndarray, rows: np.ndarray, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    scores = vectors[rows] @ query
+    k = min(k, rows.size)
+    if k == 0:
+        return np.empty(0, np.float32), np.empty(0, np.int64)
+    top = np.argpartition(-scores, k - 1)[:k]
+    top = top[np.lexsort((rows[top], -scores[top]))]
+    return scores[top].astype(np.float32), rows[top].astype(np.int64)
+
+
+class VectorIndex:
+    """Inner-product search over ``n`` row vectors of dimension ``d``.
+
+    Parameters
+    ----------
+    kind : "auto" picks exact ("flat") below ``exact_threshold`` rows and "ivf" above; "hnsw" on request.
+    exact_threshold : row count under which "auto" stays exact.
+    nlist : IVF lists (default ``4 * sqrt(n)``, at most ``n / 39`` so every list trains).
+    nprobe : IVF lists visited per query.
+    hnsw_m, ef_search : HNSW graph degree and search breadth.
+    seed : seed of the IVF k-means.
+    """
+
+    def __init__(
+        self,
+        kind: IndexKind = "auto",
+        exact_threshold: int = 50_000,
+        nlist: int | None = None,
+        nprobe: int = 16,
+        hnsw_m: int = 32,
+        ef_search: int = 128,
+        seed: int = 0,
+    ) -> None:
+        self.kind = kind
+        self.exact_threshold = exact_threshold
+        self.nlist = nlist
+        self.nprobe = nprobe
+        self.hnsw_m = hnsw_m
+        self.ef_search = ef_search
+        self.seed = seed
+
+    # --- build ------------------------------------------------------------------------------------------------
+
+    def _resolved_kind(self, n: int) -> Literal["flat", "ivf", "hnsw"]:
+        if self.kind != "auto":
+            return self.kind
+        return "flat" if n < self.exact_threshold else "ivf"
+
+    def fit(self, vectors: np.ndarray) -> VectorIndex:
+        """Build the index over ``vectors`` of shape (n_rows, dim)."""
+        x = _as_f32(vectors)
+        if x.ndim != 2 or x.shape[0] == 0:
+            raise ValueError(f"vectors must be a non-empty 2-D array, got shape {x.shape}")
+        n, d = x.shape
+        kind = self._resolved_kind(n)
+        if kind == "flat":
+            index: faiss.Index = faiss.IndexFlatIP(d)
+        elif kind == "ivf":
+            nlist = self.nlist or int(4 * math.sqrt(n))
+            nlist = max(1, min(nlist, n // 39))
+            quantizer = faiss.IndexFlatIP(d)
+            index = faiss.IndexIVFFlat(quantizer, d, nlist, faiss.METRIC_INNER_PRODUCT)
+            index.cp.seed = self.seed
+            index.train(x)
+            index.nprobe = min(self.nprobe, nlist)
+        else:
+            index = faiss.IndexHNSWFlat(d, self.hnsw_m, faiss.METRIC_INNER_PRODUCT)
+            index.hnsw.efSearch = self.ef_search
+        index.add(x)
+        self.index_ = index
+        self.kind_ = kind
+        self.vectors_ = x
+        return self
+
+    @property
+    def n_rows(self) -> int:
+        return int(self.vectors_.shape[0])
+
+    @property
+    def dim(self) -> int:
+        return int(self.vectors_.shape[1])
+
+    # --- search -----------------------------------------------------------------------------------------------
+
+    def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """Top-``k`` rows per query. Returns (scores, rows), each of shape (n_queries, k); missing slots are -1."""
+        q = _as_f32(np.atleast_2d(queries))
+        k = min(k, self.n_rows)
+        scores, rows = self.index_.search(q, k)
+        return scores, rows
+
+    def exact_search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """Exact top-``k`` by brute force (the reference for recall)."""
+        q = _as_f32(np.atleast_2d(queries))
+        k = min(k, self.n_rows)
+        scores, rows = faiss.knn(q, self.vectors_, k, metric=faiss.METRIC_INNER_PRODUCT)
+        return scores, rows
+
+    def search_filtered(
+        self, query: np.ndarray, k: int, allowed: np.ndarray | None, overfetch: float = 2.0
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Top-``k`` allowed rows for one query (1-D ``query``; ``allowed`` a bool mask over rows or None).
+
+        Returns (scores, rows) of length min(k, allowed rows), best first.
+        """
+        q = _as_f32(query).reshape(1, -1)
+        if allowed is None:
+            scores, rows = self.search(q, k)
+            keep = rows[0] >= 0
+            return scores[0][keep], rows[0][keep].astype(np.int64)
+        allowed_rows = np.flatnonzero(allowed)
+        if allowed_rows.size <= _EXACT_SUBSET_ROWS or allowed_rows.size <= 4 * k:
+            return _subset_topk(self.vectors_, allowed_rows, q[0], k)
+        share = allowed_rows.size / self.n_rows
+        fetch = int(min(self.n_rows, math.ceil(k * overfetch / share)))
+        while True:
+            scores, rows = self.search(q, fetch)
+            found = rows[0][rows[0] >= 0]
+            mask = allowed[found]
+            if mask.sum() >= k or fetch >= self.n_rows:
+                take = np.flatnonzero(mask)[:k]
+                return scores[0][take], found[take].astype(np.int64)
+            if fetch * 2 >= self.n_rows:  # widening would scan almost everything: answer exactly instead
+                return _subset_topk(self.vectors_, allowed_rows, q[0], k)
+            fetch *= 2
+
+    def recall_at_k(self, queries: np.ndarray, k: int) -> float:
+        """Mean share of the exact top-``k`` that the index returns in its top-``k`` (1.0 for flat)."""
+        _, approx = self.search(queries, k)
+        _, exact = self.exact_search(queries, k)
+        hits = [len(set(a[a >= 0]) & set(e[e >= 0])) / max(1, (e >= 0).sum()) for a, e in zip(approx, exact, strict=True)]
+        return float(np.mean(hits))
+
+    # --- persistence --------------------------------------------------------------------------------------------
+
+    def save(self, directory: Path, name: str) -> None:
+        """Write ``<name>.faiss`` (the index), ``<name>.npy`` (the vectors) and ``<name>.json`` (settings)."""
+        directory.mkdir(parents=True, exist_ok=True)
+        faiss.write_index(self.index_, str(directory / f"{name}.faiss"))
+        np.save(directory / f"{name}.npy", self.vectors_)
+        meta = {
+            "kind": self.kind_,
+            "nprobe": self.nprobe,
+            "ef_search": self.ef_search,
+            "n_rows": self.n_rows,
+            "dim": self.dim,
+        }
+        (directory / f"{name}.json").write_text(json.dumps(meta, indent=2))
+
+    @classmethod
+    def load(cls, directory: Path, name: str, mmap: bool = False) -> VectorIndex:
+        """Read an index written by :meth:`save`; checks that index, vectors and settings agree."""
+        meta = json.loads((directory / f"{name}.json").read_text())
+        index = faiss.read_index(str(directory / f"{name}.faiss"))
+        vectors = np.load(directory / f"{name}.npy", mmap_mode="r" if mmap else None)
+        if index.ntotal != meta["n_rows"] or vectors.shape != (meta["n_rows"], meta["dim"]) or index.d != meta["dim"]:
+            raise ValueError(
+                f"index {name!r} does not match its vectors: index {index.ntotal}x{index.d}, "
+                f"vectors {vectors.shape}, manifest {meta['n_rows']}x{meta['dim']}"
+            )
+        obj = cls(kind=meta["kind"], nprobe=meta["nprobe"], ef_search=meta["ef_search"])
+        if meta["kind"] == "ivf":
+            faiss.extract_index_ivf(index).nprobe = meta["nprobe"]
+        elif meta["kind"] == "hnsw":
+            index.hnsw.efSearch = meta["ef_search"]
+        obj.index_ = index
+        obj.kind_ = meta["kind"]
+        obj.vectors_ = vectors
+        return obj

@@ -1,0 +1,159 @@
+"""Settings: defaults < ``recsys.toml`` < ``RECSYS_*`` environment variables.
+
+Every tunable of the service lives here, typed and documented, so that a misspelled option is an error and not a
+silent ``None``. Nested sections are set from the environment with a double underscore, e.g.
+``RECSYS_RULES__AFTER_SALE_DAYS=7``; the TOML file uses tables, e.g. ``[rules]`` / ``after_sale_days = 7``.
+The TOML file is ``./recsys.toml`` unless ``RECSYS_CONFIG`` names another.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class RulesSettings(_Section):
+    """Plan, admission, commission and settlement rules (platform defaults)."""
+
+    commission_min: float = Field(0.01, ge=0, le=1, description="Lowest commission rate a plan may offer.")
+    commission_max: float = Field(0.80, ge=0, le=1, description="Highest commission rate a plan may offer.")
+    merchant_new_days: int = Field(60, ge=0, description="Merchants younger than this are exempt from the experience score.")
+    experience_scale: Literal[100, 5] = Field(100, description="Scale of merchants.experience_score: 0–100 or 0–5.")
+    experience_min_100: float = Field(70.0, description="Admission threshold on the 0–100 scale (>=).")
+    experience_min_5: float = Field(4.0, description="Admission threshold on the 0–5 scale (>=).")
+    experience_warning_5: float = Field(3.8, description="Below this (0–5 scale equivalent) a merchant gets a warning.")
+    experience_closure_5: float = Field(3.5, description="Below this (0–5 scale equivalent) alliance access is closed.")
+    good_review_rate_min: float = Field(0.80, ge=0, le=1, description="Good-review rate must be strictly above this.")
+    serious_violations_max: int = Field(0, ge=0, description="Serious violations allowed in the last 90 days.")
+    alliance_closures_max: int = Field(3, ge=1, description="This many alliance closures is a permanent ban.")
+    require_real_name: bool = True
+    require_showcase: bool = True
+    require_deposit: bool = True
+    after_sale_days: int = Field(15, ge=7, le=15, description="After-sale window before a commission is settleable.")
+    withdrawal_min_balance: float = Field(100.0, ge=0, description="Settled balance needed to withdraw.")
+    stop_loss_min_views: int = Field(10_000, ge=0, description="Views needed before stop-loss may flag a collaboration.")
+    stop_loss_gpm_ratio: float = Field(0.3, gt=0, le=1, description="Flag when realized GPM < ratio x predicted GPM.")
+    earnings_blend: float = Field(
+        0.3, ge=0, le=1, description="Weight of expected earnings (vs. fit) when ranking a creator's product pool."
+    )
+
+
+class RetrievalSettings(_Section):
+    """FAISS candidate retrieval."""
+
+    index_type: Literal["auto", "flat", "ivf", "hnsw"] = "auto"
+    exact_threshold: int = Field(50_000, ge=1, description="With index_type=auto, exact search below this many items.")
+    ivf_nlist: int | None = Field(None, ge=1, description="IVF lists; default 4*sqrt(n).")
+    ivf_nprobe: int = Field(16, ge=1)
+    hnsw_m: int = Field(32, ge=4)
+    hnsw_ef_search: int = Field(128, ge=1)
+    candidates: int = Field(1000, ge=1, description="Candidates retrieved per query before ranking.")
+    overfetch: float = Field(2.0, ge=1.0, description="Initial over-fetch factor for filtered search.")
+    cf_factors: int = Field(32, ge=0, description="Collaborative factors (0 disables the collaborative block).")
+    faiss_threads: int = Field(1, ge=1, description="OpenMP threads per process for single queries.")
+
+
+class RankerSettings(_Section):
+    """LightGBM models: fit ranker, GMV regressor and content distribution model."""
+
+    relevance: Literal["gmv", "orders"] = "gmv"
+    relevance_grades: int = Field(4, ge=1, le=30, description="Positive grades of realized outcome (0 = none).")
+    mode: Literal["shared", "per_direction"] = "per_direction"
+    num_leaves: int = Field(31, ge=2)
+    learning_rate: float = Field(0.05, gt=0)
+    n_estimators: int = Field(600, ge=1)
+    early_stopping_rounds: int = Field(50, ge=1)
+    min_data_in_leaf: int = Field(20, ge=1)
+    valid_days: int = Field(30, ge=1, description="Last days of history held out for validation / early stopping.")
+    negatives_per_query: int = Field(20, ge=0, description="Retrieved-but-not-promoted candidates per query (grade 0).")
+    num_threads: int = Field(0, ge=0, description="LightGBM threads for training (0 = all cores).")
+
+
+class ServingSettings(_Section):
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=1, le=65535)
+    workers: int = Field(1, ge=1)
+    default_k: int = Field(20, ge=1, le=200)
+    max_k: int = Field(200, ge=1)
+    max_score_pairs: int = Field(1000, ge=1)
+
+
+class DemoSettings(_Section):
+    creators: int = Field(2000, ge=10)
+    products: int = Field(8000, ge=10)
+    seed: int = 7
+
+
+class Settings(BaseSettings):
+    """All settings of the service. See the README's configuration table."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="RECSYS_",
+        env_nested_delimiter="__",
+        extra="forbid",
+        frozen=True,
+    )
+
+    database_url: str | None = Field(
+        None, description="SQLAlchemy URL; default sqlite:///<data_dir>/recsys.db. postgresql:// works too."
+    )
+    data_dir: Path = Field(Path("data"), description="Embedded store, quarantine and demo dataset live here.")
+    artifacts_dir: Path = Field(Path("artifacts"), description="Trained bundles: artifacts/<run_id>/, artifacts/current.")
+    runs_dir: Path = Field(Path("runs"), description="Offline experiment runs: runs/<run_id>/.")
+    shared_data_dir: Path = Field(Path("../shared/data"), description="Public datasets (read only, never copied).")
+    seed: int = 7
+    rules: RulesSettings = RulesSettings()
+    retrieval: RetrievalSettings = RetrievalSettings()
+    ranker: RankerSettings = RankerSettings()
+    serving: ServingSettings = ServingSettings()
+    demo: DemoSettings = DemoSettings()
+
+    @model_validator(mode="after")
+    def _commission_bounds_ordered(self) -> Settings:
+        if self.rules.commission_min > self.rules.commission_max:
+            raise ValueError("rules.commission_min must not exceed rules.commission_max")
+        return self
+
+    @property
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_dir / 'recsys.db'}"
+
+    @property
+    def quarantine_dir(self) -> Path:
+        """Quarantined rows are written next to the store."""
+        url = self.resolved_database_url
+        if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
+            return Path(url.removeprefix("sqlite:///")).parent / "quarantine"
+        return self.data_dir / "quarantine"
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        toml_path = Path(os.environ.get("RECSYS_CONFIG", "recsys.toml"))
+        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls, toml_file=toml_path))
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings (cached; tests build their own ``Settings(...)`` instead)."""
+    return Settings()
