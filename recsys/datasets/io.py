@@ -1,8 +1,8 @@
 """Reading and writing the files of a dataset directory (no validation here; see ``validate``).
 
-Layout: one file per table of :data:`recsys.schema.TABLES`, named ``<table>.parquet`` or ``<table>.csv``. In CSV,
-list columns (``categories``, ``creator_ids``, ``tiers``, embeddings) are JSON arrays and datetimes ISO 8601; in
-Parquet they are native lists and timestamps. Other files in the directory are ignored.
+Layout: one file per table of :data:`recsys.schema.TABLES`, named ``<table>.parquet`` or ``<table>.csv``. In
+CSV, list columns (``categories``, ``creator_ids``, ``tiers``, embeddings) are JSON arrays and datetimes ISO
+8601; in Parquet they are native lists and timestamps. Other files in the directory are ignored.
 """
 
 from __future__ import annotations
@@ -36,20 +36,37 @@ def table_files(directory: Path) -> dict[str, Path]:
 
 
 def read_table_file(path: Path) -> pd.DataFrame:
-    """The raw rows of one table file. CSV cells stay strings (validation parses them); Parquet keeps its types."""
+    """The raw rows of one table file. CSV cells stay strings (validation parses them); Parquet keeps types.
+
+    Parquet files are read with pyarrow directly, CSV with pandas (every cell a string, only "" is missing).
+    """
     if path.suffix == ".parquet":
         return pq.read_table(path).to_pandas()
     return pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""], encoding="utf-8")
 
 
-def _csv_cell(value: object) -> object:
+def _plain(value: object) -> object:
+    """Nested lists/arrays and numpy scalars as plain Python values (for JSON)."""
     if isinstance(value, np.ndarray):
         value = value.tolist()
     if isinstance(value, list | tuple):
-        return json.dumps([_csv_cell(v) for v in value], ensure_ascii=False)
+        return [_plain(v) for v in value]
     if isinstance(value, np.generic):
         return value.item()
     return value
+
+
+def _csv_cell(value: object) -> object:
+    value = _plain(value)
+    if isinstance(value, list):
+        return json.dumps(value, ensure_ascii=False)
+    return value
+
+
+def _iso_format(stamps: pd.Series) -> str:
+    """Seconds, or microseconds when any timestamp of the column has them (so nothing is lost)."""
+    has_micro = bool((stamps.dropna().dt.microsecond != 0).any())
+    return "%Y-%m-%dT%H:%M:%S.%f" if has_micro else "%Y-%m-%dT%H:%M:%S"
 
 
 def _to_csv_frame(frame: pd.DataFrame) -> pd.DataFrame:
@@ -58,7 +75,7 @@ def _to_csv_frame(frame: pd.DataFrame) -> pd.DataFrame:
         if out[col].dtype == object:
             out[col] = out[col].map(_csv_cell)
         elif pd.api.types.is_datetime64_any_dtype(out[col]):
-            out[col] = out[col].dt.strftime("%Y-%m-%dT%H:%M:%S")
+            out[col] = out[col].dt.strftime(_iso_format(out[col]))
     return out
 
 
