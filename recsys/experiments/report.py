@@ -18,6 +18,7 @@ from rich.table import Table
 from recsys.experiments.base import ExperimentResult, MethodResult
 
 _AT_K = re.compile(r"@(\d+)$")
+_NUMERIC_CELL = re.compile(r"^([-+\[—↑↓]|\d|$)")  # numbers, intervals, dashes, arrows: right-aligned
 
 
 def format_value(mean: float | None, std: float | None = None) -> str:
@@ -126,7 +127,8 @@ def rich_table(frame: pd.DataFrame, title: str | None = None) -> Table:
     table = Table(title=title, show_lines=False)
     table.add_column(str(frame.index.name or ""), style="bold", no_wrap=True, min_width=widths[0])
     for col, width in zip(frame.columns, widths[1:], strict=True):
-        table.add_column(str(col), justify="right", no_wrap=True, min_width=width)
+        numeric = all(_NUMERIC_CELL.match(str(v)) for v in frame[col])
+        table.add_column(str(col), justify="right" if numeric else "left", no_wrap=True, min_width=width)
     for index, row in frame.iterrows():
         table.add_row(str(index), *(str(v) for v in row))
     return table
