@@ -111,13 +111,12 @@ class References:
             return
         plans = plan_ids.to_numpy(dtype=object)[positions]
         products = product_ids.to_numpy(dtype=object)[positions]
-        owner = pd.Series(plans, dtype=object).map(self.plan_product)
-        unmapped = owner.isna().to_numpy(dtype=bool)
+        owners = np.array([self.plan_product.get(p) for p in plans.tolist()], dtype=object)
+        unmapped = np.array([o is None for o in owners], dtype=bool)
         if unmapped.any() and self.plan_products is not None:
             from_store = self.plan_products(set(plans[unmapped].tolist()))
-            owner[unmapped] = pd.Series(plans[unmapped], dtype=object).map(from_store).to_numpy()
-        owners = owner.to_numpy(dtype=object)
-        mismatch = owner.notna().to_numpy(dtype=bool) & (owners != products)
+            owners[unmapped] = [from_store.get(p) for p in plans[unmapped].tolist()]
+        mismatch = np.array([o is not None for o in owners], dtype=bool) & (owners != products)
         for i in np.flatnonzero(mismatch):
             yield (
                 int(positions[i]),
