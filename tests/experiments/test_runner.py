@@ -53,7 +53,13 @@ def test_same_seed_gives_identical_metrics_and_another_seed_does_not(toy: str, r
     text = (first.run_dir / "metrics.json").read_text()
     assert (second.run_dir / "metrics.json").read_text() == text
     assert (other.run_dir / "metrics.json").read_text() != text
-    assert first.run_id.split("-")[-1] == second.run_id.split("-")[-1] != other.run_id.split("-")[-1]
+    assert _config_hash(first.run_id) == _config_hash(second.run_id) != _config_hash(other.run_id)
+
+
+def _config_hash(run_id: str) -> str:
+    match = re.fullmatch(r"toy-\d{8}-\d{6}-(?P<hash>[0-9a-f]{6})(-\d+)?", run_id)  # -2: same second
+    assert match, run_id
+    return match["hash"]
 
 
 def test_an_existing_run_dir_is_never_overwritten(toy: str, runs_dir: Path) -> None:
