@@ -103,3 +103,12 @@ def test_missing_or_incomplete_run_dirs_are_clear_errors(tmp_path: Path) -> None
     (tmp_path / "half").mkdir()
     with pytest.raises(RunDirError, match=r"metrics\.json is missing"):
         load_run(tmp_path / "half")
+
+
+def test_queries_in_only_one_run_are_left_out_with_a_warning(toy: str, runs_dir: Path) -> None:
+    a = run_experiment(toy, 1, Path("."), runs_dir, {"n_queries": 40, "with_extras": False})
+    b = run_experiment(toy, 1, Path("."), runs_dir, {"n_queries": 30, "with_extras": False})
+    comparison = compare_runs(a.run_dir, b.run_dir, methods=["popularity"], metrics=["ndcg@10"], resamples=50)
+    ci = comparison.rows[0].ci
+    assert ci is not None and ci.n == 30 and (ci.low, ci.high) == (0.0, 0.0)  # same 30 queries
+    assert any("30 paired queries (A has 40, B has 30)" in w for w in comparison.warnings)

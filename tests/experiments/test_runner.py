@@ -124,3 +124,14 @@ def test_data_files_of_the_dataset_are_hashed(tmp_path: Path) -> None:
     hashes = runner.data_fingerprint(tmp_path, "ml-100k")
     assert list(hashes) == ["ml-100k/ml-100k.inter"] and len(hashes["ml-100k/ml-100k.inter"]) == 64
     assert runner.data_fingerprint(tmp_path, None) == {}
+
+
+def test_undefined_metrics_are_null_in_json_and_a_dash_in_the_report(runs_dir: Path) -> None:
+    config = toy_adapter.Config(with_extras=False)
+    result = toy_adapter.run(config, 1, Path("."))
+    result.methods[0].metrics["recall@10"] = float("nan")
+    run_dir = write_run(runs_dir, "toy-nan", "toy", result, config, 1, Path("."), datetime.now(UTC))
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert metrics["methods"]["random"]["metrics"]["recall@10"] is None
+    assert "| random | " in (report := (run_dir / "report.md").read_text())
+    assert next(line for line in report.splitlines() if line.startswith("| random |")).split(" | ")[2] == "—"
