@@ -114,6 +114,10 @@ def import_command(
     else:
         console.print(f"{report.changed:,} rows written as revision {report.revision} ({elapsed:.1f}s)")
     if report.quarantined and not allow_quarantine:
+        console.print(
+            f"[bold red]{report.quarantined:,} rows quarantined[/]: exit code {EXIT_QUARANTINED} "
+            "(fix them and import again, or pass --allow-quarantine to accept)"
+        )
         raise typer.Exit(EXIT_QUARANTINED)
 
 
