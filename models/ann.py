@@ -157,7 +157,9 @@ class VectorIndex:
         """Mean share of the exact top-``k`` that the index returns in its top-``k`` (1.0 for flat)."""
         _, approx = self.search(queries, k)
         _, exact = self.exact_search(queries, k)
-        hits = [len(set(a[a >= 0]) & set(e[e >= 0])) / max(1, (e >= 0).sum()) for a, e in zip(approx, exact, strict=True)]
+        hits = [
+            len(set(a[a >= 0]) & set(e[e >= 0])) / max(1, (e >= 0).sum()) for a, e in zip(approx, exact, strict=True)
+        ]
         return float(np.mean(hits))
 
     # --- persistence --------------------------------------------------------------------------------------------

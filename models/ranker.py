@@ -13,7 +13,9 @@ import lightgbm as lgb
 import numpy as np
 
 
-def grade_by_quantiles(values: np.ndarray, grades: int, edges: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+def grade_by_quantiles(
+    values: np.ndarray, grades: int, edges: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Graded relevance: 0 for values <= 0, else 1..``grades`` by quantile edges of the positive values.
 
     Returns (labels, edges); pass ``edges`` back in to grade another split on the training split's scale.

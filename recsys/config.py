@@ -27,29 +27,54 @@ class _Section(BaseModel):
 
 
 class RulesSettings(_Section):
-    """Plan, admission, commission and settlement rules (platform defaults)."""
+    """Plan, admission, commission and settlement rules (platform defaults; see ``docs/rules.md``)."""
 
     commission_min: float = Field(0.01, ge=0, le=1, description="Lowest commission rate a plan may offer.")
     commission_max: float = Field(0.80, ge=0, le=1, description="Highest commission rate a plan may offer.")
-    merchant_new_days: int = Field(60, ge=0, description="Merchants younger than this are exempt from the experience score.")
+    merchant_new_days: int = Field(
+        60, ge=0, description="Merchants younger than this are exempt from the experience score."
+    )
     experience_scale: Literal[100, 5] = Field(100, description="Scale of merchants.experience_score: 0–100 or 0–5.")
-    experience_min_100: float = Field(70.0, description="Admission threshold on the 0–100 scale (>=).")
-    experience_min_5: float = Field(4.0, description="Admission threshold on the 0–5 scale (>=).")
-    experience_warning_5: float = Field(3.8, description="Below this (0–5 scale equivalent) a merchant gets a warning.")
-    experience_closure_5: float = Field(3.5, description="Below this (0–5 scale equivalent) alliance access is closed.")
+    experience_min_100: float = Field(70.0, ge=0, le=100, description="Admission bar, 0–100 scale (>=).")
+    experience_min_5: float = Field(4.0, ge=0, le=5, description="Admission threshold, 0–5 scale (>=).")
+    experience_warning_5: float = Field(3.8, ge=0, le=5, description="Warning below this (0–5 scale).")
+    experience_closure_5: float = Field(3.5, ge=0, le=5, description="Access closed below this (0–5).")
+    experience_warning_100: float = Field(
+        65.0, ge=0, le=100, description="Warning below this (0–100 scale; our equivalent of 3.8/5)."
+    )
+    experience_closure_100: float = Field(
+        60.0, ge=0, le=100, description="Alliance access closed below this (0–100; our equivalent of 3.5/5)."
+    )
     good_review_rate_min: float = Field(0.80, ge=0, le=1, description="Good-review rate must be strictly above this.")
-    serious_violations_max: int = Field(0, ge=0, description="Serious violations allowed in the last 90 days.")
+    serious_violations_max: int = Field(0, ge=0, description="Serious violations allowed in 90 days.")
     alliance_closures_max: int = Field(3, ge=1, description="This many alliance closures is a permanent ban.")
-    require_real_name: bool = True
-    require_showcase: bool = True
-    require_deposit: bool = True
-    after_sale_days: int = Field(15, ge=7, le=15, description="After-sale window before a commission is settleable.")
+    require_real_name: bool = Field(True, description="Creators must be real-name verified to join a plan.")
+    require_showcase: bool = Field(True, description="Creators must have their product showcase enabled.")
+    require_deposit: bool = Field(True, description="Creators must have paid the deposit.")
+    after_sale_days: int = Field(
+        15, ge=7, le=15, description="After-sale window (days) before a commission is settleable."
+    )
     withdrawal_min_balance: float = Field(100.0, ge=0, description="Settled balance needed to withdraw.")
-    stop_loss_min_views: int = Field(10_000, ge=0, description="Views needed before stop-loss may flag a collaboration.")
+    stop_loss_min_views: int = Field(
+        10_000, ge=0, description="Views needed before stop-loss may flag a collaboration."
+    )
     stop_loss_gpm_ratio: float = Field(0.3, gt=0, le=1, description="Flag when realized GPM < ratio x predicted GPM.")
     earnings_blend: float = Field(
-        0.3, ge=0, le=1, description="Weight of expected earnings (vs. fit) when ranking a creator's product pool."
+        0.3, ge=0, le=1, description="Weight of expected earnings (vs. fit) when ranking a creator's pool."
     )
+
+    @model_validator(mode="after")
+    def _experience_thresholds_ordered(self) -> RulesSettings:
+        for scale, closure, warning, minimum in (
+            (5, self.experience_closure_5, self.experience_warning_5, self.experience_min_5),
+            (100, self.experience_closure_100, self.experience_warning_100, self.experience_min_100),
+        ):
+            if not closure <= warning <= minimum:
+                raise ValueError(
+                    f"rules: experience thresholds on the 0–{scale} scale need closure <= warning <= min, "
+                    f"got {closure}, {warning}, {minimum}"
+                )
+        return self
 
 
 class RetrievalSettings(_Section):
@@ -112,7 +137,9 @@ class Settings(BaseSettings):
         None, description="SQLAlchemy URL; default sqlite:///<data_dir>/recsys.db. postgresql:// works too."
     )
     data_dir: Path = Field(Path("data"), description="Embedded store, quarantine and demo dataset live here.")
-    artifacts_dir: Path = Field(Path("artifacts"), description="Trained bundles: artifacts/<run_id>/, artifacts/current.")
+    artifacts_dir: Path = Field(
+        Path("artifacts"), description="Trained bundles: artifacts/<run_id>/, artifacts/current."
+    )
     runs_dir: Path = Field(Path("runs"), description="Offline experiment runs: runs/<run_id>/.")
     shared_data_dir: Path = Field(Path("../shared/data"), description="Public datasets (read only, never copied).")
     seed: int = 7

@@ -32,7 +32,7 @@ def make_progress(transient: bool = False) -> Progress:
         TimeRemainingColumn(),
         console=_console,
         transient=transient,
-        disable=not _console.is_terminal and not _console.is_jupyter,
+        disable=not _console.is_terminal or _console.is_jupyter,  # notebooks: no widget bars (no ipywidgets)
     )
 
 

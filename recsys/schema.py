@@ -126,7 +126,9 @@ MERCHANTS = TableSpec(
         _id("merchant_id"),
         ColumnSpec("name", "str"),
         ColumnSpec("joined_at", "datetime"),
-        ColumnSpec("experience_score", "float", min=0.0, max=100.0, description="0–100 or 0–5 (rules.experience_scale)"),
+        ColumnSpec(
+            "experience_score", "float", min=0.0, max=100.0, description="0–100 or 0–5 (rules.experience_scale)"
+        ),
         _rate("good_review_rate", description="good-review rate over 30 days"),
         _count("violations_90d", "serious violations in the last 90 days"),
         _count("alliance_closures", "times the merchant's alliance access was closed"),

@@ -28,3 +28,8 @@ def fail(message: str, code: int = 1) -> typer.Exit:
     """Print ``message`` as an error and return the exit to raise: ``raise fail("...")``."""
     err_console.print(f"[bold red]error:[/] {message}")
     return typer.Exit(code)
+
+
+@app.callback()
+def _root() -> None:
+    """Creator–product matchmaking for CPS affiliate marketplaces."""

@@ -27,7 +27,7 @@ class MethodResult:
     metrics : mean of each metric over queries (and, with several seeds, the mean of per-seed means).
     metrics_std : standard deviation across seeds of the per-seed means (empty with one seed).
     per_category : optional DataFrame with a ``category`` column and metric columns.
-    exposure : optional exposure count per catalogue item in the method's top-k lists (for Gini/long-tail plots).
+    exposure : optional exposure count per catalogue item in the method's top-k lists (Gini, long tail).
     """
 
     name: str
@@ -36,7 +36,7 @@ class MethodResult:
     metrics_std: dict[str, float] = field(default_factory=dict)
     per_category: pd.DataFrame | None = None
     exposure: np.ndarray | None = None
-    metrics_at_k: pd.DataFrame | None = None  # columns: k, metric, value (for "metric at k" plots)
+    metrics_at_k: pd.DataFrame | None = None  # columns: k, metric, value ("metric at k" plots)
 
 
 @dataclass
