@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
+from rich import box
 from rich.table import Table
 
 from recsys.cli._app import app, console, fail
@@ -31,22 +32,18 @@ class ExportFormat(StrEnum):
 
 
 def _summary(report: ImportReport) -> Table:
-    table = Table(title=f"import {report.directory}")
-    table.add_column("table")
+    table = Table(title=f"import {report.directory}", box=box.SIMPLE_HEAD, show_footer=len(report.tables) > 1)
+    counts = ("read", "inserted", "updated", "unchanged", "quarantined")
+    table.add_column("table", no_wrap=True, footer="total")
     table.add_column("format")
-    for name in ("read", "inserted", "updated", "unchanged", "quarantined"):
-        table.add_column(name, justify="right")
+    for name in counts:
+        total = sum(getattr(t, name) for t in report.tables.values())
+        table.add_column(name, justify="right", footer=f"{total:,}")
     for t in report.tables.values():
-        bad = f"[bold red]{t.quarantined:,}[/]" if t.quarantined else "0"
-        table.add_row(
-            t.table,
-            t.file.suffix.lstrip("."),
-            f"{t.read:,}",
-            f"{t.inserted:,}",
-            f"{t.updated:,}",
-            f"{t.unchanged:,}",
-            bad,
-        )
+        cells = [f"{getattr(t, name):,}" for name in counts]
+        if t.quarantined:
+            cells[-1] = f"[bold red]{cells[-1]}[/]"
+        table.add_row(t.table, t.file.suffix.lstrip("."), *cells)
     return table
 
 
