@@ -176,3 +176,22 @@ def ranges(starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
         return np.zeros(0, dtype=np.int64)
     offsets = np.arange(total, dtype=np.int64) - np.repeat(np.cumsum(counts) - counts, counts)
     return np.repeat(starts, counts) + offsets
+
+
+def numeric_array(series: pd.Series, table: str, field: str) -> np.ndarray:
+    """A numeric column as float64; a cell that is not a number raises naming its row."""
+    coerced = pd.to_numeric(series, errors="coerce")
+    bad = coerced.isna().to_numpy() & series.notna().to_numpy()
+    if bad.any():
+        row = int(np.flatnonzero(bad)[0])
+        raise ValueError(f"{table} row {row}: field {field!r} must be a number, got {series.iloc[row]!r}")
+    return coerced.to_numpy(dtype=np.float64, na_value=np.nan)
+
+
+def id_index(frame: pd.DataFrame, key: str, table: str) -> pd.Index:
+    """The ``key`` column as an object Index of str ids; a repeated id raises naming its rows."""
+    ids = pd.Index(frame[key].astype(str).to_numpy(dtype=object), dtype=object)
+    if not ids.is_unique:
+        dup = ids[int(np.flatnonzero(ids.duplicated())[0])]
+        raise ValueError(f"{table} rows {np.flatnonzero(ids == dup).tolist()}: {key} {dup!r} appears more than once")
+    return ids

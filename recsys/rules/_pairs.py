@@ -6,6 +6,7 @@ is a minimum.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -60,6 +61,46 @@ def requirement_codes(book: PlanBook, plans: np.ndarray, creators: np.ndarray) -
         code[restricted[~shared.any(axis=1)]] = _CATEGORY
     code[book._followers[creators] < a.min_followers[plans]] = _FOLLOWERS
     return code
+
+
+@dataclass(frozen=True)
+class RestrictedPlans:
+    """Requirement arrays of a fixed set of plans laid out contiguously, so that checking all of them for one
+    creator is a few vector operations (the all-products mask checks every restricted public plan)."""
+
+    product: np.ndarray  # int64 product row per plan
+    min_followers: np.ndarray  # int64
+    has_categories: np.ndarray  # bool
+    category_bits: np.ndarray  # uint64 (n, words), zero where unrestricted
+    has_regions: np.ndarray  # bool
+    region_bits: np.ndarray  # uint64 (n, words)
+
+    @classmethod
+    def gather(cls, book: PlanBook, plans: np.ndarray) -> RestrictedPlans:
+        a, index = book._plans, book._index
+        category_slot, region_slot = index.category_slot[plans], index.region_slot[plans]
+        category_bits = np.zeros((len(plans), index.category_bits.shape[1]), dtype=np.uint64)
+        category_bits[category_slot >= 0] = index.category_bits[category_slot[category_slot >= 0]]
+        region_bits = np.zeros((len(plans), index.region_bits.shape[1]), dtype=np.uint64)
+        region_bits[region_slot >= 0] = index.region_bits[region_slot[region_slot >= 0]]
+        return cls(
+            a.product_row[plans].astype(np.int64),
+            a.min_followers[plans],
+            category_slot >= 0,
+            category_bits,
+            region_slot >= 0,
+            region_bits,
+        )
+
+    def products_for(self, book: PlanBook, creator: int) -> np.ndarray:
+        """Product rows of the plans whose requirements ``creator`` meets (same rules as requirement_codes)."""
+        region = int(book._creator_region[creator])
+        region_hit = (self.region_bits[:, region >> 6] >> np.uint64(region & 63)) & np.uint64(1)
+        ok = (book._followers[creator] >= self.min_followers) & (~self.has_regions | (region_hit == 1))
+        if self.has_categories.any():
+            shared = (self.category_bits & book._creator_bits[creator]).any(axis=1)
+            ok &= ~self.has_categories | shared
+        return self.product[ok]
 
 
 def _is_listed_for(book: PlanBook, plans: np.ndarray, creators: np.ndarray) -> np.ndarray:

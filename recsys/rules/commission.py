@@ -64,7 +64,7 @@ def average_rate(base: np.ndarray, tiers: np.ndarray, start: np.ndarray, amount:
 
 def tiered_rates(base: np.ndarray, tiers: np.ndarray, cumulative: np.ndarray, predicted: np.ndarray) -> np.ndarray:
     """Effective rates of tiered plans: average over the predicted amount, or the marginal rate if none."""
-    cumulative = np.maximum(np.asarray(cumulative, dtype=np.float64), 0.0)
+    cumulative = np.maximum(np.nan_to_num(np.asarray(cumulative, dtype=np.float64)), 0.0)
     predicted = np.maximum(np.nan_to_num(np.asarray(predicted, dtype=np.float64)), 0.0)
     marginal = np.round(rate_at(base, tiers, cumulative), RATE_DECIMALS)
     if not (predicted > 0).any():

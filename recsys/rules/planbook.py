@@ -21,7 +21,7 @@ import pandas as pd
 
 from recsys.config import RulesSettings
 from recsys.rules import _pairs
-from recsys.rules._columns import bool_array, explode_lists, now_ns, ranges
+from recsys.rules._columns import bool_array, explode_lists, id_index, now_ns, numeric_array, ranges
 from recsys.rules._plan_arrays import OPEN, TIERED, PlanArrays, merge_plans, parse_plans, plan_rows, update_plans
 from recsys.rules._plan_index import PlanIndex, code_bits, index_plans, terms_ok
 from recsys.rules.eligibility import creator_reason_codes, merchant_reason_codes
@@ -102,7 +102,7 @@ class PlanBook:
     _product_code: np.ndarray  # int16 first merchant reason per product, NO_REASON if admitted
     _static_code: np.ndarray  # int16 per plan: terms / window / budget
     _product_min_followers: np.ndarray  # float64 per product: lowest min_followers of its unrestricted open plans
-    _restricted_public: np.ndarray  # int64 public plans with category/region limits, statically joinable
+    _restricted_public: _pairs.RestrictedPlans  # public plans with category/region limits, statically joinable
 
     @classmethod
     def build(
@@ -117,9 +117,9 @@ class PlanBook:
         """Parse the four frames (schema columns) and index them for ``now``."""
         book = cls()
         book.settings = settings
-        book.creator_ids = pd.Index(creators["creator_id"].astype(str).to_numpy(dtype=object), dtype=object)
-        book.product_ids = pd.Index(products["product_id"].astype(str).to_numpy(dtype=object), dtype=object)
-        followers = pd.to_numeric(creators["followers"], errors="raise").to_numpy(dtype=np.float64)
+        book.creator_ids = id_index(creators, "creator_id", "creators")
+        book.product_ids = id_index(products, "product_id", "products")
+        followers = numeric_array(creators["followers"], "creators", "followers")
         if len(followers) and not (followers >= 0).all():
             bad = int(np.flatnonzero(~(followers >= 0))[0])
             raise ValueError(f"creators row {bad}: field 'followers' must be a count >= 0, got {followers[bad]}")
@@ -142,9 +142,11 @@ class PlanBook:
         for column in ("real_name_verified", "showcase_enabled", "deposit_paid"):
             bool_array(creators[column], "creators", column)  # same parse errors as the scalar records
 
-        book._price = pd.to_numeric(products["price"], errors="raise").to_numpy(dtype=np.float64)
-        merchant_ids = pd.Index(merchants["merchant_id"].astype(str).to_numpy(dtype=object), dtype=object)
-        book._product_merchant = merchant_ids.get_indexer(products["merchant_id"].astype(str)).astype(np.int64)
+        book._price = numeric_array(products["price"], "products", "price")
+        merchant_ids = id_index(merchants, "merchant_id", "merchants")
+        book._product_merchant = merchant_ids.get_indexer(pd.Index(products["merchant_id"].astype(str))).astype(
+            np.int64
+        )
         book._merchants = merchants
         book._plans = parse_plans(plans, book.product_ids, book.creator_ids, book._category_vocab, book._region_vocab)
         book._reindex()
@@ -211,7 +213,7 @@ class PlanBook:
         simple = np.flatnonzero(public_ok & ~restricted)
         self._product_min_followers = np.full(len(self.product_ids), np.inf)
         np.minimum.at(self._product_min_followers, a.product_row[simple], a.min_followers[simple].astype(float))
-        self._restricted_public = np.flatnonzero(public_ok & restricted)
+        self._restricted_public = _pairs.RestrictedPlans.gather(self, np.flatnonzero(public_ok & restricted))
 
     # --- queries --------------------------------------------------------------------------------------------
 
@@ -222,7 +224,7 @@ class PlanBook:
     @property
     def nbytes(self) -> int:
         """Bytes held in the book's numpy arrays (object arrays count their pointers only)."""
-        parts = [vars(self), vars(self._plans), vars(self._index)]
+        parts = [vars(self), vars(self._plans), vars(self._index), vars(self._restricted_public)]
         return sum(v.nbytes for part in parts for v in part.values() if isinstance(v, np.ndarray))
 
     @property
@@ -309,9 +311,7 @@ class PlanBook:
             return mask
         a = self._plans
         mask |= self._product_min_followers <= self._followers[c]
-        restricted = self._restricted_public
-        ok = _pairs.requirement_codes(self, restricted, np.full(len(restricted), c)) == NO_REASON
-        mask[a.product_row[restricted[ok]]] = True
+        mask[self._restricted_public.products_for(self, c)] = True
         index = self._index
         listed = index.creator_listed_plans[index.creator_listed_indptr[c] : index.creator_listed_indptr[c + 1]]
         listed = listed[(self._static_code[listed] == NO_REASON) & (a.product_row[listed] >= 0)]

@@ -136,6 +136,13 @@ def test_bad_input_errors_name_what_is_wrong() -> None:
     duplicated = pd.concat([market["plans"], market["plans"].iloc[[0]]], ignore_index=True)
     with pytest.raises(ValueError, match=r"plans rows \[0, 5\]: plan_id 'open1' appears more than once"):
         PlanBook.build(duplicated, market["products"], market["merchants"], market["creators"], NOW, RULES)
+    twice = pd.concat([market["products"], market["products"].iloc[[1]]], ignore_index=True)
+    with pytest.raises(ValueError, match=r"products rows \[1, 4\]: product_id 'p2' appears more than once"):
+        PlanBook.build(market["plans"], twice, market["merchants"], market["creators"], NOW, RULES)
+    wordy = market["creators"].astype({"followers": object})
+    wordy.loc[1, "followers"] = "lots"
+    with pytest.raises(ValueError, match="creators row 1: field 'followers' must be a number, got 'lots'"):
+        PlanBook.build(market["plans"], market["products"], market["merchants"], wordy, NOW, RULES)
     no_start = market["plans"].copy()
     no_start.loc[2, "starts_at"] = pd.NaT
     with pytest.raises(ValueError, match="plans row 2: field 'starts_at' is required"):
