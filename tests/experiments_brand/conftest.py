@@ -1,0 +1,88 @@
+"""Tiny seeded brand-influencer directories in the layout of shared/data/brand_influencer/train.
+
+Each brand has a latent topic mix, hashtag vector and category; its positive creators are noisy copies of the
+brand's content, so content features carry real signal (positives should rank far above random).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+CATEGORIES = ("food", "makeup", "shoes")
+
+
+def write_fake_dir(path: Path, n_brands: int = 30, per_brand: int = 8, seed: int = 0,
+                   brand_prefix: str = "brand", creator_prefix: str = "creator") -> Path:
+    """Write brands.csv, creators.csv, pairs.csv and the five .npy files; returns ``path``."""
+    rng = np.random.default_rng(seed)
+    path.mkdir(parents=True, exist_ok=True)
+    category = [CATEGORIES[i % len(CATEGORIES)] for i in range(n_brands)]
+    cat_topic = rng.dirichlet(np.full(19, 0.3), size=len(CATEGORIES))
+    cat_hash = rng.normal(size=(len(CATEGORIES), 128))
+    b_lda = np.vstack([rng.dirichlet(20 * cat_topic[CATEGORIES.index(c)] + 0.2) for c in category])
+    b_hash = np.vstack([cat_hash[CATEGORIES.index(c)] + rng.normal(size=128) for c in category]) * 0.05
+    b_img = rng.random((n_brands, 1365))
+    owner = np.repeat(np.arange(n_brands), per_brand)
+    c_lda = np.vstack([rng.dirichlet(4 * b_lda[b] + 0.2) for b in owner])
+    c_hash = b_hash[owner] + rng.normal(scale=0.12, size=(len(owner), 128))
+    brands = [f"{brand_prefix}{i:03d}" for i in range(n_brands)]
+    creators = [f"{creator_prefix}{i:04d}" for i in range(len(owner))]
+    brand_frame = pd.DataFrame({"row": range(n_brands), "brand": brands, "category": category})
+    brand_frame.to_csv(path / "brands.csv", index=False)
+    pd.DataFrame({"row": range(len(owner)), "creator": creators}).to_csv(path / "creators.csv", index=False)
+    rank = np.tile(np.arange(1, per_brand + 1), n_brands)
+    pairs = pd.DataFrame({"brand": [brands[b] for b in owner], "creator": creators,
+                          "competence_score": 1.0 / rank, "rank_in_brand": rank})
+    pairs.to_csv(path / "pairs.csv", index=False)
+    for name, array in {"brand_text_lda19": b_lda, "brand_hashtag_n2v128": b_hash, "brand_image1365": b_img,
+                        "creator_text_lda19": c_lda, "creator_hashtag_n2v128": c_hash}.items():
+        np.save(path / f"{name}.npy", array.astype(np.float32))
+    return path
+
+
+def split_for_scoring(source: Path, train_dir: Path, test_dir: Path, n_test_brands: int) -> pd.DataFrame:
+    """Split ``source`` brand-disjointly: the last ``n_test_brands`` brands and their creators become a scoring
+    directory (no pairs.csv; candidates.csv = every test brand x every test creator). Returns the held-out pairs."""
+    brands = pd.read_csv(source / "brands.csv")
+    creators = pd.read_csv(source / "creators.csv")
+    pairs = pd.read_csv(source / "pairs.csv")
+    test_brands = brands["brand"].iloc[-n_test_brands:]
+    held = pairs[pairs["brand"].isin(test_brands)]
+    test_creators = creators[creators["creator"].isin(held["creator"])]
+    train_brands = brands[~brands["brand"].isin(test_brands)]
+    train_creators = creators[~creators["creator"].isin(test_creators["creator"])]
+    arrays = {n: np.load(source / f"{n}.npy") for n in (
+        "brand_text_lda19", "brand_hashtag_n2v128", "brand_image1365", "creator_text_lda19", "creator_hashtag_n2v128")}
+    for out, b, c in ((train_dir, train_brands, train_creators), (test_dir, brands[brands["brand"].isin(test_brands)],
+                                                                     test_creators)):
+        out.mkdir(parents=True, exist_ok=True)
+        b.assign(row=range(len(b))).to_csv(out / "brands.csv", index=False)
+        c.assign(row=range(len(c))).to_csv(out / "creators.csv", index=False)
+        for name, array in arrays.items():
+            rows = b["row"].to_numpy() if name.startswith("brand") else c["row"].to_numpy()
+            np.save(out / f"{name}.npy", array[rows])
+    pairs[~pairs["brand"].isin(test_brands)].to_csv(train_dir / "pairs.csv", index=False)
+    grid = pd.MultiIndex.from_product([test_brands, test_creators["creator"]], names=["brand", "creator"])
+    grid.to_frame(index=False).to_csv(test_dir / "candidates.csv", index=False)
+    return held
+
+
+@pytest.fixture
+def fake_dir(tmp_path: Path) -> Path:
+    return write_fake_dir(tmp_path / "bi")
+
+
+@pytest.fixture(scope="session")
+def trained_split(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Path, pd.DataFrame]:
+    """(artifacts, train_dir, test_dir, held-out pairs): a model trained once per session on fake data."""
+    from recsys.experiments.brand_influencer import train_to_dir
+
+    root = tmp_path_factory.mktemp("brand_split")
+    source = write_fake_dir(root / "all", n_brands=36, per_brand=8, seed=3)
+    held = split_for_scoring(source, root / "train", root / "test", n_test_brands=6)
+    train_to_dir(root / "train", root / "artifacts", seed=0)
+    return root / "artifacts", root / "train", root / "test", held
