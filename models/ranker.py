@@ -13,24 +13,6 @@ import lightgbm as lgb
 import numpy as np
 
 
-def grade_by_quantiles(
-    values: np.ndarray, grades: int, edges: np.ndarray | None = None
-) -> tuple[np.ndarray, np.ndarray]:
-    """Graded relevance: 0 for values <= 0, else 1..``grades`` by quantile edges of the positive values.
-
-    Returns (labels, edges); pass ``edges`` back in to grade another split on the training split's scale.
-    """
-    v = np.asarray(values, dtype=np.float64)
-    positive = v[v > 0]
-    if edges is None:
-        if positive.size == 0 or grades == 1:
-            edges = np.array([], dtype=np.float64)
-        else:
-            edges = np.quantile(positive, np.linspace(0, 1, grades + 1)[1:-1])
-    labels = np.where(v > 0, 1 + np.searchsorted(edges, v, side="right"), 0)
-    return labels.astype(np.int32), edges
-
-
 class LambdaRanker:
     """LambdaRank gradient-boosted trees with early stopping on a validation split.
 
@@ -53,6 +35,7 @@ class LambdaRanker:
         eval_at: tuple[int, ...] = (10,),
         feature_fraction: float = 0.9,
         lambdarank_truncation_level: int = 30,
+        label_gain: list[float] | None = None,
         num_threads: int = 0,
         seed: int = 0,
     ) -> None:
@@ -64,11 +47,12 @@ class LambdaRanker:
         self.eval_at = eval_at
         self.feature_fraction = feature_fraction
         self.lambdarank_truncation_level = lambdarank_truncation_level
+        self.label_gain = label_gain
         self.num_threads = num_threads
         self.seed = seed
 
     def _params(self) -> dict[str, object]:
-        return {
+        params: dict[str, object] = {
             "objective": "lambdarank",
             "metric": "ndcg",
             "eval_at": list(self.eval_at),
@@ -84,6 +68,9 @@ class LambdaRanker:
             "force_row_wise": True,
             "verbosity": -1,
         }
+        if self.label_gain is not None:
+            params["label_gain"] = list(self.label_gain)
+        return params
 
     def fit(
         self,
@@ -94,13 +81,17 @@ class LambdaRanker:
         X_valid: np.ndarray | None = None,
         y_valid: np.ndarray | None = None,
         group_valid: np.ndarray | None = None,
+        categorical: list[str] | None = None,
     ) -> LambdaRanker:
         """Train on ``X`` of shape (n_rows, n_features) with integer grades ``y`` and query sizes ``group``."""
         if X.shape[1] != len(feature_names):
             raise ValueError(f"X has {X.shape[1]} columns but {len(feature_names)} feature names were given")
         if int(np.sum(group)) != X.shape[0]:
             raise ValueError(f"group sizes sum to {int(np.sum(group))} but X has {X.shape[0]} rows")
-        train = lgb.Dataset(X, label=y, group=group, feature_name=feature_names, free_raw_data=False)
+        cats = [c for c in (categorical or []) if c in feature_names]
+        train = lgb.Dataset(
+            X, label=y, group=group, feature_name=feature_names, categorical_feature=cats or "auto", free_raw_data=False
+        )
         valid_sets, callbacks = [], []
         self.evals_result_: dict[str, dict[str, list[float]]] = {}
         if X_valid is not None and y_valid is not None and group_valid is not None:

@@ -90,13 +90,21 @@ class RetrievalSettings(_Section):
     overfetch: float = Field(2.0, ge=1.0, description="Initial over-fetch factor for filtered search.")
     cf_factors: int = Field(32, ge=0, description="Collaborative factors (0 disables the collaborative block).")
     faiss_threads: int = Field(1, ge=1, description="OpenMP threads per process for single queries.")
+    distill_queries: int = Field(400, ge=10, description="Queries per direction sampled to distill the ranker.")
+    recall_queries: int = Field(100, ge=1, description="Queries per direction for recall@k against exact ranking.")
+    recall_k: int = Field(500, ge=1, description="Retrieval depth at which recall of the ranker's top-10 is measured.")
 
 
 class RankerSettings(_Section):
     """LightGBM models: fit ranker, GMV regressor and content distribution model."""
 
     relevance: Literal["gmv", "orders"] = "gmv"
-    relevance_grades: int = Field(4, ge=1, le=30, description="Positive grades of realized outcome (0 = none).")
+    relevance_resolution: float = Field(
+        2.0,
+        gt=0,
+        description="Relevance grades per natural-log unit of the realized outcome: grade g stands for an outcome of "
+        "expm1(g / resolution) and LightGBM's gain for it is that outcome (linear gains, like the evaluation).",
+    )
     mode: Literal["shared", "per_direction"] = "per_direction"
     num_leaves: int = Field(31, ge=2)
     learning_rate: float = Field(0.05, gt=0)
@@ -104,7 +112,8 @@ class RankerSettings(_Section):
     early_stopping_rounds: int = Field(50, ge=1)
     min_data_in_leaf: int = Field(20, ge=1)
     valid_days: int = Field(30, ge=1, description="Last days of history held out for validation / early stopping.")
-    negatives_per_query: int = Field(20, ge=0, description="Retrieved-but-not-promoted candidates per query (grade 0).")
+    label_days: int = Field(30, ge=1, description="Length of each training label window.")
+    train_windows: int = Field(2, ge=1, description="Training label windows before the validation window.")
     num_threads: int = Field(0, ge=0, description="LightGBM threads for training (0 = all cores).")
 
 

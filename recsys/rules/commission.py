@@ -59,7 +59,16 @@ def average_rate(base: np.ndarray, tiers: np.ndarray, start: np.ndarray, amount:
         if j < tiers.shape[1]:
             lower, rate = upper, tiers[:, j, 1]
     with np.errstate(invalid="ignore", divide="ignore"):
-        return np.round(acc / amount, RATE_DECIMALS)
+        average = acc / amount
+    # An average of the schedule's rates lies within them; summing overlaps of large amounts can drift by ~1e-12.
+    used = np.where(np.isfinite(tiers[:, :, 0]), tiers[:, :, 1], np.nan)
+    low = np.fmin(
+        np.asarray(base, dtype=np.float64), np.nanmin(np.where(np.isnan(used), np.inf, used), axis=1, initial=np.inf)
+    )
+    high = np.fmax(
+        np.asarray(base, dtype=np.float64), np.nanmax(np.where(np.isnan(used), -np.inf, used), axis=1, initial=-np.inf)
+    )
+    return np.round(np.clip(average, low, high), RATE_DECIMALS)
 
 
 def tiered_rates(base: np.ndarray, tiers: np.ndarray, cumulative: np.ndarray, predicted: np.ndarray) -> np.ndarray:

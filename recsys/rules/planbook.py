@@ -242,6 +242,16 @@ class PlanBook:
         """Bool per creator row: real-name verified, showcase enabled, deposit paid (as configured)."""
         return self._creator_code == NO_REASON
 
+    def creator_refusal(self, creator_row: int) -> str | None:
+        """The first reason code why a creator may not join any plan (None when admitted)."""
+        code = int(self._creator_code[int(_rows(creator_row, len(self.creator_ids), "creator_row")[0])])
+        return None if code == NO_REASON else REASON_CODES[code]
+
+    def product_refusal(self, product_row: int) -> str | None:
+        """The first reason code why a product is never recommended (its merchant), None when admitted."""
+        code = int(self._product_code[int(_rows(product_row, len(self.product_ids), "product_row")[0])])
+        return None if code == NO_REASON else REASON_CODES[code]
+
     def products_for_creator(
         self,
         creator_row: int,

@@ -44,13 +44,9 @@ def _settings(tmp_path: Path) -> Settings:
 
 
 @pytest.mark.parametrize("fmt", ["csv", "parquet"])
-def test_dirty_directory_imports_good_rows_quarantines_bad_ones_and_exits_2(
-    tmp_path: Path, fmt: FileFormat
-) -> None:
+def test_dirty_directory_imports_good_rows_quarantines_bad_ones_and_exits_2(tmp_path: Path, fmt: FileFormat) -> None:
     sample = marketplace()
-    rows = BAD_ROWS + (
-        [("promotions", {"likes": "many"}, "likes: 'many' is not an integer")] if fmt == "csv" else []
-    )
+    rows = BAD_ROWS + ([("promotions", {"likes": "many"}, "likes: 'many' is not an integer")] if fmt == "csv" else [])
     tables, source_rows = with_rows(sample, [(table, changes) for table, changes, _ in rows])
     if fmt == "parquet":  # keep each column's type so pyarrow can write it (wrong values stay wrong)
         tables = {name: frame.infer_objects() for name, frame in tables.items()}
@@ -67,9 +63,7 @@ def test_dirty_directory_imports_good_rows_quarantines_bad_ones_and_exits_2(
     assert {name: store.count(name) for name in TABLES} == expected_good
     quarantine = _settings(tmp_path).quarantine_dir
     for (table, _, fragment), row in zip(rows, source_rows, strict=True):
-        bad = pd.read_csv(quarantine / f"{table}.csv", dtype=str, keep_default_na=False).set_index(
-            "source_row"
-        )
+        bad = pd.read_csv(quarantine / f"{table}.csv", dtype=str, keep_default_na=False).set_index("source_row")
         assert fragment in bad.loc[str(row), "reason"]
     total_bad = sum(len(pd.read_csv(p)) for p in quarantine.glob("*.csv"))
     assert total_bad == len(rows) + 1  # every injected row plus the original o1
@@ -109,8 +103,6 @@ def test_help_explains_import_and_export() -> None:
     runner = CliRunner()
     result = runner.invoke(app, ["import", "--help"])
     assert result.exit_code == 0
-    assert (
-        "Usage" in result.output and "--allow-quarantine" in result.output and "Exit codes" in result.output
-    )
+    assert "Usage" in result.output and "--allow-quarantine" in result.output and "Exit codes" in result.output
     exported = runner.invoke(app, ["export", "--help"])
     assert exported.exit_code == 0 and "--format" in exported.output

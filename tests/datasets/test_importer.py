@@ -71,9 +71,7 @@ def test_changed_rows_are_updated_and_good_frames_match_the_store(
 class CrashingStore(Store):
     """Fails while writing the third table of an import."""
 
-    def upsert(
-        self, conn: Connection, table: str, records: Sequence[Mapping[str, Any]], revision: int
-    ) -> int:
+    def upsert(self, conn: Connection, table: str, records: Sequence[Mapping[str, Any]], revision: int) -> int:
         self.tables_written = [*getattr(self, "tables_written", []), table]
         if len(set(self.tables_written)) == 3:
             raise RuntimeError("disk on fire")
@@ -127,9 +125,7 @@ def test_a_row_quarantined_in_this_import_is_a_bad_reference_even_if_stored(
     report = import_dataset(store, write(tables, tmp_path / "b", "csv"), settings, progress=False)
     products = pd.read_csv(report.quarantine_files["products"], dtype=str)
     assert set(products["merchant_id"]) == {"m2"}
-    assert set(products["reason"]) == {
-        "merchant_id: references merchant 'm2', which is quarantined in this import"
-    }
+    assert set(products["reason"]) == {"merchant_id: references merchant 'm2', which is quarantined in this import"}
 
 
 def test_quarantine_files_hold_the_original_text_and_are_rewritten(
@@ -149,18 +145,14 @@ def test_quarantine_files_hold_the_original_text_and_are_rewritten(
     assert (settings.quarantine_dir / "merchants_old.csv").exists()
 
 
-def test_parquet_values_are_type_checked(
-    sample: dict[str, pd.DataFrame], settings: Settings, tmp_path: Path
-) -> None:
+def test_parquet_values_are_type_checked(sample: dict[str, pd.DataFrame], settings: Settings, tmp_path: Path) -> None:
     tables = dict(sample)
     tables["creators"] = sample["creators"].assign(followers=[1000.0, 2.5, 27000.0, 64000.0, 125000.0])
     tables["merchants"] = sample["merchants"].assign(region=[1, 2, 3])  # int64 where text belongs
     directory = write(tables, tmp_path / "pq", "parquet")
     _, result = read_dataset(directory, settings)
     assert result.quarantined["creators"]["reason"].tolist() == ["followers: 2.5 is not an integer"]
-    assert result.quarantined["merchants"]["reason"].tolist() == [
-        f"region: {i} is not text" for i in (1, 2, 3)
-    ]
+    assert result.quarantined["merchants"]["reason"].tolist() == [f"region: {i} is not text" for i in (1, 2, 3)]
 
 
 def test_fatal_problems_raise_and_leave_the_store_untouched(
@@ -208,9 +200,7 @@ def test_read_dataset_needs_references_inside_the_directory(
     assert market.sizes() == _sizes(sample) and result.n_quarantined == 0
     assert market.orders["created_at"].dtype == "datetime64[us]"
     assert market.plans["tiers"].iloc[3] == [[0, 0.1], [100, 0.15], [500, 0.2]]
-    market, result = read_dataset(
-        write({"promotions": sample["promotions"]}, tmp_path / "few", "csv"), settings
-    )
+    market, result = read_dataset(write({"promotions": sample["promotions"]}, tmp_path / "few", "csv"), settings)
     assert market.sizes()["promotions"] == 0 and market.sizes()["merchants"] == 0
     assert result.quarantined["promotions"]["reason"].str.contains("references unknown creator").all()
 
@@ -234,6 +224,4 @@ def test_validate_rows_checks_an_event_batch_against_the_store(
         result = validate_rows("promotions", batch, settings, lookup, plan_products=lookup.plan_products)
     assert result.good["promotions"]["promotion_id"].tolist() == ["pr100"]
     assert result.good["promotions"]["started_at"].iloc[0] == pd.Timestamp("2024-05-01 10:00:00")
-    assert result.quarantined["promotions"]["reason"].tolist() == [
-        "plan_id: plan 'pl4' is for product 'p4', not 'p2'"
-    ]
+    assert result.quarantined["promotions"]["reason"].tolist() == ["plan_id: plan 'pl4' is for product 'p4', not 'p2'"]

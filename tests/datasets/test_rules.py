@@ -152,9 +152,7 @@ def test_only_the_bad_rows_are_quarantined_and_every_good_row_is_kept(
         assert len(result.good[name]) == len(frame)
 
 
-def _assert_only_the_new_row_is_bad(
-    result: ValidationResult, sample: dict[str, pd.DataFrame], table: str
-) -> str:
+def _assert_only_the_new_row_is_bad(result: ValidationResult, sample: dict[str, pd.DataFrame], table: str) -> str:
     for name, frame in sample.items():
         bad = result.quarantined[name]
         if name == table:
@@ -193,10 +191,7 @@ def test_conflicting_ids_quarantine_every_row_and_their_dependents(
     ]
     dependents = result.quarantined["products"]
     assert set(dependents["merchant_id"]) == {"m1"} and len(dependents) == 1
-    assert (
-        dependents["reason"].iloc[0]
-        == "merchant_id: references merchant 'm1', which is quarantined in this import"
-    )
+    assert dependents["reason"].iloc[0] == "merchant_id: references merchant 'm1', which is quarantined in this import"
     assert set(result.good["merchants"]["merchant_id"]) == {"m2", "m3"}
 
 
@@ -221,9 +216,7 @@ def test_plans_naming_a_quarantined_creator_are_bad(sample: dict[str, pd.DataFra
     assert set(result.quarantined["promotions"]["plan_id"]) >= {"pl2"}
 
 
-def test_non_numeric_extras_are_ignored_with_a_warning(
-    sample: dict[str, pd.DataFrame], tmp_path: Path
-) -> None:
+def test_non_numeric_extras_are_ignored_with_a_warning(sample: dict[str, pd.DataFrame], tmp_path: Path) -> None:
     tables = dict(sample)
     tables["orders"] = sample["orders"].assign(channel="app")
     result = _validate(tables, tmp_path)

@@ -18,14 +18,20 @@ def _experiment(*args: str) -> tuple[int, str]:
     return result.exit_code, result.output
 
 
-def test_experiment_writes_a_run_and_prints_the_table_and_the_run_dir(
-    toy: str, runs_dir: Path, tmp_path: Path
-) -> None:
+def test_experiment_writes_a_run_and_prints_the_table_and_the_run_dir(toy: str, runs_dir: Path, tmp_path: Path) -> None:
     config = tmp_path / "toy.toml"
     config.write_text("n_queries = 5\nwith_extras = false\n")
     code, output = _experiment(
-        "--dataset", toy, "--seed", "4", "--config", str(config), "--runs-dir", str(runs_dir),
-        "--data-dir", str(tmp_path),
+        "--dataset",
+        toy,
+        "--seed",
+        "4",
+        "--config",
+        str(config),
+        "--runs-dir",
+        str(runs_dir),
+        "--data-dir",
+        str(tmp_path),
     )
     assert code == 0, output
     run_dir = Path(output.strip().splitlines()[-1].removeprefix("run dir: "))
@@ -38,9 +44,7 @@ def test_experiment_writes_a_run_and_prints_the_table_and_the_run_dir(
     assert saved["seed"] == 4 and saved["config"]["n_queries"] == 5 and saved["data_dir"] == str(tmp_path)
 
 
-def test_experiment_reports_unknown_config_keys_and_datasets(
-    toy: str, runs_dir: Path, tmp_path: Path
-) -> None:
+def test_experiment_reports_unknown_config_keys_and_datasets(toy: str, runs_dir: Path, tmp_path: Path) -> None:
     config = tmp_path / "typo.json"
     config.write_text('{"n_querys": 5}')
     code, output = _experiment("--dataset", toy, "--config", str(config), "--runs-dir", str(runs_dir))

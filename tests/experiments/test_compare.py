@@ -74,9 +74,7 @@ def test_compare_runs_pairs_queries_and_finds_the_shift(toy: str, runs_dir: Path
 
 def test_compare_selects_methods_and_metrics(toy: str, runs_dir: Path) -> None:
     a = run_experiment(toy, 1, Path("."), runs_dir, NO_PLOTS)
-    comparison = compare_runs(
-        a.run_dir, a.run_dir, metrics=["recall@5"], methods=["popularity"], resamples=50
-    )
+    comparison = compare_runs(a.run_dir, a.run_dir, metrics=["recall@5"], methods=["popularity"], resamples=50)
     assert [(r.method, r.metric) for r in comparison.rows] == [("popularity", "recall@5")]
     with pytest.raises(CompareError, match="method 'nope' is not in run A"):
         compare_runs(a.run_dir, a.run_dir, methods=["nope"])

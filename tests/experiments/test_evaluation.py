@@ -27,9 +27,13 @@ def test_per_query_metrics_skips_queries_without_relevant_items() -> None:
 
 
 def test_summarise_averages_per_seed_means_and_reports_their_std() -> None:
-    frame = pd.DataFrame({
-        "query": ["a", "b", "a", "b"], "seed": [1, 1, 2, 2], "ndcg@10": [0.0, 1.0, 1.0, 1.0],
-    })
+    frame = pd.DataFrame(
+        {
+            "query": ["a", "b", "a", "b"],
+            "seed": [1, 1, 2, 2],
+            "ndcg@10": [0.0, 1.0, 1.0, 1.0],
+        }
+    )
     means, stds = summarise(frame)
     # per-seed means 0.5 and 1.0 -> mean 0.75, sample std 0.3536
     assert means["ndcg@10"] == pytest.approx(0.75)

@@ -32,7 +32,5 @@ def test_demo_notebook_runs_and_shows_plots(tmp_path: Path, monkeypatch: pytest.
     runs = sorted((tmp_path / "runs").iterdir())
     assert len(runs) == 2 and all((run / "report.md").is_file() for run in runs)
     assert (runs[0] / "metrics.json").read_text() == (runs[1] / "metrics.json").read_text()
-    text = "".join(
-        str(out.get("text", "")) + str(out.get("data", {}).get("text/plain", "")) for out in outputs
-    )
+    text = "".join(str(out.get("text", "")) + str(out.get("data", {}).get("text/plain", "")) for out in outputs)
     assert "[+0.0000, +0.0000]" in text and "n_users': 60" in text

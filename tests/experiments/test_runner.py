@@ -23,8 +23,14 @@ def test_run_dir_holds_config_metrics_per_query_report_and_plots(toy: str, runs_
     assert re.fullmatch(r"toy-\d{8}-\d{6}-[0-9a-f]{6}", out.run_id)
     files = {p.relative_to(out.run_dir).as_posix() for p in out.run_dir.rglob("*") if p.is_file()}
     assert files == {
-        "config.json", "metrics.json", "report.md", "metric_at_k.png", "per_category.png",
-        "exposure_long_tail.png", "per_query/random.parquet", "per_query/popularity.parquet",
+        "config.json",
+        "metrics.json",
+        "report.md",
+        "metric_at_k.png",
+        "per_category.png",
+        "exposure_long_tail.png",
+        "per_query/random.parquet",
+        "per_query/popularity.parquet",
         "per_query/full_pipeline.parquet",
     }
     for png in ("metric_at_k.png", "per_category.png", "exposure_long_tail.png"):
@@ -85,7 +91,10 @@ def test_overrides_from_toml_and_json_and_a_runs_own_config(toy: str, runs_dir: 
     json_file.write_text('{"n_queries": 9}')
     assert load_overrides(json_file) == {"n_queries": 9}
     assert load_overrides(out.run_dir / "config.json") == {
-        "n_queries": 7, "shift": 0.1, "n_seeds": 1, "with_extras": True,
+        "n_queries": 7,
+        "shift": 0.1,
+        "n_seeds": 1,
+        "with_extras": True,
     }
 
 

@@ -33,14 +33,16 @@ def _method_frame(method_index: int, config: Config, seed: int) -> pd.DataFrame:
     base = rng.uniform(0.0, 0.8, size=config.n_queries) * (method_index + 1) / len(METHODS)
     if METHODS[method_index] == "full pipeline":
         base = base + config.shift
-    return pd.DataFrame({
-        "query": [f"q{i}" for i in range(config.n_queries)],
-        "seed": seed,
-        "ndcg@10": base,
-        "recall@10": np.minimum(1.0, base * 1.2),
-        "ndcg@5": base * 0.9,
-        "recall@5": base,
-    })
+    return pd.DataFrame(
+        {
+            "query": [f"q{i}" for i in range(config.n_queries)],
+            "seed": seed,
+            "ndcg@10": base,
+            "recall@10": np.minimum(1.0, base * 1.2),
+            "ndcg@5": base * 0.9,
+            "recall@5": base,
+        }
+    )
 
 
 def run(config: Config, seed: int, data_dir: Path) -> ExperimentResult:
@@ -54,18 +56,18 @@ def run(config: Config, seed: int, data_dir: Path) -> ExperimentResult:
         result = MethodResult(name=name, metrics=means, metrics_std=stds, per_query=frame)
         if config.with_extras:
             result.metrics_at_k = metrics_at_k(means)
-            result.per_category = pd.DataFrame({
-                "category": ["a", "b"],
-                "ndcg@10": [means["ndcg@10"], means["ndcg@10"] / 2],
-                "n_queries": [1, 1],
-            })
+            result.per_category = pd.DataFrame(
+                {
+                    "category": ["a", "b"],
+                    "ndcg@10": [means["ndcg@10"], means["ndcg@10"] / 2],
+                    "n_queries": [1, 1],
+                }
+            )
             result.exposure = np.arange(20, dtype=np.int64) ** (index + 1)
         methods.append(result)
     published = None
     if config.with_extras:
-        published = pd.DataFrame(
-            {"ndcg@10": {"SASRec": 0.3, "BPR": 0.25}, "HR@10": {"SASRec": 0.6, "BPR": 0.5}}
-        )
+        published = pd.DataFrame({"ndcg@10": {"SASRec": 0.3, "BPR": 0.25}, "HR@10": {"SASRec": 0.6, "BPR": 0.5}})
     return ExperimentResult(
         dataset=DATASET,
         protocol="Toy protocol: seeded uniform per-query values; no data.",

@@ -2,7 +2,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from models.ranker import LambdaRanker, grade_by_quantiles
+from models.ranker import LambdaRanker
+from models.windows import label_gains, relevance
 from recsys.metrics import ndcg_at_k
 
 
@@ -10,21 +11,23 @@ def _groups(seed: int, n_queries: int = 120, size: int = 20) -> tuple[np.ndarray
     rng = np.random.default_rng(seed)
     X = rng.normal(size=(n_queries * size, 4))
     utility = 2 * X[:, 0] - X[:, 1] + 0.3 * rng.normal(size=len(X))
-    y, _ = grade_by_quantiles(np.maximum(utility, 0), 4)
+    y = relevance(np.expm1(np.maximum(utility, 0)), 2.0)
     return X, y, np.full(n_queries, size)
 
 
-def test_grades_are_zero_for_non_positive_and_rise_with_value() -> None:
-    labels, edges = grade_by_quantiles(np.array([0.0, -1.0, 1.0, 2.0, 3.0, 4.0]), 2)
-    assert labels.tolist() == [0, 0, 1, 1, 2, 2]
-    again, _ = grade_by_quantiles(np.array([10.0]), 2, edges)
-    assert again.tolist() == [2]
+def test_relevance_grades_are_log_bins_whose_gains_are_the_outcomes() -> None:
+    labels = relevance(np.array([0.0, -1.0, 0.01, np.e - 1, 1e9]), 2.0)
+    assert labels.tolist() == [0, 0, 1, 2, 30]  # any sale is at least grade 1; capped at 30
+    gains = label_gains(2.0)
+    assert gains[0] == 0 and np.isclose(gains[2], np.e - 1) and len(gains) == 31
 
 
 def test_ranker_learns_the_utility_and_roundtrips(tmp_path) -> None:
     X, y, g = _groups(0)
     Xv, yv, gv = _groups(1)
-    model = LambdaRanker(n_estimators=200, seed=3).fit(X, y, g, ["a", "b", "c", "d"], Xv, yv, gv)
+    model = LambdaRanker(n_estimators=200, seed=3, label_gain=label_gains(2.0)).fit(
+        X, y, g, ["a", "b", "c", "d"], Xv, yv, gv
+    )
     scores = model.predict(Xv)
     ndcgs = []
     for q in range(len(gv)):

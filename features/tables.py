@@ -1,0 +1,259 @@
+"""Feature tables at one cutoff: everything a (creator, product) vector is gathered from, as numpy arrays.
+
+``build_feature_tables(market, cutoff, ...)`` turns the raw tables into :class:`FeatureTables` (pure, point-in-time:
+only promotions started before ``cutoff`` are read). ``FeatureTables.vectors(c_rows, p_rows)`` then builds float32
+feature vectors by index gathering — no pandas — so the same code serves training and requests.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from features.collaborative import factorize
+from features.entities import Extras, creator_block, embedding_matrix, fan_tier_codes, product_block
+from features.history import (
+    before,
+    creator_category_history,
+    main_format,
+    pair_history,
+    typical_promoter_size,
+    usual_price,
+)
+from features.names import PAIR_FEATURES, embedding_pair_names
+from features.pair import pair_features
+from recsys.schema import PROMOTION_FORMATS, SHARE_GROUPS, Marketplace, audience_columns
+from recsys.vocab import Vocabulary
+
+
+@dataclass
+class FeatureTables:
+    """Row-aligned arrays for creators (``n_c`` rows) and products (``n_p`` rows) at ``cutoff``."""
+
+    cutoff: pd.Timestamp
+    creators: Vocabulary
+    products: Vocabulary
+    categories: list[str]
+    creator_names: list[str]
+    product_names: list[str]
+    pair_names: list[str]
+    creator: np.ndarray  # (n_c, len(creator_names)) float32
+    product: np.ndarray  # (n_p, len(product_names)) float32
+    arrays: dict[str, np.ndarray] = field(default_factory=dict)  # pair-feature inputs, see build_feature_tables
+    extras: dict[str, dict[str, Any]] = field(default_factory=dict)  # side -> {"numeric": [...], "embeddings": {...}}
+
+    @property
+    def feature_names(self) -> list[str]:
+        return self.creator_names + self.product_names + self.pair_names
+
+    def pair(
+        self, c_rows: np.ndarray, p_rows: np.ndarray, rate: np.ndarray | None = None, fmt: np.ndarray | None = None
+    ) -> np.ndarray:
+        """Pair block (n, len(pair_names)); ``rate``: commission per pair; ``fmt``: promotion format code per pair."""
+        return pair_features(self.arrays, self.pair_names, c_rows, p_rows, rate, fmt)
+
+    def pair_orders(self, c_rows: np.ndarray, p_rows: np.ndarray) -> np.ndarray:
+        """Orders of earlier collaborations of each (creator, product) pair (0 if none)."""
+        keys = self.arrays["pair_keys"]
+        wanted = np.asarray(c_rows, dtype=np.int64) * len(self.products) + np.asarray(p_rows, dtype=np.int64)
+        if len(keys) == 0:
+            return np.zeros(len(wanted))
+        pos = np.searchsorted(keys, wanted).clip(max=len(keys) - 1)
+        return np.where(keys[pos] == wanted, self.arrays["pair_orders"][pos], 0.0).astype(np.float64)
+
+    def vectors(
+        self, c_rows: np.ndarray, p_rows: np.ndarray, rate: np.ndarray | None = None, fmt: np.ndarray | None = None
+    ) -> np.ndarray:
+        """Feature vectors (n, n_features) float32 for aligned (creator row, product row) pairs.
+
+        ``rate``: the commission rate of each pair (default: the product's best public rate); ``fmt``: the promotion
+        format code (index into PROMOTION_FORMATS; default: the creator's usual format)."""
+        c_rows = np.asarray(c_rows, dtype=np.int64)
+        p_rows = np.asarray(p_rows, dtype=np.int64)
+        out = np.empty((len(c_rows), len(self.feature_names)), dtype=np.float32)
+        a, b = self.creator.shape[1], self.product.shape[1]
+        out[:, :a] = self.creator[c_rows]
+        out[:, a : a + b] = self.product[p_rows]
+        out[:, a + b :] = self.pair(c_rows, p_rows, rate, fmt)
+        return out
+
+    # --- persistence ------------------------------------------------------------------------------------------
+
+    def save(self, directory: Path) -> None:
+        """One ``.npy`` per array plus ``tables.json`` and id lists as Parquet (no pickle)."""
+        directory.mkdir(parents=True, exist_ok=True)
+        np.save(directory / "creator.npy", self.creator)
+        np.save(directory / "product.npy", self.product)
+        for name, array in self.arrays.items():
+            np.save(directory / f"a_{name}.npy", array)
+        pd.DataFrame({"creator_id": self.creators.ids.astype(str)}).to_parquet(directory / "creator_ids.parquet")
+        pd.DataFrame({"product_id": self.products.ids.astype(str)}).to_parquet(directory / "product_ids.parquet")
+        meta = {
+            "cutoff": self.cutoff.isoformat(),
+            "categories": self.categories,
+            "creator_names": self.creator_names,
+            "product_names": self.product_names,
+            "pair_names": self.pair_names,
+            "arrays": sorted(self.arrays),
+            "extras": self.extras,
+        }
+        (directory / "tables.json").write_text(json.dumps(meta, indent=2))
+
+    @classmethod
+    def load(cls, directory: Path, mmap: bool = False) -> FeatureTables:
+        meta = json.loads((directory / "tables.json").read_text())
+        mode = "r" if mmap else None
+        creators = Vocabulary(pd.read_parquet(directory / "creator_ids.parquet")["creator_id"].to_numpy(object))
+        products = Vocabulary(pd.read_parquet(directory / "product_ids.parquet")["product_id"].to_numpy(object))
+        tables = cls(
+            cutoff=pd.Timestamp(meta["cutoff"]),
+            creators=creators,
+            products=products,
+            categories=list(meta["categories"]),
+            creator_names=list(meta["creator_names"]),
+            product_names=list(meta["product_names"]),
+            pair_names=list(meta["pair_names"]),
+            creator=np.load(directory / "creator.npy", mmap_mode=mode),
+            product=np.load(directory / "product.npy", mmap_mode=mode),
+            arrays={name: np.load(directory / f"a_{name}.npy", mmap_mode=mode) for name in meta["arrays"]},
+            extras=dict(meta["extras"]),
+        )
+        if tables.creator.shape != (len(creators), len(tables.creator_names)) or tables.product.shape != (
+            len(products),
+            len(tables.product_names),
+        ):
+            raise ValueError(f"feature tables in {directory} do not match their id lists or feature names")
+        return tables
+
+
+def _filled_targets(products: pd.DataFrame) -> np.ndarray:
+    """Product target shares; a missing target takes its category's mean published target (global mean if none)."""
+    target = products[audience_columns("target")].to_numpy(np.float64, copy=True)
+    missing = np.isnan(target).any(axis=1)
+    frame = pd.DataFrame(target[~missing], index=products["category"].to_numpy()[~missing])
+    fallback = target[~missing].mean(axis=0) if (~missing).any() else np.full(target.shape[1], np.nan)
+    if np.isnan(fallback).any():  # no product publishes a target: use uniform shares per group
+        fallback = np.concatenate([np.full(len(keys), 1.0 / len(keys)) for keys in SHARE_GROUPS.values()])
+    means = frame.groupby(level=0).mean()
+    filled = means.reindex(products["category"].to_numpy()).to_numpy(np.float64, copy=True)
+    filled[np.isnan(filled).any(axis=1)] = fallback
+    target[missing] = filled[missing]
+    return target
+
+
+def _listed_categories(creators: pd.DataFrame, categories: list[str]) -> np.ndarray:
+    """1 for the creator's main (first) category, 0.5 for other listed ones, 0 otherwise; (n_c, K)."""
+    position = {c: i for i, c in enumerate(categories)}
+    out = np.zeros((len(creators), len(categories)), dtype=np.float32)
+    for row, cats in enumerate(creators["categories"].to_numpy()):
+        for j, cat in enumerate(cats):
+            if cat in position:
+                out[row, position[cat]] = max(out[row, position[cat]], 1.0 if j == 0 else 0.5)
+    return out
+
+
+def _unit_rows(matrix: np.ndarray) -> np.ndarray:
+    m = np.nan_to_num(matrix, nan=0.0)
+    norms = np.linalg.norm(m, axis=1, keepdims=True)
+    return np.divide(m, norms, out=np.zeros_like(m), where=norms > 0).astype(np.float32)
+
+
+def build_feature_tables(
+    market: Marketplace,
+    cutoff: pd.Timestamp,
+    experience_scale: int = 100,
+    cf_factors: int = 32,
+    seed: int = 0,
+) -> FeatureTables:
+    """Feature tables of ``market`` as known just before ``cutoff``."""
+    cutoff = pd.Timestamp(cutoff)
+    creators, products = market.creators, market.products
+    history = before(market.promotions, cutoff)
+    categories = sorted(set(products["category"]) | {c for cats in creators["categories"] for c in cats})
+    c_extras, p_extras = Extras.of(creators, "creators"), Extras.of(products, "products")
+    c_block = creator_block(creators, history, cutoff, c_extras)
+    p_block = product_block(
+        products, market.merchants, market.plans, history, cutoff, categories, experience_scale, p_extras
+    )
+    for col in ("c_days_since_joined",):
+        c_block[col] = c_block[col].clip(lower=0)
+    for col in ("p_days_listed", "m_days_since_joined"):
+        p_block[col] = p_block[col].clip(lower=0)
+    c_index, p_index = pd.Index(creators["creator_id"]), pd.Index(products["product_id"])
+    category_code = pd.Categorical(products["category"], categories=categories).codes.astype(np.int32)
+    audience = creators[audience_columns("aud")].to_numpy(np.float64)
+    target = _filled_targets(products)
+    listed = _listed_categories(creators, categories)
+    cat_hist = creator_category_history(
+        history, products.set_index("product_id")["category"], c_index, categories, cutoff
+    )
+    log_price = np.log(products["price"].to_numpy(np.float64))
+    best_rate = p_block["p_best_rate"].to_numpy(np.float64)
+    cat_rate = pd.Series(best_rate).groupby(category_code).median().reindex(range(len(categories)))
+    regions = sorted(set(creators["region"]) | set(market.merchants["region"]))
+    merchant_region = market.merchants.set_index("merchant_id")["region"].reindex(products["merchant_id"])
+    keys, counts, gmv, orders = pair_history(history, c_index, p_index)
+    c_emb = {k: _unit_rows(embedding_matrix(creators[k], d)) for k, d in c_extras.embeddings.items()}
+    p_emb = {k: _unit_rows(embedding_matrix(products[k], d)) for k, d in p_extras.embeddings.items()}
+    one_hot = np.eye(len(categories), dtype=np.float64)[category_code]
+    c_content = np.hstack(
+        [audience, listed, c_block[["c_log_followers", "c_log_avg_views"]].to_numpy(), *c_emb.values()]
+    )
+    p_content = np.hstack([target, one_hot, log_price[:, None], *p_emb.values()])
+    cf = factorize(history, c_index, p_index, c_content, p_content, cf_factors, seed)
+    arrays = {
+        "creator_audience": audience.astype(np.float32),
+        "product_target": target.astype(np.float32),
+        "creator_category_listed": listed,
+        "creator_category_gmv_share": cat_hist["gmv_share"].astype(np.float32),
+        "creator_category_promotions": cat_hist["log_promotions"].astype(np.float32),
+        "creator_category_conversion": cat_hist["conversion"].astype(np.float32),
+        "creator_usual_log_price": usual_price(history, products.set_index("product_id")["price"], c_index).astype(
+            np.float32
+        ),
+        "creator_log_followers": np.log1p(creators["followers"].to_numpy(np.float64)).astype(np.float32),
+        "creator_fan_tier": fan_tier_codes(creators["followers"].to_numpy()).astype(np.int8),
+        "creator_region": pd.Categorical(creators["region"], categories=regions).codes.astype(np.int16),
+        "product_region": pd.Categorical(merchant_region, categories=regions).codes.astype(np.int16),
+        "product_log_price": log_price.astype(np.float32),
+        "product_category": category_code,
+        "product_typical_promoter": typical_promoter_size(
+            history, creators.set_index("creator_id")["followers"], p_index
+        ).astype(np.float32),
+        "product_best_rate": best_rate.astype(np.float32),
+        "category_median_rate": cat_rate.to_numpy(np.float32),
+        "cf_creator": cf.creator,
+        "cf_product": cf.product,
+        "cf_creator_known": cf.creator_known,
+        "cf_product_known": cf.product_known,
+        "pair_keys": keys,
+        "pair_counts": counts.astype(np.float32),
+        "pair_gmv": gmv.astype(np.float32),
+        "pair_orders": orders.astype(np.float32),
+        "creator_main_format": main_format(history, c_index, PROMOTION_FORMATS),
+    }
+    for name, matrix in c_emb.items():
+        arrays[f"cemb_{name}"] = matrix
+    for name, matrix in p_emb.items():
+        arrays[f"pemb_{name}"] = matrix
+    return FeatureTables(
+        cutoff=cutoff,
+        creators=Vocabulary(c_index.to_numpy(object)),
+        products=Vocabulary(p_index.to_numpy(object)),
+        categories=categories,
+        creator_names=list(c_block.columns),
+        product_names=list(p_block.columns),
+        pair_names=PAIR_FEATURES + embedding_pair_names(c_extras.embeddings, p_extras.embeddings),
+        creator=c_block.to_numpy(np.float32),
+        product=p_block.to_numpy(np.float32),
+        arrays=arrays,
+        extras={
+            "creator": {"numeric": c_extras.numeric, "embeddings": c_extras.embeddings},
+            "product": {"numeric": p_extras.numeric, "embeddings": p_extras.embeddings},
+        },
+    )

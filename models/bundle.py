@@ -1,0 +1,239 @@
+"""The versioned model bundle: ``artifacts/<run_id>/`` plus ``artifacts/current`` naming the active one.
+
+Layout (no pickle anywhere)::
+
+    artifacts/<run_id>/manifest.json          run id, time, data hash, seed, library versions, feature names,
+                                              metrics, settings, and a sha256 of every other file
+    artifacts/<run_id>/features/               feature tables (.npy), id maps (Parquet), tables.json
+    artifacts/<run_id>/retrieval/              FAISS indexes (.faiss), their vectors (.npy), retrieval.json
+    artifacts/<run_id>/models/                 LightGBM text models (+ .json sidecars), quantile maps (JSON)
+
+A bundle is written to a hidden temporary folder and renamed into place, and ``current`` is replaced atomically, so
+a failed or interrupted training run leaves the previous bundle active. Loading refuses a bundle whose format, files
+(checksums) or feature names do not match, with a message naming the mismatch.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import platform
+import shutil
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from features.names import feature_names
+from features.tables import FeatureTables
+from models.calibration import QuantileMap
+from models.distribution import DistributionModel
+from models.ranker import LambdaRanker
+from models.regressor import GBMRegressor
+from models.retrieval import Retriever
+from models.training import Engine
+from models.windows import DIRECTIONS
+from recsys.schema import TABLES, Marketplace
+
+BUNDLE_FORMAT = 1
+_LIBRARIES = ("numpy", "pandas", "scikit-learn", "lightgbm", "faiss-cpu", "pyarrow", "scipy")
+
+
+class BundleError(Exception):
+    """A bundle that cannot be used; the message names what is missing or mismatched."""
+
+
+def data_hash(market: Marketplace) -> str:
+    """sha256 over every table's rows (list cells as JSON), independent of where the data came from."""
+    digest = hashlib.sha256()
+    for name in TABLES:
+        frame = market.table(name)
+        digest.update(name.encode())
+        if frame.empty:
+            continue
+        frame = frame[sorted(frame.columns)].copy()
+        for col in frame.columns:
+            if frame[col].dtype == object:
+                frame[col] = frame[col].map(
+                    lambda v: json.dumps(v.tolist() if isinstance(v, np.ndarray) else v, default=str)
+                )
+        digest.update(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
+    return digest.hexdigest()
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def library_versions() -> dict[str, str]:
+    versions = {"python": platform.python_version()}
+    for lib in _LIBRARIES:
+        try:
+            versions[lib] = metadata.version(lib)
+        except metadata.PackageNotFoundError:
+            versions[lib] = "missing"
+    return versions
+
+
+def save_bundle(engine: Engine, root: Path, market: Marketplace, seed: int, settings_dump: dict[str, Any]) -> Path:
+    """Write ``engine`` as a new bundle under ``root`` and make it current. Returns the bundle folder."""
+    digest = data_hash(market)
+    created = datetime.now(UTC)
+    run_id = f"{created:%Y%m%d-%H%M%S}-{digest[:8]}-s{seed}"
+    root.mkdir(parents=True, exist_ok=True)
+    tmp = root / f".tmp-{run_id}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    try:
+        engine.tables.save(tmp / "features")
+        engine.retriever.save(tmp / "retrieval")
+        models = tmp / "models"
+        models.mkdir(parents=True)
+        shared = engine.rankers["creator"] is engine.rankers["product"]
+        for d in ("shared",) if shared else DIRECTIONS:
+            engine.rankers["creator" if d == "shared" else d].save(models / f"ranker_{d}.txt")
+        engine.gmv.save(models / "gmv.txt")
+        engine.distribution.save(models)
+        (models / "fit_maps.json").write_text(json.dumps({d: m.to_list() for d, m in engine.fit_maps.items()}))
+        files = {str(p.relative_to(tmp)): _sha256(p) for p in sorted(tmp.rglob("*")) if p.is_file()}
+        manifest = {
+            "format": BUNDLE_FORMAT,
+            "run_id": run_id,
+            "created_at": created.isoformat(),
+            "data_hash": digest,
+            "data_now": engine.tables.cutoff.isoformat(),
+            "seed": seed,
+            "library_versions": library_versions(),
+            "feature_names": engine.tables.feature_names,
+            "extras": engine.tables.extras,
+            "ranker_mode": "shared" if shared else "per_direction",
+            "metrics": engine.metrics,
+            "settings": settings_dump,
+            "files": files,
+        }
+        (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str))
+        final = root / run_id
+        os.replace(tmp, final)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    set_current(root, run_id)
+    return final
+
+
+def set_current(root: Path, run_id: str) -> None:
+    """Point ``root/current`` at ``run_id`` atomically."""
+    if not (root / run_id / "manifest.json").exists():
+        raise BundleError(f"no bundle {run_id!r} under {root}")
+    tmp = root / ".current.tmp"
+    tmp.write_text(run_id + "\n")
+    os.replace(tmp, root / "current")
+
+
+def current_bundle_dir(root: Path) -> Path:
+    """The folder named by ``root/current``; a clear error when there is none."""
+    pointer = root / "current"
+    if not pointer.exists():
+        raise BundleError(f"no trained bundle: {pointer} does not exist (run `recsys train`)")
+    path = root / pointer.read_text().strip()
+    if not path.is_dir():
+        raise BundleError(f"{pointer} names {path.name!r}, which does not exist")
+    return path
+
+
+@dataclass
+class Bundle:
+    """A loaded, verified bundle."""
+
+    path: Path
+    manifest: dict[str, Any]
+    engine: Engine
+
+    @property
+    def run_id(self) -> str:
+        return str(self.manifest["run_id"])
+
+
+def _verify(path: Path, manifest: dict[str, Any], check_files: bool) -> None:
+    if manifest.get("format") != BUNDLE_FORMAT:
+        raise BundleError(
+            f"bundle {path.name}: format {manifest.get('format')!r}, this code reads format {BUNDLE_FORMAT}"
+        )
+    extras = manifest["extras"]
+    expected = feature_names(
+        extras["creator"]["numeric"],
+        extras["creator"]["embeddings"],
+        extras["product"]["numeric"],
+        extras["product"]["embeddings"],
+    )
+    if manifest["feature_names"] != expected:
+        missing = [n for n in expected if n not in manifest["feature_names"]][:5]
+        unknown = [n for n in manifest["feature_names"] if n not in expected][:5]
+        raise BundleError(
+            f"bundle {path.name}: feature names do not match this code's FEATURE_NAMES "
+            f"(code expects but bundle lacks {missing}; bundle has unknown {unknown})"
+        )
+    for rel, digest in manifest["files"].items() if check_files else ():
+        file = path / rel
+        if not file.exists():
+            raise BundleError(f"bundle {path.name}: file {rel} is missing")
+        if _sha256(file) != digest:
+            raise BundleError(f"bundle {path.name}: file {rel} was modified (checksum mismatch)")
+
+
+def _check_names(path: Path, what: str, got: list[str], want: list[str]) -> None:
+    if got != want:
+        diff = next((i for i, (a, b) in enumerate(zip(got, want, strict=False)) if a != b), min(len(got), len(want)))
+        raise BundleError(
+            f"bundle {path.name}: {what} feature names differ from the manifest at position {diff} "
+            f"({got[diff : diff + 1]} vs {want[diff : diff + 1]}; {len(got)} vs {len(want)} features)"
+        )
+
+
+def load_bundle(path: Path, mmap: bool = False, check_files: bool = True) -> Bundle:
+    """Load and verify the bundle in ``path`` (a run folder)."""
+    manifest_path = path / "manifest.json"
+    if not manifest_path.exists():
+        raise BundleError(f"{path} is not a bundle: manifest.json is missing")
+    try:
+        manifest = json.loads(manifest_path.read_text())
+    except json.JSONDecodeError as exc:
+        raise BundleError(f"bundle {path.name}: manifest.json is not valid JSON ({exc})") from exc
+    _verify(path, manifest, check_files)
+    names = list(manifest["feature_names"])
+    try:
+        tables = FeatureTables.load(path / "features", mmap=mmap)
+        models = path / "models"
+        if manifest["ranker_mode"] == "shared":
+            shared = LambdaRanker.load(models / "ranker_shared.txt")
+            rankers = dict.fromkeys(DIRECTIONS, shared)
+        else:
+            rankers = {d: LambdaRanker.load(models / f"ranker_{d}.txt") for d in DIRECTIONS}
+        gmv = GBMRegressor.load(models / "gmv.txt")
+        distribution = DistributionModel.load(models)
+        maps = json.loads((models / "fit_maps.json").read_text())
+        fit_maps = {d: QuantileMap(np.array(maps[d])) for d in DIRECTIONS}
+        retriever = Retriever.load(path / "retrieval", mmap=mmap)
+    except (OSError, ValueError, KeyError) as exc:
+        raise BundleError(f"bundle {path.name} cannot be read: {exc}") from exc
+    _check_names(path, "feature table", tables.feature_names, names)
+    for d in DIRECTIONS:
+        _check_names(path, f"{d} ranker", rankers[d].feature_names_, names)
+    _check_names(path, "GMV model", gmv.feature_names_, names)
+    _check_names(path, "distribution model", distribution.regressor_.feature_names_, names)
+    if retriever.product_index.n_rows != len(tables.products) or retriever.creator_index.n_rows != len(tables.creators):
+        raise BundleError(f"bundle {path.name}: retrieval indexes do not cover the feature tables' creators/products")
+    engine = Engine(tables, rankers, gmv, distribution, fit_maps, retriever, dict(manifest.get("metrics", {})))
+    return Bundle(path, manifest, engine)
+
+
+def load_current(root: Path, mmap: bool = False) -> Bundle:
+    return load_bundle(current_bundle_dir(root), mmap=mmap)

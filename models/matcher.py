@@ -1,0 +1,323 @@
+"""The matcher: retrieve (over-fetch, filtered) -> pair features -> rank -> plan rules -> top-k with explanations.
+
+``recommend_products`` serves a creator's product pool; ``recommend_creators`` serves a merchant looking for creators
+for one product or for its whole shop; ``score_pairs`` scores explicit pairs. Rules come from a
+:class:`recsys.rules.PlanBook` whose rows align with the bundle's id maps; without one (offline diagnostics) every
+pair is eligible at the product's best public rate.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from models.catalog import Catalog
+from models.explain import Reason, top_reasons
+from models.training import Engine
+from models.windows import Direction
+from recsys.config import Settings
+from recsys.rules import PlanBook, blend_fit_and_earnings, expected_commission, merchant_roi_array
+from recsys.schema import FAN_TIERS, PLAN_TYPES, PROMOTION_FORMATS
+
+RERANK_DEPTH = 200  # candidates that get GMV predictions and the earnings blend
+
+
+class UnknownEntity(KeyError):
+    """An id the bundle does not know."""
+
+    def __init__(self, kind: str, entity_id: str) -> None:
+        super().__init__(f"unknown {kind} {entity_id!r}")
+        self.kind = kind
+        self.entity_id = entity_id
+
+
+@dataclass(frozen=True)
+class ProductFilters:
+    category: str | None = None
+    min_commission: float | None = None
+    format: str | None = None  # promotion format the creator plans (predictions depend on it)
+
+
+@dataclass(frozen=True)
+class CreatorFilters:
+    fan_tier: str | None = None
+    region: str | None = None
+    category: str | None = None
+    format: str | None = None
+
+
+@dataclass
+class Recommendation:
+    creator_id: str
+    product_id: str
+    score: float  # the value the list is ordered by
+    fit_score: float  # the ranker's score as its place among validation pairs, in [0, 1]
+    predicted_gmv: float
+    predicted_units: float
+    distribution_weight: float
+    commission_rate: float
+    plan_id: str | None
+    plan_type: str | None
+    expected_commission: float  # the creator's expected earnings = the merchant's expected commission cost
+    merchant_roi: float | None
+    eligible: bool = True
+    refusal_reason: str | None = None
+    reasons: list[Reason] = field(default_factory=list)
+
+
+@dataclass
+class _Scored:
+    direction: Direction
+    c: np.ndarray
+    p: np.ndarray
+    X: np.ndarray
+    score: np.ndarray
+    fit: np.ndarray
+    rate: np.ndarray
+    plan_row: np.ndarray
+    plan_type: np.ndarray
+    eligible: np.ndarray
+    reason: list[str | None]
+
+
+class Matcher:
+    """Recommendations from a trained engine, a catalogue and (optionally) the plan rules."""
+
+    def __init__(self, engine: Engine, catalog: Catalog, planbook: PlanBook | None, settings: Settings) -> None:
+        self.engine = engine
+        self.catalog = catalog
+        self.planbook = planbook
+        self.settings = settings
+        tables = engine.tables
+        self._category_code = {c: i for i, c in enumerate(tables.categories)}
+        refund = tables.product[:, tables.product_names.index("p_refund_rate_90d")].astype(np.float64)
+        self._refund = np.where(np.isfinite(refund), refund, np.nanmean(refund) if np.isfinite(refund).any() else 0.0)
+        self._threads = 1  # requests are small: one thread each, concurrency comes from workers
+
+    # --- shared steps --------------------------------------------------------------------------------------
+
+    def _resolve(self, c: np.ndarray, p: np.ndarray, units: np.ndarray | None = None) -> tuple[np.ndarray, ...]:
+        n = len(c)
+        if self.planbook is None:
+            rate = self.engine.tables.arrays["product_best_rate"][p].astype(np.float64)
+            ok = np.ones(n, bool)
+            return ok, np.nan_to_num(rate), np.full(n, -1), np.full(n, -1), [None] * n
+        cumulative = self.engine.tables.pair_orders(c, p)
+        res = self.planbook.resolve_pairs(c, p, units, cumulative)
+        rate = np.where(res.eligible, res.rate, np.nan)
+        fallback = self.engine.tables.arrays["product_best_rate"][p].astype(np.float64)
+        return (
+            res.eligible,
+            np.where(np.isfinite(rate), rate, np.nan_to_num(fallback)),
+            res.plan_row,
+            res.plan_type,
+            res.reason_codes(),
+        )
+
+    def _score(self, direction: Direction, c: np.ndarray, p: np.ndarray, fmt: str | None) -> _Scored:
+        eligible, rate, plan_row, plan_type, reason = self._resolve(c, p)
+        X = self.engine.tables.vectors(c, p, rate, self._format_codes(c, fmt))
+        score = self.engine.rankers[direction].predict(X, num_threads=self._threads)
+        fit = self.engine.fit_maps[direction].transform(score)
+        return _Scored(direction, c, p, X, score, fit, rate, plan_row, plan_type, eligible, reason)
+
+    def _format_codes(self, c: np.ndarray, fmt: str | None) -> np.ndarray:
+        if fmt is not None:
+            if fmt not in PROMOTION_FORMATS:
+                raise ValueError(f"format must be one of {', '.join(PROMOTION_FORMATS)}, not {fmt!r}")
+            return np.full(len(c), PROMOTION_FORMATS.index(fmt))
+        return self.engine.tables.arrays["creator_main_format"][c].astype(np.int64)
+
+    def _outcomes(self, s: _Scored, idx: np.ndarray) -> dict[str, np.ndarray]:
+        """Predicted GMV/units, tier-projected rate, expected commission and ROI for rows ``idx`` of ``s``."""
+        Xf = s.X[idx]
+        gmv = np.maximum(self.engine.gmv.predict(Xf, num_threads=self._threads), 0.0)
+        units = gmv / np.maximum(self.catalog.product_price[s.p[idx]], 1e-9)
+        eligible, rate, plan_row, plan_type, reason = self._resolve(s.c[idx], s.p[idx], units)
+        commission = np.asarray(expected_commission(gmv, rate, self._refund[s.p[idx]]))
+        return {
+            "gmv": gmv,
+            "units": units,
+            "rate": rate,
+            "plan_row": plan_row,
+            "plan_type": plan_type,
+            "commission": commission,
+            "roi": merchant_roi_array(gmv, commission),
+            "Xf": Xf,
+            "eligible": eligible,
+            "reason": np.asarray(reason, dtype=object),
+        }
+
+    def _build(
+        self, s: _Scored, idx: np.ndarray, out: dict[str, np.ndarray], order_score: np.ndarray
+    ) -> list[Recommendation]:
+        weight = self.engine.distribution.weight(out["Xf"])
+        reasons = top_reasons(
+            self.engine.rankers[s.direction].contributions(s.X[idx]), s.X[idx], self.engine.tables.feature_names
+        )
+        plan_ids = self.planbook.plan_ids if self.planbook is not None else None
+        recs = []
+        for j, i in enumerate(idx):
+            plan_row = int(out["plan_row"][j])
+            plan_type = int(out["plan_type"][j])
+            roi = float(out["roi"][j])
+            recs.append(
+                Recommendation(
+                    creator_id=self.engine.tables.creators.id(int(s.c[i])),
+                    product_id=self.engine.tables.products.id(int(s.p[i])),
+                    score=round(float(order_score[j]), 6),
+                    fit_score=round(float(s.fit[i]), 4),
+                    predicted_gmv=round(float(out["gmv"][j]), 2),
+                    predicted_units=round(float(out["units"][j]), 2),
+                    distribution_weight=round(float(weight[j]), 4),
+                    commission_rate=round(float(out["rate"][j]), 4),
+                    plan_id=str(plan_ids[plan_row]) if plan_ids is not None and plan_row >= 0 else None,
+                    plan_type=PLAN_TYPES[plan_type] if plan_type >= 0 else None,
+                    expected_commission=round(float(out["commission"][j]), 2),
+                    merchant_roi=round(roi, 3) if np.isfinite(roi) else None,
+                    eligible=bool(out["eligible"][j]),
+                    refusal_reason=out["reason"][j],
+                    reasons=reasons[j],
+                )
+            )
+        return recs
+
+    # --- admission ----------------------------------------------------------------------------------------
+
+    def creator_refusal(self, creator_id: str) -> str | None:
+        """Why a creator gets no product pool at all (a reason code), or None when the creator is admitted."""
+        c = self._creator_row(creator_id)
+        return self.planbook.creator_refusal(c) if self.planbook is not None else None
+
+    def product_refusal(self, product_id: str) -> str | None:
+        """Why a product is never recommended (its merchant's admission), or None."""
+        p = self._product_row(product_id)
+        return self.planbook.product_refusal(p) if self.planbook is not None else None
+
+    # --- creator -> products -------------------------------------------------------------------------------
+
+    def _creator_row(self, creator_id: str) -> int:
+        try:
+            return self.engine.tables.creators.row(creator_id)
+        except KeyError:
+            raise UnknownEntity("creator", creator_id) from None
+
+    def _product_row(self, product_id: str) -> int:
+        try:
+            return self.engine.tables.products.row(product_id)
+        except KeyError:
+            raise UnknownEntity("product", product_id) from None
+
+    def product_mask(self, creator_row: int, filters: ProductFilters) -> np.ndarray | None:
+        mask = self.planbook.eligible_products_mask(creator_row) if self.planbook is not None else None
+        if filters.category is not None:
+            code = self._category_code.get(filters.category, -1)
+            cat = self.engine.tables.arrays["product_category"] == code
+            mask = cat if mask is None else mask & cat
+        return mask
+
+    def recommend_products(
+        self, creator_id: str, k: int = 20, filters: ProductFilters = ProductFilters(), offset: int = 0
+    ) -> list[Recommendation]:
+        """The creator's product pool: joinable products ranked by a blend of fit and expected earnings."""
+        c = self._creator_row(creator_id)
+        mask = self.product_mask(c, filters)
+        _, rows = self.engine.retriever.candidates(
+            "creator", c, self.settings.retrieval.candidates, mask, self.settings.retrieval.overfetch
+        )
+        if len(rows) == 0:
+            return []
+        s = self._score("creator", np.full(len(rows), c), rows, filters.format)
+        idx = np.lexsort((s.p, -s.score))[: max(RERANK_DEPTH, offset + k)]
+        out = self._outcomes(s, idx)
+        keep = out["eligible"] if self.planbook is not None else np.ones(len(idx), bool)
+        if filters.min_commission is not None:
+            keep &= out["rate"] >= filters.min_commission
+        blended = blend_fit_and_earnings(s.fit[idx], out["commission"], self.settings.rules.earnings_blend)
+        order = [j for j in np.lexsort((s.p[idx], -blended)) if keep[j]][offset : offset + k]
+        pick = np.asarray(order, dtype=np.int64)
+        sub = {key: value[pick] for key, value in out.items()}
+        return self._build(s, idx[pick], sub, blended[pick])
+
+    # --- product / merchant -> creators --------------------------------------------------------------------
+
+    def creator_mask(self, product_row: int, filters: CreatorFilters) -> np.ndarray | None:
+        a = self.engine.tables.arrays
+        mask = self.planbook.eligible_creators_mask(product_row) if self.planbook is not None else None
+        parts = []
+        if filters.fan_tier is not None:
+            names = [name for name, _ in FAN_TIERS]
+            if filters.fan_tier not in names:
+                raise ValueError(f"fan_tier must be one of {', '.join(names)}, not {filters.fan_tier!r}")
+            parts.append(a["creator_fan_tier"] == names.index(filters.fan_tier))
+        if filters.region is not None:
+            parts.append(self.catalog.creator_region == filters.region)
+        if filters.category is not None:
+            code = self._category_code.get(filters.category, -1)
+            parts.append(
+                a["creator_category_listed"][:, code] > 0 if code >= 0 else np.zeros(len(a["creator_region"]), bool)
+            )
+        for part in parts:
+            mask = part if mask is None else mask & part
+        return mask
+
+    def _creators_for(self, p: int, k: int, filters: CreatorFilters, depth: int) -> tuple[_Scored, np.ndarray]:
+        _, rows = self.engine.retriever.candidates(
+            "product",
+            p,
+            self.settings.retrieval.candidates,
+            self.creator_mask(p, filters),
+            self.settings.retrieval.overfetch,
+        )
+        s = self._score("product", rows, np.full(len(rows), p), filters.format)
+        return s, np.lexsort((s.c, -s.score))[:depth]
+
+    def recommend_creators(
+        self, product_id: str, k: int = 20, filters: CreatorFilters = CreatorFilters(), offset: int = 0
+    ) -> list[Recommendation]:
+        """Creators for one product, ranked by fit; with predicted GMV and the merchant's expected ROI."""
+        p = self._product_row(product_id)
+        s, idx = self._creators_for(p, k, filters, offset + k)
+        idx = idx[offset : offset + k]
+        if len(idx) == 0:
+            return []
+        return self._build(s, idx, self._outcomes(s, idx), s.score[idx])
+
+    def recommend_creators_for_merchant(
+        self,
+        merchant_id: str,
+        k: int = 20,
+        filters: CreatorFilters = CreatorFilters(),
+        offset: int = 0,
+        max_products: int = 20,
+    ) -> list[Recommendation]:
+        """Shop-level: the best creators across the merchant's top-selling products (each creator listed once, with
+        the product it fits best)."""
+        rows = self.catalog.merchant_products(merchant_id)
+        if rows is None:
+            raise UnknownEntity("merchant", merchant_id)
+        if self.planbook is not None:
+            rows = rows[self.planbook.admitted_products[rows]]
+        gmv90 = self.engine.tables.product[rows, self.engine.tables.product_names.index("p_log_gmv_90d")]
+        rows = rows[np.lexsort((rows, -gmv90))][:max_products]
+        best: dict[int, Recommendation] = {}
+        for p in rows:
+            for rec in self.recommend_creators(self.engine.tables.products.id(int(p)), offset + k, filters):
+                c = self.engine.tables.creators.row(rec.creator_id)
+                if c not in best or rec.fit_score > best[c].fit_score:
+                    best[c] = rec
+        ranked = sorted(best.values(), key=lambda r: (-r.fit_score, -r.predicted_gmv, r.creator_id))
+        return ranked[offset : offset + k]
+
+    # --- explicit pairs ------------------------------------------------------------------------------------
+
+    def score_pairs(
+        self, creator_ids: list[str], product_ids: list[str], fmt: str | None = None
+    ) -> list[Recommendation]:
+        """Score explicit (creator, product) pairs; ineligible pairs are scored too and carry the refusal reason."""
+        c = np.array([self._creator_row(x) for x in creator_ids], dtype=np.int64)
+        p = np.array([self._product_row(x) for x in product_ids], dtype=np.int64)
+        s = self._score("creator", c, p, fmt)
+        idx = np.arange(len(c))
+        return self._build(s, idx, self._outcomes(s, idx), s.fit)

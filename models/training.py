@@ -1,0 +1,191 @@
+"""Training the matching engine end to end: windows -> rankers, GMV and distribution models -> retrieval.
+
+``train_engine(market, settings, seed)`` returns an :class:`Engine` (every fitted part plus the metrics measured on
+the validation window); ``models.bundle`` writes it as a versioned artifact folder.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from features.names import CATEGORICAL_FEATURES
+from features.tables import FeatureTables, build_feature_tables
+from models.calibration import QuantileMap
+from models.distribution import MIN_VIEWS, DistributionModel
+from models.evaluation import mean_ndcg
+from models.ranker import LambdaRanker
+from models.regressor import GBMRegressor
+from models.retrieval import Retriever
+from models.retrieval_build import build_retriever
+from models.windows import DIRECTIONS, Groups, LabelWindow, data_now, label_gains, make_windows, query_groups
+from recsys.config import Settings
+from recsys.progress import stage
+from recsys.schema import Marketplace
+
+
+@dataclass
+class Engine:
+    """Everything the matcher needs, fitted."""
+
+    tables: FeatureTables  # features as of the data's now (serving)
+    rankers: dict[str, LambdaRanker]  # direction -> ranker (the same object twice in shared mode)
+    gmv: GBMRegressor
+    distribution: DistributionModel
+    fit_maps: dict[str, QuantileMap]
+    retriever: Retriever
+    metrics: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class _Split:
+    groups: Groups
+    X: np.ndarray
+
+
+def _direction_split(windows: list[LabelWindow], direction: str, settings: Settings) -> _Split:
+    parts = []
+    for w in windows:
+        g = query_groups(w.pairs, direction, settings.ranker.relevance, settings.ranker.relevance_resolution)  # type: ignore[arg-type]
+        parts.append((g, w.tables.vectors(g.c_rows, g.p_rows, g.rate, g.fmt)))
+    groups = Groups(
+        direction=direction,  # type: ignore[arg-type]
+        c_rows=np.concatenate([g.c_rows for g, _ in parts]),
+        p_rows=np.concatenate([g.p_rows for g, _ in parts]),
+        rate=np.concatenate([g.rate for g, _ in parts]),
+        fmt=np.concatenate([g.fmt for g, _ in parts]),
+        labels=np.concatenate([g.labels for g, _ in parts]),
+        gain=np.concatenate([g.gain for g, _ in parts]),
+        group_sizes=np.concatenate([g.group_sizes for g, _ in parts]),
+        query_rows=np.concatenate([g.query_rows for g, _ in parts]),
+    )
+    return _Split(groups, np.vstack([x for _, x in parts]))
+
+
+def _ranker(settings: Settings, seed: int) -> LambdaRanker:
+    r = settings.ranker
+    return LambdaRanker(
+        num_leaves=r.num_leaves,
+        learning_rate=r.learning_rate,
+        n_estimators=r.n_estimators,
+        early_stopping_rounds=r.early_stopping_rounds,
+        min_data_in_leaf=r.min_data_in_leaf,
+        label_gain=label_gains(r.relevance_resolution),
+        num_threads=r.num_threads,
+        seed=seed,
+    )
+
+
+def train_rankers(
+    train: dict[str, _Split], valid: dict[str, _Split], names: list[str], settings: Settings, seed: int
+) -> dict[str, LambdaRanker]:
+    """One LambdaRank model per direction, or one shared by both (``ranker.mode``)."""
+    if settings.ranker.mode == "shared":
+        X = np.vstack([train[d].X for d in DIRECTIONS])
+        y = np.concatenate([train[d].groups.labels for d in DIRECTIONS])
+        g = np.concatenate([train[d].groups.group_sizes for d in DIRECTIONS])
+        Xv = np.vstack([valid[d].X for d in DIRECTIONS])
+        yv = np.concatenate([valid[d].groups.labels for d in DIRECTIONS])
+        gv = np.concatenate([valid[d].groups.group_sizes for d in DIRECTIONS])
+        shared = _ranker(settings, seed).fit(X, y, g, names, Xv, yv, gv, CATEGORICAL_FEATURES)
+        return dict.fromkeys(DIRECTIONS, shared)
+    return {
+        d: _ranker(settings, seed).fit(
+            train[d].X,
+            train[d].groups.labels,
+            train[d].groups.group_sizes,
+            names,
+            valid[d].X,
+            valid[d].groups.labels,
+            valid[d].groups.group_sizes,
+            CATEGORICAL_FEATURES,
+        )
+        for d in DIRECTIONS
+    }
+
+
+def _pair_rows(windows: list[LabelWindow]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """All pairs of the windows: features, GMV and views."""
+    X = np.vstack(
+        [w.tables.vectors(w.pairs["c_row"], w.pairs["p_row"], w.pairs["rate"], w.pairs["format_code"]) for w in windows]
+    )
+    gmv = np.concatenate([w.pairs["gmv"].to_numpy() for w in windows])
+    views = np.concatenate([w.pairs["views"].to_numpy() for w in windows])
+    return X, gmv, views
+
+
+def train_outcome_models(
+    train_windows: list[LabelWindow], valid: LabelWindow, names: list[str], settings: Settings, seed: int
+) -> tuple[GBMRegressor, DistributionModel]:
+    """The GMV regressor (tweedie) and the content distribution model, on every pair of the windows."""
+    X, gmv, views = _pair_rows(train_windows)
+    Xv, gmv_v, views_v = _pair_rows([valid])
+    r = settings.ranker
+    regressor = GBMRegressor(
+        objective="tweedie",
+        num_leaves=r.num_leaves,
+        learning_rate=r.learning_rate,
+        n_estimators=r.n_estimators,
+        early_stopping_rounds=r.early_stopping_rounds,
+        min_data_in_leaf=r.min_data_in_leaf,
+        num_threads=r.num_threads,
+        seed=seed,
+    ).fit(X, gmv, names, Xv, gmv_v, CATEGORICAL_FEATURES)
+    seen, seen_v = views >= MIN_VIEWS, views_v >= MIN_VIEWS
+    gpm = 1000 * gmv[seen] / views[seen]
+    gpm_v = 1000 * gmv_v[seen_v] / views_v[seen_v]
+    distribution = DistributionModel(seed=seed, num_threads=r.num_threads).fit(
+        X[seen], gpm, names, Xv[seen_v], gpm_v, CATEGORICAL_FEATURES
+    )
+    return regressor, distribution
+
+
+def popularity_scores(split: _Split, tables: FeatureTables) -> np.ndarray:
+    """The 'popular' baseline: the candidate's GMV over the last 90 days."""
+    g = split.groups
+    if g.direction == "creator":
+        return tables.product[g.p_rows, tables.product_names.index("p_log_gmv_90d")]
+    return tables.creator[g.c_rows, tables.creator_names.index("c_log_gmv_90d")]
+
+
+def train_engine(market: Marketplace, settings: Settings, seed: int) -> Engine:
+    """Fit every part of the engine on ``market``; metrics are measured on the last ``valid_days``."""
+    r, started = settings.ranker, time.perf_counter()
+    scale = settings.rules.experience_scale
+    with stage("building point-in-time features for the label windows"):
+        windows, valid = make_windows(
+            market, r.label_days, r.train_windows, r.valid_days, None, scale, settings.retrieval.cf_factors, seed
+        )
+    names = valid.tables.feature_names
+    if any(w.tables.feature_names != names for w in windows):
+        raise ValueError("feature names differ between windows; the data's extra columns changed over time")
+    train = {d: _direction_split(windows, d, settings) for d in DIRECTIONS}
+    held = {d: _direction_split([valid], d, settings) for d in DIRECTIONS}
+    for d in DIRECTIONS:
+        if train[d].groups.n_queries == 0 or held[d].groups.n_queries == 0:
+            raise ValueError(f"not enough promotions to form {d} queries in the training and validation windows")
+    with stage("training LambdaRank rankers"):
+        rankers = train_rankers(train, held, names, settings, seed)
+    with stage("training GMV and content distribution models"):
+        gmv, distribution = train_outcome_models(windows, valid, names, settings, seed)
+    metrics: dict[str, Any] = {"valid_window": [str(valid.start), str(valid.end)]}
+    fit_maps: dict[str, QuantileMap] = {}
+    for d in DIRECTIONS:
+        scores = rankers[d].predict(held[d].X)
+        fit_maps[d] = QuantileMap.fit(scores)
+        metrics[f"{d}_ndcg@10"] = mean_ndcg(held[d].groups, scores)
+        metrics[f"{d}_popularity_ndcg@10"] = mean_ndcg(held[d].groups, popularity_scores(held[d], valid.tables))
+        metrics[f"{d}_valid_queries"] = held[d].groups.n_queries
+        metrics[f"{d}_train_queries"] = train[d].groups.n_queries
+        metrics[f"{d}_best_iteration"] = rankers[d].best_iteration_
+    with stage("building features as of now"):
+        tables = build_feature_tables(market, data_now(market), scale, settings.retrieval.cf_factors, seed)
+    with stage("distilling the rankers into FAISS retrieval"):
+        retriever, retrieval_metrics = build_retriever(tables, rankers, settings.retrieval, seed)
+    metrics.update(retrieval_metrics)
+    metrics["train_seconds"] = round(time.perf_counter() - started, 1)
+    metrics["sizes"] = {**market.sizes(), "train_pairs": int(sum(len(w.pairs) for w in windows))}
+    return Engine(tables, rankers, gmv, distribution, fit_maps, retriever, metrics)

@@ -1,0 +1,140 @@
+"""The matcher with the plan rules: full, eligible, explained lists; no leaks of listed plans; filters keep lists full."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from models.bundle import load_bundle
+from models.catalog import Catalog
+from models.matcher import CreatorFilters, Matcher, ProductFilters, UnknownEntity
+from serving.state import build_planbook
+
+
+@pytest.fixture(scope="module")
+def matcher(fixture_bundle):  # type: ignore[no-untyped-def]
+    bundle = load_bundle(fixture_bundle.path)
+    tables = bundle.engine.tables
+    catalog = Catalog.build(fixture_bundle.market, tables.creators, tables.products)
+    planbook = build_planbook(fixture_bundle.market, bundle, fixture_bundle.settings)
+    return Matcher(bundle.engine, catalog, planbook, fixture_bundle.settings)
+
+
+def _admitted_creators(matcher: Matcher) -> list[str]:
+    rows = np.flatnonzero(matcher.planbook.admitted_creators)  # type: ignore[union-attr]
+    return [matcher.engine.tables.creators.id(int(r)) for r in rows]
+
+
+def test_a_creator_pool_is_full_eligible_and_explained(matcher: Matcher) -> None:
+    creator = _admitted_creators(matcher)[0]
+    recs = matcher.recommend_products(creator, k=15)
+    assert len(recs) == 15
+    assert all(r.eligible and r.plan_id is not None and r.commission_rate > 0 for r in recs)
+    assert all(r.reasons and all(x.contribution > 0 for x in r.reasons) for r in recs)
+    assert all(0 <= r.fit_score <= 1 and 0 <= r.distribution_weight <= 1 for r in recs)
+    scores = [r.score for r in recs]
+    assert scores == sorted(scores, reverse=True)
+    again = matcher.recommend_products(creator, k=15)
+    assert [r.product_id for r in again] == [r.product_id for r in recs]  # deterministic
+
+
+def test_pages_continue_without_overlap(matcher: Matcher) -> None:
+    creator = _admitted_creators(matcher)[1]
+    first = matcher.recommend_products(creator, k=10)
+    second = matcher.recommend_products(creator, k=10, offset=10)
+    both = matcher.recommend_products(creator, k=20)
+    assert [r.product_id for r in first + second] == [r.product_id for r in both]
+
+
+def test_a_category_filter_keeps_the_list_full(matcher: Matcher) -> None:
+    creator = _admitted_creators(matcher)[2]
+    category = "beauty"
+    in_category = int((matcher.catalog.product_category == category).sum())
+    recs = matcher.recommend_products(creator, k=10, filters=ProductFilters(category=category))
+    assert in_category >= 10 and len(recs) == 10
+    rows = [matcher.engine.tables.products.row(r.product_id) for r in recs]
+    assert set(matcher.catalog.product_category[rows]) == {category}
+
+
+def test_min_commission_filter_holds(matcher: Matcher) -> None:
+    recs = matcher.recommend_products(_admitted_creators(matcher)[3], k=10, filters=ProductFilters(min_commission=0.2))
+    assert recs and all(r.commission_rate >= 0.2 for r in recs)
+
+
+def test_no_listed_plan_reaches_an_unlisted_creator_and_no_unadmitted_merchant_reaches_anyone(
+    matcher: Matcher, fixture_bundle
+) -> None:  # type: ignore[no-untyped-def]
+    plans = fixture_bundle.market.plans
+    listed = plans[plans["plan_type"].isin(["exclusive", "targeted"])]
+    listed_for = {pid: set(ids) for pid, ids in zip(listed["plan_id"], listed["creator_ids"], strict=True)}
+    only_listed = set(
+        plans.groupby("product_id")["plan_type"]
+        .agg(lambda t: set(t) <= {"exclusive", "targeted"})
+        .loc[lambda s: s]
+        .index
+    )
+    admitted = matcher.planbook.admitted_products  # type: ignore[union-attr]
+    blocked = {matcher.engine.tables.products.id(int(r)) for r in np.flatnonzero(~admitted)}
+    assert blocked and only_listed  # the fixture exercises both rules
+    rng = np.random.default_rng(0)
+    creators = matcher.engine.tables.creators.ids
+    checked = 0
+    for creator in rng.choice(creators, size=60, replace=False):
+        for rec in matcher.recommend_products(str(creator), k=30):
+            checked += 1
+            assert rec.product_id not in blocked
+            if rec.plan_id in listed_for:
+                assert creator in listed_for[rec.plan_id]
+            if rec.product_id in only_listed:
+                assert rec.plan_id in listed_for and creator in listed_for[rec.plan_id]
+    assert checked > 500
+
+
+def _open_product(matcher: Matcher) -> str:
+    """A product that many creators may join (an active open plan without requirements)."""
+    for row in np.flatnonzero(matcher.planbook.admitted_products):  # type: ignore[union-attr]
+        if matcher.planbook.eligible_creators_mask(int(row)).sum() > 100:  # type: ignore[union-attr]
+            return matcher.engine.tables.products.id(int(row))
+    raise AssertionError("fixture has no open product")
+
+
+def test_creators_for_a_product_respect_filters_and_admission(matcher: Matcher) -> None:
+    product = _open_product(matcher)
+    recs = matcher.recommend_creators(product, k=10)
+    assert len(recs) == 10
+    admitted = matcher.planbook.admitted_creators  # type: ignore[union-attr]
+    assert all(admitted[matcher.engine.tables.creators.row(r.creator_id)] for r in recs)
+    assert all(r.predicted_gmv >= 0 and (r.merchant_roi is None or r.merchant_roi > 0) for r in recs)
+    micro = matcher.recommend_creators(product, k=5, filters=CreatorFilters(fan_tier="micro"))
+    followers = [matcher.catalog.creator_followers[matcher.engine.tables.creators.row(r.creator_id)] for r in micro]
+    assert micro and all(5_000 <= f < 20_000 for f in followers)
+
+
+def test_merchant_level_lists_each_creator_once(matcher: Matcher) -> None:
+    row = matcher.engine.tables.products.row(_open_product(matcher))
+    merchant = str(matcher.catalog.product_merchant[row])
+    recs = matcher.recommend_creators_for_merchant(merchant, k=12)
+    assert 0 < len(recs) <= 12
+    assert len({r.creator_id for r in recs}) == len(recs)
+    assert all(
+        matcher.catalog.product_merchant[matcher.engine.tables.products.row(r.product_id)] == merchant for r in recs
+    )
+
+
+def test_explicit_pairs_are_scored_with_refusals_explained(matcher: Matcher) -> None:
+    creators = matcher.engine.tables.creators.ids[:5].tolist()
+    products = matcher.engine.tables.products.ids[:5].tolist()
+    recs = matcher.score_pairs(creators, products)
+    assert [r.creator_id for r in recs] == creators
+    assert all((r.eligible and r.refusal_reason is None) or (not r.eligible and r.refusal_reason) for r in recs)
+
+
+def test_unknown_ids_and_bad_filters_are_clear_errors(matcher: Matcher) -> None:
+    with pytest.raises(UnknownEntity, match="unknown creator 'nobody'"):
+        matcher.recommend_products("nobody")
+    with pytest.raises(UnknownEntity, match="unknown product"):
+        matcher.recommend_creators("nothing")
+    with pytest.raises(UnknownEntity, match="unknown merchant"):
+        matcher.recommend_creators_for_merchant("no-shop")
+    with pytest.raises(ValueError, match="fan_tier must be one of"):
+        matcher.recommend_creators(_open_product(matcher), filters=CreatorFilters(fan_tier="huge"))
