@@ -26,8 +26,8 @@ from recsys.experiments.base import ExperimentResult, MethodResult
 from recsys.experiments.baselines import RandomScorer
 from recsys.experiments.ui_beauty_candidates import CandidateBuilder, ViewPass
 from recsys.experiments.ui_beauty_sources import BeautySources, SourcesConfig
-from recsys.experiments.ui_rerank import RerankConfig, fit_reranker, order_groups, position_in_group
-from recsys.experiments.ui_sequences import Sequences, leave_one_out, load_beauty
+from recsys.experiments.ui_rerank import RerankConfig, concat_groups, fit_reranker, order_groups, position_in_group
+from recsys.experiments.ui_sequences import Sequences, holdout_view, leave_one_out, load_beauty
 from recsys.progress import stage
 
 DATASET = "amazon-beauty"
@@ -74,6 +74,11 @@ class Config(BaseModel):
     methods: list[Method] = Field(default_factory=lambda: list(METHODS))
     sources: SourcesConfig = Field(default_factory=lambda: SourcesConfig())
     rerank: RerankConfig = Field(default_factory=lambda: RerankConfig(num_leaves=31, min_data_in_leaf=100))
+    training_views: int = Field(
+        default=1,
+        ge=1,
+        description="Views the reranker trains on: 1 = the validation target only; n also adds targets -3..-(n+1).",
+    )
     early_stopping_share: float = Field(default=0.1, gt=0, lt=1, description="Users of the validation view held out.")
     chunk_size: int = Field(default=1024, ge=1, description="Users scored densely at a time (memory bound).")
 
@@ -127,14 +132,15 @@ def run(config: Config, seed: int, data_dir: Path) -> ExperimentResult:
     ranker = None
     if "pipeline" in config.methods:
         t0 = time.perf_counter()
-        valid_view = leave_one_out(data.sequences, "valid")
-        with stage("amazon-beauty: fit sources on the validation view"):
-            sources = BeautySources(config.sources, seed=seed).fit(data, valid_view)
-        train_pass = CandidateBuilder(sources, only_with_target=True, chunk_size=config.chunk_size).run(
-            data, valid_view, "validation-view candidates"
-        )
-        del sources
-        timings["seconds_validation_view"] = time.perf_counter() - t0
+        train_passes = []
+        for from_end in range(2, 2 + config.training_views):
+            view = holdout_view(data.sequences, from_end)
+            with stage(f"amazon-beauty: fit sources on the view holding out item -{from_end}"):
+                sources = BeautySources(config.sources, seed=seed).fit(data, view)
+            builder = CandidateBuilder(sources, only_with_target=True, chunk_size=config.chunk_size)
+            train_passes.append(builder.run(data, view, f"training view (target = item -{from_end})"))
+            del sources
+        timings["seconds_training_views"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     test_view = leave_one_out(data.sequences, "test")
     with stage("amazon-beauty: fit sources on the test view"):
@@ -160,19 +166,20 @@ def run(config: Config, seed: int, data_dir: Path) -> ExperimentResult:
     extra: dict[str, float] = {}
     if "pipeline" in config.methods:
         t0 = time.perf_counter()
-        groups = train_pass.groups
+        groups = concat_groups([p.groups for p in train_passes])
+        labels = np.concatenate([p.labels for p in train_passes])
         perm = np.random.default_rng([seed, 2]).permutation(groups.users.size)
         n_stop = max(1, round(config.early_stopping_share * perm.size))
         stop, fit = np.sort(perm[:n_stop]), np.sort(perm[n_stop:])
         train_g, stop_g = groups.take(fit), groups.take(stop)
-        y_train, y_stop = train_pass.labels[groups.rows_of(fit)], train_pass.labels[groups.rows_of(stop)]
+        y_train, y_stop = labels[groups.rows_of(fit)], labels[groups.rows_of(stop)]
         with stage("amazon-beauty: train the LambdaRank reranker"):
             ranker = fit_reranker(train_g, y_train, stop_g, y_stop, config.rerank, seed)
         scores = ranker.predict(test_pass.groups.features)
         tops["pipeline"], ranks["pipeline"] = _full_rank(test_pass, scores, test_view.targets, kmax)
         timings["seconds_reranker"] = time.perf_counter() - t0
         extra["ranker_best_iteration"] = float(ranker.best_iteration_)
-        extra["validation_view_candidate_recall"] = train_pass.source_hits["union"] / train_pass.n_targets
+        extra["validation_view_candidate_recall"] = train_passes[0].source_hits["union"] / train_passes[0].n_targets
         extra["reranker_training_users"] = float(fit.size)
     targets = [np.array([t]) for t in test_view.targets]
     query_ids = data.user_ids[test_view.users]

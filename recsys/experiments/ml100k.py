@@ -76,7 +76,12 @@ class Config(BaseModel):
     )
     rerank: RerankConfig = Field(
         default_factory=lambda: RerankConfig(
-            num_leaves=7, min_data_in_leaf=500, n_estimators=2000, early_stopping_rounds=200
+            num_leaves=7,
+            min_data_in_leaf=500,
+            learning_rate=0.1,
+            n_estimators=1000,
+            early_stopping_rounds=100,
+            truncation_level=10,
         )
     )
 

@@ -91,10 +91,18 @@ class LeaveOneOut:
 def leave_one_out(sequences: list[np.ndarray], stage: Literal["valid", "test"]) -> LeaveOneOut:
     """S3-Rec's split: test target = last item with history = all before it; valid target = second last with
     history = all before that. Users with fewer than 3 items have no train/valid/test triple and are skipped."""
-    cut = 1 if stage == "test" else 2
-    users = np.array([u for u, s in enumerate(sequences) if s.size >= 3], dtype=np.int64)
-    histories = [sequences[u][:-cut] for u in users]
-    targets = np.array([sequences[u][-cut] for u in users], dtype=np.int64)
+    return holdout_view(sequences, 1 if stage == "test" else 2)
+
+
+def holdout_view(sequences: list[np.ndarray], from_end: int) -> LeaveOneOut:
+    """Target = the ``from_end``-th item from the end (1 = last), history = every item before it. Users need at
+    least ``max(3, from_end + 1)`` items (a non-empty history and the train/valid/test triple)."""
+    if from_end < 1:
+        raise ValueError(f"from_end must be >= 1, got {from_end}")
+    need = max(3, from_end + 1)
+    users = np.array([u for u, s in enumerate(sequences) if s.size >= need], dtype=np.int64)
+    histories = [sequences[u][:-from_end] for u in users]
+    targets = np.array([sequences[u][-from_end] for u in users], dtype=np.int64)
     return LeaveOneOut(users, histories, targets)
 
 
