@@ -118,17 +118,35 @@ class RankerSettings(_Section):
 
 
 class ServingSettings(_Section):
+    """The HTTP service (``recsys serve``); see ``docs/serving.md``."""
+
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
     workers: int = Field(1, ge=1)
     default_k: int = Field(20, ge=1, le=200)
     max_k: int = Field(200, ge=1)
-    max_score_pairs: int = Field(1000, ge=1)
+    max_score_pairs: int = Field(1000, ge=1, le=1000, description="Pairs per POST /v1/score call.")
+    max_events: int = Field(1000, ge=1, le=1000, description="Events per POST /v1/events call.")
+    max_list_depth: int = Field(
+        1000, ge=1, description="How far cursors may page into a recommendation list (offset + k)."
+    )
+    refresh_seconds: float = Field(
+        1.0, gt=0, description="Each worker checks the store for plan edits and reloads at most this often."
+    )
+    new_hit_days: int = Field(60, ge=1, description="rankings/new-hits: products listed within this many days.")
+    log_level: Literal["critical", "error", "warning", "info", "debug"] = "info"
 
 
 class DemoSettings(_Section):
+    """The embedded demo (``recsys demo`` / ``make run``): synthetic marketplace sizes and seed."""
+
     creators: int = Field(2000, ge=10)
     products: int = Field(8000, ge=10)
+    promotions: int | None = Field(None, ge=0, description="Default: 50 per creator.")
+    orders: bool = Field(
+        False, description="Also write the orders table (one row per order: millions of rows; models read the "
+        "promotions' order counts, so the demo leaves it out)."
+    )
     seed: int = 7
 
 

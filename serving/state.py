@@ -3,11 +3,16 @@
 The bundle fixes *who* can be matched (its id maps); the store says what holds *now*: plans, admission data,
 prices. Rows are aligned to the bundle; an entity the store no longer has is kept as a placeholder that no rule
 admits, so it is never recommended.
+
+A :class:`MatcherState` is immutable once built: plan edits and new bundles produce a *new* state (see
+:func:`with_plans` and ``serving.runtime``), so a request that took a reference keeps a consistent view.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
 
 import pandas as pd
 
@@ -16,8 +21,11 @@ from models.catalog import Catalog
 from models.matcher import Matcher
 from recsys.config import Settings
 from recsys.rules import PlanBook
-from recsys.schema import Marketplace
-from recsys.store import Store, now_utc
+from recsys.schema import TABLES, Marketplace
+from recsys.store import Store, now_utc, records_to_frame
+
+SERVING_TABLES = ("merchants", "products", "creators", "plans")
+"""What the matcher needs from the store (promotions and orders reach it through the bundle's features)."""
 
 
 def _aligned(frame: pd.DataFrame, key: str, ids: pd.Index, placeholder: dict[str, object]) -> pd.DataFrame:
@@ -27,6 +35,16 @@ def _aligned(frame: pd.DataFrame, key: str, ids: pd.Index, placeholder: dict[str
         if col in out.columns and len(missing):
             out.loc[missing, col] = pd.Series([value] * len(missing), index=missing, dtype=object)
     return out.rename_axis(key).reset_index()
+
+
+def load_serving_market(store: Store) -> Marketplace:
+    """Merchants, products, creators and plans in one consistent read; promotions and orders left empty (the
+    fixture's 1.9M orders alone take half a minute to read, and serving never looks at them)."""
+    with store.engine.connect() as conn, conn.begin():
+        frames = {name: store.read_table(name, conn) for name in SERVING_TABLES}
+    for name in TABLES:
+        frames.setdefault(name, records_to_frame(TABLES[name], []))
+    return Marketplace(**frames)
 
 
 def build_planbook(market: Marketplace, bundle: Bundle, settings: Settings) -> PlanBook:
@@ -47,23 +65,76 @@ def build_planbook(market: Marketplace, bundle: Bundle, settings: Settings) -> P
 
 @dataclass
 class MatcherState:
-    """A matcher with the bundle and store snapshot it was built from."""
+    """A matcher with the bundle and store snapshot it was built from.
+
+    ``plans`` holds every plan of the bundle's products as the store had them at ``revision`` (indexed by
+    plan_id; used for public rankings); ``merchant_ids`` are the merchants the store knew. ``cache`` is
+    per-state memo space (rankings), dropped with the state.
+    """
 
     matcher: Matcher
     bundle: Bundle
     revision: int
+    plans: pd.DataFrame = field(default_factory=pd.DataFrame)
+    merchant_ids: frozenset[str] = frozenset()
+    cache: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def run_id(self) -> str:
+        return self.bundle.run_id
+
+    @property
+    def now(self) -> datetime:
+        """The time plan windows and merchant ages are evaluated at."""
+        book = self.matcher.planbook
+        return book.now.to_pydatetime() if book is not None else now_utc()
 
 
-def open_matcher_state(settings: Settings, store: Store | None = None) -> MatcherState:
-    """Load the current bundle and the store's current tables into a matcher."""
+def open_matcher_state(settings: Settings, store: Store | None = None, bundle: Bundle | None = None) -> MatcherState:
+    """Load the current bundle (or use ``bundle``) and the store's current tables into a matcher."""
     store = store or Store.from_settings(settings)
     revision = store.current_revision()
-    market = store.load_marketplace()
-    bundle = load_current(settings.artifacts_dir)
+    market = load_serving_market(store)
+    bundle = bundle if bundle is not None else load_current(settings.artifacts_dir)
     tables = bundle.engine.tables
     catalog = Catalog.build(market, tables.creators, tables.products)
     planbook = build_planbook(market, bundle, settings)
-    return MatcherState(Matcher(bundle.engine, catalog, planbook, settings), bundle, revision)
+    plans = market.plans[market.plans["product_id"].isin(tables.products.index)]
+    plans = plans.set_index("plan_id", drop=False).rename_axis(None)
+    return MatcherState(
+        Matcher(bundle.engine, catalog, planbook, settings),
+        bundle,
+        revision,
+        plans=plans,
+        merchant_ids=frozenset(market.merchants["merchant_id"].astype(str)),
+    )
+
+
+def with_plans(
+    state: MatcherState, changed: pd.DataFrame, revision: int, settings: Settings, now: datetime | None = None
+) -> MatcherState:
+    """A new state with ``changed`` plans (store rows) applied on top of ``state``, evaluated at ``now`` (default:
+    the state's time) so that a plan starting now is open at once; ``state`` is untouched."""
+    changed = changed[changed["product_id"].isin(state.bundle.engine.tables.products.index)]
+    if changed.empty:
+        return MatcherState(state.matcher, state.bundle, revision, state.plans, state.merchant_ids, state.cache)
+    book = state.matcher.planbook
+    planbook = book.refresh(changed) if book is not None else None
+    if planbook is not None and now is not None:
+        planbook = planbook.at(now)
+    indexed = changed.set_index("plan_id", drop=False).rename_axis(None)
+    plans = pd.concat([state.plans[~state.plans.index.isin(indexed.index)], indexed])
+    matcher = Matcher(state.bundle.engine, state.matcher.catalog, planbook, settings)
+    return MatcherState(matcher, state.bundle, revision, plans, state.merchant_ids)
+
+
+def at_time(state: MatcherState, now: datetime, settings: Settings) -> MatcherState:
+    """The same state with plan windows and merchant ages evaluated at ``now``."""
+    book = state.matcher.planbook
+    if book is None:
+        return state
+    matcher = Matcher(state.bundle.engine, state.matcher.catalog, book.at(now), settings)
+    return MatcherState(matcher, state.bundle, state.revision, state.plans, state.merchant_ids)
 
 
 def open_matcher(settings: Settings) -> Matcher:

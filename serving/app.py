@@ -1,0 +1,73 @@
+"""The FastAPI application: ``create_app(settings)``; the store and the model open in the lifespan, never at import.
+
+``uvicorn serving.app:create_app --factory`` (or ``recsys serve``) runs it with the process settings.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from starlette.concurrency import run_in_threadpool
+
+from recsys.config import Settings, get_settings
+from recsys.store import Store
+from serving.errors import install_error_handlers
+from serving.metrics import MetricsMiddleware, ServiceMetrics
+from serving.routes import ROUTERS
+from serving.runtime import Service
+
+DESCRIPTION = """
+Creator–product matchmaking for a CPS affiliate marketplace: product pools for creators, creators for merchants,
+pair scores, public hot lists, merchant-owned promotion plans and event ingestion.
+
+**Keys.** Send your key in the `X-API-Key` header. Admin keys may call everything; a merchant key acts for one
+merchant (its plans, creators for its products); a creator key for one creator (its product pool, plans offered to
+it, its own pair scores). 401 without a valid key, 403 for another tenant's resource; a plan a creator may not see
+answers 404 exactly like an unknown plan.
+
+**Errors** always look like `{"error": {"code", "message", "details"}}`.
+"""
+
+TAGS = [
+    {"name": "creators", "description": "A creator's product pool."},
+    {"name": "products", "description": "Creators for a product."},
+    {"name": "merchants", "description": "Shop-level creators and a merchant's plans."},
+    {"name": "score", "description": "Explicit pairs."},
+    {"name": "rankings", "description": "Public hot lists."},
+    {"name": "plans", "description": "Merchant-owned promotion plans, validated by the plan rules."},
+    {"name": "events", "description": "Promotion and order events (admin)."},
+    {"name": "admin", "description": "Operations (admin key)."},
+    {"name": "health", "description": "Liveness, readiness and Prometheus metrics (no key)."},
+]
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """The service for ``settings`` (default: the process settings)."""
+    settings = settings or get_settings()
+    metrics = ServiceMetrics()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        store = Store.from_settings(settings)
+        service = Service(settings, store, metrics, check_interval=settings.serving.refresh_seconds)
+        app.state.service = service
+        await run_in_threadpool(service.start)
+        try:
+            yield
+        finally:
+            store.dispose()
+
+    app = FastAPI(
+        title="recsys-match",
+        version="0.1.0",
+        description=DESCRIPTION,
+        openapi_tags=TAGS,
+        lifespan=lifespan,
+    )
+    install_error_handlers(app)
+    for router in ROUTERS:
+        app.include_router(router)
+    app.add_middleware(MetricsMiddleware, metrics=metrics)
+    return app

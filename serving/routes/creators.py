@@ -1,0 +1,61 @@
+"""``GET /v1/creators/{creator_id}/products``: a creator's product pool."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Query
+
+from models.matcher import ProductFilters
+from serving.deps import CreatorIdPath, CreatorSelfDep, SettingsDep, StateDep
+from serving.errors import responses
+from serving.pagination import next_cursor
+from serving.routes._params import (
+    CategoryQuery,
+    CursorQuery,
+    FormatQuery,
+    KQuery,
+    check_category,
+    page_size,
+    start_offset,
+)
+from serving.schemas import ProductPool
+from serving.views import product_item, refusal
+
+router = APIRouter(prefix="/v1/creators", tags=["creators"])
+
+
+@router.get(
+    "/{creator_id}/products",
+    response_model=ProductPool,
+    summary="A creator's product pool",
+    responses=responses(400, 401, 403, 404, 422, 503),
+)
+def creator_products(
+    creator_id: CreatorIdPath,
+    _caller: CreatorSelfDep,
+    settings: SettingsDep,
+    state: StateDep,
+    k: KQuery = None,
+    category: CategoryQuery = None,
+    min_commission: float | None = Query(
+        None, ge=0, le=1, description="Only plans paying at least this effective rate.", examples=[0.15]
+    ),
+    format: FormatQuery = None,
+    cursor: CursorQuery = None,
+) -> ProductPool:
+    """Products the creator may promote now, best first: the effective plan (exclusive > targeted > public) and
+    commission, expected earnings, fit score, distribution weight and the reasons. Only plans offered to this
+    creator count; products of merchants who are not admitted never appear.
+
+    Who may call: the creator itself (creator key) and the admin."""
+    size = page_size(k, settings)
+    check_category(state, category)
+    offset = start_offset(cursor, state, settings)
+    recs = state.matcher.recommend_products(creator_id, size, ProductFilters(category, min_commission, format), offset)
+    notice = refusal(state.matcher.creator_refusal(creator_id)) if not recs else None
+    return ProductPool(
+        creator_id=creator_id,
+        model_run_id=state.run_id,
+        items=[product_item(state, r) for r in recs],
+        next_cursor=next_cursor(offset, size, len(recs), state.run_id, settings.serving.max_list_depth),
+        notice=notice,
+    )

@@ -1,0 +1,87 @@
+"""``GET /v1/merchants/{merchant_id}/creators`` (shop-level creators) and ``GET /v1/merchants/{merchant_id}/plans``."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from models.matcher import CreatorFilters, UnknownEntity
+from serving import plan_store
+from serving.deps import ClockDep, MerchantIdPath, MerchantSelfDep, ServiceDep, SettingsDep, StateDep
+from serving.errors import not_found, responses
+from serving.pagination import next_cursor
+from serving.routes._params import (
+    CategoryQuery,
+    CursorQuery,
+    FanTierQuery,
+    FormatQuery,
+    KQuery,
+    RegionQuery,
+    check_category,
+    page_size,
+    start_offset,
+)
+from serving.schemas import CreatorList, PlanList
+from serving.views import creator_item
+
+router = APIRouter(prefix="/v1/merchants", tags=["merchants"])
+
+
+@router.get(
+    "/{merchant_id}/creators",
+    response_model=CreatorList,
+    summary="Creators for a merchant's shop",
+    responses=responses(400, 401, 403, 404, 422, 503),
+)
+def merchant_creators(
+    merchant_id: MerchantIdPath,
+    _caller: MerchantSelfDep,
+    settings: SettingsDep,
+    state: StateDep,
+    k: KQuery = None,
+    fan_tier: FanTierQuery = None,
+    region: RegionQuery = None,
+    category: CategoryQuery = None,
+    format: FormatQuery = None,
+    cursor: CursorQuery = None,
+) -> CreatorList:
+    """The best creators across the merchant's top-selling admitted products, each creator once with the product
+    it fits best (`product_id`), ranked by fit; predicted GMV, commission cost, ROI and reasons.
+
+    Who may call: the merchant itself and the admin."""
+    size = page_size(k, settings)
+    check_category(state, category)
+    offset = start_offset(cursor, state, settings)
+    filters = CreatorFilters(fan_tier=fan_tier, region=region, category=category, format=format)
+    try:
+        recs = state.matcher.recommend_creators_for_merchant(merchant_id, size, filters, offset)
+    except UnknownEntity:
+        if merchant_id not in state.merchant_ids:
+            raise not_found("merchant", merchant_id) from None
+        recs = []  # a known merchant without products in the model
+    return CreatorList(
+        merchant_id=merchant_id,
+        model_run_id=state.run_id,
+        items=[creator_item(state, r) for r in recs],
+        next_cursor=next_cursor(offset, size, len(recs), state.run_id, settings.serving.max_list_depth),
+    )
+
+
+@router.get(
+    "/{merchant_id}/plans",
+    response_model=PlanList,
+    summary="A merchant's plans",
+    responses=responses(401, 403, 404, 422),
+)
+def merchant_plans(merchant_id: MerchantIdPath, _caller: MerchantSelfDep, service: ServiceDep,
+                   clock: ClockDep) -> PlanList:
+    """Every plan of the merchant's products (owner view), ordered by plan id.
+
+    Who may call: the merchant itself and the admin."""
+    if not plan_store.merchant_exists(service.store, merchant_id):
+        raise not_found("merchant", merchant_id)
+    now = clock()
+    records = plan_store.merchant_plans(service.store, merchant_id)
+    return PlanList(
+        merchant_id=merchant_id,
+        items=[plan_store.public_view(r, merchant_id, now, owner=True) for r in records],
+    )

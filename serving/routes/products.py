@@ -1,0 +1,74 @@
+"""``GET /v1/products/{product_id}/creators``: creators for one of the merchant's products."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from models.matcher import CreatorFilters, UnknownEntity
+from serving.auth import require_product_owner
+from serving.deps import PrincipalDep, ProductIdPath, SettingsDep, StateDep
+from serving.errors import responses
+from serving.pagination import next_cursor
+from serving.routes._params import (
+    CategoryQuery,
+    CursorQuery,
+    FanTierQuery,
+    FormatQuery,
+    KQuery,
+    RegionQuery,
+    check_category,
+    page_size,
+    start_offset,
+)
+from serving.schemas import CreatorList
+from serving.state import MatcherState
+from serving.views import creator_item, refusal, text
+
+router = APIRouter(prefix="/v1/products", tags=["products"])
+
+
+def product_merchant(state: MatcherState, product_id: str) -> str | None:
+    """The product's merchant; 404 for a product the model does not know."""
+    tables = state.bundle.engine.tables
+    if product_id not in tables.products:
+        raise UnknownEntity("product", product_id)
+    return text(state.matcher.catalog.product_merchant[tables.products.row(product_id)]) or None
+
+
+@router.get(
+    "/{product_id}/creators",
+    response_model=CreatorList,
+    summary="Creators for a product",
+    responses=responses(400, 401, 403, 404, 422, 503),
+)
+def product_creators(
+    product_id: ProductIdPath,
+    principal: PrincipalDep,
+    settings: SettingsDep,
+    state: StateDep,
+    k: KQuery = None,
+    fan_tier: FanTierQuery = None,
+    region: RegionQuery = None,
+    category: CategoryQuery = None,
+    format: FormatQuery = None,
+    cursor: CursorQuery = None,
+) -> CreatorList:
+    """Creators ranked by fit for this product, with predicted GMV, the commission the merchant would pay, its
+    expected ROI, distribution weight and reasons. Only creators the product's plans and creator admission allow.
+    `category` keeps creators who list that content category.
+
+    Who may call: the product's merchant and the admin."""
+    require_product_owner(principal, product_id, product_merchant(state, product_id))
+    size = page_size(k, settings)
+    check_category(state, category)
+    offset = start_offset(cursor, state, settings)
+    filters = CreatorFilters(fan_tier=fan_tier, region=region, category=category, format=format)
+    recs = state.matcher.recommend_creators(product_id, size, filters, offset)
+    notice = refusal(state.matcher.product_refusal(product_id)) if not recs else None
+    return CreatorList(
+        product_id=product_id,
+        model_run_id=state.run_id,
+        items=[creator_item(state, r) for r in recs],
+        next_cursor=next_cursor(offset, size, len(recs), state.run_id, settings.serving.max_list_depth),
+        notice=notice,
+    )

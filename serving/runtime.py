@@ -1,0 +1,180 @@
+"""The running service: the current :class:`MatcherState`, kept up to date, swapped atomically.
+
+- Requests read :attr:`Service.current` once and use that reference to the end, so a swap never changes what a
+  request in flight sees.
+- Plan edits: the worker that writes a plan calls :meth:`Service.refresh_plans` at once; every worker also checks
+  the store revision at most once per :attr:`check_interval` seconds (one tiny query) and applies the plans
+  changed since the revision it last saw (``Store.read_table("plans", since_revision=r)``).
+- Plan windows and merchant ages are re-evaluated every :data:`CLOCK_REFRESH_SECONDS`.
+- Reload: :meth:`Service.reload` loads and verifies the newest bundle, then swaps; a broken bundle raises
+  :class:`models.bundle.BundleError` and the old state keeps serving. A successful reload bumps a counter in the
+  store (``revisions`` row ``serving_reload``) so the other workers load the same bundle within a second.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from datetime import timedelta
+
+import sqlalchemy as sa
+
+from models.bundle import BundleError, load_current
+from recsys.config import Settings
+from recsys.schema import REVISIONS
+from recsys.store import Store, now_utc
+from serving.auth import KeyRing
+from serving.errors import ApiError
+from serving.metrics import ServiceMetrics
+from serving.state import MatcherState, at_time, open_matcher_state, with_plans
+
+log = logging.getLogger("recsys.serving")
+
+RELOAD_COUNTER = "serving_reload"
+CLOCK_REFRESH_SECONDS = 60.0
+
+
+def read_reload_counter(store: Store) -> int:
+    with store.engine.connect() as conn:
+        value = conn.execute(sa.select(REVISIONS.c.value).where(REVISIONS.c.name == RELOAD_COUNTER)).scalar()
+    return int(value or 0)
+
+
+def bump_reload_counter(store: Store) -> int:
+    with store.transaction() as conn:
+        updated = conn.execute(
+            sa.update(REVISIONS).where(REVISIONS.c.name == RELOAD_COUNTER).values(value=REVISIONS.c.value + 1)
+        ).rowcount
+        if not updated:
+            conn.execute(sa.insert(REVISIONS).values(name=RELOAD_COUNTER, value=1))
+        value = conn.execute(sa.select(REVISIONS.c.value).where(REVISIONS.c.name == RELOAD_COUNTER)).scalar_one()
+    return int(value)
+
+
+class Service:
+    """Settings, store, keys, metrics and the swappable matcher state of one worker."""
+
+    def __init__(self, settings: Settings, store: Store, metrics: ServiceMetrics, check_interval: float = 1.0) -> None:
+        self.settings = settings
+        self.store = store
+        self.metrics = metrics
+        self.keys = KeyRing(store)
+        self.check_interval = check_interval
+        self.not_ready_reason: str | None = "the service is starting"
+        self._state: MatcherState | None = None
+        self._swap = threading.Lock()  # every state transition
+        self._reload = threading.Lock()  # one bundle load at a time
+        self._checking = threading.Lock()
+        self._next_check = 0.0
+        self._reload_counter = 0
+        self._following = False
+
+    # --- reading ------------------------------------------------------------------------------------------
+
+    @property
+    def current(self) -> MatcherState | None:
+        return self._state
+
+    def state(self) -> MatcherState:
+        """The current state; 503 with the reason when no bundle is loaded."""
+        state = self._state
+        if state is None:
+            raise ApiError(503, "model_not_loaded", f"no model is loaded: {self.not_ready_reason}")
+        return state
+
+    # --- transitions --------------------------------------------------------------------------------------
+
+    def _set(self, state: MatcherState) -> None:
+        self._state = state
+        self.not_ready_reason = None
+        self.metrics.observe_state(state)
+
+    def start(self) -> None:
+        """Load the current bundle; without one the service still starts and says why it is not ready."""
+        self._reload_counter = read_reload_counter(self.store)
+        try:
+            state = open_matcher_state(self.settings, self.store)
+        except BundleError as exc:
+            self.not_ready_reason = f"{exc}; then POST /v1/admin/reload"
+            log.warning("starting without a model: %s", exc)
+            return
+        with self._swap:
+            self._set(state)
+
+    def reload(self) -> tuple[str | None, MatcherState]:
+        """Load, verify and swap to the newest bundle; returns (previous run id, new state).
+
+        Raises :class:`BundleError` (old state untouched) when the newest bundle is broken.
+        """
+        with self._reload:
+            previous = self._state.run_id if self._state is not None else None
+            try:
+                bundle = load_current(self.settings.artifacts_dir)
+                state = open_matcher_state(self.settings, self.store, bundle)
+            except BundleError:
+                self.metrics.reloads.labels("refused").inc()
+                raise
+            with self._swap:
+                self._set(state)
+            self._reload_counter = bump_reload_counter(self.store)
+            self.metrics.reloads.labels("ok").inc()
+        return previous, state
+
+    def refresh_plans(self) -> MatcherState | None:
+        """Apply the plans changed since the current state's revision (at once, in this worker)."""
+        with self._swap:
+            base = self._state
+            if base is None:
+                return None
+            revision = self.store.current_revision()
+            if revision <= base.revision:
+                return base
+            changed = self.store.read_table("plans", since_revision=base.revision)
+            state = with_plans(base, changed, revision, self.settings, now_utc())
+            self._set(state)
+            return state
+
+    def _follow_reload(self, counter: int) -> None:
+        """Another worker reloaded: load the same (current) bundle here, in the background."""
+        try:
+            with self._reload:
+                bundle = load_current(self.settings.artifacts_dir)
+                state = open_matcher_state(self.settings, self.store, bundle)
+                with self._swap:
+                    self._set(state)
+                self._reload_counter = counter
+        except Exception as exc:
+            log.error("could not follow a reload by another worker: %s", exc)
+            self._reload_counter = counter
+        finally:
+            self._following = False
+
+    def maybe_refresh(self) -> None:
+        """At most once per ``check_interval``: follow reloads, apply plan edits, advance the plan clock."""
+        now = time.monotonic()
+        if now < self._next_check or not self._checking.acquire(blocking=False):
+            return
+        try:
+            self._next_check = now + self.check_interval
+            self._check()
+        except Exception as exc:  # a store hiccup must not fail the request; the next check retries
+            log.warning("background refresh failed: %s", exc)
+        finally:
+            self._checking.release()
+
+    def _check(self) -> None:
+        counter = read_reload_counter(self.store)
+        if counter != self._reload_counter and not self._following and not self._reload.locked():
+            self._following = True
+            threading.Thread(target=self._follow_reload, args=(counter,), daemon=True).start()
+        state = self._state
+        if state is None:
+            return
+        if self.store.current_revision() > state.revision:
+            self.refresh_plans()
+        state = self._state
+        if state is not None and now_utc() - state.now > timedelta(seconds=CLOCK_REFRESH_SECONDS):
+            with self._swap:
+                if self._state is state:
+                    self._set(at_time(state, now_utc(), self.settings))

@@ -1,0 +1,139 @@
+"""Recommendation responses: a creator's product pool, creators for a product or a shop, scored pairs."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from serving.schemas.common import InputModel, Page, PublicModel, Reason, Refusal, examples
+
+_REASON_EXAMPLE = {"feature": "x_overlap", "contribution": 0.41,
+                   "text": "the creator's audience overlaps 82% with the product's target buyers"}
+
+
+class _Scores(PublicModel):
+    fit_score: float = Field(description="The ranker's score as its place among validation pairs, in [0, 1].")
+    distribution_weight: float = Field(description="Predicted content distribution weight of the promotion, [0, 1].")
+    predicted_gmv: float = Field(description="Predicted GMV of the promotion (currency units).")
+    predicted_units: float = Field(description="Predicted units sold (GMV / price).")
+    score: float = Field(description="The value the list is ordered by.")
+    reasons: list[Reason] = Field(description="Features that pushed this recommendation up, strongest first.")
+
+
+class ProductRecommendation(_Scores):
+    """A product in a creator's pool, with the plan the creator would join."""
+
+    product_id: str
+    title: str
+    category: str
+    price: float | None
+    merchant_id: str
+    plan_id: str | None = Field(description="The effective plan for this creator (exclusive > targeted > public).")
+    plan_type: str | None = Field(examples=["open"])
+    commission_rate: float = Field(
+        description="Effective commission rate (tiered plans: projected from predicted units)."
+    )
+    expected_earnings: float = Field(
+        description="predicted GMV x (1 - expected refund rate) x effective rate: what the creator should earn."
+    )
+
+
+class ProductPool(Page):
+    creator_id: str
+    items: list[ProductRecommendation]
+
+    model_config = examples({
+        "creator_id": "c00012", "model_run_id": "20260630-101500-ab12cd34-s7", "next_cursor": "eyJvIjoxMH0",
+        "notice": None,
+        "items": [{
+            "product_id": "p00075", "title": "beauty item 75", "category": "beauty", "price": 129.0,
+            "merchant_id": "m00003", "plan_id": "pl00084", "plan_type": "open", "commission_rate": 0.2,
+            "expected_earnings": 412.5, "fit_score": 0.93, "distribution_weight": 0.71, "predicted_gmv": 2300.0,
+            "predicted_units": 17.8, "score": 0.88, "reasons": [_REASON_EXAMPLE],
+        }],
+    })
+
+
+class CreatorRecommendation(_Scores):
+    """A creator for a merchant's product, with the merchant's expected cost and return."""
+
+    creator_id: str
+    name: str
+    followers: int
+    fan_tier: str = Field(examples=["mid"])
+    region: str
+    product_id: str = Field(description="The product this creator fits (for shop-level lists: the best one).")
+    plan_id: str | None
+    plan_type: str | None
+    commission_rate: float = Field(description="Commission the merchant would pay this creator.")
+    expected_commission: float = Field(description="The merchant's expected commission cost.")
+    merchant_roi: float | None = Field(description="predicted GMV / expected commission cost (null if no cost).")
+
+
+class CreatorList(Page):
+    product_id: str | None = Field(None, description="Set for product-level lists.")
+    merchant_id: str | None = Field(None, description="Set for shop-level lists.")
+    items: list[CreatorRecommendation]
+
+    model_config = examples({
+        "product_id": "p00075", "merchant_id": None, "model_run_id": "20260630-101500-ab12cd34-s7",
+        "next_cursor": None, "notice": None,
+        "items": [{
+            "creator_id": "c00012", "name": "Creator 12", "followers": 48210, "fan_tier": "mid", "region": "south",
+            "product_id": "p00075", "plan_id": "pl00084", "plan_type": "open", "commission_rate": 0.2,
+            "expected_commission": 412.5, "merchant_roi": 5.6, "fit_score": 0.93, "distribution_weight": 0.71,
+            "predicted_gmv": 2300.0, "predicted_units": 17.8, "score": 1.84, "reasons": [_REASON_EXAMPLE],
+        }],
+    })
+
+
+class Pair(InputModel):
+    creator_id: str = Field(min_length=1, max_length=200, examples=["c00012"])
+    product_id: str = Field(min_length=1, max_length=200, examples=["p00075"])
+
+
+class ScoreRequest(InputModel):
+    """Explicit (creator, product) pairs to score, up to 1,000 per call."""
+
+    pairs: list[Pair] = Field(min_length=1, max_length=1000)
+    format: Literal["video", "live", "post"] | None = Field(
+        None,
+        description="Promotion format to predict for (video, live or post); default: each creator's usual format.",
+    )
+
+    model_config = examples(
+        {"pairs": [{"creator_id": "c00012", "product_id": "p00075"}], "format": "video"}
+    )
+
+
+class PairScore(PublicModel):
+    creator_id: str
+    product_id: str
+    eligible: bool = Field(description="The creator may join a plan of this product now.")
+    refusal: Refusal | None = Field(description="Why not, when not eligible.")
+    plan_id: str | None
+    plan_type: str | None
+    commission_rate: float = Field(description="Effective rate when eligible; else the product's best public rate.")
+    expected_commission: float
+    merchant_roi: float | None
+    fit_score: float
+    distribution_weight: float
+    predicted_gmv: float
+    predicted_units: float
+    reasons: list[Reason]
+
+
+class ScoreResponse(PublicModel):
+    model_run_id: str
+    items: list[PairScore] = Field(description="One per requested pair, in request order.")
+
+    model_config = examples({
+        "model_run_id": "20260630-101500-ab12cd34-s7",
+        "items": [{
+            "creator_id": "c00012", "product_id": "p00075", "eligible": True, "refusal": None,
+            "plan_id": "pl00084", "plan_type": "open", "commission_rate": 0.2, "expected_commission": 412.5,
+            "merchant_roi": 5.6, "fit_score": 0.93, "distribution_weight": 0.71, "predicted_gmv": 2300.0,
+            "predicted_units": 17.8, "reasons": [_REASON_EXAMPLE],
+        }],
+    })

@@ -1,0 +1,115 @@
+"""Matcher results -> response models (the only place that knows both)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from models.matcher import Recommendation
+from recsys.rules import REASONS
+from recsys.schema import FAN_TIERS
+from serving.schemas import CreatorRecommendation, PairScore, ProductRecommendation, Reason, Refusal
+from serving.state import MatcherState
+
+_TIER_NAMES = [name for name, _ in FAN_TIERS]
+
+
+def text(value: object) -> str:
+    """A catalogue cell as text ('' for entities the store no longer has)."""
+    return value if isinstance(value, str) else ""
+
+
+def number(value: object) -> float | None:
+    try:
+        out = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+    return out if math.isfinite(out) else None
+
+
+def _f(value: float) -> float:
+    """A finite float for the response (a model NaN would otherwise break the documented schema)."""
+    return float(value) if math.isfinite(value) else 0.0
+
+
+def refusal(code: str | None) -> Refusal | None:
+    return None if code is None else Refusal(code=code, message=REASONS.get(code, code))
+
+
+def _reasons(rec: Recommendation) -> list[Reason]:
+    return [Reason(feature=r.feature, contribution=round(float(r.contribution), 4), text=r.text) for r in rec.reasons]
+
+
+def fan_tier(state: MatcherState, creator_row: int) -> str:
+    code = int(state.bundle.engine.tables.arrays["creator_fan_tier"][creator_row])
+    return _TIER_NAMES[code] if 0 <= code < len(_TIER_NAMES) else _TIER_NAMES[0]
+
+
+def product_item(state: MatcherState, rec: Recommendation) -> ProductRecommendation:
+    catalog = state.matcher.catalog
+    row = state.bundle.engine.tables.products.row(rec.product_id)
+    return ProductRecommendation(
+        product_id=rec.product_id,
+        title=text(catalog.product_title[row]),
+        category=text(catalog.product_category[row]),
+        price=number(catalog.product_price[row]),
+        merchant_id=text(catalog.product_merchant[row]),
+        plan_id=rec.plan_id,
+        plan_type=rec.plan_type,
+        commission_rate=_f(rec.commission_rate),
+        expected_earnings=_f(rec.expected_commission),
+        fit_score=_f(rec.fit_score),
+        distribution_weight=_f(rec.distribution_weight),
+        predicted_gmv=_f(rec.predicted_gmv),
+        predicted_units=_f(rec.predicted_units),
+        score=_f(rec.score),
+        reasons=_reasons(rec),
+    )
+
+
+def creator_item(state: MatcherState, rec: Recommendation) -> CreatorRecommendation:
+    catalog = state.matcher.catalog
+    row = state.bundle.engine.tables.creators.row(rec.creator_id)
+    return CreatorRecommendation(
+        creator_id=rec.creator_id,
+        name=text(catalog.creator_name[row]),
+        followers=int(catalog.creator_followers[row]),
+        fan_tier=fan_tier(state, row),
+        region=text(catalog.creator_region[row]),
+        product_id=rec.product_id,
+        plan_id=rec.plan_id,
+        plan_type=rec.plan_type,
+        commission_rate=_f(rec.commission_rate),
+        expected_commission=_f(rec.expected_commission),
+        merchant_roi=rec.merchant_roi,
+        fit_score=_f(rec.fit_score),
+        distribution_weight=_f(rec.distribution_weight),
+        predicted_gmv=_f(rec.predicted_gmv),
+        predicted_units=_f(rec.predicted_units),
+        score=_f(rec.score),
+        reasons=_reasons(rec),
+    )
+
+
+def pair_item(rec: Recommendation) -> PairScore:
+    return PairScore(
+        creator_id=rec.creator_id,
+        product_id=rec.product_id,
+        eligible=rec.eligible,
+        refusal=refusal(rec.refusal_reason) if not rec.eligible else None,
+        plan_id=rec.plan_id if rec.eligible else None,
+        plan_type=rec.plan_type if rec.eligible else None,
+        commission_rate=_f(rec.commission_rate),
+        expected_commission=_f(rec.expected_commission),
+        merchant_roi=rec.merchant_roi,
+        fit_score=_f(rec.fit_score),
+        distribution_weight=_f(rec.distribution_weight),
+        predicted_gmv=_f(rec.predicted_gmv),
+        predicted_units=_f(rec.predicted_units),
+        reasons=_reasons(rec),
+    )
+
+
+def finite(values: np.ndarray) -> np.ndarray:
+    return np.where(np.isfinite(values), values, 0.0)
