@@ -228,8 +228,8 @@ def category_breakdown(
     """Per category: held-out items, recall@k over them (micro: found / held out), and shares.
 
     item_categories : bool ndarray (n_items, n_categories); an item may belong to several categories.
-    Columns: category, held_out, found, ``recall@k``, ``test_share`` (share of held-out items in the category),
-    ``rec_share@k`` (the category's share of the recommended slots). Shares count one item once per category
+    Columns: category, ``recall@k``, ``rec_share@k`` (the category's share of the recommended slots),
+    ``test_share`` (its share of the held-out items), held_out, found. Shares count one item once per category
     it belongs to, so each share column sums to 1.
     """
     cats = np.asarray(item_categories, dtype=bool)
@@ -246,21 +246,26 @@ def category_breakdown(
     return pd.DataFrame(
         {
             "category": list(category_names),
+            f"recall@{k}": np.where(held > 0, found / np.maximum(held, 1), np.nan),
+            f"rec_share@{k}": rec / max(rec.sum(), 1),
+            "test_share": held / max(held.sum(), 1),
             "held_out": held.astype(np.int64),
             "found": found.astype(np.int64),
-            f"recall@{k}": np.where(held > 0, found / np.maximum(held, 1), np.nan),
-            "test_share": held / max(held.sum(), 1),
-            f"rec_share@{k}": rec / max(rec.sum(), 1),
         }
     )
 
 
 def sum_breakdowns(frames: Sequence[pd.DataFrame], k: int = 10) -> pd.DataFrame:
     """Pool :func:`category_breakdown` frames of several seeds (counts summed, ratios recomputed/averaged)."""
-    out = frames[0][["category"]].copy()
-    out["held_out"] = sum(f["held_out"] for f in frames)
-    out["found"] = sum(f["found"] for f in frames)
-    out[f"recall@{k}"] = np.where(out["held_out"] > 0, out["found"] / out["held_out"].clip(lower=1), np.nan)
-    out["test_share"] = out["held_out"] / max(int(out["held_out"].sum()), 1)
-    out[f"rec_share@{k}"] = sum(f[f"rec_share@{k}"] for f in frames) / len(frames)
-    return out
+    held = sum(f["held_out"] for f in frames)
+    found = sum(f["found"] for f in frames)
+    return pd.DataFrame(
+        {
+            "category": frames[0]["category"],
+            f"recall@{k}": np.where(held > 0, found / held.clip(lower=1), np.nan),
+            f"rec_share@{k}": sum(f[f"rec_share@{k}"] for f in frames) / len(frames),
+            "test_share": held / max(int(held.sum()), 1),
+            "held_out": held,
+            "found": found,
+        }
+    )

@@ -31,7 +31,7 @@ class RerankConfig(BaseModel):
     truncation_level: int = Field(
         default=30, ge=1, description="LambdaRank pairs considered per group (top positions)."
     )
-    threads: int = Field(default=2, ge=0, description="LightGBM threads (0 = all cores).")
+    threads: int = Field(default=1, ge=0, description="LightGBM threads (0 = all cores; 1 is fastest on a busy box).")
 
 
 @dataclass
