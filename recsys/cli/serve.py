@@ -131,21 +131,19 @@ def keys_revoke(key_id: Annotated[str, typer.Argument(help="The key id (`recsys 
 
 def print_demo_banner(keys: DemoKeys, host: str, port: int, keys_path: str) -> None:
     url = f"http://{host}:{port}"
-    console.rule("[bold]recsys-match demo")
-    console.print(f"service:  {url}    API docs: {url}/docs    readiness: {url}/readyz")
-    console.print(f"demo keys (demo only; also in {keys_path}):")
-    console.print(f"  admin                      {keys.admin}")
-    console.print(f"  merchant {keys.merchant_id:<17} {keys.merchant}")
-    console.print(f"  creator  {keys.creator_id:<17} {keys.creator}")
-    console.print("try:")
-    console.print(
+    lines = [
+        f"service:  {url}    API docs: {url}/docs    readiness: {url}/readyz",
+        f"demo keys (demo only; also in {keys_path}):",
+        f"  admin                      {keys.admin}",
+        f"  merchant {keys.merchant_id:<17} {keys.merchant}",
+        f"  creator  {keys.creator_id:<17} {keys.creator}",
+        "try:",
         f"  curl -s -H 'X-API-Key: {keys.creator}' '{url}/v1/creators/{keys.creator_id}/products?k=5'",
-        soft_wrap=True,
-    )
-    console.print(
         f"  curl -s -H 'X-API-Key: {keys.merchant}' '{url}/v1/merchants/{keys.merchant_id}/creators?k=5'",
-        soft_wrap=True,
-    )
+    ]
+    console.rule("[bold]recsys-match demo")
+    for line in lines:
+        console.print(line, soft_wrap=True, highlight=False, markup=False)
     console.rule()
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 with warnings.catch_warnings():  # starlette suggests httpx2; the TestClient works the same on httpx
-    warnings.simplefilter("ignore", DeprecationWarning)
+    warnings.simplefilter("ignore")
     from fastapi.testclient import TestClient
 
 from tests.serving.world import World, find_world

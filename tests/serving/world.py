@@ -20,6 +20,7 @@ class World:
     listed_creator: str  # named by `listed_plan`
     unlisted_creator: str  # admitted, not named by any plan of `listed_product`
     listed_rate: float
+    listed_category: str
     keys: dict[str, str] = field(default_factory=dict)
 
 
@@ -70,6 +71,7 @@ def find_world(settings, store) -> World:  # type: ignore[no-untyped-def]
         listed_creator=listed_creator,
         unlisted_creator=unlisted,
         listed_rate=float(row["commission_rate"]),
+        listed_category=str(matcher.catalog.product_category[tables.products.row(listed_product)]),
     )
     keys = {"admin": create_key(store, "admin")[1]}
     for name in ("creator", "other_creator", "listed_creator", "unlisted_creator"):
