@@ -191,6 +191,8 @@ def run(config: Config, seed: int, data_dir: Path) -> ExperimentResult:
         per_category = by_bucket[["hr@10", "ndcg@10"]].mean().assign(targets=by_bucket.size()).reset_index()
         exposure = fullrank.exposure(tops[name], data.n_items)
         methods.append(fullrank.summarize(name, [frame], HEADLINE, [seed], exposure, per_category))
+        for key, value in fullrank.exposure_summary(tops[name], data.n_items).items():
+            extra[f"{key} {name}"] = value
     n = test_pass.n_targets
     for source, hits in test_pass.source_hits.items():
         extra[f"candidate_recall_{source}"] = hits / n

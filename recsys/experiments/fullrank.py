@@ -269,3 +269,12 @@ def sum_breakdowns(frames: Sequence[pd.DataFrame], k: int = 10) -> pd.DataFrame:
             "found": found,
         }
     )
+
+
+def exposure_summary(topk: np.ndarray, n_items: int, k: int = 10) -> dict[str, float]:
+    """Catalogue coverage and Gini of exposure of the top-``k`` lists (via :mod:`recsys.metrics`)."""
+    lists = [row[:k][row[:k] >= 0].tolist() for row in topk]
+    return {
+        f"coverage@{k}": metrics.catalogue_coverage(lists, n_items),
+        f"gini@{k}": metrics.gini(exposure(topk, n_items, k)),
+    }

@@ -218,7 +218,13 @@ def run(config: Config, seed: int, data_dir: Path) -> ExperimentResult:
         exposure = np.sum([fullrank.exposure(r.tops[name], data.n_items) for r in per_seed], axis=0)
         categories = fullrank.sum_breakdowns([r.categories[name] for r in per_seed])
         methods.append(fullrank.summarize(name, frames, HEADLINE, seeds, exposure, categories))
-    extra: dict[str, float] = {
+    extra: dict[str, float] = {}
+    for name in config.methods:  # catalogue-level figures, pooled over the split seeds
+        for key, value in fullrank.exposure_summary(
+            np.concatenate([r.tops[name] for r in per_seed]), data.n_items
+        ).items():
+            extra[f"{key} {name}"] = value
+    extra |= {
         f"candidate_recall@{config.n_candidates}": float(np.mean([r.candidate_recall for r in per_seed])),
         "runtime_seconds": time.perf_counter() - started,
         "seconds_per_split_seed": float(np.mean([r.seconds for r in per_seed])),

@@ -100,6 +100,14 @@ def test_exposure_counts_appearances_in_the_top_k() -> None:
     assert fullrank.exposure(np.array([[0, 1, 2], [1, -1, 0]]), 4, k=2).tolist() == [1, 2, 0, 0]
 
 
+def test_exposure_summary_reports_coverage_and_gini_of_the_top_k() -> None:
+    summary = fullrank.exposure_summary(np.array([[0, 1, 3], [0, -1, 2]]), 4, k=2)
+    assert summary["coverage@2"] == 0.5  # items 0 and 1 are shown, 2 and 3 only below the cut-off
+    assert summary["gini@2"] == pytest.approx(metrics.gini([2, 1, 0, 0]))
+    even = fullrank.exposure_summary(np.array([[0, 1], [2, 3]]), 4, k=2)
+    assert even == {"coverage@2": 1.0, "gini@2": 0.0}
+
+
 def test_history_matrix_names_the_row_with_a_bad_item() -> None:
     with pytest.raises(ValueError, match="user row 1"):
         fullrank.history_matrix([np.array([0]), np.array([5])], n_items=3)
