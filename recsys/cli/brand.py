@@ -44,8 +44,9 @@ def score(
     cross_brand_norm: Annotated[
         bool,
         typer.Option(
-            help="Transductive re-scoring across all brands of the file (log-softmax over creators and over "
-            "brands). Off by default: each brand is then scored on its own."
+            help="Transductive re-scoring across all brands of the file: a soft assignment of candidate creators "
+            "to brands (Sinkhorn). Assumes each creator fits about one brand of the file; needs >= 10 brands. "
+            "Off by default: each brand is then scored on its own."
         ),
     ] = False,
 ) -> None:
@@ -64,6 +65,8 @@ def score(
             f"[yellow]warning:[/] brand categories not seen in training: {', '.join(summary['unknown_categories'])}"
             " (their category features are treated as missing)"
         )
+    for note in summary["notes"]:
+        err_console.print(f"[yellow]warning:[/] {note}")
     table = Table(title=f"brand-influencer scores -> {out}")
     table.add_column("item")
     table.add_column("value", justify="right")

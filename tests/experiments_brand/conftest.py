@@ -15,8 +15,14 @@ import pytest
 CATEGORIES = ("food", "makeup", "shoes")
 
 
-def write_fake_dir(path: Path, n_brands: int = 30, per_brand: int = 8, seed: int = 0,
-                   brand_prefix: str = "brand", creator_prefix: str = "creator") -> Path:
+def write_fake_dir(
+    path: Path,
+    n_brands: int = 30,
+    per_brand: int = 8,
+    seed: int = 0,
+    brand_prefix: str = "brand",
+    creator_prefix: str = "creator",
+) -> Path:
     """Write brands.csv, creators.csv, pairs.csv and the five .npy files; returns ``path``."""
     rng = np.random.default_rng(seed)
     path.mkdir(parents=True, exist_ok=True)
@@ -35,40 +41,24 @@ def write_fake_dir(path: Path, n_brands: int = 30, per_brand: int = 8, seed: int
     brand_frame.to_csv(path / "brands.csv", index=False)
     pd.DataFrame({"row": range(len(owner)), "creator": creators}).to_csv(path / "creators.csv", index=False)
     rank = np.tile(np.arange(1, per_brand + 1), n_brands)
-    pairs = pd.DataFrame({"brand": [brands[b] for b in owner], "creator": creators,
-                          "competence_score": 1.0 / rank, "rank_in_brand": rank})
+    pairs = pd.DataFrame(
+        {
+            "brand": [brands[b] for b in owner],
+            "creator": creators,
+            "competence_score": 1.0 / rank,
+            "rank_in_brand": rank,
+        }
+    )
     pairs.to_csv(path / "pairs.csv", index=False)
-    for name, array in {"brand_text_lda19": b_lda, "brand_hashtag_n2v128": b_hash, "brand_image1365": b_img,
-                        "creator_text_lda19": c_lda, "creator_hashtag_n2v128": c_hash}.items():
+    for name, array in {
+        "brand_text_lda19": b_lda,
+        "brand_hashtag_n2v128": b_hash,
+        "brand_image1365": b_img,
+        "creator_text_lda19": c_lda,
+        "creator_hashtag_n2v128": c_hash,
+    }.items():
         np.save(path / f"{name}.npy", array.astype(np.float32))
     return path
-
-
-def split_for_scoring(source: Path, train_dir: Path, test_dir: Path, n_test_brands: int) -> pd.DataFrame:
-    """Split ``source`` brand-disjointly: the last ``n_test_brands`` brands and their creators become a scoring
-    directory (no pairs.csv; candidates.csv = every test brand x every test creator). Returns the held-out pairs."""
-    brands = pd.read_csv(source / "brands.csv")
-    creators = pd.read_csv(source / "creators.csv")
-    pairs = pd.read_csv(source / "pairs.csv")
-    test_brands = brands["brand"].iloc[-n_test_brands:]
-    held = pairs[pairs["brand"].isin(test_brands)]
-    test_creators = creators[creators["creator"].isin(held["creator"])]
-    train_brands = brands[~brands["brand"].isin(test_brands)]
-    train_creators = creators[~creators["creator"].isin(test_creators["creator"])]
-    arrays = {n: np.load(source / f"{n}.npy") for n in (
-        "brand_text_lda19", "brand_hashtag_n2v128", "brand_image1365", "creator_text_lda19", "creator_hashtag_n2v128")}
-    for out, b, c in ((train_dir, train_brands, train_creators), (test_dir, brands[brands["brand"].isin(test_brands)],
-                                                                     test_creators)):
-        out.mkdir(parents=True, exist_ok=True)
-        b.assign(row=range(len(b))).to_csv(out / "brands.csv", index=False)
-        c.assign(row=range(len(c))).to_csv(out / "creators.csv", index=False)
-        for name, array in arrays.items():
-            rows = b["row"].to_numpy() if name.startswith("brand") else c["row"].to_numpy()
-            np.save(out / f"{name}.npy", array[rows])
-    pairs[~pairs["brand"].isin(test_brands)].to_csv(train_dir / "pairs.csv", index=False)
-    grid = pd.MultiIndex.from_product([test_brands, test_creators["creator"]], names=["brand", "creator"])
-    grid.to_frame(index=False).to_csv(test_dir / "candidates.csv", index=False)
-    return held
 
 
 @pytest.fixture
@@ -80,9 +70,11 @@ def fake_dir(tmp_path: Path) -> Path:
 def trained_split(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Path, pd.DataFrame]:
     """(artifacts, train_dir, test_dir, held-out pairs): a model trained once per session on fake data."""
     from recsys.experiments.brand_influencer import train_to_dir
+    from recsys.experiments.brand_influencer.holdout import make_holdout
 
     root = tmp_path_factory.mktemp("brand_split")
     source = write_fake_dir(root / "all", n_brands=36, per_brand=8, seed=3)
-    held = split_for_scoring(source, root / "train", root / "test", n_test_brands=6)
-    train_to_dir(root / "train", root / "artifacts", seed=0)
-    return root / "artifacts", root / "train", root / "test", held
+    make_holdout(source, root / "split", n_test_brands=10, seed=0)
+    train_to_dir(root / "split" / "train", root / "artifacts", seed=0)
+    held = pd.read_csv(root / "split" / "test_labels.csv")
+    return root / "artifacts", root / "split" / "train", root / "split" / "test", held

@@ -27,16 +27,16 @@ def test_every_candidate_scored_in_order_and_positives_rank_high(trained_split, 
     scores = pd.read_csv(out)
     assert list(scores.columns) == ["brand", "creator", "score"]
     assert scores[["brand", "creator"]].equals(candidates) and np.isfinite(scores["score"]).all()
-    assert summary["rows"] == len(candidates) == 6 * 48
+    assert summary["rows"] == len(candidates) == 10 * 80
     ranks = _ranks(scores, held)
     assert len(ranks) == len(held)
-    assert ranks.mean() < 0.3 * (48 + 1) / 2  # random ranking would put positives at 24.5 on average
+    assert ranks.mean() < 0.3 * (80 + 1) / 2  # random ranking would put positives at 40.5 on average
 
 
 def test_manifest_records_seed_hash_versions_and_no_pickle(trained_split) -> None:  # type: ignore[no-untyped-def]
     artifacts, _, _, _ = trained_split
     manifest = json.loads((artifacts / MANIFEST).read_text())
-    assert manifest["seed"] == 0 and len(manifest["data_hash"]) == 64 and manifest["brands"] == 30
+    assert manifest["seed"] == 0 and len(manifest["data_hash"]) == 64 and manifest["brands"] == 26
     assert {"numpy", "lightgbm", "faiss-cpu", "scikit-learn"} <= set(manifest["versions"])
     assert "ranker.txt" in manifest["files"] and manifest["feature_names"][0] == "lda_cos"
     assert not [p for p in artifacts.iterdir() if p.suffix in {".pkl", ".pickle", ".joblib"}]
@@ -75,7 +75,7 @@ def test_misaligned_features_in_the_scoring_folder(trained_split, tmp_path: Path
     broken = tmp_path / "test"
     shutil.copytree(test_dir, broken)
     np.save(broken / "brand_text_lda19.npy", np.full((5, 19), 1 / 19, dtype=np.float32))
-    with pytest.raises(BrandDataError, match=r"brand_text_lda19\.npy has 5 rows but brands\.csv has 6"):
+    with pytest.raises(BrandDataError, match=r"brand_text_lda19\.npy has 5 rows but brands\.csv has 10"):
         score_to_file(artifacts, broken, tmp_path / "s.csv")
 
 
@@ -100,7 +100,34 @@ def test_altered_or_incompatible_artifacts(trained_split, tmp_path: Path) -> Non
 
 def test_cross_brand_norm_scores_every_row(trained_split, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     artifacts, _, test_dir, held = trained_split
-    out = score_to_file(artifacts, test_dir, tmp_path / "s.csv", cross_brand_norm=True)["out"]
-    scores = pd.read_csv(out)
-    assert len(scores) == 6 * 48 and np.isfinite(scores["score"]).all()
-    assert _ranks(scores, held).mean() < 0.3 * (48 + 1) / 2
+    summary = score_to_file(artifacts, test_dir, tmp_path / "s.csv", cross_brand_norm=True)
+    assert summary["cross_brand_norm"] is True and not summary["notes"]
+    scores = pd.read_csv(summary["out"])
+    assert len(scores) == 10 * 80 and np.isfinite(scores["score"]).all()
+    assert _ranks(scores, held).mean() < 0.3 * (80 + 1) / 2
+
+
+def test_cross_brand_norm_is_skipped_for_few_brands(trained_split, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    artifacts, _, test_dir, _ = trained_split
+    few = tmp_path / "test"
+    shutil.copytree(test_dir, few)
+    cands = pd.read_csv(test_dir / "candidates.csv")
+    cands[cands["brand"].isin(cands["brand"].unique()[:3])].to_csv(few / "candidates.csv", index=False)
+    summary = score_to_file(artifacts, few, tmp_path / "s.csv", cross_brand_norm=True)
+    assert summary["cross_brand_norm"] is False and "needs at least 10 brands" in summary["notes"][0]
+    plain = score_to_file(artifacts, few, tmp_path / "p.csv")
+    assert pd.read_csv(summary["out"]).equals(pd.read_csv(plain["out"]))
+
+
+def test_holdout_rehearsal_split_and_evaluation(trained_split, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from recsys.experiments.brand_influencer.holdout import evaluate_scores
+
+    artifacts, train_dir, test_dir, held = trained_split
+    assert not (test_dir / "pairs.csv").exists()
+    train_brands = set(pd.read_csv(train_dir / "brands.csv")["brand"])
+    assert not train_brands & set(pd.read_csv(test_dir / "brands.csv")["brand"])  # brand-disjoint
+    assert set(held["brand"]) == set(pd.read_csv(test_dir / "brands.csv")["brand"])
+    out = score_to_file(artifacts, test_dir, tmp_path / "s.csv")["out"]
+    metrics = evaluate_scores(Path(out), test_dir.parent / "test_labels.csv")
+    assert metrics["brands"] == 10 and metrics["pool"] == 80 and metrics["labels_not_scored"] == 0
+    assert metrics["r@10"] > 0.5 and metrics["auc"] > 0.9  # random: r@10 = 10/80, auc = 0.5

@@ -30,7 +30,7 @@ def test_score_writes_every_candidate(trained_split, tmp_path: Path) -> None:  #
     code, output = _score("--artifacts", str(artifacts), "--dataset", f"brand-influencer:{test_dir}", "--out", str(out))
     assert code == 0, output
     assert len(pd.read_csv(out)) == len(pd.read_csv(test_dir / "candidates.csv"))
-    assert "288" in output and output.strip().splitlines()[-1] == str(out)
+    assert "800" in output and output.strip().splitlines()[-1] == str(out)
 
 
 def test_score_errors_name_the_problem(trained_split, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
@@ -38,8 +38,9 @@ def test_score_errors_name_the_problem(trained_split, tmp_path: Path) -> None:  
     out = str(tmp_path / "s.csv")
     code, output = _score("--artifacts", str(artifacts), "--dataset", str(test_dir), "--out", out)
     assert code == 1 and "brand-influencer:PATH" in _flat(output)
-    code, output = _score("--artifacts", str(tmp_path / "nope"), "--dataset", f"brand-influencer:{test_dir}",
-                          "--out", out)
+    code, output = _score(
+        "--artifacts", str(tmp_path / "nope"), "--dataset", f"brand-influencer:{test_dir}", "--out", out
+    )
     assert code == 1 and "does not exist" in _flat(output)
     broken = tmp_path / "test"
     shutil.copytree(test_dir, broken)

@@ -83,8 +83,9 @@ def test_duplicate_creator_and_unknown_pair_ids(fake_dir: Path) -> None:
 
 def test_candidates_keep_file_order_and_reject_unknown_ids(fake_dir: Path) -> None:
     data = load_directory(fake_dir)
-    rows = pd.DataFrame({"brand": ["brand002", "brand001", "brand002"],
-                         "creator": ["creator0005", "creator0100", "creator0007"]})
+    rows = pd.DataFrame(
+        {"brand": ["brand002", "brand001", "brand002"], "creator": ["creator0005", "creator0100", "creator0007"]}
+    )
     rows.to_csv(fake_dir / "candidates.csv", index=False)
     cands = load_candidates(fake_dir, data.brands, data.creators)
     assert cands["brand_row"].tolist() == [2, 1, 2] and cands["creator_row"].tolist() == [5, 100, 7]

@@ -40,3 +40,16 @@ def test_fold_means_medr_std_and_exposure() -> None:
     assert food["n_queries"] == 2 and food["mrr"] == pytest.approx((1 + 1 / 3) / 2)
     assert set(result.per_query.columns) >= {"query", "r@10", "r@50", "mrr", "auc", "first_relevant_rank"}
     assert set(result.metrics_at_k["k"]) == {1, 5, 10, 20, 50, 100}
+
+
+def test_cross_brand_normalise_moves_a_shared_favourite_to_its_best_brand() -> None:
+    from recsys.experiments.brand_influencer.pipeline import cross_brand_normalise
+
+    # creator 0 is everyone's favourite but fits brand 0 far better; creator 1 is brand 1's real match
+    scores = np.array([[5.0, 0.0, -1.0], [2.0, 1.9, -1.0], [0.0, -1.0, 3.0]])
+    assert np.argmax(scores[1]) == 0
+    out = cross_brand_normalise(scores, temperature=0.5)
+    assert np.argmax(out[1]) == 1 and np.argmax(out[0]) == 0 and np.argmax(out[2]) == 2
+    np.testing.assert_allclose(np.exp(out).sum(axis=1), 1.0, atol=1e-9)  # each brand: a distribution
+    masked = cross_brand_normalise(scores, mask=np.array([[1, 1, 0], [1, 1, 1], [0, 1, 1]], dtype=bool))
+    assert masked[0, 2] == -np.inf and masked[2, 0] == -np.inf and np.isfinite(masked[1]).all()

@@ -14,7 +14,7 @@ from recsys.experiments.rundir import validate_result
 
 from .conftest import write_fake_dir
 
-QUICK = {"folds": 3, "pipeline": {"num_threads": 1}}
+QUICK = {"folds": 3, "ablation_creator_counts": True}
 
 
 @pytest.fixture(scope="module")
@@ -40,8 +40,13 @@ def test_result_meets_the_runner_contract(result) -> None:  # type: ignore[no-un
     validate_result(result)
     assert result.primary_metric == "r@50"
     names = [m.name for m in result.methods]
-    assert names[:5] == ["random", "popularity", "brand-kNN", "retrieval: content cosine (FAISS)",
-                         "retrieval: learned weights (FAISS)"]
+    assert names[:5] == [
+        "random",
+        "popularity",
+        "brand-kNN",
+        "retrieval: content cosine (FAISS)",
+        "retrieval: learned weights (FAISS)",
+    ]
     assert PIPELINE in names and ABLATION in names
     assert list(result.published.columns) == ["auc", "r@10", "r@50", "mrr", "medr"]
     assert result.published.loc["MIR (MM'19)", "r@50"] == 0.428

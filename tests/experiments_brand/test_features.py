@@ -31,8 +31,9 @@ def test_features_ignore_creator_identity(fitted) -> None:  # type: ignore[no-un
     data, featurizer, test = fitted
     pool = pool_of(data, test)
     creators = data.creators.subset(pool)
-    renamed = type(creators)(np.array([f"new{i}" for i in range(len(pool))], dtype=object), creators.lda,
-                             creators.hashtag)
+    renamed = type(creators)(
+        np.array([f"new{i}" for i in range(len(pool))], dtype=object), creators.lda, creators.hashtag
+    )
     brands = data.brands.subset(test)
     np.testing.assert_array_equal(featurizer.transform(brands, creators), featurizer.transform(brands, renamed))
 
@@ -83,6 +84,7 @@ def test_fit_is_deterministic_for_a_seed(fake_dir: Path) -> None:
     rows = np.arange(20)
     a = fit_featurizer(data, rows, PipelineSettings(), seed=5)
     first = data.pairs.iloc[:160]  # the pairs of brands 0..19 (8 each, in order)
-    b = ContentFeaturizer(seed=5).fit(data.brands.subset(rows), data.creators, first["brand_row"].to_numpy(),
-                                      first["creator_row"].to_numpy())
+    b = ContentFeaturizer(seed=5).fit(
+        data.brands.subset(rows), data.creators, first["brand_row"].to_numpy(), first["creator_row"].to_numpy()
+    )
     np.testing.assert_allclose(a.weights_, b.weights_)

@@ -28,6 +28,9 @@ def test_real_data_loads_and_content_features_work() -> None:
     pool = pool_of(data, test)
     x = featurizer.transform(data.brands.subset(test), data.creators.subset(pool))
     assert np.isfinite(x).all()
-    per_brand = brand_metrics(x[..., FEATURE_NAMES.index("weighted_sim")].astype(np.float64),
-                              relevance(data, test, pool), list(data.brands.ids[test]))
+    per_brand = brand_metrics(
+        x[..., FEATURE_NAMES.index("weighted_sim")].astype(np.float64),
+        relevance(data, test, pool),
+        list(data.brands.ids[test]),
+    )
     assert per_brand["r@50"].mean() > 0.35  # random is ~50 / len(pool) ~ 0.07

@@ -25,7 +25,12 @@ from recsys.experiments.brand_influencer.data import (
     load_candidates,
     load_directory,
 )
-from recsys.experiments.brand_influencer.pipeline import BrandCreatorPipeline, PipelineSettings, cross_brand_normalise
+from recsys.experiments.brand_influencer.pipeline import (
+    MIN_BRANDS_FOR_CROSS_NORM,
+    BrandCreatorPipeline,
+    PipelineSettings,
+    cross_brand_normalise,
+)
 from recsys.progress import stage
 
 MANIFEST = "manifest.json"
@@ -121,7 +126,8 @@ def score_to_file(artifacts_dir: Path, data_dir: Path, out_file: Path, cross_bra
                   temperature: float = 1.0) -> dict[str, Any]:
     """Score every row of ``data_dir/candidates.csv`` and write ``brand,creator,score`` (same row order).
 
-    ``cross_brand_norm`` applies the transductive cross-brand normalisation over the candidate matrix.
+    ``cross_brand_norm`` applies the transductive cross-brand normalisation over the candidate matrix (skipped,
+    with a note in the summary, when the file has fewer than MIN_BRANDS_FOR_CROSS_NORM brands).
     Returns a summary for printing.
     """
     started = time.perf_counter()
@@ -133,9 +139,10 @@ def score_to_file(artifacts_dir: Path, data_dir: Path, out_file: Path, cross_bra
     allowed = np.zeros((len(brand_rows), len(creator_rows)), dtype=bool)
     allowed[brand_pos, creator_pos] = True
     brands, creators = data.brands.subset(brand_rows), data.creators.subset(creator_rows)
+    skipped = cross_brand_norm and len(brand_rows) < MIN_BRANDS_FOR_CROSS_NORM
     with stage(f"scoring {len(candidates)} candidates of {len(brand_rows)} brands"):
         scores = pipeline.score(brands, creators, allowed)
-        if cross_brand_norm:
+        if cross_brand_norm and not skipped:
             scores = cross_brand_normalise(scores, temperature, allowed)
     values = scores[brand_pos, creator_pos]
     if not np.all(np.isfinite(values)):
@@ -147,6 +154,8 @@ def score_to_file(artifacts_dir: Path, data_dir: Path, out_file: Path, cross_bra
     unknown = sorted({c for c in brands.category if c not in known})
     return {
         "out": str(out_file), "rows": len(out), "brands": len(brand_rows), "creators": len(creator_rows),
-        "unknown_categories": unknown, "cross_brand_norm": cross_brand_norm,
+        "unknown_categories": unknown, "cross_brand_norm": cross_brand_norm and not skipped,
+        "notes": [f"cross-brand normalisation skipped: it needs at least {MIN_BRANDS_FOR_CROSS_NORM} brands, "
+                  f"the file has {len(brand_rows)}"] if skipped else [],
         "seconds": round(time.perf_counter() - started, 1),
     }

@@ -52,7 +52,7 @@ class PipelineSettings(BaseModel):
     n_estimators: int = Field(default=400, ge=1)
     early_stopping_rounds: int = Field(default=50, ge=1)
     min_data_in_leaf: int = Field(default=50, ge=1)
-    num_threads: int = Field(default=2, ge=0, description="LightGBM threads (0 = all cores).")
+    num_threads: int = Field(default=1, ge=0, description="LightGBM threads (0 = all cores).")
     use_creator_counts: bool = Field(default=False, description="ABLATION: creator identity counts.")
 
 
@@ -128,12 +128,32 @@ def retrieve(featurizer: ContentFeaturizer, brands: Brands, creators: Creators, 
     return out
 
 
-def cross_brand_normalise(scores: np.ndarray, temperature: float = 1.0, mask: np.ndarray | None = None) -> np.ndarray:
-    """TRANSDUCTIVE re-scoring over a batch of brands x creators: log-softmax over creators plus log-softmax over
-    brands (a creator that fits another brand of the batch better is pushed down). Cells outside ``mask`` are
-    ignored and returned as -inf."""
-    s = np.where(mask if mask is not None else True, scores / temperature, -np.inf)
-    return 2 * s - logsumexp(s, axis=0, keepdims=True) - logsumexp(s, axis=1, keepdims=True)
+MIN_BRANDS_FOR_CROSS_NORM = 10
+
+
+def cross_brand_normalise(scores: np.ndarray, temperature: float = 1.0, mask: np.ndarray | None = None,
+                          iterations: int = 10) -> np.ndarray:
+    """TRANSDUCTIVE re-scoring of a batch of brands x creators, as a soft assignment of creators to brands.
+
+    Each brand's scores are standardised over its candidates, divided by ``temperature``, and Sinkhorn-balanced
+    (``iterations`` rounds of normalising over brands, then over creators, in log space): a creator that fits
+    another brand of the batch better is pushed down. This assumes each candidate creator belongs to roughly
+    one brand of the batch (true of the published test); it needs many brands. Cells outside ``mask`` are
+    ignored and returned as -inf. Returns log assignment weights of shape ``scores.shape``.
+    """
+    m = np.ones(scores.shape, dtype=bool) if mask is None else np.asarray(mask, dtype=bool)
+    if m.shape != scores.shape:
+        raise ValueError(f"mask {m.shape} and scores {scores.shape} differ in shape")
+    x = np.where(m, scores, 0.0)
+    count = np.maximum(m.sum(axis=1, keepdims=True), 1)
+    mean = x.sum(axis=1, keepdims=True) / count
+    std = np.sqrt((np.where(m, x - mean, 0.0) ** 2).sum(axis=1, keepdims=True) / count)
+    log_p = np.where(m, (x - mean) / np.where(std > 0, std, 1.0) / temperature, -np.inf)
+    used = m.any(axis=0, keepdims=True)
+    for _ in range(iterations):
+        log_p = log_p - np.where(used, logsumexp(log_p, axis=0, keepdims=True), 0.0)
+        log_p = log_p - logsumexp(log_p, axis=1, keepdims=True)
+    return np.where(m, log_p, -np.inf)
 
 
 class BrandCreatorPipeline:
