@@ -23,17 +23,22 @@ class CollaborativeFactors:
     product: np.ndarray  # (n_products, k) float32
     creator_known: np.ndarray  # (n_creators,) bool: had history
     product_known: np.ndarray  # (n_products,) bool
+    creator_cold: np.ndarray  # (n_creators, k) what content alone predicts (= ``creator`` for unknown rows)
+    product_cold: np.ndarray  # (n_products, k)
 
 
-def _map_content(content: np.ndarray, factors: np.ndarray, known: np.ndarray, alpha: float = 1.0) -> np.ndarray:
-    """Fill the factors of unknown rows with a ridge prediction from ``content`` fit on the known rows."""
+def _map_content(
+    content: np.ndarray, factors: np.ndarray, known: np.ndarray, alpha: float = 1.0
+) -> tuple[np.ndarray, np.ndarray]:
+    """(factors with unknown rows filled by a ridge prediction from ``content`` fit on the known rows, that
+    content-only prediction for every row). With too few known rows, unknown rows stay zero."""
     out = factors.copy()
-    if known.all() or known.sum() < 10:
-        return out
+    if known.sum() < 10:
+        return out, np.zeros_like(factors)
     x = np.nan_to_num(content, nan=0.0)
-    model = Ridge(alpha=alpha).fit(x[known], factors[known])
-    out[~known] = model.predict(x[~known])
-    return out
+    predicted = Ridge(alpha=alpha).fit(x[known], factors[known]).predict(x)
+    out[~known] = predicted[~known]
+    return out, predicted
 
 
 def factorize(
@@ -57,14 +62,21 @@ def factorize(
     product_known = np.bincount(matrix.indices, minlength=n_p) > 0
     k = min(k, max(0, min(n_c, n_p) - 1), int(matrix.nnz))
     if k == 0:
-        empty_c = np.zeros((n_c, 0), np.float32)
-        return CollaborativeFactors(empty_c, np.zeros((n_p, 0), np.float32), creator_known, product_known)
+        empty_c, empty_p = np.zeros((n_c, 0), np.float32), np.zeros((n_p, 0), np.float32)
+        return CollaborativeFactors(empty_c, empty_p, creator_known, product_known, empty_c, empty_p)
     norms = np.sqrt(np.asarray(matrix.multiply(matrix).sum(axis=1))).ravel()
     matrix = sp.diags(np.divide(1.0, norms, out=np.zeros_like(norms), where=norms > 0)) @ matrix
     u, s, vt = randomized_svd(matrix, n_components=k, random_state=seed, n_iter=4)
     root = np.sqrt(s)
     creator = u * root
     product = vt.T * root
-    creator = _map_content(creator_content, creator, creator_known)
-    product = _map_content(product_content, product, product_known)
-    return CollaborativeFactors(creator.astype(np.float32), product.astype(np.float32), creator_known, product_known)
+    creator, creator_cold = _map_content(creator_content, creator, creator_known)
+    product, product_cold = _map_content(product_content, product, product_known)
+    return CollaborativeFactors(
+        creator.astype(np.float32),
+        product.astype(np.float32),
+        creator_known,
+        product_known,
+        creator_cold.astype(np.float32),
+        product_cold.astype(np.float32),
+    )

@@ -12,7 +12,8 @@ from recsys.schema import AUDIENCE_KEYS
 WINDOW_DAYS = (7, 30, 90)
 
 
-def _windows(prefix: str) -> list[str]:
+def window_names(prefix: str) -> list[str]:
+    """History features of one side (``c`` or ``p``): sales windows, all-time totals, recency, has-history."""
     names: list[str] = []
     for d in WINDOW_DAYS:
         names += [
@@ -45,7 +46,7 @@ CREATOR_FEATURES: list[str] = [
     "c_days_since_joined",
     "c_n_categories",
     *[f"c_aud_{k}" for k in AUDIENCE_KEYS],
-    *_windows("c"),
+    *window_names("c"),
 ]
 
 PRODUCT_FEATURES: list[str] = [
@@ -60,7 +61,7 @@ PRODUCT_FEATURES: list[str] = [
     "p_rate_vs_category",
     "p_has_target",
     *[f"p_target_{k}" for k in AUDIENCE_KEYS],
-    *_windows("p"),
+    *window_names("p"),
     "p_n_creators_90d",
     "m_experience_score",
     "m_good_review_rate",

@@ -231,6 +231,8 @@ def build_feature_tables(
         "cf_product": cf.product,
         "cf_creator_known": cf.creator_known,
         "cf_product_known": cf.product_known,
+        "cf_creator_cold": cf.creator_cold,
+        "cf_product_cold": cf.product_cold,
         "pair_keys": keys,
         "pair_counts": counts.astype(np.float32),
         "pair_gmv": gmv.astype(np.float32),

@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from features.dropout import history_dropout
 from features.names import CATEGORICAL_FEATURES
 from features.tables import FeatureTables, build_feature_tables
 from models.calibration import QuantileMap
@@ -21,7 +22,16 @@ from models.ranker import LambdaRanker
 from models.regressor import GBMRegressor
 from models.retrieval import Retriever
 from models.retrieval_build import build_retriever
-from models.windows import DIRECTIONS, Groups, LabelWindow, data_now, label_gains, make_windows, query_groups
+from models.windows import (
+    DIRECTIONS,
+    Groups,
+    LabelWindow,
+    add_negatives,
+    data_now,
+    label_gains,
+    make_windows,
+    query_groups,
+)
 from recsys.config import Settings
 from recsys.progress import stage
 from recsys.schema import Marketplace
@@ -46,11 +56,23 @@ class _Split:
     X: np.ndarray
 
 
-def _direction_split(windows: list[LabelWindow], direction: str, settings: Settings) -> _Split:
+def _direction_split(
+    windows: list[LabelWindow],
+    direction: str,
+    settings: Settings,
+    negatives: int = 0,
+    seed: int = 0,
+    dropout: float = 0.0,
+) -> _Split:
+    """Query groups of ``direction`` over ``windows`` with their feature vectors (plus sampled negatives and
+    history dropout, for training)."""
     parts = []
+    rng = np.random.default_rng(seed)
     for w in windows:
-        g = query_groups(w.pairs, direction, settings.ranker.relevance, settings.ranker.relevance_resolution)  # type: ignore[arg-type]
-        parts.append((g, w.tables.vectors(g.c_rows, g.p_rows, g.rate, g.fmt)))
+        pairs = add_negatives(w.pairs, w.tables, direction, negatives, rng)  # type: ignore[arg-type]
+        g = query_groups(pairs, direction, settings.ranker.relevance, settings.ranker.relevance_resolution)  # type: ignore[arg-type]
+        X = w.tables.vectors(g.c_rows, g.p_rows, g.rate, g.fmt)
+        parts.append((g, history_dropout(X, w.tables, g.c_rows, g.p_rows, dropout, rng)))
     groups = Groups(
         direction=direction,  # type: ignore[arg-type]
         c_rows=np.concatenate([g.c_rows for g, _ in parts]),
@@ -107,11 +129,17 @@ def train_rankers(
     }
 
 
-def _pair_rows(windows: list[LabelWindow]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """All pairs of the windows: features, GMV and views."""
-    X = np.vstack(
-        [w.tables.vectors(w.pairs["c_row"], w.pairs["p_row"], w.pairs["rate"], w.pairs["format_code"]) for w in windows]
-    )
+def _pair_rows(
+    windows: list[LabelWindow], dropout: float = 0.0, seed: int = 0
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """All pairs of the windows: features (with history dropout), GMV and views."""
+    rng = np.random.default_rng(seed)
+    blocks = []
+    for w in windows:
+        c, p = w.pairs["c_row"].to_numpy(), w.pairs["p_row"].to_numpy()
+        X = w.tables.vectors(c, p, w.pairs["rate"], w.pairs["format_code"])
+        blocks.append(history_dropout(X, w.tables, c, p, dropout, rng))
+    X = np.vstack(blocks)
     gmv = np.concatenate([w.pairs["gmv"].to_numpy() for w in windows])
     views = np.concatenate([w.pairs["views"].to_numpy() for w in windows])
     return X, gmv, views
@@ -121,7 +149,7 @@ def train_outcome_models(
     train_windows: list[LabelWindow], valid: LabelWindow, names: list[str], settings: Settings, seed: int
 ) -> tuple[GBMRegressor, DistributionModel]:
     """The GMV regressor (tweedie) and the content distribution model, on every pair of the windows."""
-    X, gmv, views = _pair_rows(train_windows)
+    X, gmv, views = _pair_rows(train_windows, settings.ranker.history_dropout, seed)
     Xv, gmv_v, views_v = _pair_rows([valid])
     r = settings.ranker
     regressor = GBMRegressor(
@@ -162,13 +190,15 @@ def train_engine(market: Marketplace, settings: Settings, seed: int) -> Engine:
     names = valid.tables.feature_names
     if any(w.tables.feature_names != names for w in windows):
         raise ValueError("feature names differ between windows; the data's extra columns changed over time")
-    train = {d: _direction_split(windows, d, settings) for d in DIRECTIONS}
-    held = {d: _direction_split([valid], d, settings) for d in DIRECTIONS}
+    negatives = {"creator": r.negatives_per_creator_query, "product": r.negatives_per_product_query}
+    train = {d: _direction_split(windows, d, settings, negatives[d], seed, r.history_dropout) for d in DIRECTIONS}
+    stop = {d: _direction_split([valid], d, settings, negatives[d], seed + 1) for d in DIRECTIONS}  # early stopping
+    held = {d: _direction_split([valid], d, settings) for d in DIRECTIONS}  # logged outcomes only (reported)
     for d in DIRECTIONS:
         if train[d].groups.n_queries == 0 or held[d].groups.n_queries == 0:
             raise ValueError(f"not enough promotions to form {d} queries in the training and validation windows")
     with stage("training LambdaRank rankers"):
-        rankers = train_rankers(train, held, names, settings, seed)
+        rankers = train_rankers(train, stop, names, settings, seed)
     with stage("training GMV and content distribution models"):
         gmv, distribution = train_outcome_models(windows, valid, names, settings, seed)
     metrics: dict[str, Any] = {"valid_window": [str(valid.start), str(valid.end)]}

@@ -128,6 +128,37 @@ class Groups:
         return len(self.group_sizes)
 
 
+def add_negatives(
+    pairs: pd.DataFrame, tables: FeatureTables, direction: Direction, per_query: int, rng: np.random.Generator
+) -> pd.DataFrame:
+    """``pairs`` plus ``per_query`` random unpromoted candidates (no outcome) for every query that has pairs.
+
+    Without them a ranker only ever compares candidates someone chose to promote, and misjudges the unfit majority
+    of a full catalogue; with them it also learns what does not sell (at the cost of treating a few unexposed good
+    candidates as negatives).
+    """
+    if per_query == 0 or pairs.empty:
+        return pairs
+    query_col, other_col = ("c_row", "p_row") if direction == "creator" else ("p_row", "c_row")
+    n_other = len(tables.products) if direction == "creator" else len(tables.creators)
+    queries = np.unique(pairs[query_col].to_numpy())
+    q = np.repeat(queries, per_query)
+    other = rng.integers(0, n_other, len(q))
+    frame = pd.DataFrame({query_col: q, other_col: other})
+    promoted = pd.MultiIndex.from_frame(pairs[["c_row", "p_row"]])
+    frame = frame[~pd.MultiIndex.from_frame(frame[["c_row", "p_row"]]).isin(promoted)].drop_duplicates()
+    frame = frame.assign(
+        gmv=0.0,
+        orders=0.0,
+        views=0.0,
+        clicks=0.0,
+        promotions=0,
+        rate=tables.arrays["product_best_rate"][frame["p_row"].to_numpy()].astype(np.float64),
+        format_code=tables.arrays["creator_main_format"][frame["c_row"].to_numpy()].astype(np.int64),
+    )
+    return pd.concat([pairs, frame[pairs.columns]], ignore_index=True)
+
+
 def query_groups(
     pairs: pd.DataFrame, direction: Direction, target: Literal["gmv", "orders"], resolution: float, min_size: int = 2
 ) -> Groups:
@@ -135,9 +166,9 @@ def query_groups(
     query_col = "c_row" if direction == "creator" else "p_row"
     other = "p_row" if direction == "creator" else "c_row"
     frame = pairs.sort_values([query_col, other], kind="stable")
-    size = frame.groupby(query_col)[other].transform("size")
+    promoted = (frame["promotions"] > 0).groupby(frame[query_col]).transform("sum")
     best = frame.groupby(query_col)[target].transform("max")
-    frame = frame[(size >= min_size) & (best > 0)]
+    frame = frame[(promoted >= min_size) & (best > 0)]
     labels = relevance(frame[target].to_numpy(), resolution)
     sizes = frame.groupby(query_col, sort=True).size()
     return Groups(

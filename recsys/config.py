@@ -114,6 +114,19 @@ class RankerSettings(_Section):
     valid_days: int = Field(30, ge=1, description="Last days of history held out for validation / early stopping.")
     label_days: int = Field(30, ge=1, description="Length of each training label window.")
     train_windows: int = Field(2, ge=1, description="Training label windows before the validation window.")
+    negatives_per_creator_query: int = Field(
+        20, ge=0, description="Random unpromoted products added to each training creator query with relevance 0."
+    )
+    negatives_per_product_query: int = Field(
+        0, ge=0, description="Random unpromoted creators added to each training product query with relevance 0."
+    )
+    history_dropout: float = Field(
+        0.2,
+        ge=0,
+        lt=1,
+        description="Share of training rows whose creator (and, independently, product) history is "
+        "blanked so the models learn to judge newcomers.",
+    )
     num_threads: int = Field(0, ge=0, description="LightGBM threads for training (0 = all cores).")
 
 
@@ -144,8 +157,9 @@ class DemoSettings(_Section):
     products: int = Field(8000, ge=10)
     promotions: int | None = Field(None, ge=0, description="Default: 50 per creator.")
     orders: bool = Field(
-        False, description="Also write the orders table (one row per order: millions of rows; models read the "
-        "promotions' order counts, so the demo leaves it out)."
+        False,
+        description="Also write the orders table (one row per order: millions of rows; models read the "
+        "promotions' order counts, so the demo leaves it out).",
     )
     seed: int = 7
 

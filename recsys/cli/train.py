@@ -58,7 +58,10 @@ def _train_brand(spec: str, out: Path | None, seed: int) -> None:
     if out is None:
         raise fail("--out DIR is required with --dataset brand-influencer:PATH")
     path = Path(spec.removeprefix(BRAND_PREFIX))
-    summary = brand_influencer.train_to_dir(path, out, seed)
+    try:
+        summary = brand_influencer.train_to_dir(path, out, seed)
+    except (brand_influencer.BrandDataError, FileNotFoundError) as exc:
+        raise fail(str(exc)) from exc
     table = Table(title=f"brand-influencer model -> {out}")
     table.add_column("item")
     table.add_column("value", justify="right")

@@ -50,6 +50,7 @@ class ExperimentResult:
     published: pd.DataFrame | None = None  # index = method name, columns = metric names (same protocol)
     notes: list[str] = field(default_factory=list)
     extra_metrics: dict[str, float] = field(default_factory=dict)  # e.g. oracle ratios, index recall
+    headline_method: str | None = None  # the method quoted against published results (default: best primary)
 
     def method(self, name: str) -> MethodResult:
         for m in self.methods:

@@ -72,7 +72,10 @@ def results_frame(result: ExperimentResult, columns: Sequence[str] | None = None
 
 
 def best_method(result: ExperimentResult) -> MethodResult:
-    """The method with the highest primary metric, ignoring oracles (an upper bound, not a method)."""
+    """The headline method if the adapter names one, else the method with the highest primary metric, ignoring
+    oracles (an upper bound, not a method)."""
+    if result.headline_method is not None:
+        return result.method(result.headline_method)
     candidates = [m for m in result.methods if "oracle" not in m.name.lower()] or result.methods
 
     def key(m: MethodResult) -> float:

@@ -139,6 +139,7 @@ def run_cv(data: BrandInfluencerData, config: Config, seed: int) -> ExperimentRe
         published=PUBLISHED,
         notes=_notes(config),
         extra_metrics=extra,
+        headline_method="faiss+lambdarank",
     )
 
 
