@@ -8,11 +8,12 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from starlette.concurrency import run_in_threadpool
 
 from recsys.config import Settings, get_settings
 from recsys.store import Store
+from serving.deps import reject_unknown_query
 from serving.errors import install_error_handlers
 from serving.metrics import MetricsMiddleware, ServiceMetrics
 from serving.routes import ROUTERS
@@ -65,6 +66,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description=DESCRIPTION,
         openapi_tags=TAGS,
         lifespan=lifespan,
+        dependencies=[Depends(reject_unknown_query)],
     )
     install_error_handlers(app)
     for router in ROUTERS:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Path, Request, Security
 
@@ -23,6 +23,7 @@ from serving.auth import (
     require_creator_self,
     require_merchant_self,
 )
+from serving.errors import ApiError
 from serving.runtime import Service
 from serving.state import MatcherState
 
@@ -99,3 +100,34 @@ def merchant_self(merchant_id: MerchantIdPath, principal: PrincipalDep) -> Princ
 
 
 MerchantSelfDep = Annotated[Principal, Depends(merchant_self)]
+
+
+_QUERY_NAMES: dict[int, frozenset[str]] = {}
+
+
+def _query_names(dependant: Any) -> set[str]:
+    names = {field.alias for field in dependant.query_params}
+    for sub in dependant.dependencies:
+        names |= _query_names(sub)
+    return names
+
+
+def reject_unknown_query(request: Request) -> None:
+    """422 for a query parameter the endpoint does not have: a misspelled option (``min_comission``) is an
+    error, never silently ignored."""
+    if not request.query_params:
+        return
+    route = request.scope.get("route")
+    dependant = getattr(route, "dependant", None)
+    if dependant is None:
+        return
+    allowed = _QUERY_NAMES.get(id(route))
+    if allowed is None:
+        allowed = frozenset(_query_names(dependant))
+        _QUERY_NAMES[id(route)] = allowed
+    unknown = sorted(set(request.query_params) - allowed)
+    if unknown:
+        known = ", ".join(sorted(allowed)) or "none"
+        details = [{"loc": ["query", name], "msg": f"unknown parameter; known: {known}", "type": "extra_forbidden"}
+                   for name in unknown]
+        raise ApiError(422, "invalid_request", f"query.{unknown[0]}: unknown parameter; known: {known}", details)

@@ -123,6 +123,10 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 400 and str(exc.detail).startswith("There was an error parsing the body"):
+            message = "the body is not valid JSON (UTF-8)"
+            details = [{"loc": ["body"], "msg": message, "type": "json_invalid"}]
+            return error_response(422, "invalid_request", f"body: {message}", details)
         code = _DEFAULT_CODES.get(exc.status_code, "error")
         message = str(exc.detail) if exc.detail else code.replace("_", " ")
         if exc.status_code == 404 and message == "Not Found":

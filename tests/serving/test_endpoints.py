@@ -107,17 +107,19 @@ def test_errors_share_one_body(client, env) -> None:  # type: ignore[no-untyped-
         client.get(f"/v1/creators/{w.creator}/products", params={"category": "nope"}, headers=key(w, "admin")),
         client.get(f"/v1/creators/{w.creator}/products", params={"cursor": "garbage"}, headers=key(w, "admin")),
         client.get("/v1/rankings/best-of", headers=key(w, "admin")),
+        client.get(f"/v1/creators/{w.creator}/products", params={"min_comission": 0.2}, headers=key(w, "admin")),
         client.get(f"/v1/creators/{w.creator}/products"),  # 401
         client.get(f"/v1/creators/{w.creator}/products", headers={"X-API-Key": "rk_0123456789ab.nope"}),
         client.get("/v1/no-such-endpoint"),
     ]
-    assert [r.status_code for r in cases] == [404, 422, 422, 422, 422, 401, 401, 404]
+    assert [r.status_code for r in cases] == [404, 422, 422, 422, 422, 422, 401, 401, 404]
     for res in cases:
         error = res.json()["error"]
         assert set(error) == {"code", "message", "details"} and error["message"]
     assert cases[0].json()["error"]["code"] == "unknown_creator"
     assert cases[1].json()["error"]["details"][0]["loc"] == ["query", "k"]
     assert "known:" in cases[2].json()["error"]["message"]
+    assert cases[5].json()["error"]["details"][0]["loc"] == ["query", "min_comission"]  # a typo is an error
 
 
 def test_openapi_has_every_endpoint_with_examples(client) -> None:  # type: ignore[no-untyped-def]
