@@ -93,24 +93,24 @@ def wipe(settings: Settings) -> None:
     shutil.rmtree(settings.quarantine_dir, ignore_errors=True)
 
 
-def _generate(settings: Settings) -> dict[str, Any]:
+def _generate(settings: Settings) -> bool:
+    """Generate the demo dataset unless a complete one is there; True when it was (re)generated."""
     from recsys.synth import SynthConfig, generate, write_synthetic
 
     folder = dataset_dir(settings)
-    marker = _read_json(folder / MARKER)
-    if marker:
-        return marker
+    if _read_json(folder / MARKER):
+        return False
     shutil.rmtree(folder, ignore_errors=True)
     as_of = datetime.now(UTC).replace(tzinfo=None, hour=0, minute=0, second=0, microsecond=0)
-    config = SynthConfig(
-        creators=settings.demo.creators, products=settings.demo.products, promotions=settings.demo.promotions,
-        seed=settings.demo.seed, as_of=as_of, with_orders=settings.demo.orders,
-    )
+    demo = settings.demo
+    config = SynthConfig.model_validate({
+        "creators": demo.creators, "products": demo.products, "promotions": demo.promotions, "seed": demo.seed,
+        "as_of": as_of, "with_orders": demo.orders,
+    })
     with stage(f"demo 1/4: generating {config.creators:,} creators x {config.products:,} products"):
         sizes = write_synthetic(generate(config), folder)
-    marker = {"as_of": as_of.isoformat(), "seed": config.seed, "sizes": sizes}
-    _write_json(folder / MARKER, marker)
-    return marker
+    _write_json(folder / MARKER, {"as_of": as_of.isoformat(), "seed": config.seed, "sizes": sizes})
+    return True
 
 
 def _import(settings: Settings, store: Store, state: dict[str, Any]) -> None:
@@ -193,7 +193,8 @@ def build_demo(settings: Settings, rebuild: bool = False) -> DemoKeys:
     """Build whatever of the demo is missing; returns the demo keys."""
     if rebuild:
         wipe(settings)
-    _generate(settings)
+    if _generate(settings):
+        state_file(settings).unlink(missing_ok=True)  # new data: import and train again
     store = Store.from_settings(settings)
     try:
         state = _read_json(state_file(settings))

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any, cast
+
 from pydantic import BaseModel, ConfigDict, Field
+from pydantic.config import JsonDict
 
 
 class Reason(BaseModel):
@@ -39,14 +42,14 @@ class Page(PublicModel):
         description="The model bundle that ranked this list.", examples=["20260630-101500-ab12cd34-s7"]
     )
     next_cursor: str | None = Field(
-        None, description="Pass as `cursor` to get the next page; null at the end of the list."
+        default=None, description="Pass as `cursor` to get the next page; null at the end of the list."
     )
     notice: Refusal | None = Field(
-        None,
+        default=None,
         description="Why the list is empty or short, when the rules explain it (e.g. the creator is not admitted).",
     )
 
 
-def examples(*values: object) -> ConfigDict:
+def examples(*values: dict[str, Any]) -> ConfigDict:
     """Model config carrying OpenAPI examples."""
-    return ConfigDict(json_schema_extra={"examples": list(values)})  # type: ignore[dict-item]
+    return ConfigDict(json_schema_extra=cast(JsonDict, {"examples": list(values)}))

@@ -29,7 +29,7 @@ class PlanCreate(InputModel):
     """A new plan for one of the merchant's products."""
 
     plan_id: str | None = Field(
-        None, pattern=PLAN_ID_PATTERN, description="Your id for the plan; generated when omitted."
+        default=None, pattern=PLAN_ID_PATTERN, description="Your id for the plan; generated when omitted."
     )
     product_id: str = Field(min_length=1, max_length=200)
     plan_type: PlanType
@@ -44,9 +44,9 @@ class PlanCreate(InputModel):
     min_followers: int = Field(0, description="Creators need at least this many followers.")
     allowed_categories: list[str] = Field(default_factory=list, max_length=100, description="Empty = any category.")
     allowed_regions: list[str] = Field(default_factory=list, max_length=100, description="Empty = any region.")
-    starts_at: datetime | None = Field(None, description="Default: now. Times without a zone are UTC.")
-    ends_at: datetime | None = Field(None, description="Empty = open-ended.")
-    budget: float | None = Field(None, description="Commission budget; empty = unlimited.")
+    starts_at: datetime | None = Field(default=None, description="Default: now. Times without a zone are UTC.")
+    ends_at: datetime | None = Field(default=None, description="Empty = open-ended.")
+    budget: float | None = Field(default=None, description="Commission budget; empty = unlimited.")
 
     model_config = examples(
         {"product_id": "p00075", "plan_type": "targeted", "commission_rate": 0.25, "creator_ids": ["c00012"],
@@ -62,14 +62,14 @@ class PlanUpdate(InputModel):
 
     plan_type: PlanType | None = None
     commission_rate: float | None = None
-    creator_ids: list[str] | None = Field(None, max_length=10_000)
-    tiers: list[Tier] | None = Field(None, max_length=50)
+    creator_ids: list[str] | None = Field(default=None, max_length=10_000)
+    tiers: list[Tier] | None = Field(default=None, max_length=50)
     tier_basis: TierBasis | None = None
     min_followers: int | None = None
-    allowed_categories: list[str] | None = Field(None, max_length=100)
-    allowed_regions: list[str] | None = Field(None, max_length=100)
+    allowed_categories: list[str] | None = Field(default=None, max_length=100)
+    allowed_regions: list[str] | None = Field(default=None, max_length=100)
     starts_at: datetime | None = None
-    ends_at: datetime | None = Field(None, description="Set to end the plan; null makes it open-ended.")
+    ends_at: datetime | None = Field(default=None, description="Set to end the plan; null makes it open-ended.")
     budget: float | None = None
 
     model_config = examples(
@@ -94,9 +94,9 @@ class PlanPublic(PublicModel):
     starts_at: datetime
     ends_at: datetime | None
     status: Literal["scheduled", "active", "ended", "budget_spent"]
-    creator_ids: list[str] | None = Field(None, description="Owner view only.")
-    budget: float | None = Field(None, description="Owner view only.")
-    budget_spent: float | None = Field(None, description="Owner view only.")
+    creator_ids: list[str] | None = Field(default=None, description="Owner view only.")
+    budget: float | None = Field(default=None, description="Owner view only.")
+    budget_spent: float | None = Field(default=None, description="Owner view only.")
 
     model_config = examples({
         "plan_id": "pl00084", "product_id": "p00075", "merchant_id": "m00003", "plan_type": "targeted",

@@ -18,16 +18,19 @@ class RankingItem(PublicModel):
     creator_id: str | None = None
     product_id: str | None = None
     name: str = Field(description="Creator name or product title.")
-    category: str | None = Field(None, description="Product category, or the creator's main content category.")
+    category: str | None = Field(default=None, description="Product category, or the creator's main content category.")
     region: str | None = None
     followers: int | None = None
     fan_tier: str | None = None
     merchant_id: str | None = None
     price: float | None = None
-    days_listed: float | None = Field(None, description="Days since the product was listed (at the model's data time).")
+    days_listed: float | None = Field(
+        default=None, description="Days since the product was listed (at the model's data time)."
+    )
     recent_gmv: float = Field(description="GMV over the last 30 days of the model's data.")
     commission_rate: float | None = Field(
-        None, description="Best public (open or tiered base) commission rate open now; never a listed plan's rate."
+        default=None,
+        description="Best public (open or tiered base) commission rate open now; never a listed plan's rate.",
     )
 
 

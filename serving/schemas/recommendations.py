@@ -72,8 +72,8 @@ class CreatorRecommendation(_Scores):
 
 
 class CreatorList(Page):
-    product_id: str | None = Field(None, description="Set for product-level lists.")
-    merchant_id: str | None = Field(None, description="Set for shop-level lists.")
+    product_id: str | None = Field(default=None, description="Set for product-level lists.")
+    merchant_id: str | None = Field(default=None, description="Set for shop-level lists.")
     items: list[CreatorRecommendation]
 
     model_config = examples({
@@ -98,7 +98,7 @@ class ScoreRequest(InputModel):
 
     pairs: list[Pair] = Field(min_length=1, max_length=1000)
     format: Literal["video", "live", "post"] | None = Field(
-        None,
+        default=None,
         description="Promotion format to predict for (video, live or post); default: each creator's usual format.",
     )
 
