@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from rich.console import Console
 
 from recsys.config import Settings
 from recsys.keys import create_key, find_key
@@ -33,6 +34,7 @@ from recsys.progress import stage
 from recsys.store import Store
 
 MARKER = ".complete.json"
+_console = Console(stderr=True)
 
 
 @dataclass
@@ -118,6 +120,7 @@ def _import(settings: Settings, store: Store, state: dict[str, Any]) -> None:
 
     if state.get("imported"):
         return
+    _console.print(f"demo 2/4: importing {dataset_dir(settings)} into the store")
     report = import_dataset(store, dataset_dir(settings), settings, progress=True)
     if report.quarantined:
         raise DemoError(f"the demo data had {report.quarantined} invalid rows (see {settings.quarantine_dir})")
@@ -142,6 +145,7 @@ def _train(settings: Settings, store: Store, state: dict[str, Any]) -> None:
         return
     with stage("demo 3/4: reading the store"):
         market = store.load_marketplace()
+    _console.print("demo 3/4: training the models (a few minutes at the default demo size; only on first use)")
     engine = train_engine(market, settings, settings.demo.seed)
     with stage("demo 3/4: saving the bundle"):
         path = save_bundle(engine, settings.artifacts_dir, market, settings.demo.seed, settings.model_dump(mode="json"))
