@@ -95,8 +95,8 @@ class Service:
         self._reload_counter = read_reload_counter(self.store)
         try:
             state = open_matcher_state(self.settings, self.store)
-        except BundleError as exc:
-            self.not_ready_reason = f"{exc}; then POST /v1/admin/reload"
+        except Exception as exc:  # no bundle, a broken one, or data the rules cannot read: start, say why
+            self.not_ready_reason = f"{exc}; fix it, then POST /v1/admin/reload"
             log.warning("starting without a model: %s", exc)
             return
         with self._swap:
@@ -115,6 +115,9 @@ class Service:
             except BundleError:
                 self.metrics.reloads.labels("refused").inc()
                 raise
+            except Exception as exc:  # e.g. store rows the bundle cannot be aligned with: refuse, keep serving
+                self.metrics.reloads.labels("refused").inc()
+                raise BundleError(f"the bundle could not be opened with the store's data: {exc}") from exc
             with self._swap:
                 self._set(state)
             self._reload_counter = bump_reload_counter(self.store)
