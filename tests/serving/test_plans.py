@@ -4,7 +4,7 @@ workers within a second)."""
 from __future__ import annotations
 
 import time
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -12,6 +12,10 @@ import pytest
 from tests.serving.conftest import TestClient, key
 
 FUTURE = "2099-01-01T00:00:00Z"
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
 
 
 def _plan(w, **fields: Any) -> dict[str, Any]:  # type: ignore[no-untyped-def]
@@ -116,7 +120,7 @@ def test_a_plan_edit_shows_up_in_the_pool_at_once(client, env) -> None:  # type:
     w = env.world
     before = _pool_entry(client, w, w.creator)
     assert before is not None and before["plan_type"] in ("open", "tiered")
-    start = (datetime.utcnow() - timedelta(hours=1)).isoformat()
+    start = (_now() - timedelta(hours=1)).isoformat()
     body = {"plan_id": "excl-1", "product_id": w.product, "plan_type": "exclusive", "commission_rate": 0.5,
             "creator_ids": [w.creator], "starts_at": start}
     assert client.post("/v1/plans", json=body, headers=key(w, "merchant")).status_code == 201
@@ -124,7 +128,7 @@ def test_a_plan_edit_shows_up_in_the_pool_at_once(client, env) -> None:  # type:
     assert after is not None and after["plan_id"] == "excl-1" and after["commission_rate"] == 0.5
     other = _pool_entry(client, w, w.other_creator)
     assert other is None or other["plan_id"] != "excl-1"
-    ended = client.patch("/v1/plans/excl-1", json={"ends_at": (datetime.utcnow() - timedelta(minutes=1)).isoformat()},
+    ended = client.patch("/v1/plans/excl-1", json={"ends_at": (_now() - timedelta(minutes=1)).isoformat()},
                          headers=key(w, "merchant"))
     assert ended.status_code == 200 and ended.json()["status"] == "ended"
     back = _pool_entry(client, w, w.creator)
@@ -138,7 +142,7 @@ def test_another_worker_sees_the_edit_within_a_second(client, env) -> None:  # t
     with TestClient(create_app(env.settings)) as second:  # a second worker on the same store
         pool = second.get(f"/v1/creators/{w.other_creator}/products", params={"k": 1}, headers=key(w, "admin"))
         product = pool.json()["items"][0]["product_id"]
-        start = (datetime.utcnow() - timedelta(hours=1)).isoformat()
+        start = (_now() - timedelta(hours=1)).isoformat()
         body = {"plan_id": "excl-2", "product_id": product, "plan_type": "exclusive", "commission_rate": 0.45,
                 "creator_ids": [w.other_creator], "starts_at": start}
         assert client.post("/v1/plans", json=body, headers=key(w, "admin")).status_code == 201
