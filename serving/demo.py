@@ -120,6 +120,11 @@ def _import(settings: Settings, store: Store, state: dict[str, Any]) -> None:
 
     if state.get("imported"):
         return
+    if store.count("creators"):  # an import is one transaction: rows here without our record are someone else's
+        raise DemoError(
+            f"the store ({settings.resolved_database_url}) already holds data that is not the demo's; "
+            "serve it with `recsys serve`, or replace it with `recsys demo --rebuild`"
+        )
     _console.print(f"demo 2/4: importing {dataset_dir(settings)} into the store")
     report = import_dataset(store, dataset_dir(settings), settings, progress=True)
     if report.quarantined:

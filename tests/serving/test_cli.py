@@ -94,3 +94,7 @@ def test_the_demo_builds_once_then_reuses_and_finishes_an_interrupted_build(cli_
     new_keys = json.loads((cli_env / "data" / "demo_keys.json").read_text())
     assert new_keys["creator"] != keys["creator"]
     assert sorted(p.name for p in (cli_env / "artifacts").iterdir() if p.is_dir()) == bundles  # no retraining
+
+    (cli_env / "data" / "demo_state.json").unlink()  # the store now holds data the demo did not record
+    foreign = _run("demo", "--build-only")
+    assert foreign.exit_code != 0 and "--rebuild" in foreign.output
