@@ -19,8 +19,10 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 from pydantic import BaseModel, ConfigDict, Field
 
+from models.ranker import LambdaRanker
 from recsys.experiments import fullrank
 from recsys.experiments.base import ExperimentResult, MethodResult
 from recsys.experiments.baselines import RandomScorer
@@ -121,6 +123,41 @@ def _popularity_buckets(popularity: np.ndarray, targets: np.ndarray, n_buckets: 
                      for b in bucket])  # fmt: skip
 
 
+def _training_passes(data: Sequences, config: Config, seed: int) -> list[ViewPass]:
+    """Candidates, features and labels of the view(s) the reranker learns from (target = item -2, -3, ...)."""
+    passes = []
+    for from_end in range(2, 2 + config.training_views):
+        view = holdout_view(data.sequences, from_end)
+        with stage(f"amazon-beauty: fit sources on the view holding out item -{from_end}"):
+            sources = BeautySources(config.sources, seed=seed).fit(data, view)
+        builder = CandidateBuilder(sources, only_with_target=True, chunk_size=config.chunk_size)
+        passes.append(builder.run(data, view, f"training view (target = item -{from_end})"))
+    return passes
+
+
+def _train_reranker(passes: list[ViewPass], config: Config, seed: int) -> tuple[LambdaRanker, int]:
+    """LambdaRank on the training views' users, early-stopped on a seeded share of them; (model, users used)."""
+    groups = concat_groups([p.groups for p in passes])
+    labels = np.concatenate([p.labels for p in passes])
+    perm = np.random.default_rng([seed, 2]).permutation(groups.users.size)
+    n_stop = max(1, round(config.early_stopping_share * perm.size))
+    stop, fit = np.sort(perm[:n_stop]), np.sort(perm[n_stop:])
+    with stage("amazon-beauty: train the LambdaRank reranker"):
+        ranker = fit_reranker(
+            groups.take(fit), labels[groups.rows_of(fit)], groups.take(stop), labels[groups.rows_of(stop)],
+            config.rerank, seed,
+        )  # fmt: skip
+    return ranker, int(fit.size)
+
+
+def _random_ranking(history: sp.csr_matrix, targets: np.ndarray, config: Config, seed: int) -> fullrank.FullRanking:
+    scorer = RandomScorer(seed).fit(history)
+    return fullrank.rank_all(
+        lambda c: scorer.score(c, history), np.arange(targets.size), history, max(config.ks),
+        targets=targets, chunk_size=config.chunk_size, description="ranking: random",
+    )  # fmt: skip
+
+
 def run(config: Config, seed: int, data_dir: Path) -> ExperimentResult:
     """Run the protocol on ``data_dir / "amazon_beauty"`` and return every method's results."""
     started = time.perf_counter()
@@ -128,19 +165,11 @@ def run(config: Config, seed: int, data_dir: Path) -> ExperimentResult:
     if config.max_users is not None:
         data = subsample_users(data, config.max_users, seed)
     kmax = max(config.ks)
-    timings: dict[str, float] = {}
-    ranker = None
+    extra: dict[str, float] = {}
     if "pipeline" in config.methods:
         t0 = time.perf_counter()
-        train_passes = []
-        for from_end in range(2, 2 + config.training_views):
-            view = holdout_view(data.sequences, from_end)
-            with stage(f"amazon-beauty: fit sources on the view holding out item -{from_end}"):
-                sources = BeautySources(config.sources, seed=seed).fit(data, view)
-            builder = CandidateBuilder(sources, only_with_target=True, chunk_size=config.chunk_size)
-            train_passes.append(builder.run(data, view, f"training view (target = item -{from_end})"))
-            del sources
-        timings["seconds_training_views"] = time.perf_counter() - t0
+        train_passes = _training_passes(data, config, seed)
+        extra["seconds_training_views"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     test_view = leave_one_out(data.sequences, "test")
     with stage("amazon-beauty: fit sources on the test view"):
@@ -148,56 +177,43 @@ def run(config: Config, seed: int, data_dir: Path) -> ExperimentResult:
     test_pass = CandidateBuilder(sources, eval_k=kmax, chunk_size=config.chunk_size).run(
         data, test_view, "test-view candidates"
     )
-    timings["seconds_test_view"] = time.perf_counter() - t0
-    tops: dict[str, np.ndarray] = {}
-    ranks: dict[str, np.ndarray] = {}
-    for name, source in SOURCE_OF_METHOD.items():
-        if name in config.methods:
-            tops[name], ranks[name] = test_pass.tops[source], test_pass.ranks[source]
+    extra["seconds_test_view"] = time.perf_counter() - t0
+    rankings: dict[str, tuple[np.ndarray, np.ndarray]] = {
+        name: (test_pass.tops[source], test_pass.ranks[source])
+        for name, source in SOURCE_OF_METHOD.items()
+        if name in config.methods
+    }
     if "random" in config.methods:
-        scorer = RandomScorer(seed).fit(sources.history_)
-        ranking = fullrank.rank_all(
-            lambda c: scorer.score(c, sources.history_), np.arange(test_view.users.size), sources.history_,
-            kmax, targets=test_view.targets, chunk_size=config.chunk_size, description="ranking: random",
-        )  # fmt: skip
-        tops["random"], ranks["random"] = ranking.topk, ranking.target_rank  # type: ignore[assignment]
+        ranking = _random_ranking(sources.history_, test_view.targets, config, seed)
+        rankings["random"] = (ranking.topk, np.asarray(ranking.target_rank))
     if "candidates" in config.methods:
-        tops["candidates"], ranks["candidates"] = _full_rank(test_pass, test_pass.groups.prior, test_view.targets, kmax)
-    extra: dict[str, float] = {}
+        rankings["candidates"] = _full_rank(test_pass, test_pass.groups.prior, test_view.targets, kmax)
+    ranker = None
     if "pipeline" in config.methods:
         t0 = time.perf_counter()
-        groups = concat_groups([p.groups for p in train_passes])
-        labels = np.concatenate([p.labels for p in train_passes])
-        perm = np.random.default_rng([seed, 2]).permutation(groups.users.size)
-        n_stop = max(1, round(config.early_stopping_share * perm.size))
-        stop, fit = np.sort(perm[:n_stop]), np.sort(perm[n_stop:])
-        train_g, stop_g = groups.take(fit), groups.take(stop)
-        y_train, y_stop = labels[groups.rows_of(fit)], labels[groups.rows_of(stop)]
-        with stage("amazon-beauty: train the LambdaRank reranker"):
-            ranker = fit_reranker(train_g, y_train, stop_g, y_stop, config.rerank, seed)
+        ranker, n_train = _train_reranker(train_passes, config, seed)
         scores = ranker.predict(test_pass.groups.features)
-        tops["pipeline"], ranks["pipeline"] = _full_rank(test_pass, scores, test_view.targets, kmax)
-        timings["seconds_reranker"] = time.perf_counter() - t0
+        rankings["pipeline"] = _full_rank(test_pass, scores, test_view.targets, kmax)
+        extra["seconds_reranker"] = time.perf_counter() - t0
         extra["ranker_best_iteration"] = float(ranker.best_iteration_)
+        extra["reranker_training_users"] = float(n_train)
         extra["validation_view_candidate_recall"] = train_passes[0].source_hits["union"] / train_passes[0].n_targets
-        extra["reranker_training_users"] = float(fit.size)
     targets = [np.array([t]) for t in test_view.targets]
     query_ids = data.user_ids[test_view.users]
     buckets = _popularity_buckets(sources.popularity_, test_view.targets)
     methods: list[MethodResult] = []
     for name in config.methods:
-        frame = fullrank.metric_rows(tops[name], targets, query_ids, config.ks, ("hr", "ndcg"), ranks[name])
+        top, rank = rankings[name]
+        frame = fullrank.metric_rows(top, targets, query_ids, config.ks, ("hr", "ndcg"), rank)
         by_bucket = frame.assign(category=buckets).groupby("category", sort=True)
         per_category = by_bucket[["hr@10", "ndcg@10"]].mean().assign(targets=by_bucket.size()).reset_index()
-        exposure = fullrank.exposure(tops[name], data.n_items)
+        exposure = fullrank.exposure(top, data.n_items)
         methods.append(fullrank.summarize(name, [frame], HEADLINE, [seed], exposure, per_category))
-        for key, value in fullrank.exposure_summary(tops[name], data.n_items).items():
+        for key, value in fullrank.exposure_summary(top, data.n_items).items():
             extra[f"{key} {name}"] = value
-    n = test_pass.n_targets
     for source, hits in test_pass.source_hits.items():
-        extra[f"candidate_recall_{source}"] = hits / n
+        extra[f"candidate_recall_{source}"] = hits / test_pass.n_targets
     extra["candidates_per_user_mean"] = float(test_pass.groups.sizes.mean())
-    extra.update(timings)
     extra["runtime_seconds"] = time.perf_counter() - started
     cfg = config.sources
     notes = [
@@ -214,7 +230,7 @@ def run(config: Config, seed: int, data_dir: Path) -> ExperimentResult:
         notes.append("Reranker's most useful features (gain): " + ", ".join(sorted(gains, key=lambda f: -gains[f])[:8]))
     return ExperimentResult(
         dataset=DATASET,
-        protocol=PROTOCOL.format(n_items=data.n_items, n_users=n),
+        protocol=PROTOCOL.format(n_items=data.n_items, n_users=test_pass.n_targets),
         methods=methods,
         primary_metric="ndcg@10",
         published=PUBLISHED.copy(),
