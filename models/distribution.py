@@ -59,12 +59,12 @@ class DistributionModel:
         self.weight_map_ = QuantileMap.fit(self.regressor_.predict(reference))
         return self
 
-    def predicted_gpm(self, X: np.ndarray) -> np.ndarray:
-        return np.expm1(np.maximum(self.regressor_.predict(X, num_threads=self.num_threads or None), 0.0))
+    def predicted_gpm(self, X: np.ndarray, num_threads: int | None = None) -> np.ndarray:
+        return np.expm1(np.maximum(self.regressor_.predict(X, num_threads=num_threads), 0.0))
 
-    def weight(self, X: np.ndarray) -> np.ndarray:
+    def weight(self, X: np.ndarray, num_threads: int | None = None) -> np.ndarray:
         """Distribution weight in [0, 1] per row."""
-        return self.weight_map_.transform(self.regressor_.predict(X, num_threads=self.num_threads or None))
+        return self.weight_map_.transform(self.regressor_.predict(X, num_threads=num_threads))
 
     def save(self, directory: Path) -> None:
         self.regressor_.save(directory / "distribution.txt")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import faiss
 import numpy as np
 
 from models.catalog import Catalog
@@ -93,7 +94,10 @@ class Matcher:
         self._category_code = {c: i for i, c in enumerate(tables.categories)}
         refund = tables.product[:, tables.product_names.index("p_refund_rate_90d")].astype(np.float64)
         self._refund = np.where(np.isfinite(refund), refund, np.nanmean(refund) if np.isfinite(refund).any() else 0.0)
-        self._threads = 1  # requests are small: one thread each, concurrency comes from workers
+        # Requests are small: one thread each, concurrency comes from workers. Every prediction must use the same
+        # count: LightGBM re-sizes its OpenMP pool whenever consecutive calls differ (measured 3x slower).
+        self._threads = 1
+        faiss.omp_set_num_threads(settings.retrieval.faiss_threads)  # and FAISS shares the same OpenMP pool
 
     # --- shared steps --------------------------------------------------------------------------------------
 
@@ -152,9 +156,9 @@ class Matcher:
     def _build(
         self, s: _Scored, idx: np.ndarray, out: dict[str, np.ndarray], order_score: np.ndarray
     ) -> list[Recommendation]:
-        weight = self.engine.distribution.weight(out["Xf"])
+        weight = self.engine.distribution.weight(out["Xf"], num_threads=self._threads)
         reasons = top_reasons(
-            self.engine.rankers[s.direction].contributions(s.X[idx]), s.X[idx], self.engine.tables.feature_names
+            self.engine.rankers[s.direction].explain(s.X[idx]), s.X[idx], self.engine.tables.feature_names
         )
         plan_ids = self.planbook.plan_ids if self.planbook is not None else None
         recs = []
@@ -291,9 +295,10 @@ class Matcher:
         filters: CreatorFilters = CreatorFilters(),
         offset: int = 0,
         max_products: int = 20,
+        per_product: int = 200,
     ) -> list[Recommendation]:
-        """Shop-level: the best creators across the merchant's top-selling products (each creator listed once, with
-        the product it fits best)."""
+        """Shop-level: the best creators across the merchant's top-selling admitted products, each creator listed
+        once with the product it fits best. Candidates of all products are scored in one batch."""
         rows = self.catalog.merchant_products(merchant_id)
         if rows is None:
             raise UnknownEntity("merchant", merchant_id)
@@ -301,14 +306,23 @@ class Matcher:
             rows = rows[self.planbook.admitted_products[rows]]
         gmv90 = self.engine.tables.product[rows, self.engine.tables.product_names.index("p_log_gmv_90d")]
         rows = rows[np.lexsort((rows, -gmv90))][:max_products]
-        best: dict[int, Recommendation] = {}
+        c_parts, p_parts = [], []
         for p in rows:
-            for rec in self.recommend_creators(self.engine.tables.products.id(int(p)), offset + k, filters):
-                c = self.engine.tables.creators.row(rec.creator_id)
-                if c not in best or rec.fit_score > best[c].fit_score:
-                    best[c] = rec
-        ranked = sorted(best.values(), key=lambda r: (-r.fit_score, -r.predicted_gmv, r.creator_id))
-        return ranked[offset : offset + k]
+            _, found = self.engine.retriever.candidates(
+                "product", int(p), per_product, self.creator_mask(int(p), filters), self.settings.retrieval.overfetch
+            )
+            c_parts.append(found)
+            p_parts.append(np.full(len(found), p))
+        if not c_parts or sum(len(x) for x in c_parts) == 0:
+            return []
+        s = self._score("product", np.concatenate(c_parts), np.concatenate(p_parts), filters.format)
+        by_fit = np.lexsort((s.p, s.c, -s.fit))
+        _, first = np.unique(s.c[by_fit], return_index=True)  # each creator's best-fitting product
+        best = by_fit[first]
+        idx = best[np.lexsort((s.c[best], -s.fit[best]))][offset : offset + k]
+        if len(idx) == 0:
+            return []
+        return self._build(s, idx, self._outcomes(s, idx), s.fit[idx])
 
     # --- explicit pairs ------------------------------------------------------------------------------------
 

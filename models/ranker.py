@@ -12,6 +12,8 @@ from pathlib import Path
 import lightgbm as lgb
 import numpy as np
 
+from models.contrib import PathAttribution
+
 
 class LambdaRanker:
     """LambdaRank gradient-boosted trees with early stopping on a validation split.
@@ -122,6 +124,18 @@ class LambdaRanker:
         """Per-feature contributions (SHAP values) of shape (n_rows, n_features + 1); the last column is the bias."""
         out = self.booster_.predict(X, num_iteration=self.best_iteration_, pred_contrib=True)
         return np.asarray(out, dtype=np.float64)
+
+    def explain(self, X: np.ndarray) -> np.ndarray:
+        """Fast per-feature contributions (path attributions, see :mod:`models.contrib`), same shape as
+        :meth:`contributions`; falls back to exact SHAP when the model has splits path attribution cannot follow."""
+        if not hasattr(self, "_paths"):
+            try:
+                self._paths: PathAttribution | None = PathAttribution.from_booster(self.booster_, self.best_iteration_)
+            except ValueError:
+                self._paths = None
+        if self._paths is None:
+            return self.contributions(X)
+        return self._paths.contributions(X)
 
     def feature_importance(self) -> dict[str, float]:
         gains = self.booster_.feature_importance(importance_type="gain", iteration=self.best_iteration_)

@@ -27,12 +27,6 @@ from serving.errors import ApiError
 from serving.schemas import PlanPublic
 
 PLAN_COLUMNS = TABLES["plans"].column_names
-EXTRA_REASONS: dict[str, str] = {
-    "plan_listed_creator_unknown": "A listed creator is not in the marketplace.",
-}
-"""Reason codes the API adds to the rules' ``REASONS`` (requested for ``recsys.rules.reasons``)."""
-
-
 def utc_naive(value: datetime | None) -> datetime | None:
     """The store keeps naive UTC; aware times are converted, naive ones are taken as UTC."""
     if value is None:
@@ -92,7 +86,7 @@ def terms(record: dict[str, Any]) -> PlanTerms:
 
 
 def _refused(codes: list[str], details: list[dict[str, Any]] | None = None) -> ApiError:
-    sentences = {**REASONS, **EXTRA_REASONS}
+    sentences = REASONS
     listed = [{"code": c, "message": sentences.get(c, c)} for c in codes] + (details or [])
     first = listed[0]["message"] if listed else "the plan breaks a rule"
     more = f" (and {len(codes) - 1} more reasons)" if len(codes) > 1 else ""

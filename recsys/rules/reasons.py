@@ -55,6 +55,7 @@ REASONS: dict[str, str] = {
     "plan_window_invalid": "The plan must end after it starts.",
     "plan_budget_invalid": "The budget and the budget spent must not be negative.",
     "plan_min_followers_invalid": "The minimum follower count must not be negative.",
+    "plan_listed_creator_unknown": "A listed creator is not in the marketplace.",
     "plan_id_changed": "A plan update must keep the plan id.",
     "plan_product_changed": "A plan update must keep the product.",
     "plan_type_changed_after_launch": "The plan type cannot change after the plan has started.",

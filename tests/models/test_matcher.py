@@ -1,4 +1,4 @@
-"""The matcher with the plan rules: full, eligible, explained lists; no leaks of listed plans; filters keep lists full."""
+"""The matcher with the plan rules: full, eligible, explained lists; no leaked listed plans; filtered lists stay full."""
 
 from __future__ import annotations
 
