@@ -19,6 +19,7 @@ import pandas as pd
 from models.bundle import Bundle, load_current
 from models.catalog import Catalog
 from models.matcher import Matcher
+from models.rulebook import aligned_planbook
 from recsys.config import Settings
 from recsys.rules import PlanBook
 from recsys.schema import TABLES, Marketplace
@@ -26,15 +27,6 @@ from recsys.store import Store, now_utc, records_to_frame
 
 SERVING_TABLES = ("merchants", "products", "creators", "plans")
 """What the matcher needs from the store (promotions and orders reach it through the bundle's features)."""
-
-
-def _aligned(frame: pd.DataFrame, key: str, ids: pd.Index, placeholder: dict[str, object]) -> pd.DataFrame:
-    out = frame.set_index(key).reindex(ids)
-    missing = out.index[out.isna().all(axis=1)]
-    for col, value in placeholder.items():
-        if col in out.columns and len(missing):
-            out.loc[missing, col] = pd.Series([value] * len(missing), index=missing, dtype=object)
-    return out.rename_axis(key).reset_index()
 
 
 def load_serving_market(store: Store) -> Marketplace:
@@ -48,19 +40,8 @@ def load_serving_market(store: Store) -> Marketplace:
 
 
 def build_planbook(market: Marketplace, bundle: Bundle, settings: Settings) -> PlanBook:
-    """The plan rules for ``market``'s current plans, rows aligned with ``bundle``'s id maps."""
-    tables = bundle.engine.tables
-    products = _aligned(
-        market.products, "product_id", tables.products.index,
-        {"merchant_id": "__removed__", "price": 1.0},
-    )
-    creators = _aligned(
-        market.creators, "creator_id", tables.creators.index,
-        {"followers": 0, "region": "", "categories": [], "real_name_verified": False,
-         "showcase_enabled": False, "deposit_paid": False},
-    )
-    plans = market.plans[market.plans["product_id"].isin(tables.products.index)]
-    return PlanBook.build(plans, products, market.merchants, creators, now_utc(), settings.rules)
+    """The plan rules for ``market``'s current plans now, rows aligned with ``bundle``'s id maps."""
+    return aligned_planbook(market, bundle.engine.tables, settings.rules, now_utc())
 
 
 @dataclass
