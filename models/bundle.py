@@ -32,6 +32,7 @@ import pandas as pd
 from features.names import feature_names
 from features.tables import FeatureTables
 from models.calibration import QuantileMap
+from models.compiled import CompiledTrees, compile_or_load, cpu_signature
 from models.distribution import DistributionModel
 from models.ranker import LambdaRanker
 from models.regressor import GBMRegressor
@@ -84,8 +85,19 @@ def library_versions() -> dict[str, str]:
     return versions
 
 
-def save_bundle(engine: Engine, root: Path, market: Marketplace, seed: int, settings_dump: dict[str, Any]) -> Path:
-    """Write ``engine`` as a new bundle under ``root`` and make it current. Returns the bundle folder."""
+def save_bundle(
+    engine: Engine,
+    root: Path,
+    market: Marketplace,
+    seed: int,
+    settings_dump: dict[str, Any],
+    compile_models: bool = True,
+) -> Path:
+    """Write ``engine`` as a new bundle under ``root`` and make it current. Returns the bundle folder.
+
+    With ``compile_models`` every LightGBM model is also compiled to native code (``models/<name>.so``, lleaves)
+    for the request path; the manifest records the CPU they were built for.
+    """
     digest = data_hash(market)
     created = datetime.now(UTC)
     run_id = f"{created:%Y%m%d-%H%M%S}-{digest[:8]}-s{seed}"
@@ -103,6 +115,11 @@ def save_bundle(engine: Engine, root: Path, market: Marketplace, seed: int, sett
         engine.gmv.save(models / "gmv.txt")
         engine.distribution.save(models)
         (models / "fit_maps.json").write_text(json.dumps({d: m.to_list() for d, m in engine.fit_maps.items()}))
+        compiled_cpu = None
+        if compile_models:
+            for text_model in sorted(models.glob("*.txt")):
+                CompiledTrees.compile(text_model, text_model.with_suffix(".so"))
+            compiled_cpu = cpu_signature()
         files = {str(p.relative_to(tmp)): _sha256(p) for p in sorted(tmp.rglob("*")) if p.is_file()}
         manifest = {
             "format": BUNDLE_FORMAT,
@@ -115,6 +132,7 @@ def save_bundle(engine: Engine, root: Path, market: Marketplace, seed: int, sett
             "feature_names": engine.tables.feature_names,
             "extras": engine.tables.extras,
             "ranker_mode": "shared" if shared else "per_direction",
+            "compiled_cpu": compiled_cpu,
             "metrics": engine.metrics,
             "settings": settings_dump,
             "files": files,
@@ -198,8 +216,14 @@ def _check_names(path: Path, what: str, got: list[str], want: list[str]) -> None
         )
 
 
-def load_bundle(path: Path, mmap: bool = False, check_files: bool = True) -> Bundle:
-    """Load and verify the bundle in ``path`` (a run folder)."""
+def load_bundle(
+    path: Path, mmap: bool = False, check_files: bool = True, compiled: bool = False, cache_dir: Path | None = None
+) -> Bundle:
+    """Load and verify the bundle in ``path`` (a run folder).
+
+    ``compiled`` attaches native-code models for serving: the bundle's own when they were built for this CPU,
+    else copies compiled once into ``cache_dir`` (default ``<artifacts>/.compiled/<run_id>``).
+    """
     manifest_path = path / "manifest.json"
     if not manifest_path.exists():
         raise BundleError(f"{path} is not a bundle: manifest.json is missing")
@@ -232,8 +256,23 @@ def load_bundle(path: Path, mmap: bool = False, check_files: bool = True) -> Bun
     if retriever.product_index.n_rows != len(tables.products) or retriever.creator_index.n_rows != len(tables.creators):
         raise BundleError(f"bundle {path.name}: retrieval indexes do not cover the feature tables' creators/products")
     engine = Engine(tables, rankers, gmv, distribution, fit_maps, retriever, dict(manifest.get("metrics", {})))
+    if compiled:
+        _attach_compiled(engine, path, manifest, cache_dir or path.parent / ".compiled" / path.name)
     return Bundle(path, manifest, engine)
 
 
-def load_current(root: Path, mmap: bool = False) -> Bundle:
-    return load_bundle(current_bundle_dir(root), mmap=mmap)
+def _attach_compiled(engine: Engine, path: Path, manifest: dict[str, Any], cache: Path) -> None:
+    models = path / "models"
+    targets: list[tuple[str, LambdaRanker | GBMRegressor]] = [("gmv", engine.gmv)]
+    targets.append(("distribution", engine.distribution.regressor_))
+    if manifest["ranker_mode"] == "shared":
+        targets.append(("ranker_shared", engine.rankers["creator"]))
+    else:
+        targets += [(f"ranker_{d}", engine.rankers[d]) for d in DIRECTIONS]
+    for name, model in targets:
+        text = models / f"{name}.txt"
+        model.compiled_ = compile_or_load(text, text.with_suffix(".so"), cache, manifest.get("compiled_cpu"))
+
+
+def load_current(root: Path, mmap: bool = False, compiled: bool = False) -> Bundle:
+    return load_bundle(current_bundle_dir(root), mmap=mmap, compiled=compiled)

@@ -12,6 +12,7 @@ from pathlib import Path
 import lightgbm as lgb
 import numpy as np
 
+from models.compiled import CompiledTrees
 from models.contrib import PathAttribution
 
 
@@ -114,8 +115,12 @@ class LambdaRanker:
         self.feature_names_ = list(feature_names)
         return self
 
+    compiled_: CompiledTrees | None = None  # native code for the request path (see models.compiled)
+
     def predict(self, X: np.ndarray, num_threads: int | None = None) -> np.ndarray:
         """Scores of shape (n_rows,); higher is better. Only comparable within one model."""
+        if self.compiled_ is not None:
+            return self.compiled_.predict_raw(X)
         kwargs = {} if num_threads is None else {"num_threads": num_threads}
         out = self.booster_.predict(X, num_iteration=self.best_iteration_, **kwargs)
         return np.asarray(out, dtype=np.float64)

@@ -8,6 +8,8 @@ from pathlib import Path
 import lightgbm as lgb
 import numpy as np
 
+from models.compiled import CompiledTrees
+
 
 class GBMRegressor:
     """Gradient-boosted regression trees with early stopping on a validation split.
@@ -86,8 +88,13 @@ class GBMRegressor:
         self.feature_names_ = list(feature_names)
         return self
 
+    compiled_: CompiledTrees | None = None  # native code for the request path (see models.compiled)
+
     def predict(self, X: np.ndarray, num_threads: int | None = None) -> np.ndarray:
         """Predictions of shape (n_rows,) on the target's scale."""
+        if self.compiled_ is not None:
+            raw = self.compiled_.predict_raw(X)
+            return np.exp(raw) if self.objective == "tweedie" else raw
         kwargs = {} if num_threads is None else {"num_threads": num_threads}
         return np.asarray(self.booster_.predict(X, num_iteration=self.best_iteration_, **kwargs), dtype=np.float64)
 

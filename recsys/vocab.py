@@ -12,7 +12,9 @@ class Vocabulary:
     """An ordered set of ids; row ``i`` of every aligned array belongs to ``ids[i]``."""
 
     def __init__(self, ids: Iterable[str]) -> None:
-        self._index = pd.Index(np.asarray(list(ids) if not isinstance(ids, np.ndarray | pd.Index) else ids, dtype=object))
+        self._index = pd.Index(
+            np.asarray(list(ids) if not isinstance(ids, np.ndarray | pd.Index) else ids, dtype=object)
+        )
         if not self._index.is_unique:
             raise ValueError("vocabulary ids must be unique")
 

@@ -105,10 +105,16 @@ def _generate(settings: Settings) -> bool:
     shutil.rmtree(folder, ignore_errors=True)
     as_of = datetime.now(UTC).replace(tzinfo=None, hour=0, minute=0, second=0, microsecond=0)
     demo = settings.demo
-    config = SynthConfig.model_validate({
-        "creators": demo.creators, "products": demo.products, "promotions": demo.promotions, "seed": demo.seed,
-        "as_of": as_of, "with_orders": demo.orders,
-    })
+    config = SynthConfig.model_validate(
+        {
+            "creators": demo.creators,
+            "products": demo.products,
+            "promotions": demo.promotions,
+            "seed": demo.seed,
+            "as_of": as_of,
+            "with_orders": demo.orders,
+        }
+    )
     with stage(f"demo 1/4: generating {config.creators:,} creators x {config.products:,} products"):
         sizes = write_synthetic(generate(config), folder)
     _write_json(folder / MARKER, {"as_of": as_of.isoformat(), "seed": config.seed, "sizes": sizes})

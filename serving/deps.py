@@ -128,6 +128,8 @@ def reject_unknown_query(request: Request) -> None:
     unknown = sorted(set(request.query_params) - allowed)
     if unknown:
         known = ", ".join(sorted(allowed)) or "none"
-        details = [{"loc": ["query", name], "msg": f"unknown parameter; known: {known}", "type": "extra_forbidden"}
-                   for name in unknown]
+        details = [
+            {"loc": ["query", name], "msg": f"unknown parameter; known: {known}", "type": "extra_forbidden"}
+            for name in unknown
+        ]
         raise ApiError(422, "invalid_request", f"query.{unknown[0]}: unknown parameter; known: {known}", details)

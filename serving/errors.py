@@ -56,8 +56,13 @@ class ErrorBody(BaseModel):
                     "error": {
                         "code": "invalid_request",
                         "message": "1 problem with the request: query.k: Input should be less than or equal to 200",
-                        "details": [{"loc": ["query", "k"], "msg": "Input should be less than or equal to 200",
-                                     "type": "less_than_equal"}],
+                        "details": [
+                            {
+                                "loc": ["query", "k"],
+                                "msg": "Input should be less than or equal to 200",
+                                "type": "less_than_equal",
+                            }
+                        ],
                     }
                 },
             ]
@@ -93,8 +98,13 @@ def error_response(status: int, code: str, message: str, details: list[dict[str,
 def _field_details(errors: list[Any]) -> list[dict[str, Any]]:
     out = []
     for err in errors:
-        out.append({"loc": [str(p) for p in err.get("loc", ())], "msg": str(err.get("msg", "")),
-                    "type": str(err.get("type", ""))})
+        out.append(
+            {
+                "loc": [str(p) for p in err.get("loc", ())],
+                "msg": str(err.get("msg", "")),
+                "type": str(err.get("type", "")),
+            }
+        )
     return out
 
 

@@ -68,32 +68,46 @@ class _Batch:
     def result(self, i: int, status: str, reason: str | None = None) -> None:
         event = self.events[i]
         self.results[i] = EventResult(
-            event_id=event.event_id, kind=event.kind, status=status,  # type: ignore[arg-type]
-            entity_id=_entity_id(event), reason=reason,
+            event_id=event.event_id,
+            kind=event.kind,
+            status=status,  # type: ignore[arg-type]
+            entity_id=_entity_id(event),
+            reason=reason,
         )
 
     def quarantine(self, i: int, reason: str) -> None:
         event = self.events[i]
         self.result(i, "quarantined", reason)
-        self.quarantined_rows.append({
-            "event_id": event.event_id, "kind": event.kind, "payload": event.data, "reason": reason,
-            "received_at": self.received,
-        })
+        self.quarantined_rows.append(
+            {
+                "event_id": event.event_id,
+                "kind": event.kind,
+                "payload": event.data,
+                "reason": reason,
+                "received_at": self.received,
+            }
+        )
 
     def accept(self, i: int) -> None:
         event = self.events[i]
         self.result(i, "accepted")
-        self.accepted_rows.append({
-            "event_id": event.event_id, "kind": event.kind, "entity_id": _entity_id(event) or "",
-            "payload": event.data, "received_at": self.received,
-        })
+        self.accepted_rows.append(
+            {
+                "event_id": event.event_id,
+                "kind": event.kind,
+                "entity_id": _entity_id(event) or "",
+                "payload": event.data,
+                "received_at": self.received,
+            }
+        )
 
     def apply(self, kind: str, positions: list[int]) -> None:
         """Validate the ``kind`` events at ``positions`` and upsert the good rows."""
         table = EVENT_TABLES[kind]
         columns = TABLES[table].column_names
-        frame = pd.DataFrame([{c: self.events[i].data.get(c) for c in columns} for i in positions],
-                             columns=columns, dtype=object)
+        frame = pd.DataFrame(
+            [{c: self.events[i].data.get(c) for c in columns} for i in positions], columns=columns, dtype=object
+        )
         lookup = StoreLookup(self.store, self.conn)
         try:
             result = validate_rows(table, frame, self.settings, lookup, plan_products=lookup.plan_products)

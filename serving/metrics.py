@@ -34,30 +34,46 @@ class ServiceMetrics:
         self.registry = CollectorRegistry(auto_describe=True)
         r = self.registry
         self.requests = Counter(
-            "recsys_http_requests", "HTTP requests by method, route template and status.",
-            ["method", "route", "status"], registry=r,
+            "recsys_http_requests",
+            "HTTP requests by method, route template and status.",
+            ["method", "route", "status"],
+            registry=r,
         )
         self.latency = Histogram(
-            "recsys_http_request_duration_seconds", "Request latency by method and route template.",
-            ["method", "route"], buckets=LATENCY_BUCKETS, registry=r,
+            "recsys_http_request_duration_seconds",
+            "Request latency by method and route template.",
+            ["method", "route"],
+            buckets=LATENCY_BUCKETS,
+            registry=r,
         )
         self.model_info = Gauge(
-            "recsys_model_info", "1 for the bundle a worker serves (labels: run id, data hash, creation time).",
-            ["run_id", "data_hash", "created_at"], registry=r, multiprocess_mode="max",
+            "recsys_model_info",
+            "1 for the bundle a worker serves (labels: run id, data hash, creation time).",
+            ["run_id", "data_hash", "created_at"],
+            registry=r,
+            multiprocess_mode="max",
         )
         self.index_rows = Gauge(
-            "recsys_index_rows", "Rows in each FAISS retrieval index.", ["index"], registry=r,
+            "recsys_index_rows",
+            "Rows in each FAISS retrieval index.",
+            ["index"],
+            registry=r,
             multiprocess_mode="max",
         )
         self.feature_table = Gauge(
-            "recsys_feature_table_size", "Feature table sizes (rows and columns).", ["table", "dimension"],
-            registry=r, multiprocess_mode="max",
+            "recsys_feature_table_size",
+            "Feature table sizes (rows and columns).",
+            ["table", "dimension"],
+            registry=r,
+            multiprocess_mode="max",
         )
         self.plans = Gauge(
             "recsys_plans", "Plans in the plan book the matcher uses.", registry=r, multiprocess_mode="max"
         )
         self.store_revision = Gauge(
-            "recsys_store_revision", "Store revision the matcher has caught up with.", registry=r,
+            "recsys_store_revision",
+            "Store revision the matcher has caught up with.",
+            registry=r,
             multiprocess_mode="max",
         )
         self.reloads = Counter(

@@ -20,7 +20,9 @@ def encode_cursor(offset: int, run_id: str) -> str:
 
 def _invalid(message: str) -> ApiError:
     return ApiError(
-        422, "invalid_request", f"query.cursor: {message}",
+        422,
+        "invalid_request",
+        f"query.cursor: {message}",
         [{"loc": ["query", "cursor"], "msg": message, "type": "cursor_invalid"}],
     )
 
@@ -39,7 +41,8 @@ def decode_cursor(cursor: str | None, run_id: str, max_offset: int) -> int:
         raise _invalid("not a cursor returned by this API (pass next_cursor as it was given)")
     if cursor_run != run_id:
         raise ApiError(
-            400, "cursor_stale",
+            400,
+            "cursor_stale",
             "the list was refreshed (a new model was loaded since this cursor was issued); "
             "request the first page again without a cursor",
         )

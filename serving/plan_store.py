@@ -27,6 +27,8 @@ from serving.errors import ApiError
 from serving.schemas import PlanPublic
 
 PLAN_COLUMNS = TABLES["plans"].column_names
+
+
 def utc_naive(value: datetime | None) -> datetime | None:
     """The store keeps naive UTC; aware times are converted, naive ones are taken as UTC."""
     if value is None:
@@ -102,15 +104,17 @@ def _unknown_creators(store: Store, record: dict[str, Any]) -> list[str]:
     return sorted(set(ids) - found)
 
 
-def check_plan(store: Store, record: dict[str, Any], settings: Settings, old: dict[str, Any] | None,
-               now: datetime) -> None:
+def check_plan(
+    store: Store, record: dict[str, Any], settings: Settings, old: dict[str, Any] | None, now: datetime
+) -> None:
     """Raise 422 ``plan_refused`` with every reason code when ``record`` may not be stored."""
     try:
         new_terms = terms(record)
     except ValueError as exc:
         raise ApiError(422, "invalid_request", str(exc)) from None
     codes = (
-        validate_plan(new_terms, settings.rules) if old is None
+        validate_plan(new_terms, settings.rules)
+        if old is None
         else validate_plan_update(terms(old), new_terms, now, settings.rules)
     )
     unknown = _unknown_creators(store, record)
@@ -129,8 +133,9 @@ def _import_check(store: Store, conn: sa.Connection, record: dict[str, Any], set
     bad = result.quarantined.get("plans")
     if bad is not None and len(bad):
         reason = str(bad.iloc[0]["reason"])
-        raise ApiError(422, "plan_refused", f"the plan was refused: {reason}",
-                       [{"code": "plan_row_invalid", "message": reason}])
+        raise ApiError(
+            422, "plan_refused", f"the plan was refused: {reason}", [{"code": "plan_row_invalid", "message": reason}]
+        )
 
 
 def write_plan(store: Store, record: dict[str, Any], settings: Settings, create: bool) -> int:

@@ -74,12 +74,18 @@ def top_creators(state: MatcherState, category: str | None) -> list[RankingItem]
     items = []
     for rank, row in enumerate(_top(gmv, mask, catalog.creator_followers.astype(np.float64)), start=1):
         main = int(np.argmax(listed[row])) if listed[row].max() > 0 else -1
-        items.append(RankingItem(
-            rank=rank, creator_id=tables.creators.id(int(row)), name=text(catalog.creator_name[row]),
-            category=tables.categories[main] if main >= 0 else None, region=text(catalog.creator_region[row]),
-            followers=int(catalog.creator_followers[row]), fan_tier=fan_tier(state, int(row)),
-            recent_gmv=round(float(gmv[row]), 2),
-        ))
+        items.append(
+            RankingItem(
+                rank=rank,
+                creator_id=tables.creators.id(int(row)),
+                name=text(catalog.creator_name[row]),
+                category=tables.categories[main] if main >= 0 else None,
+                region=text(catalog.creator_region[row]),
+                followers=int(catalog.creator_followers[row]),
+                fan_tier=fan_tier(state, int(row)),
+                recent_gmv=round(float(gmv[row]), 2),
+            )
+        )
     return items
 
 
@@ -88,10 +94,15 @@ def _product_items(state: MatcherState, rows: np.ndarray, gmv: np.ndarray, rates
     days = _column(tables.product, tables.product_names, "p_days_listed")
     return [
         RankingItem(
-            rank=rank, product_id=tables.products.id(int(row)), name=text(catalog.product_title[row]),
-            category=text(catalog.product_category[row]) or None, merchant_id=text(catalog.product_merchant[row]),
-            price=number(catalog.product_price[row]), days_listed=round(float(days[row]), 1),
-            recent_gmv=round(float(gmv[row]), 2), commission_rate=round(float(rates[row]), 4),
+            rank=rank,
+            product_id=tables.products.id(int(row)),
+            name=text(catalog.product_title[row]),
+            category=text(catalog.product_category[row]) or None,
+            merchant_id=text(catalog.product_merchant[row]),
+            price=number(catalog.product_price[row]),
+            days_listed=round(float(days[row]), 1),
+            recent_gmv=round(float(gmv[row]), 2),
+            commission_rate=round(float(rates[row]), 4),
         )
         for rank, row in enumerate(rows, start=1)
     ]
@@ -122,8 +133,10 @@ def ranking(state: MatcherState, kind: str, category: str | None, settings: Sett
     key = f"ranking:{kind}:{category}"
     cached = state.cache.get(key)
     if cached is None:
-        cached = top_creators(state, category) if kind == "top-creators" else product_ranking(
-            state, kind, category, settings
+        cached = (
+            top_creators(state, category)
+            if kind == "top-creators"
+            else product_ranking(state, kind, category, settings)
         )
         state.cache[key] = cached
     return list(cached)

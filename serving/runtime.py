@@ -110,7 +110,7 @@ class Service:
         with self._reload:
             previous = self._state.run_id if self._state is not None else None
             try:
-                bundle = load_current(self.settings.artifacts_dir)
+                bundle = load_current(self.settings.artifacts_dir, compiled=self.settings.serving.compiled_models)
                 state = open_matcher_state(self.settings, self.store, bundle)
             except BundleError:
                 self.metrics.reloads.labels("refused").inc()
@@ -142,7 +142,7 @@ class Service:
         """Another worker reloaded: load the same (current) bundle here, in the background."""
         try:
             with self._reload:
-                bundle = load_current(self.settings.artifacts_dir)
+                bundle = load_current(self.settings.artifacts_dir, compiled=self.settings.serving.compiled_models)
                 state = open_matcher_state(self.settings, self.store, bundle)
                 with self._swap:
                     self._set(state)

@@ -76,7 +76,11 @@ def open_matcher_state(settings: Settings, store: Store | None = None, bundle: B
     store = store or Store.from_settings(settings)
     revision = store.current_revision()
     market = load_serving_market(store)
-    bundle = bundle if bundle is not None else load_current(settings.artifacts_dir)
+    bundle = (
+        bundle
+        if bundle is not None
+        else load_current(settings.artifacts_dir, compiled=settings.serving.compiled_models)
+    )
     tables = bundle.engine.tables
     catalog = Catalog.build(market, tables.creators, tables.products)
     planbook = build_planbook(market, bundle, settings)

@@ -27,7 +27,7 @@ class FixtureBundle:
 
 
 def small_settings(root: Path) -> object:
-    from recsys.config import RankerSettings, RetrievalSettings, Settings
+    from recsys.config import RankerSettings, RetrievalSettings, ServingSettings, Settings
 
     return Settings(
         data_dir=root / "data",
@@ -35,6 +35,7 @@ def small_settings(root: Path) -> object:
         runs_dir=root / "runs",
         ranker=RankerSettings(n_estimators=120, early_stopping_rounds=20, num_threads=2),
         retrieval=RetrievalSettings(distill_queries=60, recall_queries=15, candidates=300, recall_k=100),
+        serving=ServingSettings(compiled_models=False),  # tests/models/test_compiled.py covers compiled serving
     )
 
 
@@ -49,5 +50,5 @@ def fixture_bundle(tmp_path_factory: pytest.TempPathFactory) -> FixtureBundle:
     write_synthetic(synthetic, root / "dataset")
     settings = small_settings(root)
     engine = train_engine(synthetic.market, settings, seed=5)  # type: ignore[arg-type]
-    path = save_bundle(engine, settings.artifacts_dir, synthetic.market, 5, {})  # type: ignore[attr-defined]
+    path = save_bundle(engine, settings.artifacts_dir, synthetic.market, 5, {}, compile_models=False)  # type: ignore[attr-defined]
     return FixtureBundle(synthetic.market, synthetic.truth, settings, path, root / "dataset")

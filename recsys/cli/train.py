@@ -155,7 +155,7 @@ def _open_matcher():  # type: ignore[no-untyped-def]
     settings = get_settings()
     try:
         return open_matcher(settings)
-    except Exception as exc:  # noqa: BLE001 - shown to the user as a clear error
+    except Exception as exc:
         raise fail(str(exc)) from exc
 
 
@@ -184,9 +184,15 @@ def recommend_creator(
     for r in recs:
         row = matcher.engine.tables.products.row(r.product_id)
         table.add_row(
-            r.product_id, str(matcher.catalog.product_category[row]), r.plan_type or "-", f"{r.commission_rate:.1%}",
-            f"{r.expected_commission:,.0f}", f"{r.predicted_gmv:,.0f}", f"{r.fit_score:.2f}",
-            f"{r.distribution_weight:.2f}", r.reasons[0].text if r.reasons else "",
+            r.product_id,
+            str(matcher.catalog.product_category[row]),
+            r.plan_type or "-",
+            f"{r.commission_rate:.1%}",
+            f"{r.expected_commission:,.0f}",
+            f"{r.predicted_gmv:,.0f}",
+            f"{r.fit_score:.2f}",
+            f"{r.distribution_weight:.2f}",
+            r.reasons[0].text if r.reasons else "",
         )
     console.print(table)
 
@@ -225,9 +231,14 @@ def recommend_product(
     for r in recs:
         row = matcher.engine.tables.creators.row(r.creator_id)
         table.add_row(
-            r.creator_id, f"{matcher.catalog.creator_followers[row]:,}", str(matcher.catalog.creator_region[row]),
-            f"{r.predicted_gmv:,.0f}", "-" if r.merchant_roi is None else f"{r.merchant_roi:.1f}",
-            f"{r.commission_rate:.1%}", f"{r.fit_score:.2f}", f"{r.distribution_weight:.2f}",
+            r.creator_id,
+            f"{matcher.catalog.creator_followers[row]:,}",
+            str(matcher.catalog.creator_region[row]),
+            f"{r.predicted_gmv:,.0f}",
+            "-" if r.merchant_roi is None else f"{r.merchant_roi:.1f}",
+            f"{r.commission_rate:.1%}",
+            f"{r.fit_score:.2f}",
+            f"{r.distribution_weight:.2f}",
             r.reasons[0].text if r.reasons else "",
         )
     console.print(table)

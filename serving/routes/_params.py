@@ -42,9 +42,16 @@ def page_size(k: int | None, settings: Settings) -> int:
     limit = min(settings.serving.max_k, MAX_K)
     if size > limit:
         raise ApiError(
-            422, "invalid_request", f"query.k: at most {limit}",
-            [{"loc": ["query", "k"], "msg": f"Input should be less than or equal to {limit}",
-              "type": "less_than_equal"}],
+            422,
+            "invalid_request",
+            f"query.k: at most {limit}",
+            [
+                {
+                    "loc": ["query", "k"],
+                    "msg": f"Input should be less than or equal to {limit}",
+                    "type": "less_than_equal",
+                }
+            ],
         )
     return size
 
@@ -55,8 +62,12 @@ def check_category(state: MatcherState, category: str | None, where: str = "cate
         return
     known = ", ".join(state.bundle.engine.tables.categories)
     message = f"unknown category {category!r}; known: {known}"
-    raise ApiError(422, "invalid_request", f"query.{where}: {message}",
-                   [{"loc": ["query", where], "msg": message, "type": "unknown_category"}])
+    raise ApiError(
+        422,
+        "invalid_request",
+        f"query.{where}: {message}",
+        [{"loc": ["query", where], "msg": message, "type": "unknown_category"}],
+    )
 
 
 def start_offset(cursor: str | None, state: MatcherState, settings: Settings) -> int:

@@ -28,6 +28,10 @@ def post_events(body: EventBatch, _admin: AdminDep, service: ServiceDep, setting
     Who may call: the admin key (the platform's order and content pipelines)."""
     if len(body.events) > settings.serving.max_events:
         message = f"at most {settings.serving.max_events} events per call"
-        raise ApiError(422, "invalid_request", f"body.events: {message}",
-                       [{"loc": ["body", "events"], "msg": message, "type": "too_long"}])
+        raise ApiError(
+            422,
+            "invalid_request",
+            f"body.events: {message}",
+            [{"loc": ["body", "events"], "msg": message, "type": "too_long"}],
+        )
     return ingest_events(service.store, settings, body.events)

@@ -39,8 +39,12 @@ def readyz(service: ServiceDep) -> Readiness:
     "/metrics",
     summary="Prometheus metrics",
     response_class=Response,
-    responses={200: {"content": {"text/plain": {"example": "recsys_http_requests_total{...} 12.0"}},
-                     "description": "Prometheus text exposition format"}},
+    responses={
+        200: {
+            "content": {"text/plain": {"example": "recsys_http_requests_total{...} 12.0"}},
+            "description": "Prometheus text exposition format",
+        }
+    },
 )
 def metrics(service: ServiceDep) -> Response:
     """Request counts and latency histograms per route template, model version, index and feature table sizes."""

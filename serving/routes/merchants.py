@@ -72,8 +72,9 @@ def merchant_creators(
     summary="A merchant's plans",
     responses=responses(401, 403, 404, 422),
 )
-def merchant_plans(merchant_id: MerchantIdPath, _caller: MerchantSelfDep, service: ServiceDep,
-                   clock: ClockDep) -> PlanList:
+def merchant_plans(
+    merchant_id: MerchantIdPath, _caller: MerchantSelfDep, service: ServiceDep, clock: ClockDep
+) -> PlanList:
     """Every plan of the merchant's products (owner view), ordered by plan id.
 
     Who may call: the merchant itself and the admin."""

@@ -45,8 +45,9 @@ def _owned(service: Any, principal: Principal, product_id: str) -> str | None:
     summary="Create a plan",
     responses=responses(401, 403, 409, 422),
 )
-def create_plan(body: PlanCreate, principal: PrincipalDep, service: ServiceDep, clock: ClockDep,
-                response: Response) -> PlanPublic:
+def create_plan(
+    body: PlanCreate, principal: PrincipalDep, service: ServiceDep, clock: ClockDep, response: Response
+) -> PlanPublic:
     """Create a plan for one of your products. Validated by the plan rules (commission bounds, monotone tiers,
     listed creators for exclusive/targeted plans, and that they exist); a refusal lists every reason code.
     The plan reaches recommendations at once.
@@ -55,8 +56,12 @@ def create_plan(body: PlanCreate, principal: PrincipalDep, service: ServiceDep, 
     _writable(principal)
     merchant = _owned(service, principal, body.product_id)
     if merchant is None:
-        raise ApiError(422, "plan_refused", f"the plan was refused: unknown product {body.product_id!r}",
-                       [{"code": "plan_product_unknown", "message": f"unknown product {body.product_id!r}"}])
+        raise ApiError(
+            422,
+            "plan_refused",
+            f"the plan was refused: unknown product {body.product_id!r}",
+            [{"code": "plan_product_unknown", "message": f"unknown product {body.product_id!r}"}],
+        )
     now = clock()
     record: dict[str, Any] = {
         "plan_id": body.plan_id or f"pl-{secrets.token_hex(6)}",
@@ -120,8 +125,9 @@ def get_plan(plan_id: PlanIdPath, principal: PrincipalDep, service: ServiceDep, 
     summary="Change a plan",
     responses=responses(401, 403, 404, 422),
 )
-def update_plan(plan_id: PlanIdPath, body: PlanUpdate, principal: PrincipalDep, service: ServiceDep,
-                clock: ClockDep) -> PlanPublic:
+def update_plan(
+    plan_id: PlanIdPath, body: PlanUpdate, principal: PrincipalDep, service: ServiceDep, clock: ClockDep
+) -> PlanPublic:
     """Change some fields of a plan. Before launch anything may change; after launch the type, start and tier
     basis are fixed and the commission may only rise (base rate and the rate at every sales level). To end a plan,
     set `ends_at`. The change reaches recommendations at once.
@@ -142,10 +148,18 @@ def update_plan(plan_id: PlanIdPath, body: PlanUpdate, principal: PrincipalDep, 
             value = []
         new[field] = value
     if new.get("starts_at") is None:
-        raise ApiError(422, "invalid_request", "body.starts_at: a plan needs a start time",
-                       [{"loc": ["body", "starts_at"], "msg": "may not be null", "type": "missing"}])
-    for field, default in (("plan_type", old["plan_type"]), ("commission_rate", old["commission_rate"]),
-                           ("tier_basis", "units"), ("min_followers", 0)):
+        raise ApiError(
+            422,
+            "invalid_request",
+            "body.starts_at: a plan needs a start time",
+            [{"loc": ["body", "starts_at"], "msg": "may not be null", "type": "missing"}],
+        )
+    for field, default in (
+        ("plan_type", old["plan_type"]),
+        ("commission_rate", old["commission_rate"]),
+        ("tier_basis", "units"),
+        ("min_followers", 0),
+    ):
         if new.get(field) is None:
             new[field] = default
     now = clock()

@@ -13,8 +13,12 @@ router = APIRouter(tags=["score"])
 
 
 def _field_error(message: str, loc: list[str | int], kind: str) -> ApiError:
-    return ApiError(422, "invalid_request", f"{'.'.join(map(str, loc))}: {message}",
-                    [{"loc": [str(p) for p in loc], "msg": message, "type": kind}])
+    return ApiError(
+        422,
+        "invalid_request",
+        f"{'.'.join(map(str, loc))}: {message}",
+        [{"loc": [str(p) for p in loc], "msg": message, "type": kind}],
+    )
 
 
 @router.post(
@@ -31,8 +35,7 @@ def score_pairs(body: ScoreRequest, principal: PrincipalDep, settings: SettingsD
     Who may call: the admin (any pairs); a creator, for pairs of its own creator id; a merchant, for pairs of its
     own products."""
     if len(body.pairs) > settings.serving.max_score_pairs:
-        raise _field_error(f"at most {settings.serving.max_score_pairs} pairs per call", ["body", "pairs"],
-                           "too_long")
+        raise _field_error(f"at most {settings.serving.max_score_pairs} pairs per call", ["body", "pairs"], "too_long")
     if principal.role == "creator":
         others = [p.creator_id for p in body.pairs if p.creator_id != principal.tenant_id]
         if others:
@@ -40,17 +43,20 @@ def score_pairs(body: ScoreRequest, principal: PrincipalDep, settings: SettingsD
     tables = state.bundle.engine.tables
     for i, pair in enumerate(body.pairs):
         if pair.creator_id not in tables.creators:
-            raise _field_error(f"unknown creator {pair.creator_id!r}", ["body", "pairs", i, "creator_id"],
-                               "unknown_creator")
+            raise _field_error(
+                f"unknown creator {pair.creator_id!r}", ["body", "pairs", i, "creator_id"], "unknown_creator"
+            )
         if pair.product_id not in tables.products:
-            raise _field_error(f"unknown product {pair.product_id!r}", ["body", "pairs", i, "product_id"],
-                               "unknown_product")
+            raise _field_error(
+                f"unknown product {pair.product_id!r}", ["body", "pairs", i, "product_id"], "unknown_product"
+            )
     if principal.role == "merchant":
         catalog = state.matcher.catalog
         for pair in body.pairs:
             owner = text(catalog.product_merchant[tables.products.row(pair.product_id)])
             if owner != principal.tenant_id:
                 raise forbidden(f"a merchant key may only score its own products; {pair.product_id!r} is not one")
-    recs = state.matcher.score_pairs([p.creator_id for p in body.pairs], [p.product_id for p in body.pairs],
-                                     body.format)
+    recs = state.matcher.score_pairs(
+        [p.creator_id for p in body.pairs], [p.product_id for p in body.pairs], body.format
+    )
     return ScoreResponse(model_run_id=state.run_id, items=[pair_item(r) for r in recs])

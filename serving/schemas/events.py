@@ -11,13 +11,30 @@ from serving.schemas.common import InputModel, PublicModel, examples
 EventKind = Literal["promotion", "order"]
 
 _PROMOTION = {
-    "promotion_id": "pr900001", "creator_id": "c00012", "product_id": "p00075", "plan_id": "pl00084",
-    "started_at": "2026-07-01T12:00:00Z", "format": "video", "views": 12000, "likes": 640, "comments": 35,
-    "shares": 12, "completion_rate": 0.42, "clicks": 380, "orders": 21, "gmv": 2709.0, "refunds": 1,
+    "promotion_id": "pr900001",
+    "creator_id": "c00012",
+    "product_id": "p00075",
+    "plan_id": "pl00084",
+    "started_at": "2026-07-01T12:00:00Z",
+    "format": "video",
+    "views": 12000,
+    "likes": 640,
+    "comments": 35,
+    "shares": 12,
+    "completion_rate": 0.42,
+    "clicks": 380,
+    "orders": 21,
+    "gmv": 2709.0,
+    "refunds": 1,
 }
 _ORDER = {
-    "order_id": "o9000001", "promotion_id": "pr900001", "amount": 129.0, "created_at": "2026-07-01T12:30:00Z",
-    "confirmed_at": None, "refunded_at": None, "status": "placed",
+    "order_id": "o9000001",
+    "promotion_id": "pr900001",
+    "amount": 129.0,
+    "created_at": "2026-07-01T12:30:00Z",
+    "confirmed_at": None,
+    "refunded_at": None,
+    "status": "placed",
 }
 
 
@@ -36,10 +53,14 @@ class Event(InputModel):
 class EventBatch(InputModel):
     events: list[Event] = Field(min_length=1, max_length=1000)
 
-    model_config = examples({"events": [
-        {"event_id": "evt-1", "kind": "promotion", "data": _PROMOTION},
-        {"event_id": "evt-2", "kind": "order", "data": _ORDER},
-    ]})
+    model_config = examples(
+        {
+            "events": [
+                {"event_id": "evt-1", "kind": "promotion", "data": _PROMOTION},
+                {"event_id": "evt-2", "kind": "order", "data": _ORDER},
+            ]
+        }
+    )
 
 
 class EventResult(PublicModel):
@@ -60,11 +81,27 @@ class EventBatchResult(PublicModel):
     revision: int | None = Field(description="The store revision written (null when nothing was accepted).")
     results: list[EventResult] = Field(description="One per event, in request order.")
 
-    model_config = examples({
-        "accepted": 1, "duplicates": 0, "quarantined": 1, "revision": 12,
-        "results": [
-            {"event_id": "evt-1", "kind": "promotion", "status": "accepted", "entity_id": "pr900001", "reason": None},
-            {"event_id": "evt-2", "kind": "order", "status": "quarantined", "entity_id": "o9000001",
-             "reason": "amount: 0 must be above 0"},
-        ],
-    })
+    model_config = examples(
+        {
+            "accepted": 1,
+            "duplicates": 0,
+            "quarantined": 1,
+            "revision": 12,
+            "results": [
+                {
+                    "event_id": "evt-1",
+                    "kind": "promotion",
+                    "status": "accepted",
+                    "entity_id": "pr900001",
+                    "reason": None,
+                },
+                {
+                    "event_id": "evt-2",
+                    "kind": "order",
+                    "status": "quarantined",
+                    "entity_id": "o9000001",
+                    "reason": "amount: 0 must be above 0",
+                },
+            ],
+        }
+    )

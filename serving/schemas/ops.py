@@ -23,10 +23,16 @@ class Readiness(PublicModel):
     products: int
     plans: int
 
-    model_config = examples({
-        "status": "ready", "model_run_id": "20260630-101500-ab12cd34-s7", "store_revision": 4,
-        "creators": 2000, "products": 8000, "plans": 9100,
-    })
+    model_config = examples(
+        {
+            "status": "ready",
+            "model_run_id": "20260630-101500-ab12cd34-s7",
+            "store_revision": 4,
+            "creators": 2000,
+            "products": 8000,
+            "plans": 9100,
+        }
+    )
 
 
 class ReloadResult(PublicModel):
@@ -35,7 +41,11 @@ class ReloadResult(PublicModel):
     changed: bool = Field(description="False when the newest bundle is the one already served (reloaded anyway).")
     seconds: float = Field(description="Time to load, verify and swap.")
 
-    model_config = examples({
-        "model_run_id": "20260701-020000-cd34ef56-s7", "previous_run_id": "20260630-101500-ab12cd34-s7",
-        "changed": True, "seconds": 1.8,
-    })
+    model_config = examples(
+        {
+            "model_run_id": "20260701-020000-cd34ef56-s7",
+            "previous_run_id": "20260630-101500-ab12cd34-s7",
+            "changed": True,
+            "seconds": 1.8,
+        }
+    )

@@ -49,10 +49,20 @@ class PlanCreate(InputModel):
     budget: float | None = Field(default=None, description="Commission budget; empty = unlimited.")
 
     model_config = examples(
-        {"product_id": "p00075", "plan_type": "targeted", "commission_rate": 0.25, "creator_ids": ["c00012"],
-         "starts_at": "2026-07-01T00:00:00Z", "budget": 5000},
-        {"product_id": "p00075", "plan_type": "tiered", "commission_rate": 0.15,
-         "tiers": [{"min_amount": 100, "rate": 0.2}, {"min_amount": 500, "rate": 0.25}]},
+        {
+            "product_id": "p00075",
+            "plan_type": "targeted",
+            "commission_rate": 0.25,
+            "creator_ids": ["c00012"],
+            "starts_at": "2026-07-01T00:00:00Z",
+            "budget": 5000,
+        },
+        {
+            "product_id": "p00075",
+            "plan_type": "tiered",
+            "commission_rate": 0.15,
+            "tiers": [{"min_amount": 100, "rate": 0.2}, {"min_amount": 500, "rate": 0.25}],
+        },
     )
 
 
@@ -73,7 +83,8 @@ class PlanUpdate(InputModel):
     budget: float | None = None
 
     model_config = examples(
-        {"commission_rate": 0.3}, {"ends_at": "2026-12-31T00:00:00Z"},
+        {"commission_rate": 0.3},
+        {"ends_at": "2026-12-31T00:00:00Z"},
     )
 
 
@@ -98,12 +109,26 @@ class PlanPublic(PublicModel):
     budget: float | None = Field(default=None, description="Owner view only.")
     budget_spent: float | None = Field(default=None, description="Owner view only.")
 
-    model_config = examples({
-        "plan_id": "pl00084", "product_id": "p00075", "merchant_id": "m00003", "plan_type": "targeted",
-        "commission_rate": 0.25, "tiers": [], "tier_basis": "units", "min_followers": 0, "allowed_categories": [],
-        "allowed_regions": [], "starts_at": "2026-07-01T00:00:00Z", "ends_at": None, "status": "active",
-        "creator_ids": ["c00012"], "budget": 5000.0, "budget_spent": 0.0,
-    })
+    model_config = examples(
+        {
+            "plan_id": "pl00084",
+            "product_id": "p00075",
+            "merchant_id": "m00003",
+            "plan_type": "targeted",
+            "commission_rate": 0.25,
+            "tiers": [],
+            "tier_basis": "units",
+            "min_followers": 0,
+            "allowed_categories": [],
+            "allowed_regions": [],
+            "starts_at": "2026-07-01T00:00:00Z",
+            "ends_at": None,
+            "status": "active",
+            "creator_ids": ["c00012"],
+            "budget": 5000.0,
+            "budget_spent": 0.0,
+        }
+    )
 
 
 class PlanList(PublicModel):

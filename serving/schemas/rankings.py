@@ -40,11 +40,27 @@ class Ranking(PublicModel):
     model_run_id: str
     items: list[RankingItem]
 
-    model_config = examples({
-        "kind": "commission-picks", "category": "beauty", "model_run_id": "20260630-101500-ab12cd34-s7",
-        "items": [{
-            "rank": 1, "creator_id": None, "product_id": "p00075", "name": "beauty item 75", "category": "beauty",
-            "region": None, "followers": None, "fan_tier": None, "merchant_id": "m00003", "price": 129.0,
-            "days_listed": 40.0, "recent_gmv": 18200.0, "commission_rate": 0.3,
-        }],
-    })
+    model_config = examples(
+        {
+            "kind": "commission-picks",
+            "category": "beauty",
+            "model_run_id": "20260630-101500-ab12cd34-s7",
+            "items": [
+                {
+                    "rank": 1,
+                    "creator_id": None,
+                    "product_id": "p00075",
+                    "name": "beauty item 75",
+                    "category": "beauty",
+                    "region": None,
+                    "followers": None,
+                    "fan_tier": None,
+                    "merchant_id": "m00003",
+                    "price": 129.0,
+                    "days_listed": 40.0,
+                    "recent_gmv": 18200.0,
+                    "commission_rate": 0.3,
+                }
+            ],
+        }
+    )

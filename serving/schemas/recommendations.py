@@ -8,8 +8,11 @@ from pydantic import Field
 
 from serving.schemas.common import InputModel, Page, PublicModel, Reason, Refusal, examples
 
-_REASON_EXAMPLE = {"feature": "x_overlap", "contribution": 0.41,
-                   "text": "the creator's audience overlaps 82% with the product's target buyers"}
+_REASON_EXAMPLE = {
+    "feature": "x_overlap",
+    "contribution": 0.41,
+    "text": "the creator's audience overlaps 82% with the product's target buyers",
+}
 
 
 class _Scores(PublicModel):
@@ -43,16 +46,33 @@ class ProductPool(Page):
     creator_id: str
     items: list[ProductRecommendation]
 
-    model_config = examples({
-        "creator_id": "c00012", "model_run_id": "20260630-101500-ab12cd34-s7", "next_cursor": "eyJvIjoxMH0",
-        "notice": None,
-        "items": [{
-            "product_id": "p00075", "title": "beauty item 75", "category": "beauty", "price": 129.0,
-            "merchant_id": "m00003", "plan_id": "pl00084", "plan_type": "open", "commission_rate": 0.2,
-            "expected_earnings": 412.5, "fit_score": 0.93, "distribution_weight": 0.71, "predicted_gmv": 2300.0,
-            "predicted_units": 17.8, "score": 0.88, "reasons": [_REASON_EXAMPLE],
-        }],
-    })
+    model_config = examples(
+        {
+            "creator_id": "c00012",
+            "model_run_id": "20260630-101500-ab12cd34-s7",
+            "next_cursor": "eyJvIjoxMH0",
+            "notice": None,
+            "items": [
+                {
+                    "product_id": "p00075",
+                    "title": "beauty item 75",
+                    "category": "beauty",
+                    "price": 129.0,
+                    "merchant_id": "m00003",
+                    "plan_id": "pl00084",
+                    "plan_type": "open",
+                    "commission_rate": 0.2,
+                    "expected_earnings": 412.5,
+                    "fit_score": 0.93,
+                    "distribution_weight": 0.71,
+                    "predicted_gmv": 2300.0,
+                    "predicted_units": 17.8,
+                    "score": 0.88,
+                    "reasons": [_REASON_EXAMPLE],
+                }
+            ],
+        }
+    )
 
 
 class CreatorRecommendation(_Scores):
@@ -76,16 +96,36 @@ class CreatorList(Page):
     merchant_id: str | None = Field(default=None, description="Set for shop-level lists.")
     items: list[CreatorRecommendation]
 
-    model_config = examples({
-        "product_id": "p00075", "merchant_id": None, "model_run_id": "20260630-101500-ab12cd34-s7",
-        "next_cursor": None, "notice": None,
-        "items": [{
-            "creator_id": "c00012", "name": "Creator 12", "followers": 48210, "fan_tier": "mid", "region": "south",
-            "product_id": "p00075", "plan_id": "pl00084", "plan_type": "open", "commission_rate": 0.2,
-            "expected_commission": 412.5, "merchant_roi": 5.6, "fit_score": 0.93, "distribution_weight": 0.71,
-            "predicted_gmv": 2300.0, "predicted_units": 17.8, "score": 1.84, "reasons": [_REASON_EXAMPLE],
-        }],
-    })
+    model_config = examples(
+        {
+            "product_id": "p00075",
+            "merchant_id": None,
+            "model_run_id": "20260630-101500-ab12cd34-s7",
+            "next_cursor": None,
+            "notice": None,
+            "items": [
+                {
+                    "creator_id": "c00012",
+                    "name": "Creator 12",
+                    "followers": 48210,
+                    "fan_tier": "mid",
+                    "region": "south",
+                    "product_id": "p00075",
+                    "plan_id": "pl00084",
+                    "plan_type": "open",
+                    "commission_rate": 0.2,
+                    "expected_commission": 412.5,
+                    "merchant_roi": 5.6,
+                    "fit_score": 0.93,
+                    "distribution_weight": 0.71,
+                    "predicted_gmv": 2300.0,
+                    "predicted_units": 17.8,
+                    "score": 1.84,
+                    "reasons": [_REASON_EXAMPLE],
+                }
+            ],
+        }
+    )
 
 
 class Pair(InputModel):
@@ -102,9 +142,7 @@ class ScoreRequest(InputModel):
         description="Promotion format to predict for (video, live or post); default: each creator's usual format.",
     )
 
-    model_config = examples(
-        {"pairs": [{"creator_id": "c00012", "product_id": "p00075"}], "format": "video"}
-    )
+    model_config = examples({"pairs": [{"creator_id": "c00012", "product_id": "p00075"}], "format": "video"})
 
 
 class PairScore(PublicModel):
@@ -128,12 +166,26 @@ class ScoreResponse(PublicModel):
     model_run_id: str
     items: list[PairScore] = Field(description="One per requested pair, in request order.")
 
-    model_config = examples({
-        "model_run_id": "20260630-101500-ab12cd34-s7",
-        "items": [{
-            "creator_id": "c00012", "product_id": "p00075", "eligible": True, "refusal": None,
-            "plan_id": "pl00084", "plan_type": "open", "commission_rate": 0.2, "expected_commission": 412.5,
-            "merchant_roi": 5.6, "fit_score": 0.93, "distribution_weight": 0.71, "predicted_gmv": 2300.0,
-            "predicted_units": 17.8, "reasons": [_REASON_EXAMPLE],
-        }],
-    })
+    model_config = examples(
+        {
+            "model_run_id": "20260630-101500-ab12cd34-s7",
+            "items": [
+                {
+                    "creator_id": "c00012",
+                    "product_id": "p00075",
+                    "eligible": True,
+                    "refusal": None,
+                    "plan_id": "pl00084",
+                    "plan_type": "open",
+                    "commission_rate": 0.2,
+                    "expected_commission": 412.5,
+                    "merchant_roi": 5.6,
+                    "fit_score": 0.93,
+                    "distribution_weight": 0.71,
+                    "predicted_gmv": 2300.0,
+                    "predicted_units": 17.8,
+                    "reasons": [_REASON_EXAMPLE],
+                }
+            ],
+        }
+    )

@@ -30,7 +30,7 @@ def test_manifest_records_what_reproducing_the_run_needs(fixture_bundle) -> None
 def test_save_then_load_gives_identical_scores(fixture_bundle, tmp_path) -> None:  # type: ignore[no-untyped-def]
     first = load_bundle(fixture_bundle.path).engine
     root = tmp_path / "artifacts"
-    again = load_bundle(save_bundle(first, root, fixture_bundle.market, 5, {})).engine
+    again = load_bundle(save_bundle(first, root, fixture_bundle.market, 5, {}, compile_models=False)).engine
     rows = np.arange(50)
     x = first.tables.vectors(rows, rows)
     np.testing.assert_array_equal(x, again.tables.vectors(rows, rows))
@@ -82,7 +82,7 @@ def test_unknown_format_and_missing_manifest_are_refused(fixture_bundle, tmp_pat
 def test_a_failed_save_leaves_the_current_bundle_active(fixture_bundle, tmp_path) -> None:  # type: ignore[no-untyped-def]
     root = tmp_path / "artifacts"
     engine = load_bundle(fixture_bundle.path).engine
-    good = save_bundle(engine, root, fixture_bundle.market, 5, {})
+    good = save_bundle(engine, root, fixture_bundle.market, 5, {}, compile_models=False)
 
     class Broken:
         def save(self, directory: Path) -> None:
@@ -90,6 +90,6 @@ def test_a_failed_save_leaves_the_current_bundle_active(fixture_bundle, tmp_path
 
     engine.retriever = Broken()  # type: ignore[assignment]
     with pytest.raises(OSError, match="disk full"):
-        save_bundle(engine, root, fixture_bundle.market, 6, {})
+        save_bundle(engine, root, fixture_bundle.market, 6, {}, compile_models=False)
     assert current_bundle_dir(root) == good
     assert [p.name for p in root.iterdir() if p.name.startswith(".tmp")] == []

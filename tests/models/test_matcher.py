@@ -1,4 +1,4 @@
-"""The matcher with the plan rules: full, eligible, explained lists; no leaked listed plans; filtered lists stay full."""
+"""The matcher with plan rules: full, eligible, explained lists; no leaked listed plans; filtered lists stay full."""
 
 from __future__ import annotations
 
