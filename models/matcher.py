@@ -13,13 +13,14 @@ from dataclasses import dataclass, field
 import faiss
 import numpy as np
 
+from models.candidates import CandidateFinder
 from models.catalog import Catalog
 from models.explain import Reason, top_reasons
 from models.training import Engine
 from models.windows import Direction
 from recsys.config import Settings
 from recsys.rules import PlanBook, blend_fit_and_earnings, expected_commission, merchant_roi_array
-from recsys.schema import FAN_TIERS, PLAN_TYPES, PROMOTION_FORMATS
+from recsys.schema import PLAN_TYPES, PROMOTION_FORMATS
 
 RERANK_DEPTH = 200  # candidates that get GMV predictions and the earnings blend
 
@@ -91,7 +92,7 @@ class Matcher:
         self.planbook = planbook
         self.settings = settings
         tables = engine.tables
-        self._category_code = {c: i for i, c in enumerate(tables.categories)}
+        self.candidates = CandidateFinder(tables, engine.retriever, catalog, planbook, settings.retrieval)
         refund = tables.product[:, tables.product_names.index("p_refund_rate_90d")].astype(np.float64)
         self._refund = np.where(np.isfinite(refund), refund, np.nanmean(refund) if np.isfinite(refund).any() else 0.0)
         # Requests are small: one thread each, concurrency comes from workers. Every prediction must use the same
@@ -213,23 +214,13 @@ class Matcher:
         except KeyError:
             raise UnknownEntity("product", product_id) from None
 
-    def product_mask(self, creator_row: int, filters: ProductFilters) -> np.ndarray | None:
-        mask = self.planbook.eligible_products_mask(creator_row) if self.planbook is not None else None
-        if filters.category is not None:
-            code = self._category_code.get(filters.category, -1)
-            cat = self.engine.tables.arrays["product_category"] == code
-            mask = cat if mask is None else mask & cat
-        return mask
-
     def recommend_products(
         self, creator_id: str, k: int = 20, filters: ProductFilters = ProductFilters(), offset: int = 0
     ) -> list[Recommendation]:
         """The creator's product pool: joinable products ranked by a blend of fit and expected earnings."""
         c = self._creator_row(creator_id)
-        mask = self.product_mask(c, filters)
-        _, rows = self.engine.retriever.candidates(
-            "creator", c, self.settings.retrieval.candidates, mask, self.settings.retrieval.overfetch
-        )
+        static = self.candidates.product_filter(filters.category)
+        rows = self.candidates.find("creator", c, self.settings.retrieval.candidates, static)
         if len(rows) == 0:
             return []
         s = self._score("creator", np.full(len(rows), c), rows, filters.format)
@@ -246,34 +237,11 @@ class Matcher:
 
     # --- product / merchant -> creators --------------------------------------------------------------------
 
-    def creator_mask(self, product_row: int, filters: CreatorFilters) -> np.ndarray | None:
-        a = self.engine.tables.arrays
-        mask = self.planbook.eligible_creators_mask(product_row) if self.planbook is not None else None
-        parts = []
-        if filters.fan_tier is not None:
-            names = [name for name, _ in FAN_TIERS]
-            if filters.fan_tier not in names:
-                raise ValueError(f"fan_tier must be one of {', '.join(names)}, not {filters.fan_tier!r}")
-            parts.append(a["creator_fan_tier"] == names.index(filters.fan_tier))
-        if filters.region is not None:
-            parts.append(self.catalog.creator_region == filters.region)
-        if filters.category is not None:
-            code = self._category_code.get(filters.category, -1)
-            parts.append(
-                a["creator_category_listed"][:, code] > 0 if code >= 0 else np.zeros(len(a["creator_region"]), bool)
-            )
-        for part in parts:
-            mask = part if mask is None else mask & part
-        return mask
+    def _creator_filter(self, filters: CreatorFilters) -> np.ndarray | None:
+        return self.candidates.creator_filter(filters.fan_tier, filters.region, filters.category)
 
     def _creators_for(self, p: int, k: int, filters: CreatorFilters, depth: int) -> tuple[_Scored, np.ndarray]:
-        _, rows = self.engine.retriever.candidates(
-            "product",
-            p,
-            self.settings.retrieval.candidates,
-            self.creator_mask(p, filters),
-            self.settings.retrieval.overfetch,
-        )
+        rows = self.candidates.find("product", p, self.settings.retrieval.candidates, self._creator_filter(filters))
         s = self._score("product", rows, np.full(len(rows), p), filters.format)
         return s, np.lexsort((s.c, -s.score))[:depth]
 
@@ -307,10 +275,9 @@ class Matcher:
         gmv90 = self.engine.tables.product[rows, self.engine.tables.product_names.index("p_log_gmv_90d")]
         rows = rows[np.lexsort((rows, -gmv90))][:max_products]
         c_parts, p_parts = [], []
+        static = self._creator_filter(filters)
         for p in rows:
-            _, found = self.engine.retriever.candidates(
-                "product", int(p), per_product, self.creator_mask(int(p), filters), self.settings.retrieval.overfetch
-            )
+            found = self.candidates.find("product", int(p), per_product, static)
             c_parts.append(found)
             p_parts.append(np.full(len(found), p))
         if not c_parts or sum(len(x) for x in c_parts) == 0:

@@ -9,6 +9,7 @@ Recall is measured two ways and recorded in the manifest:
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import numpy as np
@@ -99,8 +100,10 @@ def build_retriever(
             seed=seed,
         )
 
+    started = time.perf_counter()
     retriever = Retriever(index().fit(v), index().fit(u), u, v, weights, names)
     metrics: dict[str, Any] = {
+        "index_build_seconds": round(time.perf_counter() - started, 2),
         "retrieval_dim": len(names),
         "product_index_kind": retriever.product_index.kind_,
         "creator_index_kind": retriever.creator_index.kind_,

@@ -1,0 +1,139 @@
+"""In-process measurements: the floor (raw FAISS search + raw ranker on 1,000 candidates + top-50) and the full
+matcher, per direction, plus the quality cost of the speed levers (IVF vs exact search, compiled vs LightGBM)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from models.ann import VectorIndex
+from models.matcher import Matcher
+from models.windows import Direction
+from recsys import metrics
+
+CANDIDATES = 1000
+TOP = 50
+
+
+@dataclass
+class Timing:
+    p50_ms: float
+    p99_ms: float
+    n: int
+
+
+def timed(fn: Callable[[int], object], n: int, warmup: int = 20) -> Timing:
+    for i in range(min(warmup, n)):
+        fn(i)
+    samples = []
+    for i in range(n):
+        t0 = time.perf_counter()
+        fn(i)
+        samples.append(1000 * (time.perf_counter() - t0))
+    return Timing(float(np.percentile(samples, 50)), float(np.percentile(samples, 99)), n)
+
+
+def query_rows(matcher: Matcher, direction: Direction, n: int, seed: int) -> np.ndarray:
+    """Rows of admitted creators (direction "creator") or admitted products with a joinable plan for many."""
+    book = matcher.planbook
+    assert book is not None
+    rng = np.random.default_rng(seed)
+    if direction == "creator":
+        pool = np.flatnonzero(book.admitted_creators)
+        return rng.choice(pool, size=min(n, len(pool)), replace=False)
+    rows: list[int] = []
+    enough = min(CANDIDATES, len(book.admitted_creators) // 2)
+    for p in rng.permutation(np.flatnonzero(book.admitted_products)):
+        if book.eligible_creators_mask(int(p)).sum() >= enough:
+            rows.append(int(p))
+        if len(rows) >= n:
+            break
+    return np.asarray(rows)
+
+
+def floor(matcher: Matcher, direction: Direction, rows: np.ndarray, compiled: bool) -> Timing:
+    """Raw FAISS search for 1,000 candidates + the ranker on their precomputed features + top-50."""
+    engine = matcher.engine
+    index = engine.retriever.product_index if direction == "creator" else engine.retriever.creator_index
+    ranker = engine.rankers[direction]
+    queries = [engine.retriever.query(direction, int(r)).reshape(1, -1) for r in rows]
+    features = []
+    for q, r in zip(queries, rows, strict=True):
+        _, cand = index.search(q, CANDIDATES)
+        cand = cand[0][cand[0] >= 0]
+        c, p = (np.full(len(cand), r), cand) if direction == "creator" else (cand, np.full(len(cand), r))
+        features.append(engine.tables.vectors(c, p))
+    saved = ranker.compiled_
+    ranker.compiled_ = saved if compiled else None
+
+    def one(i: int) -> None:
+        _, _cand = index.search(queries[i % len(rows)], CANDIDATES)
+        scores = ranker.predict(features[i % len(rows)], num_threads=1)
+        top = np.argpartition(-scores, TOP)[:TOP]
+        top[np.argsort(-scores[top])]
+
+    try:
+        return timed(one, len(rows))
+    finally:
+        ranker.compiled_ = saved
+
+
+def matcher_timing(matcher: Matcher, direction: Direction, rows: np.ndarray) -> Timing:
+    ids = matcher.engine.tables.creators if direction == "creator" else matcher.engine.tables.products
+    names = [ids.id(int(r)) for r in rows]
+    if direction == "creator":
+        return timed(lambda i: matcher.recommend_products(names[i % len(names)], TOP), len(names))
+    return timed(lambda i: matcher.recommend_creators(names[i % len(names)], TOP), len(names))
+
+
+def ivf_quality(matcher: Matcher, direction: Direction, rows: np.ndarray) -> dict[str, float]:
+    """What IVF costs against exact search on the same vectors: index recall@1000 and NDCG@10 of the pipeline's
+    list with the exact-search pipeline's top 10 as graded reference (1.0 = identical lists)."""
+    retriever = matcher.engine.retriever
+    attr = "product_index" if direction == "creator" else "creator_index"
+    approx: VectorIndex = getattr(retriever, attr)
+    if approx.kind_ == "flat":
+        return {"index_recall@1000": 1.0, "pipeline_ndcg@10_vs_exact": 1.0}
+    exact = VectorIndex(kind="flat").fit(np.asarray(approx.vectors_))
+    queries = np.vstack([retriever.query(direction, int(r)) for r in rows])
+    _, a = approx.search(queries, CANDIDATES)
+    _, e = exact.search(queries, CANDIDATES)
+    recall = float(np.mean([len(np.intersect1d(x, y)) / CANDIDATES for x, y in zip(a, e, strict=True)]))
+    ids = matcher.engine.tables.creators if direction == "creator" else matcher.engine.tables.products
+
+    def top10(r: int) -> list[str]:
+        name = ids.id(int(r))
+        recs = matcher.recommend_products(name, 10) if direction == "creator" else matcher.recommend_creators(name, 10)
+        return [x.product_id if direction == "creator" else x.creator_id for x in recs]
+
+    ndcgs = []
+    for r in rows:
+        fast = top10(r)
+        setattr(retriever, attr, exact)
+        try:
+            reference = top10(r)
+        finally:
+            setattr(retriever, attr, approx)
+        ndcgs.append(metrics.ndcg_at_k(fast, {item: 10.0 - i for i, item in enumerate(reference)}, 10))
+    return {"index_recall@1000": recall, "pipeline_ndcg@10_vs_exact": float(np.nanmean(ndcgs))}
+
+
+def compiled_quality(matcher: Matcher, direction: Direction, rows: np.ndarray) -> dict[str, float]:
+    """Largest score difference between the compiled ranker and LightGBM on the candidates of ``rows``."""
+    ranker = matcher.engine.rankers[direction]
+    if ranker.compiled_ is None:
+        return {"max_abs_score_diff": float("nan")}
+    diffs = []
+    for r in rows[:50]:
+        cand = np.arange(CANDIDATES) % (
+            len(matcher.engine.tables.products) if direction == "creator" else len(matcher.engine.tables.creators)
+        )
+        c, p = (np.full(len(cand), r), cand) if direction == "creator" else (cand, np.full(len(cand), r))
+        X = matcher.engine.tables.vectors(c, p)
+        fast = ranker.compiled_.predict_raw(X)
+        slow = ranker.booster_.predict(X, num_iteration=ranker.best_iteration_, num_threads=1)
+        diffs.append(float(np.max(np.abs(fast - slow))))
+    return {"max_abs_score_diff": max(diffs)}

@@ -1,0 +1,203 @@
+"""Marketplace-scale benchmark (issue 7): one run, every figure side by side, written to bench/RESULTS.md.
+
+    python -m bench.run                 # 1M products x 100k creators x 5M promotions (+ 100k products for growth)
+    python -m bench.run --reuse         # keep existing datasets, stores and bundles (no training time then)
+    python -m bench.run --scale 0.1     # everything 10x smaller, for a quick look
+
+Figures, not tests: nothing here fails on a timing; the table marks each target met or missed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import gc
+import platform
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+
+from bench import data, inprocess
+from bench.http_load import closed_loop, open_loop
+from bench.report import Report
+from bench.server import serve
+
+OUT = Path(__file__).resolve().parent / "out"
+
+
+def _workspaces(scale: float) -> tuple[data.Workspace, data.Workspace]:
+    big = data.Workspace(OUT / f"large-{scale:g}", int(100_000 * scale), int(1_000_000 * scale), int(5_000_000 * scale))
+    small = data.Workspace(OUT / f"small-{scale:g}", int(10_000 * scale), int(100_000 * scale), int(500_000 * scale))
+    return big, small
+
+
+def _matcher(ws: data.Workspace):  # type: ignore[no-untyped-def]
+    import os
+
+    os.environ.update({k: v for k, v in ws.env.items() if k.startswith("RECSYS_")})
+    from recsys.config import Settings
+    from serving.state import open_matcher_state
+
+    return open_matcher_state(Settings()).matcher
+
+
+def measure_in_process(report: Report, big: data.Workspace, small: data.Workspace, n: int) -> dict[str, list[str]]:
+    paths: dict[str, list[str]] = {}
+    for label, ws in (("1M", big), ("100k", small)):
+        matcher = _matcher(ws)
+        for direction in ("creator", "product"):
+            rows = inprocess.query_rows(matcher, direction, n, seed=3)  # type: ignore[arg-type]
+            t = inprocess.matcher_timing(matcher, direction, rows)  # type: ignore[arg-type]
+            report.add(f"matcher {direction} p50/p99 ms ({label} products)", f"{t.p50_ms:.1f} / {t.p99_ms:.1f}")
+            report.values[f"matcher_{direction}_{label}"] = t
+            if label != "1M":
+                continue
+            native = inprocess.floor(matcher, direction, rows, compiled=False)  # type: ignore[arg-type]
+            fast = inprocess.floor(matcher, direction, rows, compiled=True)  # type: ignore[arg-type]
+            report.values[f"floor_{direction}"] = native
+            report.add(
+                f"floor {direction}: FAISS + LightGBM 1,000 + top-50, p50/p99 ms",
+                f"{native.p50_ms:.1f} / {native.p99_ms:.1f}",
+            )
+            report.add(
+                f"floor {direction} with the compiled ranker, p50/p99 ms", f"{fast.p50_ms:.1f} / {fast.p99_ms:.1f}"
+            )
+            quality = inprocess.ivf_quality(matcher, direction, rows[:100])  # type: ignore[arg-type]
+            report.add(f"IVF vs exact ({direction}): index recall@1000", f"{quality['index_recall@1000']:.4f}")
+            report.add(
+                f"IVF vs exact ({direction}): NDCG@10 of lists vs exact-search lists",
+                f"{quality['pipeline_ndcg@10_vs_exact']:.4f}",
+            )
+            diff = inprocess.compiled_quality(matcher, direction, rows)  # type: ignore[arg-type]
+            report.add(
+                f"compiled vs LightGBM ({direction}): max |score difference|", f"{diff['max_abs_score_diff']:.1e}"
+            )
+            ids = matcher.engine.tables.creators if direction == "creator" else matcher.engine.tables.products
+            route = "creators/{}/products" if direction == "creator" else "products/{}/creators"
+            paths[direction] = [f"/v1/{route.format(ids.id(int(r)))}?k=50" for r in rows]
+        del matcher
+        gc.collect()
+    for direction in ("creator", "product"):
+        big_t, small_t = report.values[f"matcher_{direction}_1M"], report.values[f"matcher_{direction}_100k"]
+        report.target(
+            f"10x products costs <= 1.3x latency ({direction}, p50 ratio)", big_t.p50_ms / small_t.p50_ms, 1.3
+        )
+    return paths
+
+
+def measure_http(report: Report, ws: data.Workspace, paths: dict[str, list[str]], port: int, rates: list[int]) -> None:
+    for workers in (1, 2):
+        with serve(ws, port, workers) as server:
+            headers = {"X-API-Key": server.key}
+            for direction, plist in paths.items():
+                closed_loop("127.0.0.1", port, headers, plist, 1, 50)  # warm up every worker's caches
+                one = closed_loop("127.0.0.1", port, headers, plist, 1, min(400, 2 * len(plist)))
+                report.add(
+                    f"HTTP {direction} 1 connection p50/p99 ms ({workers} worker)",
+                    f"{one.percentile(50):.1f} / {one.percentile(99):.1f}",
+                )
+                if workers == 2:
+                    floor = report.values[f"floor_{direction}"]
+                    report.target(
+                        f"HTTP p99 / in-process floor p99 ({direction})", one.percentile(99) / floor.p99_ms, 1.5
+                    )
+                    report.target(f"HTTP p99 ms, top-50 of 1,000 ({direction})", one.percentile(99), 25.0)
+                    many = closed_loop("127.0.0.1", port, headers, plist, 16, 1600, limit_s=90)
+                    report.add(
+                        f"HTTP {direction} 16 connections p50/p99 ms, rps",
+                        f"{many.percentile(50):.1f} / {many.percentile(99):.1f}, {many.throughput:.0f}",
+                    )
+            if workers == 2:
+                best = 0.0
+                mixed = [p for pair in zip(paths["creator"], paths["product"], strict=False) for p in pair]
+                for rate in rates:
+                    res = open_loop("127.0.0.1", port, headers, mixed, rate, seconds=10)
+                    report.add(
+                        f"open loop {rate} rps: p50/p99 ms, errors",
+                        f"{res.percentile(50):.1f} / {res.percentile(99):.1f}, {res.errors}",
+                    )
+                    if res.errors == 0 and res.percentile(99) <= 50:
+                        best = max(best, res.throughput)
+                report.target("throughput (rps) at p99 <= 50 ms, 2 workers", best, 100.0, higher_is_better=True)
+            memory = server.memory()
+            report.values[f"memory_{workers}"] = memory
+            report.add(
+                f"service memory, {workers} worker(s): RSS total / PSS total, GiB",
+                f"{memory['rss_total'] / 2**30:.2f} / {memory['pss_total'] / 2**30:.2f}",
+            )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--scale", type=float, default=1.0, help="size factor (1.0 = 1M products)")
+    parser.add_argument("--reuse", action="store_true", help="reuse existing bundles instead of training")
+    parser.add_argument("--queries", type=int, default=300, help="queries per direction for in-process timings")
+    parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument("--rates", default="50,100,150,200,250", help="open-loop rates to try (requests/s)")
+    args = parser.parse_args()
+    big, small = _workspaces(args.scale)
+    report = Report(title=f"bench at scale {args.scale:g}")
+    started = time.perf_counter()
+    for ws in (big, small):
+        done = data.prepare(ws, train=not args.reuse)
+        if "train" in done and ws is big:
+            per_million = done["train"].seconds / (ws.promotions / 1e6)
+            report.add(
+                "training: wall time, peak RSS GiB",
+                f"{done['train'].seconds:.0f} s, {done['train'].peak_rss_bytes / 2**30:.2f}",
+            )
+            report.target("training seconds per 1M promotions", per_million, 300.0)
+    metrics = data.manifest(big)["metrics"]
+    report.add("index build seconds (both indexes)", f"{metrics.get('index_build_seconds', float('nan'))}")
+    for key in (
+        "creator_recall@500_of_ranker_top10",
+        "product_recall@500_of_ranker_top10",
+        "product_index_recall@100",
+        "creator_index_recall@100",
+        "creator_ndcg@10",
+        "product_ndcg@10",
+    ):
+        report.add(f"manifest {key}", f"{metrics.get(key)}")
+    paths = measure_in_process(report, big, small, args.queries)
+    measure_http(report, big, paths, args.port, [int(r) for r in args.rates.split(",")])
+    sizes = data.bundle_bytes(big)
+    budget = sizes["vectors"] + sizes["tables"]
+    report.add("bytes of vectors + feature tables, GiB", f"{budget / 2**30:.2f}")
+    report.target(
+        "service RSS (1 worker) / bytes of vectors + tables", report.values["memory_1"]["rss_total"] / budget, 2.0
+    )
+    report.target(
+        "service PSS (2 workers) / bytes of vectors + tables", report.values["memory_2"]["pss_total"] / budget, 2.0
+    )
+    report.add("bench wall time", f"{time.perf_counter() - started:.0f} s")
+    report.print()
+    report.write(
+        Path(__file__).resolve().parent / "RESULTS.md", _machine(), " ".join(["python -m bench.run", *_argv()])
+    )
+
+
+def _argv() -> list[str]:
+    import sys
+
+    return sys.argv[1:]
+
+
+def _machine() -> dict[str, str]:
+    import psutil
+
+    cpu = "unknown"
+    with contextlib.suppress(OSError, StopIteration), open("/proc/cpuinfo") as info:
+        cpu = next(line.split(":", 1)[1].strip() for line in info if line.startswith("model name"))
+    return {
+        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "cpu": f"{cpu}, {psutil.cpu_count()} cores",
+        "memory": f"{psutil.virtual_memory().total / 2**30:.0f} GiB",
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+    }
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,121 @@
+"""Candidate selection: eligible, filtered candidates from FAISS at a cost that does not grow with the catalogue.
+
+Unfiltered requests (the common case) search the index unfiltered with over-fetch and check plan eligibility only on
+the rows found, widening while too few pass — O(candidates), not O(catalogue). Requests with a filter (category,
+fan tier, region) combine a cached mask of the filter with the eligibility mask and search exactly the allowed rows
+(see :meth:`models.ann.VectorIndex.search_filtered`), so a filtered list is still full.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from features.tables import FeatureTables
+from models.catalog import Catalog
+from models.retrieval import Retriever
+from models.windows import Direction
+from recsys.config import RetrievalSettings
+from recsys.rules import PlanBook
+from recsys.schema import FAN_TIERS
+
+_MAX_WIDENING = 16  # fetch at most this many times the wanted count before switching to the mask path
+
+
+class CandidateFinder:
+    """Eligible candidate rows for a creator (products) or a product (creators)."""
+
+    def __init__(
+        self,
+        tables: FeatureTables,
+        retriever: Retriever,
+        catalog: Catalog,
+        planbook: PlanBook | None,
+        settings: RetrievalSettings,
+    ) -> None:
+        self.tables = tables
+        self.retriever = retriever
+        self.catalog = catalog
+        self.planbook = planbook
+        self.settings = settings
+        self._masks: dict[tuple[str, str], np.ndarray] = {}
+        self._category_code = {c: i for i, c in enumerate(tables.categories)}
+
+    # --- static filter masks (cached per value) --------------------------------------------------------------
+
+    def _cached(self, key: tuple[str, str], build: Callable[[], np.ndarray]) -> np.ndarray:
+        if key not in self._masks:
+            self._masks[key] = build()
+        return self._masks[key]
+
+    def product_filter(self, category: str | None) -> np.ndarray | None:
+        if category is None:
+            return None
+        code = self._category_code.get(category, -1)
+        return self._cached(("product_category", category), lambda: self.tables.arrays["product_category"] == code)
+
+    def creator_filter(self, fan_tier: str | None, region: str | None, category: str | None) -> np.ndarray | None:
+        a = self.tables.arrays
+        parts: list[np.ndarray] = []
+        if fan_tier is not None:
+            names = [name for name, _ in FAN_TIERS]
+            if fan_tier not in names:
+                raise ValueError(f"fan_tier must be one of {', '.join(names)}, not {fan_tier!r}")
+            parts.append(self._cached(("fan_tier", fan_tier), lambda: a["creator_fan_tier"] == names.index(fan_tier)))
+        if region is not None:
+            parts.append(self._cached(("region", region), lambda: self.catalog.creator_region == region))
+        if category is not None:
+            code = self._category_code.get(category, -1)
+            n = len(self.tables.creators)
+            parts.append(
+                self._cached(
+                    ("creator_category", category),
+                    lambda: a["creator_category_listed"][:, code] > 0 if code >= 0 else np.zeros(n, bool),
+                )
+            )
+        if not parts:
+            return None
+        mask = parts[0]
+        for part in parts[1:]:
+            mask = mask & part
+        return mask
+
+    # --- search ------------------------------------------------------------------------------------------------
+
+    def _eligible(self, direction: Direction, row: int, others: np.ndarray) -> np.ndarray:
+        if self.planbook is None:
+            return np.ones(len(others), bool)
+        if direction == "creator":
+            return self.planbook.products_for_creator(row, others).eligible
+        return self.planbook.creators_for_product(row, others).eligible
+
+    def _eligibility_mask(self, direction: Direction, row: int) -> np.ndarray | None:
+        if self.planbook is None:
+            return None
+        if direction == "creator":
+            return self.planbook.eligible_products_mask(row)
+        return self.planbook.eligible_creators_mask(row)
+
+    def find(self, direction: Direction, row: int, n: int, static: np.ndarray | None = None) -> np.ndarray:
+        """Up to ``n`` eligible rows of the other side for query ``row``, best retrieval score first."""
+        if self.planbook is not None:
+            refusal = (
+                self.planbook.creator_refusal(row) if direction == "creator" else self.planbook.product_refusal(row)
+            )
+            if refusal is not None:
+                return np.empty(0, np.int64)
+        index = self.retriever.product_index if direction == "creator" else self.retriever.creator_index
+        if static is None:
+            fetch = int(np.ceil(n * self.settings.overfetch))
+            while fetch <= n * _MAX_WIDENING:
+                _, rows = self.retriever.candidates(direction, row, min(fetch, index.n_rows))
+                rows = rows[self._eligible(direction, row, rows)]
+                if len(rows) >= n or fetch >= index.n_rows:
+                    return rows[:n]
+                fetch *= 2
+        mask = self._eligibility_mask(direction, row)
+        if static is not None:
+            mask = static if mask is None else mask & static
+        _, rows = self.retriever.candidates(direction, row, n, mask, self.settings.overfetch)
+        return rows
