@@ -202,16 +202,33 @@ def run(config: Config, seed: int, data_dir: Path) -> ExperimentResult:
         extra.update(cold)
         for name in logged:
             parts.setdefault(name, []).extend([logged[name], full.get(name, pd.DataFrame())])
+    main_category = {
+        cid: cats[0] for cid, cats in zip(market.creators["creator_id"], market.creators["categories"], strict=True)
+    }
     methods = []
     for name, frames in parts.items():
         per_query = pd.concat([f for f in frames if len(f)], ignore_index=True)
+        c2p = per_query[per_query["query"].str.startswith("c2p:")]
+        per_category = (
+            c2p.assign(category=c2p["query"].str.removeprefix("c2p:").map(main_category))
+            .groupby("category")[["c2p_ndcg@10"]]
+            .mean()
+            .reset_index()
+        )
         cols = [c for c in per_query.columns if "@" in c]
         summary = {c: float(per_query[c].mean()) for c in cols}
         at_k = pd.DataFrame(
             [{"k": int(c.split("@")[1]), "metric": c.split("@")[0], "value": v} for c, v in summary.items()]
         )
         methods.append(
-            MethodResult(name, summary, per_query, metrics_at_k=at_k, exposure=exposure if name == PIPELINE else None)
+            MethodResult(
+                name,
+                summary,
+                per_query,
+                metrics_at_k=at_k,
+                per_category=per_category,
+                exposure=exposure if name == PIPELINE else None,
+            )
         )
     by_name = {m.name: m.metrics for m in methods}
     for tag in TAG.values():
@@ -219,7 +236,9 @@ def run(config: Config, seed: int, data_dir: Path) -> ExperimentResult:
             key = f"{tag}_{variant}ndcg@10"
             if by_name[ORACLE].get(key):
                 extra[f"{tag}_{variant}pipeline_over_oracle"] = by_name[PIPELINE][key] / by_name[ORACLE][key]
-    extra.update({k: float(v) for k, v in engine.metrics.items() if isinstance(v, int | float)})
+    # timings vary run to run: they go to the notes, metrics.json stays identical for the same seed
+    extra.update({k: float(v) for k, v in engine.metrics.items() if isinstance(v, int | float) and "seconds" not in k})
+    timings = {k: v for k, v in engine.metrics.items() if "seconds" in k}
     return ExperimentResult(
         dataset=DATASET,
         protocol=(
@@ -232,6 +251,7 @@ def run(config: Config, seed: int, data_dir: Path) -> ExperimentResult:
         methods=methods,
         primary_metric="c2p_ndcg@10",
         notes=[
+            f"timings (not metrics, they vary between runs): {timings}",
             f"ranker mode: {config.ranker_mode}",
             "creator lists ordered by fit alone (earnings blend 0)",
             f"cutoff of features: {engine.tables.cutoff.date()}, test window {test_start.date()} .. {end.date()}",
