@@ -52,8 +52,8 @@ def factorize(
 ) -> CollaborativeFactors:
     """Factors of rank ``k`` (``k`` = 0 gives empty factors) from the promotions in ``history``."""
     n_c, n_p = len(creator_index), len(product_index)
-    c = creator_index.get_indexer(history["creator_id"])
-    p = product_index.get_indexer(history["product_id"])
+    c = creator_index.get_indexer(pd.Index(history["creator_id"]))
+    p = product_index.get_indexer(pd.Index(history["product_id"]))
     keep = (c >= 0) & (p >= 0)
     values = 1.0 + np.log1p(history["gmv"].to_numpy(np.float64)[keep])
     matrix = sp.csr_matrix((values, (c[keep], p[keep])), shape=(n_c, n_p))

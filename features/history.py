@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike
 
 WINDOWS: tuple[int, ...] = (7, 30, 90)
 OUTCOME_COLUMNS = ("views", "likes", "comments", "shares", "clicks", "orders", "gmv", "refunds")
@@ -18,7 +19,7 @@ def before(promotions: pd.DataFrame, cutoff: pd.Timestamp) -> pd.DataFrame:
     return promotions[promotions["started_at"] < cutoff]
 
 
-def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
+def _ratio(num: ArrayLike, den: ArrayLike) -> np.ndarray:
     num = np.asarray(num, dtype=np.float64)
     den = np.asarray(den, dtype=np.float64)
     return np.divide(num, den, out=np.full(num.shape, np.nan), where=den > 0)
@@ -95,8 +96,8 @@ def pair_history(
     history: pd.DataFrame, creator_index: pd.Index, product_index: pd.Index
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Earlier collaborations as sorted keys ``creator_row * n_products + product_row`` with counts, GMV, orders."""
-    c = creator_index.get_indexer(history["creator_id"]).astype(np.int64)
-    p = product_index.get_indexer(history["product_id"]).astype(np.int64)
+    c = creator_index.get_indexer(pd.Index(history["creator_id"])).astype(np.int64)
+    p = product_index.get_indexer(pd.Index(history["product_id"])).astype(np.int64)
     keep = (c >= 0) & (p >= 0)
     keys = c[keep] * len(product_index) + p[keep]
     uniq, inverse = np.unique(keys, return_inverse=True)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -107,7 +107,7 @@ class FeatureTables:
     @classmethod
     def load(cls, directory: Path, mmap: bool = False) -> FeatureTables:
         meta = json.loads((directory / "tables.json").read_text())
-        mode = "r" if mmap else None
+        mode: Literal["r"] | None = "r" if mmap else None
         creators = Vocabulary(pd.read_parquet(directory / "creator_ids.parquet")["creator_id"].to_numpy(object))
         products = Vocabulary(pd.read_parquet(directory / "product_ids.parquet")["product_id"].to_numpy(object))
         tables = cls(

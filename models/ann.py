@@ -191,9 +191,9 @@ class VectorIndex:
             )
         obj = cls(kind=meta["kind"], nprobe=meta["nprobe"], ef_search=meta["ef_search"])
         if meta["kind"] == "ivf":
-            faiss.extract_index_ivf(index).nprobe = meta["nprobe"]
+            faiss.ParameterSpace().set_index_parameter(index, "nprobe", meta["nprobe"])
         elif meta["kind"] == "hnsw":
-            index.hnsw.efSearch = meta["ef_search"]
+            faiss.ParameterSpace().set_index_parameter(index, "efSearch", meta["ef_search"])
         obj.index_ = index
         obj.kind_ = meta["kind"]
         obj.vectors_ = vectors

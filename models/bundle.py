@@ -110,8 +110,11 @@ def save_bundle(
         models = tmp / "models"
         models.mkdir(parents=True)
         shared = engine.rankers["creator"] is engine.rankers["product"]
-        for d in ("shared",) if shared else DIRECTIONS:
-            engine.rankers["creator" if d == "shared" else d].save(models / f"ranker_{d}.txt")
+        if shared:
+            engine.rankers["creator"].save(models / "ranker_shared.txt")
+        else:
+            for d in DIRECTIONS:
+                engine.rankers[d].save(models / f"ranker_{d}.txt")
         engine.gmv.save(models / "gmv.txt")
         engine.distribution.save(models)
         (models / "fit_maps.json").write_text(json.dumps({d: m.to_list() for d, m in engine.fit_maps.items()}))

@@ -16,6 +16,7 @@ categorical nodes send a value left when it is one of the node's categories (NaN
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import lightgbm as lgb
 import numpy as np
@@ -52,7 +53,7 @@ class PathAttribution:
         n_trees = len(parsed)
 
         def pad(key: str, width: int, fill: object, dtype: type) -> np.ndarray:
-            out = np.full((n_trees, width), fill, dtype=dtype)
+            out: np.ndarray = np.full((n_trees, width), fill, dtype=dtype)
             for i, p in enumerate(parsed):
                 out[i, : len(p[key])] = p[key]
             return out
@@ -68,7 +69,7 @@ class PathAttribution:
             right=pad("right", n_nodes, -1, np.int32),
             node_value=pad("value", n_nodes, 0.0, np.float64),
             leaf_value=pad("leaf", n_leaves, 0.0, np.float64),
-            max_depth=max(p["depth"] for p in parsed),
+            max_depth=int(max(p["depth"] for p in parsed)),
             n_features=n_features,
         )
 
@@ -119,11 +120,11 @@ def _decide(trees: PathAttribution, t: np.ndarray, n: np.ndarray, x: np.ndarray)
     return np.where(trees.is_categorical[t, n], categorical, numerical)
 
 
-def _flatten(tree: dict) -> dict[str, list]:  # type: ignore[type-arg]
+def _flatten(tree: dict[str, Any]) -> dict[str, Any]:
     """One tree's nodes in breadth-first order with children encoded LightGBM-style (leaves as ~index)."""
-    out: dict[str, list] = {
+    out: dict[str, Any] = {
         k: []
-        for k in (  # type: ignore[type-arg]
+        for k in (
             "feature",
             "threshold",
             "categories",
@@ -138,9 +139,9 @@ def _flatten(tree: dict) -> dict[str, list]:  # type: ignore[type-arg]
     }
     if "leaf_value" in tree:  # a tree without splits
         out["leaf"].append(float(tree["leaf_value"]))
-        out["depth"] = 0  # type: ignore[assignment]
+        out["depth"] = 0
         return out
-    queue: list[tuple[dict, int, bool | None, int]] = [(tree, -1, None, 1)]  # type: ignore[type-arg]
+    queue: list[tuple[dict[str, Any], int, bool | None, int]] = [(tree, -1, None, 1)]
     depth = 0
     while queue:
         node, parent, is_left, level = queue.pop(0)
@@ -173,5 +174,5 @@ def _flatten(tree: dict) -> dict[str, list]:  # type: ignore[type-arg]
             queue.append((node["right_child"], code, False, level + 1))
         if parent >= 0:
             out["left" if is_left else "right"][parent] = code
-    out["depth"] = depth  # type: ignore[assignment]
+    out["depth"] = depth
     return out

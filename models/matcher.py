@@ -102,12 +102,15 @@ class Matcher:
 
     # --- shared steps --------------------------------------------------------------------------------------
 
-    def _resolve(self, c: np.ndarray, p: np.ndarray, units: np.ndarray | None = None) -> tuple[np.ndarray, ...]:
+    def _resolve(
+        self, c: np.ndarray, p: np.ndarray, units: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, list[str | None]]:
         n = len(c)
         if self.planbook is None:
             rate = self.engine.tables.arrays["product_best_rate"][p].astype(np.float64)
             ok = np.ones(n, bool)
-            return ok, np.nan_to_num(rate), np.full(n, -1), np.full(n, -1), [None] * n
+            no_reasons: list[str | None] = [None] * n
+            return ok, np.nan_to_num(rate), np.full(n, -1), np.full(n, -1), no_reasons
         cumulative = self.engine.tables.pair_orders(c, p)
         res = self.planbook.resolve_pairs(c, p, units, cumulative)
         rate = np.where(res.eligible, res.rate, np.nan)

@@ -7,7 +7,9 @@ both use it. Rows of one query must be contiguous; ``group`` gives the size of e
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import lightgbm as lgb
 import numpy as np
@@ -95,7 +97,8 @@ class LambdaRanker:
         train = lgb.Dataset(
             X, label=y, group=group, feature_name=feature_names, categorical_feature=cats or "auto", free_raw_data=False
         )
-        valid_sets, callbacks = [], []
+        valid_sets: list[lgb.Dataset] = []
+        callbacks: list[Callable[..., Any]] = []
         self.evals_result_: dict[str, dict[str, list[float]]] = {}
         if X_valid is not None and y_valid is not None and group_valid is not None:
             valid_sets = [lgb.Dataset(X_valid, label=y_valid, group=group_valid, reference=train)]
@@ -121,7 +124,7 @@ class LambdaRanker:
         """Scores of shape (n_rows,); higher is better. Only comparable within one model."""
         if self.compiled_ is not None:
             return self.compiled_.predict_raw(X)
-        kwargs = {} if num_threads is None else {"num_threads": num_threads}
+        kwargs: dict[str, Any] = {} if num_threads is None else {"num_threads": num_threads}
         out = self.booster_.predict(X, num_iteration=self.best_iteration_, **kwargs)
         return np.asarray(out, dtype=np.float64)
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import lightgbm as lgb
 import numpy as np
@@ -77,7 +79,8 @@ class GBMRegressor:
             raise ValueError(f"X has {X.shape[1]} columns but {len(feature_names)} feature names were given")
         cats = [c for c in (categorical or []) if c in feature_names]
         train = lgb.Dataset(X, label=y, feature_name=feature_names, categorical_feature=cats or "auto")
-        valid_sets, callbacks = [], []
+        valid_sets: list[lgb.Dataset] = []
+        callbacks: list[Callable[..., Any]] = []
         if X_valid is not None and y_valid is not None and len(y_valid):
             valid_sets = [lgb.Dataset(X_valid, label=y_valid, reference=train)]
             callbacks = [lgb.early_stopping(self.early_stopping_rounds, verbose=False)]
@@ -95,7 +98,7 @@ class GBMRegressor:
         if self.compiled_ is not None:
             raw = self.compiled_.predict_raw(X)
             return np.exp(raw) if self.objective == "tweedie" else raw
-        kwargs = {} if num_threads is None else {"num_threads": num_threads}
+        kwargs: dict[str, Any] = {} if num_threads is None else {"num_threads": num_threads}
         return np.asarray(self.booster_.predict(X, num_iteration=self.best_iteration_, **kwargs), dtype=np.float64)
 
     def save(self, path: Path) -> None:

@@ -143,7 +143,7 @@ class Retriever:
     creator_index: VectorIndex
     creator_vectors: np.ndarray  # U, (n_c, D)
     product_vectors: np.ndarray  # V, (n_p, D)
-    weights: dict[str, np.ndarray]  # direction -> (D,)
+    weights: dict[Direction, np.ndarray]  # direction -> (D,)
     dim_names: list[str]
 
     def query(self, direction: Direction, row: int) -> np.ndarray:
@@ -175,7 +175,9 @@ class Retriever:
         meta = json.loads((directory / "retrieval.json").read_text())
         products = VectorIndex.load(directory, "products", mmap=mmap)
         creators = VectorIndex.load(directory, "creators", mmap=mmap)
-        weights = {k: np.asarray(v, dtype=np.float32) for k, v in meta["weights"].items()}
+        weights: dict[Direction, np.ndarray] = {
+            d: np.asarray(meta["weights"][d], dtype=np.float32) for d in ("creator", "product")
+        }
         if products.dim != creators.dim or any(len(w) != products.dim for w in weights.values()):
             raise ValueError("retrieval indexes and weights disagree on the vector dimension")
         return cls(products, creators, creators.vectors_, products.vectors_, weights, list(meta["dim_names"]))

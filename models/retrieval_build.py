@@ -82,7 +82,7 @@ def _ranker_top(tables: FeatureTables, ranker: LambdaRanker, direction: Directio
 
 
 def build_retriever(
-    tables: FeatureTables, rankers: dict[str, LambdaRanker], settings: RetrievalSettings, seed: int
+    tables: FeatureTables, rankers: dict[Direction, LambdaRanker], settings: RetrievalSettings, seed: int
 ) -> tuple[Retriever, dict[str, Any]]:
     """Fit retrieval weights per direction, build both FAISS indexes and measure their recall."""
     rng = np.random.default_rng(seed)

@@ -24,6 +24,7 @@ from models.retrieval import Retriever
 from models.retrieval_build import build_retriever
 from models.windows import (
     DIRECTIONS,
+    Direction,
     Groups,
     LabelWindow,
     add_negatives,
@@ -42,10 +43,10 @@ class Engine:
     """Everything the matcher needs, fitted."""
 
     tables: FeatureTables  # features as of the data's now (serving)
-    rankers: dict[str, LambdaRanker]  # direction -> ranker (the same object twice in shared mode)
+    rankers: dict[Direction, LambdaRanker]  # the same object twice in shared mode
     gmv: GBMRegressor
     distribution: DistributionModel
-    fit_maps: dict[str, QuantileMap]
+    fit_maps: dict[Direction, QuantileMap]
     retriever: Retriever
     metrics: dict[str, Any] = field(default_factory=dict)
 
@@ -102,8 +103,8 @@ def _ranker(settings: Settings, seed: int) -> LambdaRanker:
 
 
 def train_rankers(
-    train: dict[str, _Split], valid: dict[str, _Split], names: list[str], settings: Settings, seed: int
-) -> dict[str, LambdaRanker]:
+    train: dict[Direction, _Split], valid: dict[Direction, _Split], names: list[str], settings: Settings, seed: int
+) -> dict[Direction, LambdaRanker]:
     """One LambdaRank model per direction, or one shared by both (``ranker.mode``)."""
     if settings.ranker.mode == "shared":
         X = np.vstack([train[d].X for d in DIRECTIONS])
@@ -137,7 +138,7 @@ def _pair_rows(
     blocks = []
     for w in windows:
         c, p = w.pairs["c_row"].to_numpy(), w.pairs["p_row"].to_numpy()
-        X = w.tables.vectors(c, p, w.pairs["rate"], w.pairs["format_code"])
+        X = w.tables.vectors(c, p, w.pairs["rate"].to_numpy(), w.pairs["format_code"].to_numpy())
         blocks.append(history_dropout(X, w.tables, c, p, dropout, rng))
     X = np.vstack(blocks)
     gmv = np.concatenate([w.pairs["gmv"].to_numpy() for w in windows])
@@ -202,7 +203,7 @@ def train_engine(market: Marketplace, settings: Settings, seed: int) -> Engine:
     with stage("training GMV and content distribution models"):
         gmv, distribution = train_outcome_models(windows, valid, names, settings, seed)
     metrics: dict[str, Any] = {"valid_window": [str(valid.start), str(valid.end)]}
-    fit_maps: dict[str, QuantileMap] = {}
+    fit_maps: dict[Direction, QuantileMap] = {}
     for d in DIRECTIONS:
         scores = rankers[d].predict(held[d].X)
         fit_maps[d] = QuantileMap.fit(scores)

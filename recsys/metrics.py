@@ -96,9 +96,7 @@ def first_relevant_rank(ranked: Sequence[Item], relevant: Relevant) -> float:
     return float("inf")
 
 
-def average_precision(
-    ranked: Sequence[Item], relevant: Relevant, k: int | None = None
-) -> float:
+def average_precision(ranked: Sequence[Item], relevant: Relevant, k: int | None = None) -> float:
     """Average precision (at ``k`` if given): mean of precision@i over the ranks i of relevant items found,
     divided by min(k, number relevant). NaN when nothing is relevant."""
     if k is not None:

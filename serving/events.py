@@ -70,7 +70,7 @@ class _Batch:
         self.results[i] = EventResult(
             event_id=event.event_id,
             kind=event.kind,
-            status=status,  # type: ignore[arg-type]
+            status=status,
             entity_id=_entity_id(event),
             reason=reason,
         )

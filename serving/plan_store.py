@@ -183,9 +183,9 @@ def public_view(record: dict[str, Any], merchant_id: str, now: datetime, owner: 
         min_followers=int(record.get("min_followers") or 0),
         allowed_categories=[str(c) for c in record.get("allowed_categories") or []],
         allowed_regions=[str(r) for r in record.get("allowed_regions") or []],
-        starts_at=_aware(record["starts_at"]),  # type: ignore[arg-type]
+        starts_at=_aware(record["starts_at"]),
         ends_at=_aware(record.get("ends_at")),
-        status=status(record, now),  # type: ignore[arg-type]
+        status=status(record, now),
         creator_ids=[str(c) for c in record.get("creator_ids") or []] if owner else None,
         budget=record.get("budget") if owner else None,
         budget_spent=float(record.get("budget_spent") or 0.0) if owner else None,

@@ -54,8 +54,10 @@ def score(
 
     path = _dataset_path(dataset)
     if not artifacts.is_dir():
-        raise fail(f"artifacts folder {artifacts} does not exist (train one with `recsys train --dataset "
-                   f"brand-influencer:PATH --out {artifacts}`)")
+        raise fail(
+            f"artifacts folder {artifacts} does not exist (train one with `recsys train --dataset "
+            f"brand-influencer:PATH --out {artifacts}`)"
+        )
     try:
         summary = score_to_file(artifacts, path, out, cross_brand_norm=cross_brand_norm)
     except (ArtifactError, BrandDataError) as exc:

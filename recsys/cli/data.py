@@ -76,9 +76,7 @@ _IMPORT_EXAMPLES = "\n\n".join(
 
 @app.command("import", help=_IMPORT_HELP, epilog=_IMPORT_EXAMPLES)
 def import_command(
-    directory: Annotated[
-        Path, typer.Argument(help="Dataset directory: <table>.parquet or <table>.csv per table.")
-    ],
+    directory: Annotated[Path, typer.Argument(help="Dataset directory: <table>.parquet or <table>.csv per table.")],
     allow_quarantine: Annotated[
         bool, typer.Option("--allow-quarantine", help="Exit 0 even when rows were quarantined.")
     ] = False,
@@ -91,7 +89,7 @@ def import_command(
 
     if not directory.is_dir():
         raise fail(f"dataset directory {directory} does not exist")
-    settings = Settings()  # type: ignore[call-arg]  # fields come from env / recsys.toml
+    settings = Settings()  # fields come from env / recsys.toml
     started = time.perf_counter()
     store = Store.from_settings(settings)
     try:
@@ -150,7 +148,7 @@ def export_command(
     from recsys.progress import stage
     from recsys.store import Store
 
-    settings = Settings()  # type: ignore[call-arg]  # fields come from env / recsys.toml
+    settings = Settings()  # fields come from env / recsys.toml
     store = Store.from_settings(settings)
     try:
         with stage(f"exporting to {directory}"):

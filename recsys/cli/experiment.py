@@ -51,7 +51,8 @@ def experiment(
     config: Annotated[
         Path | None,
         typer.Option(
-            "--config", "-c",
+            "--config",
+            "-c",
             help="TOML or JSON file whose keys override the adapter's config fields (unknown keys are an "
             "error), or a run's config.json to repeat it.",
         ),
@@ -105,9 +106,7 @@ def _print_run(output: object) -> None:
 
 @app.command("compare", help=COMPARE_HELP, no_args_is_help=True)
 def compare(
-    run_a: Annotated[
-        Path, typer.Argument(metavar="RUN_A", help="Run directory A (the baseline), e.g. runs/<run_id>.")
-    ],
+    run_a: Annotated[Path, typer.Argument(metavar="RUN_A", help="Run directory A (the baseline), e.g. runs/<run_id>.")],
     run_b: Annotated[Path, typer.Argument(metavar="RUN_B", help="Run directory B (the candidate).")],
     metric: Annotated[
         list[str] | None,
@@ -125,9 +124,7 @@ def compare(
     from recsys.experiments.rundir import RunDirError
 
     try:
-        comparison = compare_runs(
-            run_a, run_b, metrics=metric, methods=method, resamples=resamples, seed=seed
-        )
+        comparison = compare_runs(run_a, run_b, metrics=metric, methods=method, resamples=resamples, seed=seed)
     except (RunDirError, CompareError, KeyError) as exc:
         raise fail(str(exc).strip("'\"")) from exc
     for label, run in (("A", comparison.run_a), ("B", comparison.run_b)):

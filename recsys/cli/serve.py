@@ -51,8 +51,9 @@ def run_server(settings: Settings, host: str, port: int, workers: int) -> None:
 def serve_command(
     host: Annotated[str | None, typer.Option(help="Interface to bind [default: settings.serving.host].")] = None,
     port: Annotated[int | None, typer.Option(help="Port [default: settings.serving.port].", min=1, max=65535)] = None,
-    workers: Annotated[int | None, typer.Option(help="Worker processes [default: settings.serving.workers].", min=1)]
-    = None,
+    workers: Annotated[
+        int | None, typer.Option(help="Worker processes [default: settings.serving.workers].", min=1)
+    ] = None,
 ) -> None:
     """Run the HTTP API (OpenAPI docs at /docs).
 
@@ -151,11 +152,13 @@ def print_demo_banner(keys: DemoKeys, host: str, port: int, keys_path: str) -> N
 def demo_command(
     host: Annotated[str | None, typer.Option(help="Interface to bind [default: settings.serving.host].")] = None,
     port: Annotated[int | None, typer.Option(help="Port [default: settings.serving.port].", min=1, max=65535)] = None,
-    workers: Annotated[int | None, typer.Option(help="Worker processes [default: settings.serving.workers].", min=1)]
-    = None,
+    workers: Annotated[
+        int | None, typer.Option(help="Worker processes [default: settings.serving.workers].", min=1)
+    ] = None,
     rebuild: Annotated[bool, typer.Option("--rebuild", help="Start over: new data, store, model and keys.")] = False,
-    build_only: Annotated[bool, typer.Option("--build-only", help="Build the demo, print the keys, do not serve.")]
-    = False,
+    build_only: Annotated[
+        bool, typer.Option("--build-only", help="Build the demo, print the keys, do not serve.")
+    ] = False,
 ) -> None:
     """Build the embedded demo on first use, then serve it.
 

@@ -12,6 +12,7 @@ from rich.table import Table
 from recsys.cli._app import app, console, fail
 
 if TYPE_CHECKING:
+    from models.matcher import Matcher
     from recsys.config import Settings
     from recsys.schema import Marketplace
 
@@ -148,7 +149,7 @@ def _fmt(value: object) -> str:
     return "-" if value is None else str(value)
 
 
-def _open_matcher():  # type: ignore[no-untyped-def]
+def _open_matcher() -> Matcher:
     from recsys.config import get_settings
     from serving.state import open_matcher
 

@@ -28,9 +28,7 @@ def check_column(col: ColumnSpec, parsed: Parsed, problems: Problems) -> np.ndar
     ok = parsed.valid.copy()
     values = parsed.values
     if col.kind == "str_list" and col.required:
-        empty = ok & np.fromiter(
-            (isinstance(v, list) and not v for v in values), dtype=bool, count=len(values)
-        )
+        empty = ok & np.fromiter((isinstance(v, list) and not v for v in values), dtype=bool, count=len(values))
         problems.add(empty, f"{name}: empty list, at least one value is required")
         ok &= ~empty
     if col.kind in ("int", "float"):
@@ -78,9 +76,7 @@ def _check_share_group(
     sums = np.empty(len(total), dtype=object)
     sums[off] = texts
     for pos in np.flatnonzero(off):
-        problems.add_at(
-            int(pos), f"{label}: shares sum to {sums[pos]}, must be 1 ± {number(SHARE_TOLERANCE)}"
-        )
+        problems.add_at(int(pos), f"{label}: shares sum to {sums[pos]}, must be 1 ± {number(SHARE_TOLERANCE)}")
 
 
 def check_share_groups(spec: TableSpec, cols: Columns, ok: dict[str, np.ndarray], problems: Problems) -> None:
@@ -125,9 +121,7 @@ def _tier_problems(tiers: list[list[float]], rules: RulesSettings) -> list[str]:
         found.append(f"tiers: first min_units {number(tiers[0][0])} is below 0")
     for (units_a, _), (units_b, _) in itertools.pairwise(tiers):
         if units_b <= units_a:
-            found.append(
-                f"tiers: min_units must strictly increase ({number(units_a)} then {number(units_b)})"
-            )
+            found.append(f"tiers: min_units must strictly increase ({number(units_a)} then {number(units_b)})")
             break
     for (_, rate_a), (_, rate_b) in itertools.pairwise(tiers):
         if rate_b < rate_a:
@@ -168,9 +162,7 @@ def check_plans(cols: Columns, ok: dict[str, np.ndarray], problems: Problems, ru
                 n_creators,
             )
         if kind == "tiered":
-            problems.add(
-                this & ok["tiers"] & (n_tiers == 0), "tiers: tiered plans need [[min_units, rate], ...]"
-            )
+            problems.add(this & ok["tiers"] & (n_tiers == 0), "tiers: tiered plans need [[min_units, rate], ...]")
             for pos in np.flatnonzero(this & ok["tiers"] & (n_tiers > 0)):
                 for message in _tier_problems(tiers[pos], rules):
                     problems.add_at(int(pos), message)

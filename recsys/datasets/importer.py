@@ -164,9 +164,7 @@ def import_dataset(store: Store, directory: Path, settings: Settings, progress: 
     report = ImportReport(directory=directory)
     with _progress(progress) as bar:
         raw = read_raw(directory, bar)
-        report.tables = {
-            name: TableReport(name, path, read=len(frame)) for name, (path, frame) in raw.items()
-        }
+        report.tables = {name: TableReport(name, path, read=len(frame)) for name, (path, frame) in raw.items()}
         try:
             with store.transaction() as conn:
                 lookup = StoreLookup(store, conn)

@@ -110,9 +110,7 @@ def _bools(raw: pd.Series, missing: np.ndarray) -> tuple[np.ndarray, np.ndarray]
     cells = raw.to_numpy(dtype=object)
     for pos in np.flatnonzero(native).tolist():
         v = cells[pos]
-        if isinstance(v, bool | np.bool_) or (
-            isinstance(v, int | float | np.integer | np.floating) and v in (0, 1)
-        ):
+        if isinstance(v, bool | np.bool_) or (isinstance(v, int | float | np.integer | np.floating) and v in (0, 1)):
             values[pos], valid[pos] = bool(v), True
     return values, valid
 

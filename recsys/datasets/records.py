@@ -35,15 +35,10 @@ def column_values(series: pd.Series) -> list[Any]:
     if pd.api.types.is_datetime64_any_dtype(dtype):
         present = series.notna().to_numpy()
         stamps = series.dt.to_pydatetime() if hasattr(series.dt, "to_pydatetime") else series.tolist()
-        return [
-            s if ok else None
-            for s, ok in zip(np.asarray(stamps, dtype=object).tolist(), present, strict=True)
-        ]
+        return [s if ok else None for s, ok in zip(np.asarray(stamps, dtype=object).tolist(), present, strict=True)]
     if isinstance(dtype, pd.StringDtype):
         return series.astype(object).where(series.notna(), None).tolist()
-    return [
-        _python_value(v) if not (pd.api.types.is_scalar(v) and pd.isna(v)) else None for v in series.tolist()
-    ]
+    return [_python_value(v) if not (pd.api.types.is_scalar(v) and pd.isna(v)) else None for v in series.tolist()]
 
 
 def _extras(frame: pd.DataFrame, names: list[str]) -> list[dict[str, Any] | None]:

@@ -79,9 +79,7 @@ class References:
                     status[rest[rest_ids.isin(members).to_numpy(dtype=bool)]] = code
         return status
 
-    def check_lists(
-        self, column: str, target: str, lists: pd.Series, usable: np.ndarray
-    ) -> Iterator[tuple[int, str]]:
+    def check_lists(self, column: str, target: str, lists: pd.Series, usable: np.ndarray) -> Iterator[tuple[int, str]]:
         """(row, reason) for list cells (e.g. a plan's creator_ids) naming ids that do not resolve."""
         cells = lists.to_numpy(dtype=object)
         positions = np.flatnonzero(usable)

@@ -100,9 +100,7 @@ def _signatures(raw: pd.DataFrame, positions: np.ndarray) -> list[str]:
     return [json.dumps([cell(v) for v in row], default=str) for row in rows]
 
 
-def _check_unique(
-    spec: TableSpec, raw: pd.DataFrame, keys: np.ndarray, ok_key: np.ndarray, problems: Problems
-) -> None:
+def _check_unique(spec: TableSpec, raw: pd.DataFrame, keys: np.ndarray, ok_key: np.ndarray, problems: Problems) -> None:
     """Conflicting rows sharing an id are all bad; exact duplicates after the first are bad."""
     key_series = pd.Series(keys)
     dup = ok_key & key_series.duplicated(keep=False).to_numpy(dtype=bool)
@@ -114,15 +112,11 @@ def _check_unique(
         rows = group["pos"].to_numpy()
         if group["sig"].nunique() == 1:
             for pos in rows[1:]:
-                problems.add_at(
-                    int(pos), f"{spec.key}: {show(key)} is an exact duplicate of row {rows[0] + 1}"
-                )
+                problems.add_at(int(pos), f"{spec.key}: {show(key)} is an exact duplicate of row {rows[0] + 1}")
             continue
         for pos in rows:
             others = ", ".join(str(p + 1) for p in rows if p != pos)
-            problems.add_at(
-                int(pos), f"{spec.key}: {show(key)} is also used by row(s) {others} with different content"
-            )
+            problems.add_at(int(pos), f"{spec.key}: {show(key)} is also used by row(s) {others} with different content")
 
 
 def _typed(col: ColumnSpec, values: pd.Series) -> pd.Series:
@@ -144,9 +138,7 @@ def _typed(col: ColumnSpec, values: pd.Series) -> pd.Series:
 class Validator:
     """Validates tables one after another, remembering what earlier tables kept and quarantined."""
 
-    def __init__(
-        self, settings: Settings, known_ids: KnownIds, plan_products: PlanProducts | None = None
-    ) -> None:
+    def __init__(self, settings: Settings, known_ids: KnownIds, plan_products: PlanProducts | None = None) -> None:
         self.settings = settings
         self.refs = References(known_ids, plan_products)
         self.result = ValidationResult()
@@ -163,11 +155,7 @@ class Validator:
         cols: dict[str, Parsed] = {}
         ok: dict[str, np.ndarray] = {}
         for col in spec.columns:
-            parsed = (
-                parse_column(col.name, col.kind, raw[col.name], problems)
-                if col.name in raw
-                else _absent(col, n)
-            )
+            parsed = parse_column(col.name, col.kind, raw[col.name], problems) if col.name in raw else _absent(col, n)
             ok[col.name] = checks.check_column(col, parsed, problems)
             cols[col.name] = _with_default(col, parsed)
             if not col.required and col.default is not None:
@@ -203,9 +191,7 @@ class Validator:
             kind = classify_extra(raw[name])
             if kind == "text" or kind == "empty":
                 what = "is not numeric" if kind == "text" else "has no values"
-                self.result.warnings.append(
-                    f"{label} {what}; ignored (only numeric and embedding extras are kept)"
-                )
+                self.result.warnings.append(f"{label} {what}; ignored (only numeric and embedding extras are kept)")
                 continue
             parsed = parse_column(name, kind, raw[name], problems)
             values = parsed.values
@@ -215,9 +201,7 @@ class Validator:
                 )
                 usual = int(pd.Series(lengths[parsed.valid]).mode().iloc[0]) if parsed.valid.any() else 0
                 odd = parsed.valid & (lengths != usual)
-                problems.add_values(
-                    odd, f"{name}: {{}} values, expected {usual} like the other rows", lengths
-                )
+                problems.add_values(odd, f"{name}: {{}} values, expected {usual} like the other rows", lengths)
                 values = values.where(pd.Series(parsed.valid), np.nan)
             kept[name] = values
         return kept
@@ -242,9 +226,7 @@ class Validator:
             status = self.refs.resolve(target, ids, ok[column])
             ok[column] = ok[column] & (status == References.OK)
             noun = singular(target)
-            problems.add_values(
-                status == References.UNKNOWN, f"{column}: references unknown {noun} {{}}", ids
-            )
+            problems.add_values(status == References.UNKNOWN, f"{column}: references unknown {noun} {{}}", ids)
             problems.add_values(
                 status == References.QUARANTINED,
                 f"{column}: references {noun} {{}}, which is quarantined in this import",
@@ -253,9 +235,7 @@ class Validator:
         if spec.name == "plans":
             plan_type = cols["plan_type"].values.to_numpy(dtype=object)
             listed = ok["plan_type"] & ok["creator_ids"] & np.isin(plan_type, LISTED_PLAN_TYPES)
-            for pos, message in self.refs.check_lists(
-                "creator_ids", "creators", cols["creator_ids"].values, listed
-            ):
+            for pos, message in self.refs.check_lists("creator_ids", "creators", cols["creator_ids"].values, listed):
                 problems.add_at(pos, message)
         if spec.name == "promotions":
             usable = ok["plan_id"] & ok["product_id"]

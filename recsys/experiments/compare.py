@@ -129,7 +129,8 @@ def paired_values(frame_a: pd.DataFrame, frame_b: pd.DataFrame, metric: str) -> 
     keys = _pair_keys(frame_a, frame_b)
     joined = pd.concat(
         [_normalised(frame_a, keys, metric).rename("a"), _normalised(frame_b, keys, metric).rename("b")],
-        axis=1, join="inner",
+        axis=1,
+        join="inner",
     )
     return joined["a"].to_numpy(dtype=np.float64), joined["b"].to_numpy(dtype=np.float64)
 
@@ -151,15 +152,11 @@ def _pick_methods(run_a: RunData, run_b: RunData, methods: Sequence[str] | None)
         for name in methods:
             for label, run in (("A", run_a), ("B", run_b)):
                 if name not in run.methods:
-                    raise CompareError(
-                        f"method {name!r} is not in run {label} ({run.path}); it has {run.methods}"
-                    )
+                    raise CompareError(f"method {name!r} is not in run {label} ({run.path}); it has {run.methods}")
         return list(methods)
     common = [m for m in run_a.methods if m in run_b.methods]
     if not common:
-        raise CompareError(
-            f"the runs have no method in common: A has {run_a.methods}, B has {run_b.methods}"
-        )
+        raise CompareError(f"the runs have no method in common: A has {run_a.methods}, B has {run_b.methods}")
     return common
 
 
@@ -236,15 +233,17 @@ def comparison_frame(comparison: Comparison) -> pd.DataFrame:
         if has_ci and ci is not None and (ci.low > 0 or ci.high < 0):
             sig = "↑" if ci.low > 0 else "↓"
         diff = r.diff
-        rows.append({
-            "method": r.method,
-            "metric": r.metric,
-            "A": _fmt(r.a),
-            "B": _fmt(r.b),
-            "B−A": "—" if diff is None else f"{diff:+.4f}",
-            "95% CI (paired)": f"[{ci.low:+.4f}, {ci.high:+.4f}]" if has_ci and ci is not None else "—",
-            "pairs": str(ci.n) if ci is not None else "—",
-            "sig": sig,
-        })
+        rows.append(
+            {
+                "method": r.method,
+                "metric": r.metric,
+                "A": _fmt(r.a),
+                "B": _fmt(r.b),
+                "B−A": "—" if diff is None else f"{diff:+.4f}",
+                "95% CI (paired)": f"[{ci.low:+.4f}, {ci.high:+.4f}]" if has_ci and ci is not None else "—",
+                "pairs": str(ci.n) if ci is not None else "—",
+                "sig": sig,
+            }
+        )
     columns = ["method", "metric", "A", "B", "B−A", "95% CI (paired)", "pairs", "sig"]
     return pd.DataFrame(rows, columns=columns)

@@ -54,9 +54,7 @@ def _generate(config: Config, rng: np.random.Generator) -> tuple[np.ndarray, np.
     return interactions, user_cat
 
 
-def _split(
-    interactions: np.ndarray, test_share: float, rng: np.random.Generator
-) -> tuple[np.ndarray, np.ndarray]:
+def _split(interactions: np.ndarray, test_share: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     """(train, test) bool masks: a random ``test_share`` of each user's items (at least one) goes to test."""
     train = np.zeros_like(interactions)
     test = np.zeros_like(interactions)
@@ -126,8 +124,13 @@ def run(config: Config, seed: int, data_dir: Path) -> ExperimentResult:
         by_cat["n_queries"] = cats.groupby("category").size().to_numpy()
         methods.append(
             MethodResult(
-                name=name, metrics=means, metrics_std=stds, per_query=frame, per_category=by_cat,
-                exposure=exposure[name], metrics_at_k=at_k,
+                name=name,
+                metrics=means,
+                metrics_std=stds,
+                per_query=frame,
+                per_category=by_cat,
+                exposure=exposure[name],
+                metrics_at_k=at_k,
             )
         )
     protocol = (

@@ -50,8 +50,7 @@ def per_query_metrics(
     """
     if not (len(ranked) == len(relevant) == len(query_ids)):
         raise ValueError(
-            f"ranked ({len(ranked)}), relevant ({len(relevant)}) and query_ids ({len(query_ids)}) "
-            "differ in length"
+            f"ranked ({len(ranked)}), relevant ({len(relevant)}) and query_ids ({len(query_ids)}) differ in length"
         )
     rows = []
     for qid, lst, rel in zip(query_ids, ranked, relevant, strict=True):
@@ -101,8 +100,9 @@ def metrics_at_k(summary: Mapping[str, float]) -> pd.DataFrame:
     return frame.sort_values(["metric", "k"], ignore_index=True)
 
 
-def list_metrics(top_lists: Sequence[Sequence[Hashable]], catalogue: Sequence[Hashable], k: int,
-                 head_items: set[Hashable]) -> tuple[dict[str, float], np.ndarray]:
+def list_metrics(
+    top_lists: Sequence[Sequence[Hashable]], catalogue: Sequence[Hashable], k: int, head_items: set[Hashable]
+) -> tuple[dict[str, float], np.ndarray]:
     """Catalogue-level metrics of top-``k`` lists: ``coverage@k``, ``gini@k`` (of exposure), ``long_tail@k``
     (share of slots given to non-head items); returns them and the exposure count per catalogue item."""
     cut = [list(lst)[:k] for lst in top_lists]

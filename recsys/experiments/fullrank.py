@@ -257,8 +257,8 @@ def category_breakdown(
 
 def sum_breakdowns(frames: Sequence[pd.DataFrame], k: int = 10) -> pd.DataFrame:
     """Pool :func:`category_breakdown` frames of several seeds (counts summed, ratios recomputed/averaged)."""
-    held = sum(f["held_out"] for f in frames)
-    found = sum(f["found"] for f in frames)
+    held: pd.Series = pd.concat([f["held_out"] for f in frames], axis=1).sum(axis=1)
+    found: pd.Series = pd.concat([f["found"] for f in frames], axis=1).sum(axis=1)
     return pd.DataFrame(
         {
             "category": frames[0]["category"],

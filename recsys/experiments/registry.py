@@ -126,8 +126,7 @@ def load_adapter_module(name: str, module_path: str) -> Adapter:
                 f"({module_path.replace('.', '/')}.py), which does not exist in this checkout"
             ) from exc
         raise AdapterError(
-            f"the adapter module {module_path} for dataset {name!r} failed to import: "
-            f"missing module {exc.name!r}"
+            f"the adapter module {module_path} for dataset {name!r} failed to import: missing module {exc.name!r}"
         ) from exc
     _check_adapter(name, module, origin=module_path)
     return module

@@ -95,8 +95,7 @@ def published_frame(result: ExperimentResult) -> pd.DataFrame | None:
     rows: dict[str, dict[str, str]] = {}
     for method, values in result.published.iterrows():
         rows[f"{method} (published)"] = {
-            str(c): format_value(None if pd.isna(values[c]) else float(values[c]))
-            for c in result.published.columns
+            str(c): format_value(None if pd.isna(values[c]) else float(values[c])) for c in result.published.columns
         }
     ours = {}
     for c in result.published.columns:

@@ -28,8 +28,17 @@ from recsys.experiments.report import render_report
 from recsys.progress import stage
 
 _VERSIONED = (
-    "recsys-match", "numpy", "pandas", "scipy", "scikit-learn", "lightgbm", "faiss-cpu", "implicit",
-    "matplotlib", "pyarrow", "pydantic",
+    "recsys-match",
+    "numpy",
+    "pandas",
+    "scipy",
+    "scikit-learn",
+    "lightgbm",
+    "faiss-cpu",
+    "implicit",
+    "matplotlib",
+    "pyarrow",
+    "pydantic",
 )
 
 
@@ -70,9 +79,7 @@ def resolve_config(adapter: registry.Adapter, overrides: dict[str, Any] | None =
     """The adapter's Config with ``overrides`` applied; unknown keys and invalid values raise ConfigError."""
     overrides = dict(overrides or {})
     config_cls = adapter.Config
-    known = set(config_cls.model_fields) | {
-        f.alias for f in config_cls.model_fields.values() if f.alias is not None
-    }
+    known = set(config_cls.model_fields) | {f.alias for f in config_cls.model_fields.values() if f.alias is not None}
     unknown = sorted(set(overrides) - known)
     if unknown:
         raise ConfigError(
@@ -83,8 +90,7 @@ def resolve_config(adapter: registry.Adapter, overrides: dict[str, Any] | None =
         return config_cls.model_validate(overrides)
     except ValidationError as exc:
         problems = "; ".join(
-            f"{'.'.join(map(str, e['loc'])) or '(config)'}: {e['msg']} (got {e.get('input')!r})"
-            for e in exc.errors()
+            f"{'.'.join(map(str, e['loc'])) or '(config)'}: {e['msg']} (got {e.get('input')!r})" for e in exc.errors()
         )
         raise ConfigError(f"invalid config for dataset {adapter.DATASET!r}: {problems}") from exc
 
@@ -107,11 +113,17 @@ def git_state(repo: Path | None = None) -> dict[str, Any]:
     try:
         commit = subprocess.run(
             ["git", "-C", str(repo), "rev-parse", "HEAD"],
-            capture_output=True, text=True, timeout=5, check=True,
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=True,
         ).stdout.strip()
         status = subprocess.run(
             ["git", "-C", str(repo), "status", "--porcelain", "--untracked-files=no"],
-            capture_output=True, text=True, timeout=10, check=True,
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
         ).stdout
     except (OSError, subprocess.SubprocessError):
         return {"commit": None, "dirty": None}
@@ -161,8 +173,14 @@ def _reserve_name(runs_dir: Path, run_id: str) -> str:
 
 
 def write_run(
-    runs_dir: Path, run_id: str, dataset: str, result: ExperimentResult, config: BaseModel, seed: int,
-    data_dir: Path, created: datetime,
+    runs_dir: Path,
+    run_id: str,
+    dataset: str,
+    result: ExperimentResult,
+    config: BaseModel,
+    seed: int,
+    data_dir: Path,
+    created: datetime,
 ) -> Path:
     """Write every file of the run into a hidden temporary folder, then rename it to ``runs_dir/<run_id>``, so
     a failed write never leaves a half run behind. Returns the run directory."""
@@ -218,9 +236,7 @@ def run_experiment(
     with _maybe_stage(f"experiment {dataset} (seed {seed})", show_progress):
         result = adapter.run(config, seed, data_dir)
     if not isinstance(result, ExperimentResult):
-        raise rundir.ResultError(
-            f"adapter for {dataset!r} returned {type(result).__name__}, not ExperimentResult"
-        )
+        raise rundir.ResultError(f"adapter for {dataset!r} returned {type(result).__name__}, not ExperimentResult")
     with _maybe_stage("writing report and plots", show_progress):
         run_dir = write_run(runs_dir, run_id, dataset, result, config, seed, data_dir, created)
     return RunOutput(run_id=run_dir.name, run_dir=run_dir, result=result, config=config)

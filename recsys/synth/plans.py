@@ -104,9 +104,9 @@ def make_plans(rng: np.random.Generator, products: Products, creators: Creators,
     allowed_category = np.where(public & (rng.random(n) < 0.06), products.category[product_row], -1)
     region_mask = np.zeros(n, dtype=np.int64)
     restricted = np.flatnonzero(public & (rng.random(n) < 0.04))
-    for j in restricted:
-        for r in rng.choice(len(REGIONS), size=int(rng.integers(2, 4)), replace=False):
-            region_mask[j] |= 1 << int(r)
+    for plan_row in restricted:
+        for region in rng.choice(len(REGIONS), size=int(rng.integers(2, 4)), replace=False):
+            region_mask[plan_row] = int(region_mask[plan_row]) | (1 << int(region))
 
     listed = products.frame["listed_at"].to_numpy()[product_row]
     starts_at = listed

@@ -14,6 +14,13 @@ from recsys.experiments.brand_influencer.data import BrandDataError
 from recsys.experiments.brand_influencer.experiment import DATASET, PUBLISHED, Config, run, run_cv
 
 __all__ = [
-    "DATASET", "PUBLISHED", "ArtifactError", "BrandDataError", "Config", "run", "run_cv", "score_to_file",
+    "DATASET",
+    "PUBLISHED",
+    "ArtifactError",
+    "BrandDataError",
+    "Config",
+    "run",
+    "run_cv",
+    "score_to_file",
     "train_to_dir",
 ]

@@ -90,9 +90,14 @@ def train_to_dir(train_dir: Path, out_dir: Path, seed: int, settings: PipelineSe
     }
     (out_dir / MANIFEST).write_text(json.dumps(manifest, indent=2))
     return {
-        "out": str(out_dir), "brands": len(data.brands), "creators": len(data.creators), "pairs": len(data.pairs),
-        "features": len(meta["feature_names"]), "trees": meta["best_iteration"],
-        "training_groups": meta["n_training_groups"], "data_hash": manifest["data_hash"][:12],
+        "out": str(out_dir),
+        "brands": len(data.brands),
+        "creators": len(data.creators),
+        "pairs": len(data.pairs),
+        "features": len(meta["feature_names"]),
+        "trees": meta["best_iteration"],
+        "training_groups": meta["n_training_groups"],
+        "data_hash": manifest["data_hash"][:12],
         "seconds": round(time.perf_counter() - started, 1),
     }
 
@@ -117,13 +122,16 @@ def load_pipeline(artifacts_dir: Path) -> tuple[BrandCreatorPipeline, dict[str, 
     except ValueError as exc:
         raise ArtifactError(str(exc)) from exc
     if manifest.get("feature_names") != pipeline.feature_names:
-        raise ArtifactError(f"{manifest_path}: feature names {manifest.get('feature_names')} differ from the "
-                            f"code's {pipeline.feature_names}; retrain with `recsys train`")
+        raise ArtifactError(
+            f"{manifest_path}: feature names {manifest.get('feature_names')} differ from the "
+            f"code's {pipeline.feature_names}; retrain with `recsys train`"
+        )
     return pipeline, manifest
 
 
-def score_to_file(artifacts_dir: Path, data_dir: Path, out_file: Path, cross_brand_norm: bool = False,
-                  temperature: float = 1.0) -> dict[str, Any]:
+def score_to_file(
+    artifacts_dir: Path, data_dir: Path, out_file: Path, cross_brand_norm: bool = False, temperature: float = 1.0
+) -> dict[str, Any]:
     """Score every row of ``data_dir/candidates.csv`` and write ``brand,creator,score`` (same row order).
 
     ``cross_brand_norm`` applies the transductive cross-brand normalisation over the candidate matrix (skipped,
@@ -153,9 +161,17 @@ def score_to_file(artifacts_dir: Path, data_dir: Path, out_file: Path, cross_bra
     known = set(manifest["categories"])
     unknown = sorted({c for c in brands.category if c not in known})
     return {
-        "out": str(out_file), "rows": len(out), "brands": len(brand_rows), "creators": len(creator_rows),
-        "unknown_categories": unknown, "cross_brand_norm": cross_brand_norm and not skipped,
-        "notes": [f"cross-brand normalisation skipped: it needs at least {MIN_BRANDS_FOR_CROSS_NORM} brands, "
-                  f"the file has {len(brand_rows)}"] if skipped else [],
+        "out": str(out_file),
+        "rows": len(out),
+        "brands": len(brand_rows),
+        "creators": len(creator_rows),
+        "unknown_categories": unknown,
+        "cross_brand_norm": cross_brand_norm and not skipped,
+        "notes": [
+            f"cross-brand normalisation skipped: it needs at least {MIN_BRANDS_FOR_CROSS_NORM} brands, "
+            f"the file has {len(brand_rows)}"
+        ]
+        if skipped
+        else [],
         "seconds": round(time.perf_counter() - started, 1),
     }

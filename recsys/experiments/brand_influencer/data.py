@@ -23,8 +23,11 @@ import numpy as np
 import pandas as pd
 
 LDA_DIM, HASHTAG_DIM, IMAGE_DIM = 19, 128, 1365
-BRAND_ARRAYS = {"lda": ("brand_text_lda19.npy", LDA_DIM), "hashtag": ("brand_hashtag_n2v128.npy", HASHTAG_DIM),
-                "image": ("brand_image1365.npy", IMAGE_DIM)}
+BRAND_ARRAYS = {
+    "lda": ("brand_text_lda19.npy", LDA_DIM),
+    "hashtag": ("brand_hashtag_n2v128.npy", HASHTAG_DIM),
+    "image": ("brand_image1365.npy", IMAGE_DIM),
+}
 CREATOR_ARRAYS = {"lda": ("creator_text_lda19.npy", LDA_DIM), "hashtag": ("creator_hashtag_n2v128.npy", HASHTAG_DIM)}
 
 
@@ -145,8 +148,11 @@ def load_brands(directory: Path) -> Brands:
     _check_unique(frame["brand"], "brands.csv", "brand")
     arrays = {k: _load_array(directory, f, len(frame), d, "brands.csv") for k, (f, d) in BRAND_ARRAYS.items()}
     return Brands(
-        frame["brand"].to_numpy(dtype=object), frame["category"].str.strip().str.lower().to_numpy(dtype=object),
-        arrays["lda"], arrays["hashtag"], arrays["image"],
+        frame["brand"].to_numpy(dtype=object),
+        frame["category"].str.strip().str.lower().to_numpy(dtype=object),
+        arrays["lda"],
+        arrays["hashtag"],
+        arrays["image"],
     )
 
 
@@ -173,10 +179,12 @@ def _map_ids(values: pd.Series, ids: np.ndarray, file: str, field: str, table: s
 
 def load_pairs(directory: Path, brands: Brands, creators: Creators) -> pd.DataFrame:
     frame = _read_csv(directory / "pairs.csv", ["brand", "creator"])
-    out = pd.DataFrame({
-        "brand_row": _map_ids(frame["brand"], brands.ids, "pairs.csv", "brand", "brands.csv"),
-        "creator_row": _map_ids(frame["creator"], creators.ids, "pairs.csv", "creator", "creators.csv"),
-    })
+    out = pd.DataFrame(
+        {
+            "brand_row": _map_ids(frame["brand"], brands.ids, "pairs.csv", "brand", "brands.csv"),
+            "creator_row": _map_ids(frame["creator"], creators.ids, "pairs.csv", "creator", "creators.csv"),
+        }
+    )
     if "rank_in_brand" in frame.columns:
         rank = pd.to_numeric(frame["rank_in_brand"], errors="coerce")
         if rank.isna().any():
@@ -208,12 +216,14 @@ def load_candidates(directory: Path, brands: Brands, creators: Creators) -> pd.D
     frame = _read_csv(directory / "candidates.csv", ["brand", "creator"])
     if frame.empty:
         raise BrandDataError(f"{directory / 'candidates.csv'} has no rows")
-    return pd.DataFrame({
-        "brand": frame["brand"].to_numpy(),
-        "creator": frame["creator"].to_numpy(),
-        "brand_row": _map_ids(frame["brand"], brands.ids, "candidates.csv", "brand", "brands.csv"),
-        "creator_row": _map_ids(frame["creator"], creators.ids, "candidates.csv", "creator", "creators.csv"),
-    })
+    return pd.DataFrame(
+        {
+            "brand": frame["brand"].to_numpy(),
+            "creator": frame["creator"].to_numpy(),
+            "brand_row": _map_ids(frame["brand"], brands.ids, "candidates.csv", "brand", "brands.csv"),
+            "creator_row": _map_ids(frame["creator"], creators.ids, "candidates.csv", "creator", "creators.csv"),
+        }
+    )
 
 
 def directory_hash(directory: Path) -> str:

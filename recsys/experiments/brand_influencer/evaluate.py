@@ -61,8 +61,14 @@ class MethodAccumulator:
         self.frames: list[pd.DataFrame] = []
         self.exposure = np.zeros(n_creators, dtype=np.int64)
 
-    def add_fold(self, scores: np.ndarray, relevant: np.ndarray, brand_ids: Sequence[str],
-                 categories: Sequence[str], pool: np.ndarray) -> pd.DataFrame:
+    def add_fold(
+        self,
+        scores: np.ndarray,
+        relevant: np.ndarray,
+        brand_ids: Sequence[str],
+        categories: Sequence[str],
+        pool: np.ndarray,
+    ) -> pd.DataFrame:
         """Score one fold: ``pool`` gives the creator row (catalogue position) of each score column."""
         frame = brand_metrics(scores, relevant, brand_ids)
         frame["category"] = pd.Series(categories, index=list(brand_ids)).loc[frame["query"]].to_numpy()
@@ -75,8 +81,10 @@ class MethodAccumulator:
         per_fold = pd.DataFrame([fold_summary(f.drop(columns="category")) for f in self.frames])
         means = {c: float(per_fold[c].mean()) for c in per_fold.columns}
         stds = {c: float(per_fold[c].std(ddof=1)) for c in per_fold.columns} if len(per_fold) > 1 else {}
-        lists = {f"coverage@{EXPOSURE_K}": float(np.mean(self.exposure > 0)),
-                 f"gini@{EXPOSURE_K}": metrics.gini(self.exposure)}
+        lists = {
+            f"coverage@{EXPOSURE_K}": float(np.mean(self.exposure > 0)),
+            f"gini@{EXPOSURE_K}": metrics.gini(self.exposure),
+        }
         means.update(lists)
         everything = pd.concat(self.frames, ignore_index=True)
         cols = [*(f"r@{k}" for k in KS), "mrr", "auc"]
@@ -84,8 +92,11 @@ class MethodAccumulator:
         by_cat["medr"] = everything.groupby("category")["first_relevant_rank"].median()
         by_cat["n_queries"] = everything.groupby("category").size()
         return MethodResult(
-            name=self.name, metrics=means, metrics_std=stds,
+            name=self.name,
+            metrics=means,
+            metrics_std=stds,
             per_query=everything.drop(columns="category"),
-            per_category=by_cat.reset_index(), exposure=self.exposure.copy(),
+            per_category=by_cat.reset_index(),
+            exposure=self.exposure.copy(),
             metrics_at_k=metrics_at_k({f"r@{k}": means[f"r@{k}"] for k in KS}),
         )

@@ -34,8 +34,13 @@ PIPELINE_TRANSDUCTIVE = "faiss+lambdarank+cross-brand-norm (transductive)"
 ABLATION = "ablation: faiss+lambdarank+creator-id counts (not cold start)"
 
 PUBLISHED = pd.DataFrame(
-    {"auc": [0.494, 0.849, 0.811, 0.884], "r@10": [0.005, 0.135, 0.208, 0.213],
-     "r@50": [0.054, 0.428, 0.422, 0.551], "mrr": [0.038, 0.368, 0.602, 0.565], "medr": [54.0, 6.0, 2.0, 2.0]},
+    {
+        "auc": [0.494, 0.849, 0.811, 0.884],
+        "r@10": [0.005, 0.135, 0.208, 0.213],
+        "r@50": [0.054, 0.428, 0.422, 0.551],
+        "mrr": [0.038, 0.368, 0.602, 0.565],
+        "medr": [54.0, 6.0, 2.0, 2.0],
+    },
     index=pd.Index(["random", "MIR (MM'19)", "CAMERA", "MORNING (best published)"], name="method"),
 )
 
@@ -66,8 +71,14 @@ def _jitter(rng: np.random.Generator, shape: tuple[int, int]) -> np.ndarray:
     return rng.random(shape) * 1e-6  # seeded tie-break for constant scores
 
 
-def baseline_scores(data: BrandInfluencerData, train_rows: np.ndarray, test_rows: np.ndarray, pool: np.ndarray,
-                    featurizer: ContentFeaturizer, rng: np.random.Generator) -> dict[str, np.ndarray]:
+def baseline_scores(
+    data: BrandInfluencerData,
+    train_rows: np.ndarray,
+    test_rows: np.ndarray,
+    pool: np.ndarray,
+    featurizer: ContentFeaturizer,
+    rng: np.random.Generator,
+) -> dict[str, np.ndarray]:
     """Score matrices (len(test_rows), len(pool)) of the baselines, learned from ``train_rows`` only."""
     shape = (len(test_rows), len(pool))
     train_pairs = data.positives_of(train_rows)

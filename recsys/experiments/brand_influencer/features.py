@@ -31,18 +31,54 @@ from threadpoolctl import threadpool_limits
 from recsys.experiments.brand_influencer.data import Brands, Creators
 
 FEATURE_NAMES: tuple[str, ...] = (
-    "lda_cos", "lda_js", "hashtag_cos", "hashtag_cos_centred", "weighted_sim", "cca_sim", "projection_sim",
-    "category_prototype_sim", "category_affinity", "neighbour_max_sim", "neighbour_centroid_sim",
-    "creator_hubness", "creator_attractiveness", "brand_category",
+    "lda_cos",
+    "lda_js",
+    "hashtag_cos",
+    "hashtag_cos_centred",
+    "weighted_sim",
+    "cca_sim",
+    "projection_sim",
+    "category_prototype_sim",
+    "category_affinity",
+    "neighbour_max_sim",
+    "neighbour_centroid_sim",
+    "creator_hubness",
+    "creator_attractiveness",
+    "brand_category",
 )
 _STATE = (
-    "hashtag_mean_", "image_mean_", "image_components_", "prototypes_", "category_coef_", "category_intercept_",
-    "weights_", "projection_coef_", "projection_intercept_", "cca_brand_mean_", "cca_creator_mean_",
-    "cca_brand_", "cca_creator_", "neighbour_brands_", "neighbour_positives_", "neighbour_offsets_",
-    "neighbour_centroids_", "hub_brands_", "attractiveness_coef_",
+    "hashtag_mean_",
+    "image_mean_",
+    "image_components_",
+    "prototypes_",
+    "category_coef_",
+    "category_intercept_",
+    "weights_",
+    "projection_coef_",
+    "projection_intercept_",
+    "cca_brand_mean_",
+    "cca_creator_mean_",
+    "cca_brand_",
+    "cca_creator_",
+    "neighbour_brands_",
+    "neighbour_positives_",
+    "neighbour_offsets_",
+    "neighbour_centroids_",
+    "hub_brands_",
+    "attractiveness_coef_",
 )
-_SETTINGS = ("image_components", "neighbours", "neighbour_temperature", "hub_k", "cca_components", "cca_reg",
-             "ridge_alpha", "diag_negatives", "diag_c", "seed")
+_SETTINGS = (
+    "image_components",
+    "neighbours",
+    "neighbour_temperature",
+    "hub_k",
+    "cca_components",
+    "cca_reg",
+    "ridge_alpha",
+    "diag_negatives",
+    "diag_c",
+    "seed",
+)
 
 
 def unit_rows(x: np.ndarray) -> np.ndarray:
@@ -77,9 +113,19 @@ class ContentFeaturizer:
     seed : seeds the negatives of ``weighted_sim``.
     """
 
-    def __init__(self, image_components: int = 32, neighbours: int = 10, neighbour_temperature: float = 0.1,
-                 hub_k: int = 10, cca_components: int = 16, cca_reg: float = 0.1, ridge_alpha: float = 1.0,
-                 diag_negatives: int = 5, diag_c: float = 1.0, seed: int = 0) -> None:
+    def __init__(
+        self,
+        image_components: int = 32,
+        neighbours: int = 10,
+        neighbour_temperature: float = 0.1,
+        hub_k: int = 10,
+        cca_components: int = 16,
+        cca_reg: float = 0.1,
+        ridge_alpha: float = 1.0,
+        diag_negatives: int = 5,
+        diag_c: float = 1.0,
+        seed: int = 0,
+    ) -> None:
         self.image_components = image_components
         self.neighbours = neighbours
         self.neighbour_temperature = neighbour_temperature
@@ -130,8 +176,9 @@ class ContentFeaturizer:
 
     # --- fit ----------------------------------------------------------------------------------------------------
 
-    def fit(self, brands: Brands, creators: Creators, pos_brand: np.ndarray,
-            pos_creator: np.ndarray) -> ContentFeaturizer:
+    def fit(
+        self, brands: Brands, creators: Creators, pos_brand: np.ndarray, pos_creator: np.ndarray
+    ) -> ContentFeaturizer:
         """Learn from positive pairs ``(brands[pos_brand[i]], creators[pos_creator[i]])``.
 
         ``creators`` should be the training creators (negatives for ``weighted_sim`` are drawn among them).
@@ -142,8 +189,9 @@ class ContentFeaturizer:
         with threadpool_limits(limits=1, user_api="blas"):  # small matrices: threads only add contention
             return self._fit(brands, creators, pos_brand, pos_creator)
 
-    def _fit(self, brands: Brands, creators: Creators, pos_brand: np.ndarray,
-             pos_creator: np.ndarray) -> ContentFeaturizer:
+    def _fit(
+        self, brands: Brands, creators: Creators, pos_brand: np.ndarray, pos_creator: np.ndarray
+    ) -> ContentFeaturizer:
         self.categories_ = sorted(set(brands.category.tolist()))
         used = np.unique(pos_creator)
         self.hashtag_mean_ = unit_rows(creators.hashtag[used]).mean(axis=0)
@@ -173,8 +221,9 @@ class ContentFeaturizer:
         signs = np.sign(vt[np.arange(k), np.argmax(np.abs(vt), axis=1)])  # deterministic sign per component
         self.image_components_ = vt * np.where(signs == 0, 1.0, signs)[:, None]
 
-    def _fit_prototypes(self, content: np.ndarray, cat: np.ndarray, pos_brand: np.ndarray,
-                        pos_creator: np.ndarray) -> None:
+    def _fit_prototypes(
+        self, content: np.ndarray, cat: np.ndarray, pos_brand: np.ndarray, pos_creator: np.ndarray
+    ) -> None:
         n_cat, dim = len(self.categories_), content.shape[1]
         pos_cat = cat[pos_brand]
         self.prototypes_ = np.zeros((n_cat, dim))
@@ -217,8 +266,9 @@ class ContentFeaturizer:
         k = max(1, min(self.cca_components, len(s)))
         self.cca_brand_, self.cca_creator_ = wx @ u[:, :k] * s[:k], wy @ vt[:k].T
 
-    def _fit_neighbours(self, brands: Brands, content: np.ndarray, pos_brand: np.ndarray,
-                        pos_creator: np.ndarray) -> None:
+    def _fit_neighbours(
+        self, brands: Brands, content: np.ndarray, pos_brand: np.ndarray, pos_creator: np.ndarray
+    ) -> None:
         order = np.argsort(pos_brand, kind="stable")
         refs, starts = np.unique(pos_brand[order], return_index=True)
         self.neighbour_brands_ = self._brand_similarity_vectors(brands.subset(refs))
@@ -269,9 +319,11 @@ class ContentFeaturizer:
         q = np.clip(np.asarray(creator_lda, np.float64), 1e-12, None)
         out = np.empty((len(p), len(q)))
         for start in range(0, len(p), chunk):
-            pb = p[start:start + chunk, None, :]
+            pb = p[start : start + chunk, None, :]
             m = (pb + q[None]) / 2
-            out[start:start + chunk] = -0.5 * ((pb * np.log(pb / m)).sum(-1) + (q[None] * np.log(q[None] / m)).sum(-1))
+            out[start : start + chunk] = -0.5 * (
+                (pb * np.log(pb / m)).sum(-1) + (q[None] * np.log(q[None] / m)).sum(-1)
+            )
         return out
 
     def _neighbour_features(self, brands: Brands, content: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -299,8 +351,12 @@ class ContentFeaturizer:
         """Write ``<prefix>.json`` (settings, categories, feature names) and one ``<prefix>.<state>.npy`` per
         learned array (no pickle)."""
         directory.mkdir(parents=True, exist_ok=True)
-        meta: dict[str, Any] = {"settings": {k: getattr(self, k) for k in _SETTINGS}, "categories": self.categories_,
-                "feature_names": list(FEATURE_NAMES), "arrays": {}}
+        meta: dict[str, Any] = {
+            "settings": {k: getattr(self, k) for k in _SETTINGS},
+            "categories": self.categories_,
+            "feature_names": list(FEATURE_NAMES),
+            "arrays": {},
+        }
         for name in _STATE:
             array = np.asarray(getattr(self, name))
             np.save(directory / f"{prefix}.{name.rstrip('_')}.npy", array, allow_pickle=False)

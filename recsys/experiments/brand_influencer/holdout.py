@@ -61,9 +61,14 @@ def make_holdout(source: Path, out: Path, n_test_brands: int = 74, seed: int = 0
     grid = pd.MultiIndex.from_product([test_brands["brand"], test_creators["creator"]], names=["brand", "creator"])
     grid.to_frame(index=False).to_csv(out / "test" / "candidates.csv", index=False)
     labels[["brand", "creator"]].to_csv(out / "test_labels.csv", index=False)
-    return {"train_brands": len(train_brands), "test_brands": len(test_brands), "test_creators": len(test_creators),
-            "test_creators_seen_in_training": len(test_creators) - len(only_test), "candidates": len(grid),
-            "held_out_pairs": len(labels)}
+    return {
+        "train_brands": len(train_brands),
+        "test_brands": len(test_brands),
+        "test_creators": len(test_creators),
+        "test_creators_seen_in_training": len(test_creators) - len(only_test),
+        "candidates": len(grid),
+        "held_out_pairs": len(labels),
+    }
 
 
 def evaluate_scores(scores_file: Path, labels_file: Path) -> dict[str, Any]:
@@ -98,8 +103,9 @@ def main(argv: list[str] | None = None) -> None:
     if args.command == "make":
         result: dict[str, Any] = make_holdout(args.source, args.out, args.brands, args.seed)
     else:
-        result = {k: round(v, 4) if isinstance(v, float) else v
-                  for k, v in evaluate_scores(args.scores, args.labels).items()}
+        result = {
+            k: round(v, 4) if isinstance(v, float) else v for k, v in evaluate_scores(args.scores, args.labels).items()
+        }
     print(json.dumps(result, indent=2))
 
 

@@ -56,15 +56,28 @@ class PipelineSettings(BaseModel):
     use_creator_counts: bool = Field(default=False, description="ABLATION: creator identity counts.")
 
 
-_RANKER_FIELDS = {"retrieve_k", "inner_folds", "num_leaves", "learning_rate", "n_estimators", "early_stopping_rounds",
-                  "min_data_in_leaf", "num_threads", "use_creator_counts"}
+_RANKER_FIELDS = {
+    "retrieve_k",
+    "inner_folds",
+    "num_leaves",
+    "learning_rate",
+    "n_estimators",
+    "early_stopping_rounds",
+    "min_data_in_leaf",
+    "num_threads",
+    "use_creator_counts",
+}
 
 
 def _featurizer(settings: PipelineSettings, seed: int) -> ContentFeaturizer:
     return ContentFeaturizer(
-        image_components=settings.image_components, neighbours=settings.neighbours,
-        neighbour_temperature=settings.neighbour_temperature, cca_components=settings.cca_components,
-        cca_reg=settings.cca_reg, ridge_alpha=settings.ridge_alpha, diag_negatives=settings.diag_negatives,
+        image_components=settings.image_components,
+        neighbours=settings.neighbours,
+        neighbour_temperature=settings.neighbour_temperature,
+        cca_components=settings.cca_components,
+        cca_reg=settings.cca_reg,
+        ridge_alpha=settings.ridge_alpha,
+        diag_negatives=settings.diag_negatives,
         seed=seed,
     )
 
@@ -89,8 +102,9 @@ _FEATURIZER_CACHE: dict[tuple[object, ...], tuple[BrandInfluencerData, ContentFe
 _CACHE_SIZE = 12
 
 
-def fit_featurizer(data: BrandInfluencerData, brand_rows: np.ndarray, settings: PipelineSettings,
-                   seed: int) -> ContentFeaturizer:
+def fit_featurizer(
+    data: BrandInfluencerData, brand_rows: np.ndarray, settings: PipelineSettings, seed: int
+) -> ContentFeaturizer:
     """Fit the featurizer on the given training brands and their pairs only.
 
     Fits are memoised per (data object, brand rows, featurizer settings, seed) — cross-validation refits the
@@ -114,8 +128,9 @@ def fit_featurizer(data: BrandInfluencerData, brand_rows: np.ndarray, settings: 
     return featurizer
 
 
-def retrieve(featurizer: ContentFeaturizer, brands: Brands, creators: Creators, k: int,
-             allowed: np.ndarray | None = None) -> list[np.ndarray]:
+def retrieve(
+    featurizer: ContentFeaturizer, brands: Brands, creators: Creators, k: int, allowed: np.ndarray | None = None
+) -> list[np.ndarray]:
     """Per brand, the creator rows (into ``creators``) of the top-``k`` retrieval scores among ``allowed``
     (bool (n_brands, n_creators) or None = all), best first."""
     queries, items = featurizer.retrieval_vectors(brands, creators)
@@ -131,8 +146,9 @@ def retrieve(featurizer: ContentFeaturizer, brands: Brands, creators: Creators, 
 MIN_BRANDS_FOR_CROSS_NORM = 10
 
 
-def cross_brand_normalise(scores: np.ndarray, temperature: float = 1.0, mask: np.ndarray | None = None,
-                          iterations: int = 10) -> np.ndarray:
+def cross_brand_normalise(
+    scores: np.ndarray, temperature: float = 1.0, mask: np.ndarray | None = None, iterations: int = 10
+) -> np.ndarray:
     """TRANSDUCTIVE re-scoring of a batch of brands x creators, as a soft assignment of creators to brands.
 
     Each brand's scores are standardised over its candidates, divided by ``temperature``, and Sinkhorn-balanced
@@ -170,8 +186,9 @@ class BrandCreatorPipeline:
     def _counts_column(self, creator_ids: np.ndarray) -> np.ndarray:
         return np.array([self.creator_counts_.get(c, 0) for c in creator_ids], dtype=np.float32)
 
-    def _groups(self, featurizer: ContentFeaturizer, data: BrandInfluencerData, query_rows: np.ndarray,
-                counts: dict[str, int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def _groups(
+        self, featurizer: ContentFeaturizer, data: BrandInfluencerData, query_rows: np.ndarray, counts: dict[str, int]
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(X, y, group sizes) of the query brands ranking the creators of their own pairs (retrieved top-k)."""
         pool = pool_of(data, query_rows)
         brands, creators = data.brands.subset(query_rows), data.creators.subset(pool)
@@ -209,9 +226,16 @@ class BrandCreatorPipeline:
     def _ranker(self, n_estimators: int) -> LambdaRanker:
         s = self.settings
         return LambdaRanker(
-            num_leaves=s.num_leaves, learning_rate=s.learning_rate, n_estimators=n_estimators,
-            early_stopping_rounds=s.early_stopping_rounds, min_data_in_leaf=s.min_data_in_leaf, eval_at=(50,),
-            feature_fraction=0.8, lambdarank_truncation_level=60, num_threads=s.num_threads, seed=self.seed,
+            num_leaves=s.num_leaves,
+            learning_rate=s.learning_rate,
+            n_estimators=n_estimators,
+            early_stopping_rounds=s.early_stopping_rounds,
+            min_data_in_leaf=s.min_data_in_leaf,
+            eval_at=(50,),
+            feature_fraction=0.8,
+            lambdarank_truncation_level=60,
+            num_threads=s.num_threads,
+            seed=self.seed,
         )
 
     def _fit_ranker(self, parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]]) -> None:
@@ -221,8 +245,11 @@ class BrandCreatorPipeline:
         y_all = np.concatenate([p[1] for p in parts])
         g_all = np.concatenate([p[2] for p in parts])
         if len(parts) > 1 and y_all.sum() > 0:
-            x_tr, y_tr, g_tr = (np.vstack([p[0] for p in parts[1:]]), np.concatenate([p[1] for p in parts[1:]]),
-                                np.concatenate([p[2] for p in parts[1:]]))
+            x_tr, y_tr, g_tr = (
+                np.vstack([p[0] for p in parts[1:]]),
+                np.concatenate([p[1] for p in parts[1:]]),
+                np.concatenate([p[2] for p in parts[1:]]),
+            )
             probe = self._ranker(self.settings.n_estimators).fit(x_tr, y_tr, g_tr, names, *parts[0])
             rounds = max(1, probe.best_iteration_)
         else:
@@ -244,7 +271,7 @@ class BrandCreatorPipeline:
         out = np.full((len(brands), len(creators)), -np.inf)
         start = 0
         for i, rows in enumerate(cands):
-            top = reranked[start:start + len(rows)]
+            top = reranked[start : start + len(rows)]
             start += len(rows)
             tail = np.ones(len(creators), dtype=bool) if allowed is None else allowed[i].copy()
             tail[rows] = False
@@ -265,8 +292,13 @@ class BrandCreatorPipeline:
         directory.mkdir(parents=True, exist_ok=True)
         self.ranker_.save(directory / "ranker.txt")
         self.featurizer_.save(directory)
-        meta = {"settings": self.settings.model_dump(), "seed": self.seed, "feature_names": self.feature_names,
-                "best_iteration": self.ranker_.best_iteration_, "n_training_groups": self.n_training_groups_}
+        meta = {
+            "settings": self.settings.model_dump(),
+            "seed": self.seed,
+            "feature_names": self.feature_names,
+            "best_iteration": self.ranker_.best_iteration_,
+            "n_training_groups": self.n_training_groups_,
+        }
         (directory / "pipeline.json").write_text(json.dumps(meta, indent=2))
         return meta
 
@@ -279,14 +311,18 @@ class BrandCreatorPipeline:
         meta = json.loads(meta_path.read_text())
         obj = cls(PipelineSettings.model_validate(meta["settings"]), seed=int(meta["seed"]))
         if meta["feature_names"] != obj.feature_names:
-            raise ValueError(f"{meta_path}: feature names {meta['feature_names']} differ from this code's "
-                             f"{obj.feature_names}; retrain with `recsys train`")
+            raise ValueError(
+                f"{meta_path}: feature names {meta['feature_names']} differ from this code's "
+                f"{obj.feature_names}; retrain with `recsys train`"
+            )
         if not (directory / "ranker.txt").is_file():
             raise ValueError(f"missing artifact {directory / 'ranker.txt'}")
         obj.ranker_ = LambdaRanker.load(directory / "ranker.txt")
         if obj.ranker_.feature_names_ != obj.feature_names:
-            raise ValueError(f"{directory / 'ranker.txt'}: model features {obj.ranker_.feature_names_} differ from "
-                             f"{obj.feature_names}")
+            raise ValueError(
+                f"{directory / 'ranker.txt'}: model features {obj.ranker_.feature_names_} differ from "
+                f"{obj.feature_names}"
+            )
         obj.featurizer_ = ContentFeaturizer.load(directory)
         obj.creator_counts_ = {}
         obj.n_training_groups_ = int(meta["n_training_groups"])
