@@ -236,9 +236,8 @@ def run(config: Config, seed: int, data_dir: Path) -> ExperimentResult:
             key = f"{tag}_{variant}ndcg@10"
             if by_name[ORACLE].get(key):
                 extra[f"{tag}_{variant}pipeline_over_oracle"] = by_name[PIPELINE][key] / by_name[ORACLE][key]
-    # timings vary run to run: they go to the notes, metrics.json stays identical for the same seed
+    # timings vary run to run (bench/ measures them): metrics.json stays identical for the same seed
     extra.update({k: float(v) for k, v in engine.metrics.items() if isinstance(v, int | float) and "seconds" not in k})
-    timings = {k: v for k, v in engine.metrics.items() if "seconds" in k}
     return ExperimentResult(
         dataset=DATASET,
         protocol=(
@@ -251,7 +250,6 @@ def run(config: Config, seed: int, data_dir: Path) -> ExperimentResult:
         methods=methods,
         primary_metric="c2p_ndcg@10",
         notes=[
-            f"timings (not metrics, they vary between runs): {timings}",
             f"ranker mode: {config.ranker_mode}",
             "creator lists ordered by fit alone (earnings blend 0)",
             f"cutoff of features: {engine.tables.cutoff.date()}, test window {test_start.date()} .. {end.date()}",
