@@ -7,6 +7,8 @@ the validation window); ``models.bundle`` writes it as a versioned artifact fold
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -51,6 +53,15 @@ class Engine:
     metrics: dict[str, Any] = field(default_factory=dict)
 
 
+@contextmanager
+def timed(record: dict[str, float], key: str, description: str) -> Iterator[None]:
+    """A progress stage whose wall time is recorded under ``key``."""
+    started = time.perf_counter()
+    with stage(description):
+        yield
+    record[key] = round(time.perf_counter() - started, 1)
+
+
 @dataclass
 class _Split:
     groups: Groups
@@ -59,7 +70,7 @@ class _Split:
 
 def _direction_split(
     windows: list[LabelWindow],
-    direction: str,
+    direction: Direction,
     settings: Settings,
     negatives: int = 0,
     seed: int = 0,
@@ -70,12 +81,19 @@ def _direction_split(
     parts = []
     rng = np.random.default_rng(seed)
     for w in windows:
-        pairs = add_negatives(w.pairs, w.tables, direction, negatives, rng)  # type: ignore[arg-type]
-        g = query_groups(pairs, direction, settings.ranker.relevance, settings.ranker.relevance_resolution)  # type: ignore[arg-type]
+        pairs = add_negatives(w.pairs, w.tables, direction, negatives, rng)
+        g = query_groups(
+            pairs,
+            direction,
+            settings.ranker.relevance,
+            settings.ranker.relevance_resolution,
+            max_size=settings.ranker.max_query_size,
+            seed=seed,
+        )
         X = w.tables.vectors(g.c_rows, g.p_rows, g.rate, g.fmt)
         parts.append((g, history_dropout(X, w.tables, g.c_rows, g.p_rows, dropout, rng)))
     groups = Groups(
-        direction=direction,  # type: ignore[arg-type]
+        direction=direction,
         c_rows=np.concatenate([g.c_rows for g, _ in parts]),
         p_rows=np.concatenate([g.p_rows for g, _ in parts]),
         rate=np.concatenate([g.rate for g, _ in parts]),
@@ -183,8 +201,9 @@ def popularity_scores(split: _Split, tables: FeatureTables) -> np.ndarray:
 def train_engine(market: Marketplace, settings: Settings, seed: int) -> Engine:
     """Fit every part of the engine on ``market``; metrics are measured on the last ``valid_days``."""
     r, started = settings.ranker, time.perf_counter()
+    stage_seconds: dict[str, float] = {}
     scale = settings.rules.experience_scale
-    with stage("building point-in-time features for the label windows"):
+    with timed(stage_seconds, "features_windows", "building point-in-time features for the label windows"):
         windows, valid = make_windows(
             market, r.label_days, r.train_windows, r.valid_days, None, scale, settings.retrieval.cf_factors, seed
         )
@@ -198,9 +217,9 @@ def train_engine(market: Marketplace, settings: Settings, seed: int) -> Engine:
     for d in DIRECTIONS:
         if train[d].groups.n_queries == 0 or held[d].groups.n_queries == 0:
             raise ValueError(f"not enough promotions to form {d} queries in the training and validation windows")
-    with stage("training LambdaRank rankers"):
+    with timed(stage_seconds, "rankers", "training LambdaRank rankers"):
         rankers = train_rankers(train, stop, names, settings, seed)
-    with stage("training GMV and content distribution models"):
+    with timed(stage_seconds, "outcome_models", "training GMV and content distribution models"):
         gmv, distribution = train_outcome_models(windows, valid, names, settings, seed)
     metrics: dict[str, Any] = {"valid_window": [str(valid.start), str(valid.end)]}
     fit_maps: dict[Direction, QuantileMap] = {}
@@ -212,11 +231,12 @@ def train_engine(market: Marketplace, settings: Settings, seed: int) -> Engine:
         metrics[f"{d}_valid_queries"] = held[d].groups.n_queries
         metrics[f"{d}_train_queries"] = train[d].groups.n_queries
         metrics[f"{d}_best_iteration"] = rankers[d].best_iteration_
-    with stage("building features as of now"):
+    with timed(stage_seconds, "features_now", "building features as of now"):
         tables = build_feature_tables(market, data_now(market), scale, settings.retrieval.cf_factors, seed)
-    with stage("distilling the rankers into FAISS retrieval"):
+    with timed(stage_seconds, "retrieval", "distilling the rankers into FAISS retrieval"):
         retriever, retrieval_metrics = build_retriever(tables, rankers, settings.retrieval, seed)
     metrics.update(retrieval_metrics)
     metrics["train_seconds"] = round(time.perf_counter() - started, 1)
+    metrics["stage_seconds"] = stage_seconds
     metrics["sizes"] = {**market.sizes(), "train_pairs": int(sum(len(w.pairs) for w in windows))}
     return Engine(tables, rankers, gmv, distribution, fit_maps, retriever, metrics)

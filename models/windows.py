@@ -160,12 +160,24 @@ def add_negatives(
 
 
 def query_groups(
-    pairs: pd.DataFrame, direction: Direction, target: Literal["gmv", "orders"], resolution: float, min_size: int = 2
+    pairs: pd.DataFrame,
+    direction: Direction,
+    target: Literal["gmv", "orders"],
+    resolution: float,
+    min_size: int = 2,
+    max_size: int | None = None,
+    seed: int = 0,
 ) -> Groups:
-    """Groups of ``direction`` from a window's pairs: queries with >= ``min_size`` candidates and some outcome."""
+    """Groups of ``direction`` from a window's pairs: queries with >= ``min_size`` promoted candidates and some
+    outcome. A query with more than ``max_size`` candidates (a hot product promoted by thousands of creators) keeps
+    a seeded random ``max_size`` of them: LambdaRank refuses queries above 10,000 rows and its cost grows with
+    query size."""
     query_col = "c_row" if direction == "creator" else "p_row"
     other = "p_row" if direction == "creator" else "c_row"
     frame = pairs.sort_values([query_col, other], kind="stable")
+    if max_size is not None:
+        draw = pd.Series(np.random.default_rng(seed).random(len(frame)), index=frame.index)
+        frame = frame[draw.groupby(frame[query_col]).rank(method="first") <= max_size]
     promoted = (frame["promotions"] > 0).groupby(frame[query_col]).transform("sum")
     best = frame.groupby(query_col)[target].transform("max")
     frame = frame[(promoted >= min_size) & (best > 0)]

@@ -118,6 +118,9 @@ class RankerSettings(_Section):
     valid_days: int = Field(30, ge=1, description="Last days of history held out for validation / early stopping.")
     label_days: int = Field(30, ge=1, description="Length of each training label window.")
     train_windows: int = Field(2, ge=1, description="Training label windows before the validation window.")
+    max_query_size: int = Field(
+        1000, ge=2, le=10_000, description="Candidates kept per training query (seeded sample above it)."
+    )
     negatives_per_creator_query: int = Field(
         20, ge=0, description="Random unpromoted products added to each training creator query with relevance 0."
     )
