@@ -66,7 +66,7 @@ def factorize(
         return CollaborativeFactors(empty_c, empty_p, creator_known, product_known, empty_c, empty_p)
     norms = np.sqrt(np.asarray(matrix.multiply(matrix).sum(axis=1))).ravel()
     matrix = sp.diags(np.divide(1.0, norms, out=np.zeros_like(norms), where=norms > 0)) @ matrix
-    u, s, vt = randomized_svd(matrix, n_components=k, random_state=seed, n_iter=4)
+    u, s, vt = randomized_svd(matrix, n_components=k, random_state=seed, n_iter=2)
     root = np.sqrt(s)
     creator = u * root
     product = vt.T * root

@@ -75,9 +75,10 @@ def _direction_split(
     negatives: int = 0,
     seed: int = 0,
     dropout: float = 0.0,
+    max_rows: int | None = None,
 ) -> _Split:
-    """Query groups of ``direction`` over ``windows`` with their feature vectors (plus sampled negatives and
-    history dropout, for training)."""
+    """Query groups of ``direction`` over ``windows`` with their feature vectors (plus sampled negatives, history
+    dropout and a row budget — whole queries sampled — for training)."""
     parts = []
     rng = np.random.default_rng(seed)
     for w in windows:
@@ -90,6 +91,8 @@ def _direction_split(
             max_size=settings.ranker.max_query_size,
             seed=seed,
         )
+        if max_rows is not None:
+            g = g.sample_queries(max_rows // len(windows), rng)
         X = w.tables.vectors(g.c_rows, g.p_rows, g.rate, g.fmt)
         parts.append((g, history_dropout(X, w.tables, g.c_rows, g.p_rows, dropout, rng)))
     groups = Groups(
@@ -149,28 +152,30 @@ def train_rankers(
 
 
 def _pair_rows(
-    windows: list[LabelWindow], dropout: float = 0.0, seed: int = 0
+    windows: list[LabelWindow], dropout: float = 0.0, seed: int = 0, max_rows: int | None = None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """All pairs of the windows: features (with history dropout), GMV and views."""
+    """The windows' pairs (a seeded sample of at most ``max_rows``): features with history dropout, GMV, views."""
     rng = np.random.default_rng(seed)
-    blocks = []
+    blocks, gmv, views = [], [], []
     for w in windows:
-        c, p = w.pairs["c_row"].to_numpy(), w.pairs["p_row"].to_numpy()
-        X = w.tables.vectors(c, p, w.pairs["rate"].to_numpy(), w.pairs["format_code"].to_numpy())
+        pairs = w.pairs
+        if max_rows is not None and len(pairs) > max_rows // len(windows):
+            pairs = pairs.iloc[np.sort(rng.choice(len(pairs), max_rows // len(windows), replace=False))]
+        c, p = pairs["c_row"].to_numpy(), pairs["p_row"].to_numpy()
+        X = w.tables.vectors(c, p, pairs["rate"].to_numpy(), pairs["format_code"].to_numpy())
         blocks.append(history_dropout(X, w.tables, c, p, dropout, rng))
-    X = np.vstack(blocks)
-    gmv = np.concatenate([w.pairs["gmv"].to_numpy() for w in windows])
-    views = np.concatenate([w.pairs["views"].to_numpy() for w in windows])
-    return X, gmv, views
+        gmv.append(pairs["gmv"].to_numpy())
+        views.append(pairs["views"].to_numpy())
+    return np.vstack(blocks), np.concatenate(gmv), np.concatenate(views)
 
 
 def train_outcome_models(
     train_windows: list[LabelWindow], valid: LabelWindow, names: list[str], settings: Settings, seed: int
 ) -> tuple[GBMRegressor, DistributionModel]:
-    """The GMV regressor (tweedie) and the content distribution model, on every pair of the windows."""
-    X, gmv, views = _pair_rows(train_windows, settings.ranker.history_dropout, seed)
-    Xv, gmv_v, views_v = _pair_rows([valid])
+    """The GMV regressor (tweedie) and the content distribution model, on the windows' pairs (row budget)."""
     r = settings.ranker
+    X, gmv, views = _pair_rows(train_windows, r.history_dropout, seed, r.max_train_rows)
+    Xv, gmv_v, views_v = _pair_rows([valid], 0.0, seed + 1, r.max_train_rows // 2)
     regressor = GBMRegressor(
         objective="tweedie",
         num_leaves=r.num_leaves,
@@ -211,8 +216,11 @@ def train_engine(market: Marketplace, settings: Settings, seed: int) -> Engine:
     if any(w.tables.feature_names != names for w in windows):
         raise ValueError("feature names differ between windows; the data's extra columns changed over time")
     negatives = {"creator": r.negatives_per_creator_query, "product": r.negatives_per_product_query}
-    train = {d: _direction_split(windows, d, settings, negatives[d], seed, r.history_dropout) for d in DIRECTIONS}
-    stop = {d: _direction_split([valid], d, settings, negatives[d], seed + 1) for d in DIRECTIONS}  # early stopping
+    budget = r.max_train_rows
+    train = {
+        d: _direction_split(windows, d, settings, negatives[d], seed, r.history_dropout, budget) for d in DIRECTIONS
+    }
+    stop = {d: _direction_split([valid], d, settings, negatives[d], seed + 1, 0.0, budget // 2) for d in DIRECTIONS}
     held = {d: _direction_split([valid], d, settings) for d in DIRECTIONS}  # logged outcomes only (reported)
     for d in DIRECTIONS:
         if train[d].groups.n_queries == 0 or held[d].groups.n_queries == 0:

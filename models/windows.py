@@ -127,6 +127,27 @@ class Groups:
     def n_queries(self) -> int:
         return len(self.group_sizes)
 
+    def sample_queries(self, max_rows: int, rng: np.random.Generator) -> Groups:
+        """Whole queries drawn at random until ``max_rows`` rows (at least one query); self if already small."""
+        if len(self.c_rows) <= max_rows or self.n_queries == 0:
+            return self
+        order = rng.permutation(self.n_queries)
+        fits = np.cumsum(self.group_sizes[order]) <= max_rows
+        keep = np.sort(order[fits] if fits.any() else order[:1])
+        starts = np.r_[0, np.cumsum(self.group_sizes)[:-1]]
+        rows = np.concatenate([np.arange(starts[q], starts[q] + self.group_sizes[q]) for q in keep])
+        return Groups(
+            direction=self.direction,
+            c_rows=self.c_rows[rows],
+            p_rows=self.p_rows[rows],
+            rate=self.rate[rows],
+            fmt=self.fmt[rows],
+            labels=self.labels[rows],
+            gain=self.gain[rows],
+            group_sizes=self.group_sizes[keep],
+            query_rows=self.query_rows[keep],
+        )
+
 
 def add_negatives(
     pairs: pd.DataFrame, tables: FeatureTables, direction: Direction, per_query: int, rng: np.random.Generator

@@ -118,6 +118,12 @@ class RankerSettings(_Section):
     valid_days: int = Field(30, ge=1, description="Last days of history held out for validation / early stopping.")
     label_days: int = Field(30, ge=1, description="Length of each training label window.")
     train_windows: int = Field(2, ge=1, description="Training label windows before the validation window.")
+    max_train_rows: int = Field(
+        1_000_000,
+        ge=1000,
+        description="Training rows per model (whole queries sampled, seeded, above it); half of "
+        "it for early-stopping sets. Bounds training time on large marketplaces.",
+    )
     max_query_size: int = Field(
         1000, ge=2, le=10_000, description="Candidates kept per training query (seeded sample above it)."
     )
