@@ -18,11 +18,9 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import platform
 import shutil
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -39,10 +37,10 @@ from models.regressor import GBMRegressor
 from models.retrieval import Retriever
 from models.training import Engine
 from models.windows import DIRECTIONS
+from recsys.provenance import CORE_LIBRARIES, library_versions, sha256_file
 from recsys.schema import TABLES, Marketplace
 
 BUNDLE_FORMAT = 1
-_LIBRARIES = ("numpy", "pandas", "scikit-learn", "lightgbm", "faiss-cpu", "pyarrow", "scipy")
 
 
 class BundleError(Exception):
@@ -65,24 +63,6 @@ def data_hash(market: Marketplace) -> str:
                 )
         digest.update(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
     return digest.hexdigest()
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def library_versions() -> dict[str, str]:
-    versions = {"python": platform.python_version()}
-    for lib in _LIBRARIES:
-        try:
-            versions[lib] = metadata.version(lib)
-        except metadata.PackageNotFoundError:
-            versions[lib] = "missing"
-    return versions
 
 
 def save_bundle(
@@ -123,7 +103,7 @@ def save_bundle(
             for text_model in sorted(models.glob("*.txt")):
                 CompiledTrees.compile(text_model, text_model.with_suffix(".so"))
             compiled_cpu = cpu_signature()
-        files = {str(p.relative_to(tmp)): _sha256(p) for p in sorted(tmp.rglob("*")) if p.is_file()}
+        files = {str(p.relative_to(tmp)): sha256_file(p) for p in sorted(tmp.rglob("*")) if p.is_file()}
         manifest = {
             "format": BUNDLE_FORMAT,
             "run_id": run_id,
@@ -131,7 +111,7 @@ def save_bundle(
             "data_hash": digest,
             "data_now": engine.tables.cutoff.isoformat(),
             "seed": seed,
-            "library_versions": library_versions(),
+            "library_versions": library_versions([*CORE_LIBRARIES, "lleaves", "llvmlite"]),
             "feature_names": engine.tables.feature_names,
             "extras": engine.tables.extras,
             "ranker_mode": "shared" if shared else "per_direction",
@@ -206,7 +186,7 @@ def _verify(path: Path, manifest: dict[str, Any], check_files: bool) -> None:
         file = path / rel
         if not file.exists():
             raise BundleError(f"bundle {path.name}: file {rel} is missing")
-        if _sha256(file) != digest:
+        if sha256_file(file) != digest:
             raise BundleError(f"bundle {path.name}: file {rel} was modified (checksum mismatch)")
 
 

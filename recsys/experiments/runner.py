@@ -15,7 +15,6 @@ import tomllib
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +25,7 @@ from recsys.experiments.base import ExperimentResult
 from recsys.experiments.plots import write_plots
 from recsys.experiments.report import render_report
 from recsys.progress import stage
+from recsys.provenance import library_versions, sha256_file
 
 _VERSIONED = (
     "recsys-match",
@@ -130,16 +130,6 @@ def git_state(repo: Path | None = None) -> dict[str, Any]:
     return {"commit": commit, "dirty": bool(status.strip())}
 
 
-def library_versions() -> dict[str, str]:
-    versions = {"python": platform.python_version()}
-    for name in _VERSIONED:
-        try:
-            versions[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            continue
-    return versions
-
-
 def data_fingerprint(data_dir: Path, subdir: str | None) -> dict[str, str]:
     """sha256 of every file the dataset's folder holds ({relative path: hex}); empty when it has none."""
     if subdir is None or not (data_dir / subdir).is_dir():
@@ -147,11 +137,7 @@ def data_fingerprint(data_dir: Path, subdir: str | None) -> dict[str, str]:
     hashes = {}
     for file in sorted((data_dir / subdir).rglob("*")):
         if file.is_file():
-            digest = hashlib.sha256()
-            with file.open("rb") as handle:
-                for chunk in iter(lambda: handle.read(1 << 20), b""):
-                    digest.update(chunk)
-            hashes[str(file.relative_to(data_dir))] = digest.hexdigest()
+            hashes[str(file.relative_to(data_dir))] = sha256_file(file)
     return hashes
 
 
@@ -201,7 +187,7 @@ def write_run(
             "data_files": data_fingerprint(data_dir, registry.data_subdir(dataset)),
             "git": git_state(),
             "created_utc": f"{created:%Y-%m-%d %H:%M:%S}",
-            "versions": library_versions(),
+            "versions": library_versions(_VERSIONED),
             "platform": platform.platform(),
             "command": _command(dataset, seed, final),
         }

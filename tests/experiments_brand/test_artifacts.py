@@ -11,7 +11,8 @@ import pandas as pd
 import pytest
 
 from recsys.experiments.brand_influencer import ArtifactError, BrandDataError, score_to_file
-from recsys.experiments.brand_influencer.artifacts import MANIFEST, _sha256
+from recsys.experiments.brand_influencer.artifacts import MANIFEST
+from recsys.provenance import sha256_file
 
 
 def _ranks(scores: pd.DataFrame, held: pd.DataFrame) -> pd.Series:
@@ -89,7 +90,7 @@ def test_altered_or_incompatible_artifacts(trained_split, tmp_path: Path) -> Non
     with pytest.raises(ArtifactError, match=r"pipeline\.json changed since training"):
         score_to_file(copy, test_dir, tmp_path / "s.csv")
     manifest = json.loads((copy / MANIFEST).read_text())
-    manifest["files"]["pipeline.json"] = _sha256(copy / "pipeline.json")  # a consistent but foreign folder
+    manifest["files"]["pipeline.json"] = sha256_file(copy / "pipeline.json")  # a consistent but foreign folder
     (copy / MANIFEST).write_text(json.dumps(manifest))
     with pytest.raises(ArtifactError, match=r"feature names .*brand_country.* differ"):
         score_to_file(copy, test_dir, tmp_path / "s.csv")

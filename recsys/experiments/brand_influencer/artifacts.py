@@ -7,12 +7,9 @@ text model, JSON (settings, feature names, categories, manifest) and .npy arrays
 
 from __future__ import annotations
 
-import hashlib
 import json
-import platform
 import time
 from datetime import UTC, datetime
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +29,7 @@ from recsys.experiments.brand_influencer.pipeline import (
     cross_brand_normalise,
 )
 from recsys.progress import stage
+from recsys.provenance import library_versions, sha256_file
 
 MANIFEST = "manifest.json"
 ARTIFACT_KIND = "brand-influencer pipeline"
@@ -40,20 +38,6 @@ _LIBRARIES = ("numpy", "pandas", "scikit-learn", "lightgbm", "faiss-cpu", "scipy
 
 class ArtifactError(ValueError):
     """An artifact folder that cannot be used (missing, corrupted or from another code version)."""
-
-
-def library_versions() -> dict[str, str]:
-    versions = {"python": platform.python_version()}
-    for name in _LIBRARIES:
-        try:
-            versions[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            continue
-    return versions
-
-
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def train_to_dir(train_dir: Path, out_dir: Path, seed: int, settings: PipelineSettings | None = None) -> dict[str, Any]:
@@ -84,9 +68,9 @@ def train_to_dir(train_dir: Path, out_dir: Path, seed: int, settings: PipelineSe
         "categories": pipeline.featurizer_.categories_,
         "feature_names": meta["feature_names"],
         "best_iteration": meta["best_iteration"],
-        "versions": library_versions(),
+        "versions": library_versions(_LIBRARIES),
         "created_utc": f"{datetime.now(UTC):%Y-%m-%d %H:%M:%S}",
-        "files": {name: _sha256(out_dir / name) for name in files},
+        "files": {name: sha256_file(out_dir / name) for name in files},
     }
     (out_dir / MANIFEST).write_text(json.dumps(manifest, indent=2))
     return {
@@ -115,7 +99,7 @@ def load_pipeline(artifacts_dir: Path) -> tuple[BrandCreatorPipeline, dict[str, 
         path = artifacts_dir / name
         if not path.is_file():
             raise ArtifactError(f"missing artifact file {path}")
-        if _sha256(path) != digest:
+        if sha256_file(path) != digest:
             raise ArtifactError(f"artifact file {path} changed since training (sha256 differs from the manifest)")
     try:
         pipeline = BrandCreatorPipeline.load(artifacts_dir)
