@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import lightgbm as lgb
 import numpy as np
 
-from models.compiled import CompiledTrees
+from models.gbm import BoostedTrees
 
 
-class GBMRegressor:
+class GBMRegressor(BoostedTrees):
     """Gradient-boosted regression trees with early stopping on a validation split.
 
     Parameters
@@ -47,23 +44,14 @@ class GBMRegressor:
         self.num_threads = num_threads
         self.seed = seed
 
-    def _params(self) -> dict[str, object]:
-        params: dict[str, object] = {
-            "objective": self.objective,
-            "num_leaves": self.num_leaves,
-            "learning_rate": self.learning_rate,
-            "min_data_in_leaf": self.min_data_in_leaf,
-            "feature_fraction": self.feature_fraction,
-            "feature_fraction_seed": self.seed,
-            "num_threads": self.num_threads,
-            "seed": self.seed,
-            "deterministic": True,
-            "force_row_wise": True,
-            "verbosity": -1,
-        }
+    def _params(self) -> dict[str, Any]:
+        params = {**super()._params(), "objective": self.objective}
         if self.objective == "tweedie":
             params["tweedie_variance_power"] = self.tweedie_variance_power
         return params
+
+    def _meta(self) -> dict[str, Any]:
+        return {"objective": self.objective}
 
     def fit(
         self,
@@ -75,43 +63,15 @@ class GBMRegressor:
         categorical: list[str] | None = None,
     ) -> GBMRegressor:
         """Train on ``X`` of shape (n_rows, n_features) and targets ``y`` of shape (n_rows,)."""
-        if X.shape[1] != len(feature_names):
-            raise ValueError(f"X has {X.shape[1]} columns but {len(feature_names)} feature names were given")
+        self._check_columns(X, feature_names)
         cats = [c for c in (categorical or []) if c in feature_names]
         train = lgb.Dataset(X, label=y, feature_name=feature_names, categorical_feature=cats or "auto")
-        valid_sets: list[lgb.Dataset] = []
-        callbacks: list[Callable[..., Any]] = []
+        valid = None
         if X_valid is not None and y_valid is not None and len(y_valid):
-            valid_sets = [lgb.Dataset(X_valid, label=y_valid, reference=train)]
-            callbacks = [lgb.early_stopping(self.early_stopping_rounds, verbose=False)]
-        self.booster_ = lgb.train(
-            self._params(), train, num_boost_round=self.n_estimators, valid_sets=valid_sets, callbacks=callbacks
-        )
-        self.best_iteration_ = int(self.booster_.best_iteration or self.booster_.current_iteration())
-        self.feature_names_ = list(feature_names)
-        return self
-
-    compiled_: CompiledTrees | None = None  # native code for the request path (see models.compiled)
+            valid = lgb.Dataset(X_valid, label=y_valid, reference=train)
+        return self._train(train, valid, feature_names)
 
     def predict(self, X: np.ndarray, num_threads: int | None = None) -> np.ndarray:
-        """Predictions of shape (n_rows,) on the target's scale."""
-        if self.compiled_ is not None:
-            raw = self.compiled_.predict_raw(X)
-            return np.exp(raw) if self.objective == "tweedie" else raw
-        kwargs: dict[str, Any] = {} if num_threads is None else {"num_threads": num_threads}
-        return np.asarray(self.booster_.predict(X, num_iteration=self.best_iteration_, **kwargs), dtype=np.float64)
-
-    def save(self, path: Path) -> None:
-        self.booster_.save_model(str(path), num_iteration=self.best_iteration_)
-        Path(f"{path}.json").write_text(
-            json.dumps({"best_iteration": self.best_iteration_, "objective": self.objective})
-        )
-
-    @classmethod
-    def load(cls, path: Path) -> GBMRegressor:
-        meta = json.loads(Path(f"{path}.json").read_text())
-        obj = cls(objective=meta["objective"])
-        obj.booster_ = lgb.Booster(model_file=str(path))
-        obj.best_iteration_ = int(meta["best_iteration"])
-        obj.feature_names_ = list(obj.booster_.feature_name())
-        return obj
+        """Predictions of shape (n_rows,) on the target's scale (tweedie: the exponential of the raw score)."""
+        raw = self.raw_scores(X, num_threads)
+        return np.exp(raw) if self.objective == "tweedie" else raw
