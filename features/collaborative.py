@@ -11,10 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
 import scipy.sparse as sp
 from sklearn.linear_model import Ridge
 from sklearn.utils.extmath import randomized_svd
+
+from features.history import History
 
 
 @dataclass
@@ -42,21 +43,16 @@ def _map_content(
 
 
 def factorize(
-    history: pd.DataFrame,
-    creator_index: pd.Index,
-    product_index: pd.Index,
+    history: History,
     creator_content: np.ndarray,
     product_content: np.ndarray,
     k: int,
     seed: int,
 ) -> CollaborativeFactors:
     """Factors of rank ``k`` (``k`` = 0 gives empty factors) from the promotions in ``history``."""
-    n_c, n_p = len(creator_index), len(product_index)
-    c = creator_index.get_indexer(pd.Index(history["creator_id"]))
-    p = product_index.get_indexer(pd.Index(history["product_id"]))
-    keep = (c >= 0) & (p >= 0)
-    values = 1.0 + np.log1p(history["gmv"].to_numpy(np.float64)[keep])
-    matrix = sp.csr_matrix((values, (c[keep], p[keep])), shape=(n_c, n_p))
+    n_c, n_p = history.n_creators, history.n_products
+    values = 1.0 + np.log1p(history.outcomes["gmv"])
+    matrix = sp.csr_matrix((values, (history.c, history.p)), shape=(n_c, n_p))
     matrix.sum_duplicates()
     creator_known = np.diff(matrix.indptr) > 0
     product_known = np.bincount(matrix.indices, minlength=n_p) > 0

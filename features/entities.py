@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from features.history import window_aggregates
+from features.history import History, distinct_partners, window_aggregates
 from features.names import CREATOR_FEATURES, PRODUCT_FEATURES, extra_names
 from recsys.schema import AUDIENCE_KEYS, FAN_TIERS, TABLES, audience_columns
 
@@ -65,7 +65,7 @@ def fan_tier_codes(followers: np.ndarray) -> np.ndarray:
     return np.searchsorted([lower for _, lower in FAN_TIERS], followers, side="right") - 1
 
 
-def creator_block(creators: pd.DataFrame, history: pd.DataFrame, cutoff: pd.Timestamp, extras: Extras) -> pd.DataFrame:
+def creator_block(creators: pd.DataFrame, history: History, cutoff: pd.Timestamp, extras: Extras) -> pd.DataFrame:
     """Creator features: reach, engagement, audience, tenure and sales windows, plus extra columns."""
     index = pd.Index(creators["creator_id"])
     followers = creators["followers"].to_numpy(np.float64)
@@ -79,7 +79,7 @@ def creator_block(creators: pd.DataFrame, history: pd.DataFrame, cutoff: pd.Time
     out["c_n_categories"] = creators["categories"].map(len).to_numpy(np.float64)
     for key, col in zip(AUDIENCE_KEYS, audience_columns("aud"), strict=True):
         out[f"c_aud_{key}"] = creators[col].to_numpy(np.float64)
-    out = pd.concat([out, window_aggregates(history, "creator_id", index, cutoff, "c")], axis=1)
+    out = pd.concat([out, window_aggregates(history, "c").set_index(index)], axis=1)
     out = out[CREATOR_FEATURES]
     extra = extras.matrix(creators)
     names = extra_names("c", extras.numeric, extras.embeddings)
@@ -98,7 +98,7 @@ def product_block(
     products: pd.DataFrame,
     merchants: pd.DataFrame,
     plans: pd.DataFrame,
-    history: pd.DataFrame,
+    history: History,
     cutoff: pd.Timestamp,
     categories: list[str],
     experience_scale: int,
@@ -125,11 +125,8 @@ def product_block(
     out["p_has_target"] = (~np.isnan(target).any(axis=1)).astype(np.float64)
     for j, key in enumerate(AUDIENCE_KEYS):
         out[f"p_target_{key}"] = target[:, j]
-    out = pd.concat([out, window_aggregates(history, "product_id", index, cutoff, "p")], axis=1)
-    recent = history[history["started_at"] >= cutoff - pd.Timedelta(days=90)]
-    out["p_n_creators_90d"] = (
-        recent.groupby("product_id")["creator_id"].nunique().reindex(index, fill_value=0).to_numpy(np.float64)
-    )
+    out = pd.concat([out, window_aggregates(history, "p").set_index(index)], axis=1)
+    out["p_n_creators_90d"] = distinct_partners(history, 90)
     m = merchants.set_index("merchant_id").reindex(products["merchant_id"])
     scale = 100.0 / experience_scale
     out["m_experience_score"] = m["experience_score"].to_numpy(np.float64) * scale

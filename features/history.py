@@ -1,10 +1,13 @@
 """Point-in-time sales and engagement history: aggregates of promotions started before a cutoff.
 
 A promotion counts with the totals recorded for it (views, clicks, orders, GMV, refunds) once it started before the
-cutoff; nothing that started at or after the cutoff is ever read. All functions are pure over DataFrames.
+cutoff; nothing that started at or after the cutoff is ever read. The history is turned into row codes once
+(:class:`History`) and aggregated with ``np.bincount`` — a single pass per figure, whatever the catalogue size.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -25,65 +28,101 @@ def _ratio(num: ArrayLike, den: ArrayLike) -> np.ndarray:
     return np.divide(num, den, out=np.full(num.shape, np.nan), where=den > 0)
 
 
-def window_aggregates(
-    history: pd.DataFrame, key: str, index: pd.Index, cutoff: pd.Timestamp, prefix: str
-) -> pd.DataFrame:
-    """Per-``key`` sales history over the last 7/30/90 days and all time, aligned with ``index``.
+@dataclass
+class History:
+    """The promotions before a cutoff as aligned arrays, ids replaced by creator and product row codes."""
+
+    c: np.ndarray  # creator row per promotion
+    p: np.ndarray  # product row per promotion
+    age_days: np.ndarray  # days between the promotion's start and the cutoff (> 0)
+    fmt: np.ndarray  # format code
+    outcomes: dict[str, np.ndarray]  # OUTCOME_COLUMNS as float64
+    n_creators: int
+    n_products: int
+
+    @classmethod
+    def of(
+        cls,
+        promotions: pd.DataFrame,
+        creators: pd.Index,
+        products: pd.Index,
+        cutoff: pd.Timestamp,
+        formats: tuple[str, ...],
+    ) -> History:
+        past = before(promotions, cutoff)
+        c = creators.get_indexer(pd.Index(past["creator_id"]))
+        p = products.get_indexer(pd.Index(past["product_id"]))
+        keep = (c >= 0) & (p >= 0)
+        age = (cutoff - past["started_at"]).dt.total_seconds().to_numpy(np.float64) / 86400
+        return cls(
+            c=c[keep].astype(np.int64),
+            p=p[keep].astype(np.int64),
+            age_days=age[keep],
+            fmt=pd.Categorical(past["format"], categories=list(formats)).codes[keep].astype(np.int64),
+            outcomes={col: past[col].to_numpy(np.float64)[keep] for col in OUTCOME_COLUMNS},
+            n_creators=len(creators),
+            n_products=len(products),
+        )
+
+    def __len__(self) -> int:
+        return len(self.c)
+
+    def side(self, name: str) -> tuple[np.ndarray, int]:
+        """Codes and size of one side: ``c`` (creators) or ``p`` (products)."""
+        return (self.c, self.n_creators) if name == "c" else (self.p, self.n_products)
+
+
+def window_aggregates(history: History, prefix: str) -> pd.DataFrame:
+    """Per-entity sales history over the last 7/30/90 days and all time (``prefix`` "c" or "p" picks the side).
 
     Columns (``{prefix}_...``): promotions, log GMV, log orders, conversion (orders / clicks), GPM (GMV per 1,000
     views), refund rate (refunds / orders) per window; 30-day interaction rate ((likes+comments+shares) / views);
     all-time log GMV and promotions; days since the last promotion; whether any history exists.
     """
-    out = pd.DataFrame(index=index)
+    codes, n = history.side(prefix)
+    o = history.outcomes
+    out: dict[str, np.ndarray] = {}
     for days in WINDOWS:
-        recent = history[history["started_at"] >= cutoff - pd.Timedelta(days=days)]
-        agg = recent.groupby(key)[list(OUTCOME_COLUMNS)].sum().reindex(index, fill_value=0)
-        count = recent.groupby(key).size().reindex(index, fill_value=0)
-        out[f"{prefix}_promotions_{days}d"] = count.to_numpy(np.float64)
-        out[f"{prefix}_log_gmv_{days}d"] = np.log1p(agg["gmv"].to_numpy(np.float64))
-        out[f"{prefix}_log_orders_{days}d"] = np.log1p(agg["orders"].to_numpy(np.float64))
-        out[f"{prefix}_conversion_{days}d"] = _ratio(agg["orders"], agg["clicks"])
-        out[f"{prefix}_gpm_{days}d"] = 1000 * _ratio(agg["gmv"], agg["views"])
-        out[f"{prefix}_refund_rate_{days}d"] = _ratio(agg["refunds"], agg["orders"])
+        recent = history.age_days <= days
+        rc = codes[recent]
+
+        def total(col: str, rc: np.ndarray = rc, recent: np.ndarray = recent) -> np.ndarray:
+            return np.bincount(rc, weights=o[col][recent], minlength=n)
+
+        gmv, orders, clicks, views = total("gmv"), total("orders"), total("clicks"), total("views")
+        out[f"{prefix}_promotions_{days}d"] = np.bincount(rc, minlength=n).astype(np.float64)
+        out[f"{prefix}_log_gmv_{days}d"] = np.log1p(gmv)
+        out[f"{prefix}_log_orders_{days}d"] = np.log1p(orders)
+        out[f"{prefix}_conversion_{days}d"] = _ratio(orders, clicks)
+        out[f"{prefix}_gpm_{days}d"] = 1000 * _ratio(gmv, views)
+        out[f"{prefix}_refund_rate_{days}d"] = _ratio(total("refunds"), orders)
         if days == 30:
-            out[f"{prefix}_interaction_rate_30d"] = _ratio(agg["likes"] + agg["comments"] + agg["shares"], agg["views"])
-    total = history.groupby(key).agg(gmv=("gmv", "sum"), n=("gmv", "size"), last=("started_at", "max"))
-    total = total.reindex(index)
-    out[f"{prefix}_log_gmv_all"] = np.log1p(total["gmv"].fillna(0).to_numpy(np.float64))
-    out[f"{prefix}_promotions_all"] = total["n"].fillna(0).to_numpy(np.float64)
-    out[f"{prefix}_days_since_last"] = ((cutoff - total["last"]).dt.total_seconds() / 86400).to_numpy(np.float64)
-    out[f"{prefix}_has_history"] = total["n"].notna().to_numpy(np.float64)
-    return out
+            engaged = total("likes") + total("comments") + total("shares")
+            out[f"{prefix}_interaction_rate_30d"] = _ratio(engaged, views)
+    count = np.bincount(codes, minlength=n)
+    out[f"{prefix}_log_gmv_all"] = np.log1p(np.bincount(codes, weights=o["gmv"], minlength=n))
+    out[f"{prefix}_promotions_all"] = count.astype(np.float64)
+    newest = np.full(n, np.inf)
+    np.minimum.at(newest, codes, history.age_days)
+    out[f"{prefix}_days_since_last"] = np.where(count > 0, newest, np.nan)
+    out[f"{prefix}_has_history"] = (count > 0).astype(np.float64)
+    return pd.DataFrame(out)
 
 
 def creator_category_history(
-    history: pd.DataFrame,
-    product_category: pd.Series,
-    creator_index: pd.Index,
-    categories: list[str],
-    cutoff: pd.Timestamp,
-    days: int = 90,
+    history: History, product_category: np.ndarray, n_categories: int, days: int = 90
 ) -> dict[str, np.ndarray]:
     """Per creator and category over the last ``days``: GMV share, log promotions and conversion; each (n_c, K)."""
-    recent = history[history["started_at"] >= cutoff - pd.Timedelta(days=days)]
-    cat = product_category.reindex(recent["product_id"]).to_numpy()
-    frame = pd.DataFrame(
-        {
-            "creator_id": recent["creator_id"].to_numpy(),
-            "category": pd.Categorical(cat, categories=categories),
-            "gmv": recent["gmv"].to_numpy(np.float64),
-            "orders": recent["orders"].to_numpy(np.float64),
-            "clicks": recent["clicks"].to_numpy(np.float64),
-            "n": 1.0,
-        }
-    )
-    grouped = frame.groupby(["creator_id", "category"], observed=False)[["gmv", "orders", "clicks", "n"]].sum()
+    recent = history.age_days <= days
+    cell = history.c[recent] * n_categories + product_category[history.p[recent]]
+    size = history.n_creators * n_categories
 
-    def matrix(col: str) -> np.ndarray:
-        wide = grouped[col].unstack("category").reindex(index=creator_index, columns=categories)
-        return wide.fillna(0).to_numpy(np.float64)
+    def matrix(weights: np.ndarray | None) -> np.ndarray:
+        return np.bincount(cell, weights=weights, minlength=size).reshape(history.n_creators, n_categories)
 
-    gmv, orders, clicks, n = matrix("gmv"), matrix("orders"), matrix("clicks"), matrix("n")
+    o = history.outcomes
+    gmv, orders = matrix(o["gmv"][recent]), matrix(o["orders"][recent])
+    clicks, n = matrix(o["clicks"][recent]), matrix(None).astype(np.float64)
     total = gmv.sum(axis=1, keepdims=True)
     return {
         "gmv_share": np.divide(gmv, total, out=np.zeros_like(gmv), where=total > 0),
@@ -92,38 +131,41 @@ def creator_category_history(
     }
 
 
-def pair_history(
-    history: pd.DataFrame, creator_index: pd.Index, product_index: pd.Index
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def pair_history(history: History) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Earlier collaborations as sorted keys ``creator_row * n_products + product_row`` with counts, GMV, orders."""
-    c = creator_index.get_indexer(pd.Index(history["creator_id"])).astype(np.int64)
-    p = product_index.get_indexer(pd.Index(history["product_id"])).astype(np.int64)
-    keep = (c >= 0) & (p >= 0)
-    keys = c[keep] * len(product_index) + p[keep]
+    keys = history.c * history.n_products + history.p
     uniq, inverse = np.unique(keys, return_inverse=True)
     counts = np.bincount(inverse, minlength=len(uniq)).astype(np.float64)
-    gmv = np.bincount(inverse, weights=history["gmv"].to_numpy(np.float64)[keep], minlength=len(uniq))
-    orders = np.bincount(inverse, weights=history["orders"].to_numpy(np.float64)[keep], minlength=len(uniq))
+    gmv = np.bincount(inverse, weights=history.outcomes["gmv"], minlength=len(uniq))
+    orders = np.bincount(inverse, weights=history.outcomes["orders"], minlength=len(uniq))
     return uniq, counts, gmv, orders
 
 
-def typical_promoter_size(history: pd.DataFrame, followers: pd.Series, product_index: pd.Index) -> np.ndarray:
+def distinct_partners(history: History, days: int = 90) -> np.ndarray:
+    """Per product, how many distinct creators promoted it in the last ``days``."""
+    recent = history.age_days <= days
+    pairs = np.unique(history.p[recent] * history.n_creators + history.c[recent])
+    return np.bincount(pairs // history.n_creators, minlength=history.n_products).astype(np.float64)
+
+
+def _median_by(codes: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
+    med = pd.Series(values).groupby(codes).median()
+    out = np.full(n, np.nan)
+    out[med.index.to_numpy()] = med.to_numpy()
+    return out
+
+
+def typical_promoter_size(history: History, log_followers: np.ndarray) -> np.ndarray:
     """Median log followers of the creators who promoted each product (NaN without history)."""
-    logf = np.log1p(followers.reindex(history["creator_id"]).to_numpy(np.float64))
-    med = pd.Series(logf, index=history["product_id"].to_numpy()).groupby(level=0).median()
-    return med.reindex(product_index).to_numpy(np.float64)
+    return _median_by(history.p, log_followers[history.c], history.n_products)
 
 
-def usual_price(history: pd.DataFrame, price: pd.Series, creator_index: pd.Index) -> np.ndarray:
+def usual_price(history: History, log_price: np.ndarray) -> np.ndarray:
     """Median log price of the products each creator promoted (NaN without history)."""
-    logp = np.log(price.reindex(history["product_id"]).to_numpy(np.float64))
-    med = pd.Series(logp, index=history["creator_id"].to_numpy()).groupby(level=0).median()
-    return med.reindex(creator_index).to_numpy(np.float64)
+    return _median_by(history.c, log_price[history.p], history.n_creators)
 
 
-def main_format(history: pd.DataFrame, creator_index: pd.Index, formats: tuple[str, ...]) -> np.ndarray:
-    """Each creator's most frequent promotion format so far (code into ``formats``; 0 without history)."""
-    codes = pd.Categorical(history["format"], categories=list(formats)).codes
-    counts = pd.crosstab(history["creator_id"].to_numpy(), codes).reindex(index=creator_index, fill_value=0)
-    counts = counts.reindex(columns=range(len(formats)), fill_value=0)
-    return counts.to_numpy().argmax(axis=1).astype(np.int8)
+def main_format(history: History, n_formats: int) -> np.ndarray:
+    """Each creator's most frequent promotion format so far (code; 0 without history)."""
+    counts = np.bincount(history.c * n_formats + history.fmt, minlength=history.n_creators * n_formats)
+    return counts.reshape(history.n_creators, n_formats).argmax(axis=1).astype(np.int8)

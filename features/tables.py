@@ -18,7 +18,7 @@ import pandas as pd
 from features.collaborative import factorize
 from features.entities import Extras, creator_block, embedding_matrix, fan_tier_codes, product_block
 from features.history import (
-    before,
+    History,
     creator_category_history,
     main_format,
     pair_history,
@@ -173,7 +173,8 @@ def build_feature_tables(
     """Feature tables of ``market`` as known just before ``cutoff``."""
     cutoff = pd.Timestamp(cutoff)
     creators, products = market.creators, market.products
-    history = before(market.promotions, cutoff)
+    c_index, p_index = pd.Index(creators["creator_id"]), pd.Index(products["product_id"])
+    history = History.of(market.promotions, c_index, p_index, cutoff, PROMOTION_FORMATS)
     categories = sorted(set(products["category"]) | {c for cats in creators["categories"] for c in cats})
     c_extras, p_extras = Extras.of(creators, "creators"), Extras.of(products, "products")
     c_block = creator_block(creators, history, cutoff, c_extras)
@@ -184,20 +185,17 @@ def build_feature_tables(
         c_block[col] = c_block[col].clip(lower=0)
     for col in ("p_days_listed", "m_days_since_joined"):
         p_block[col] = p_block[col].clip(lower=0)
-    c_index, p_index = pd.Index(creators["creator_id"]), pd.Index(products["product_id"])
     category_code = pd.Categorical(products["category"], categories=categories).codes.astype(np.int32)
     audience = creators[audience_columns("aud")].to_numpy(np.float64)
     target = _filled_targets(products)
     listed = _listed_categories(creators, categories)
-    cat_hist = creator_category_history(
-        history, products.set_index("product_id")["category"], c_index, categories, cutoff
-    )
+    cat_hist = creator_category_history(history, category_code, len(categories))
     log_price = np.log(products["price"].to_numpy(np.float64))
     best_rate = p_block["p_best_rate"].to_numpy(np.float64)
     cat_rate = pd.Series(best_rate).groupby(category_code).median().reindex(range(len(categories)))
     regions = sorted(set(creators["region"]) | set(market.merchants["region"]))
     merchant_region = market.merchants.set_index("merchant_id")["region"].reindex(products["merchant_id"])
-    keys, counts, gmv, orders = pair_history(history, c_index, p_index)
+    keys, counts, gmv, orders = pair_history(history)
     c_emb = {k: _unit_rows(embedding_matrix(creators[k], d)) for k, d in c_extras.embeddings.items()}
     p_emb = {k: _unit_rows(embedding_matrix(products[k], d)) for k, d in p_extras.embeddings.items()}
     one_hot = np.eye(len(categories), dtype=np.float64)[category_code]
@@ -205,7 +203,7 @@ def build_feature_tables(
         [audience, listed, c_block[["c_log_followers", "c_log_avg_views"]].to_numpy(), *c_emb.values()]
     )
     p_content = np.hstack([target, one_hot, log_price[:, None], *p_emb.values()])
-    cf = factorize(history, c_index, p_index, c_content, p_content, cf_factors, seed)
+    cf = factorize(history, c_content, p_content, cf_factors, seed)
     arrays = {
         "creator_audience": audience.astype(np.float32),
         "product_target": target.astype(np.float32),
@@ -213,9 +211,7 @@ def build_feature_tables(
         "creator_category_gmv_share": cat_hist["gmv_share"].astype(np.float32),
         "creator_category_promotions": cat_hist["log_promotions"].astype(np.float32),
         "creator_category_conversion": cat_hist["conversion"].astype(np.float32),
-        "creator_usual_log_price": usual_price(history, products.set_index("product_id")["price"], c_index).astype(
-            np.float32
-        ),
+        "creator_usual_log_price": usual_price(history, log_price).astype(np.float32),
         "creator_log_followers": np.log1p(creators["followers"].to_numpy(np.float64)).astype(np.float32),
         "creator_fan_tier": fan_tier_codes(creators["followers"].to_numpy()).astype(np.int8),
         "creator_region": pd.Categorical(creators["region"], categories=regions).codes.astype(np.int16),
@@ -223,7 +219,7 @@ def build_feature_tables(
         "product_log_price": log_price.astype(np.float32),
         "product_category": category_code,
         "product_typical_promoter": typical_promoter_size(
-            history, creators.set_index("creator_id")["followers"], p_index
+            history, np.log1p(creators["followers"].to_numpy(np.float64))
         ).astype(np.float32),
         "product_best_rate": best_rate.astype(np.float32),
         "category_median_rate": cat_rate.to_numpy(np.float32),
@@ -237,7 +233,7 @@ def build_feature_tables(
         "pair_counts": counts.astype(np.float32),
         "pair_gmv": gmv.astype(np.float32),
         "pair_orders": orders.astype(np.float32),
-        "creator_main_format": main_format(history, c_index, PROMOTION_FORMATS),
+        "creator_main_format": main_format(history, len(PROMOTION_FORMATS)),
     }
     for name, matrix in c_emb.items():
         arrays[f"cemb_{name}"] = matrix
