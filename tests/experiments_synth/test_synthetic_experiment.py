@@ -9,8 +9,14 @@ import pytest
 from recsys.experiments import synthetic
 
 TINY = synthetic.Config(
-    creators=250, products=1000, promotions=12_000, full_catalogue_queries=15, n_estimators=120,
-    distill_queries=40, recall_queries=10, candidates=300,
+    creators=250,
+    products=1000,
+    promotions=12_000,
+    full_catalogue_queries=15,
+    n_estimators=120,
+    distill_queries=40,
+    recall_queries=10,
+    candidates=300,
 )
 
 

@@ -46,7 +46,8 @@ def test_creators_for_a_product_and_for_a_shop(client, env) -> None:  # type: ig
     assert len(items) == 5 and all(i["product_id"] == w.product and i["predicted_gmv"] >= 0 for i in items)
     assert all(i["fan_tier"] in {"nano", "micro", "mid", "macro", "mega"} for i in items)
     tiered = client.get(
-        f"/v1/products/{w.product}/creators", params={"k": 5, "fan_tier": items[0]["fan_tier"]},
+        f"/v1/products/{w.product}/creators",
+        params={"k": 5, "fan_tier": items[0]["fan_tier"]},
         headers=key(w, "merchant"),
     ).json()["items"]
     assert tiered and {i["fan_tier"] for i in tiered} == {items[0]["fan_tier"]}
@@ -69,8 +70,9 @@ def test_score_refuses_more_than_1000_pairs_and_unknown_ids(client, env) -> None
     pair = {"creator_id": w.creator, "product_id": w.product}
     too_many = client.post("/v1/score", json={"pairs": [pair] * 1001}, headers=key(w, "admin"))
     assert too_many.status_code == 422 and too_many.json()["error"]["details"][0]["loc"][:2] == ["body", "pairs"]
-    unknown = client.post("/v1/score", json={"pairs": [pair, {"creator_id": w.creator, "product_id": "nope"}]},
-                          headers=key(w, "admin"))
+    unknown = client.post(
+        "/v1/score", json={"pairs": [pair, {"creator_id": w.creator, "product_id": "nope"}]}, headers=key(w, "admin")
+    )
     assert unknown.status_code == 422
     assert unknown.json()["error"]["details"][0]["loc"] == ["body", "pairs", "1", "product_id"]
 
@@ -84,8 +86,9 @@ def test_rankings(client, env) -> None:  # type: ignore[no-untyped-def]
         assert items and [i["rank"] for i in items] == list(range(1, len(items) + 1))
     creators = client.get("/v1/rankings/top-creators", headers=key(w, "merchant")).json()["items"]
     assert [c["recent_gmv"] for c in creators] == sorted((c["recent_gmv"] for c in creators), reverse=True)
-    picks = client.get("/v1/rankings/commission-picks", params={"category": "beauty"},
-                       headers=key(w, "merchant")).json()["items"]
+    picks = client.get(
+        "/v1/rankings/commission-picks", params={"category": "beauty"}, headers=key(w, "merchant")
+    ).json()["items"]
     assert picks and {p["category"] for p in picks} == {"beauty"}
     assert [p["commission_rate"] for p in picks] == sorted((p["commission_rate"] for p in picks), reverse=True)
 
@@ -125,11 +128,20 @@ def test_errors_share_one_body(client, env) -> None:  # type: ignore[no-untyped-
 def test_openapi_has_every_endpoint_with_examples(client) -> None:  # type: ignore[no-untyped-def]
     spec = client.get("/openapi.json").json()
     expected = {
-        ("get", "/v1/creators/{creator_id}/products"), ("get", "/v1/products/{product_id}/creators"),
-        ("get", "/v1/merchants/{merchant_id}/creators"), ("post", "/v1/score"), ("get", "/v1/rankings/{kind}"),
-        ("post", "/v1/plans"), ("get", "/v1/plans/{plan_id}"), ("patch", "/v1/plans/{plan_id}"),
-        ("get", "/v1/merchants/{merchant_id}/plans"), ("post", "/v1/events"), ("post", "/v1/admin/reload"),
-        ("get", "/healthz"), ("get", "/readyz"), ("get", "/metrics"),
+        ("get", "/v1/creators/{creator_id}/products"),
+        ("get", "/v1/products/{product_id}/creators"),
+        ("get", "/v1/merchants/{merchant_id}/creators"),
+        ("post", "/v1/score"),
+        ("get", "/v1/rankings/{kind}"),
+        ("post", "/v1/plans"),
+        ("get", "/v1/plans/{plan_id}"),
+        ("patch", "/v1/plans/{plan_id}"),
+        ("get", "/v1/merchants/{merchant_id}/plans"),
+        ("post", "/v1/events"),
+        ("post", "/v1/admin/reload"),
+        ("get", "/healthz"),
+        ("get", "/readyz"),
+        ("get", "/metrics"),
     }
     found = {(m, p) for p, ops in spec["paths"].items() for m in ops}
     assert expected <= found

@@ -37,10 +37,21 @@ def _post(client, env, events: list[dict[str, Any]]):  # type: ignore[no-untyped
 def test_a_batch_is_accepted_quarantined_and_idempotent(client, env, store, promotion) -> None:  # type: ignore[no-untyped-def]
     good = {**promotion, "promotion_id": "ev-pr-1"}
     bad = {**promotion, "promotion_id": "ev-pr-2", "views": -3, "creator_id": "nobody"}
-    order = {"order_id": "ev-o-1", "promotion_id": "ev-pr-1", "amount": 99.5, "created_at": "2026-06-01T10:00:00Z",
-             "confirmed_at": None, "refunded_at": None, "status": "placed"}
-    batch = [_event("e1", "promotion", good), _event("e2", "promotion", bad), _event("e3", "order", order),
-             _event("e1", "promotion", good)]
+    order = {
+        "order_id": "ev-o-1",
+        "promotion_id": "ev-pr-1",
+        "amount": 99.5,
+        "created_at": "2026-06-01T10:00:00Z",
+        "confirmed_at": None,
+        "refunded_at": None,
+        "status": "placed",
+    }
+    batch = [
+        _event("e1", "promotion", good),
+        _event("e2", "promotion", bad),
+        _event("e3", "order", order),
+        _event("e1", "promotion", good),
+    ]
     promotions_before = store.count("promotions")
     res = _post(client, env, batch)
     assert res.status_code == 200, res.text
@@ -75,8 +86,16 @@ def test_unknown_fields_and_nested_values_are_quarantined(client, env, promotion
     typo = {**promotion, "promotion_id": "ev-pr-4", "gvm": 1.0}
     nested = {**promotion, "promotion_id": "ev-pr-5", "views": {"a": 1}}
     wrong_type = {**promotion, "promotion_id": "ev-pr-6", "gmv": "lots", "started_at": "yesterday"}
-    body = _post(client, env, [_event("t1", "promotion", typo), _event("t2", "promotion", nested),
-                               _event("t3", "promotion", wrong_type), _event("t4", "order", {})]).json()
+    body = _post(
+        client,
+        env,
+        [
+            _event("t1", "promotion", typo),
+            _event("t2", "promotion", nested),
+            _event("t3", "promotion", wrong_type),
+            _event("t4", "order", {}),
+        ],
+    ).json()
     assert [r["status"] for r in body["results"]] == ["quarantined"] * 4
     reasons = [r["reason"] for r in body["results"]]
     assert "'gvm'" in reasons[0] and reasons[1].startswith("views:")

@@ -11,13 +11,18 @@ def test_plan_reads_like_an_unknown_plan_for_an_unlisted_creator(client, env) ->
     unknown = client.get("/v1/plans/no-such-plan", headers=key(w, "unlisted_creator"))
     assert hidden.status_code == unknown.status_code == 404
     assert hidden.headers.get("content-type") == unknown.headers.get("content-type")
-    assert hidden.json() == {"error": {**unknown.json()["error"],
-                                       "message": unknown.json()["error"]["message"].replace("no-such-plan",
-                                                                                            w.listed_plan)}}
-    patched = client.patch(f"/v1/plans/{w.listed_plan}", json={"commission_rate": 0.5},
-                           headers=key(w, "unlisted_creator"))
-    patched_unknown = client.patch("/v1/plans/no-such-plan", json={"commission_rate": 0.5},
-                                   headers=key(w, "unlisted_creator"))
+    assert hidden.json() == {
+        "error": {
+            **unknown.json()["error"],
+            "message": unknown.json()["error"]["message"].replace("no-such-plan", w.listed_plan),
+        }
+    }
+    patched = client.patch(
+        f"/v1/plans/{w.listed_plan}", json={"commission_rate": 0.5}, headers=key(w, "unlisted_creator")
+    )
+    patched_unknown = client.patch(
+        "/v1/plans/no-such-plan", json={"commission_rate": 0.5}, headers=key(w, "unlisted_creator")
+    )
     assert patched.status_code == patched_unknown.status_code == 403
     assert patched.json() == patched_unknown.json()
 
@@ -56,7 +61,8 @@ def test_pools_hold_listed_products_only_for_listed_creators(client, env) -> Non
             assert w.unlisted_creator in plan["creator_ids"]
     listed = client.get(
         f"/v1/creators/{w.listed_creator}/products",
-        params={"k": 200, "category": w.listed_category}, headers=key(w, "listed_creator"),
+        params={"k": 200, "category": w.listed_category},
+        headers=key(w, "listed_creator"),
     ).json()["items"]
     mine = [i for i in listed if i["product_id"] == w.listed_product]
     assert mine and mine[0]["plan_id"] == w.listed_plan

@@ -25,10 +25,14 @@ def _plan(w, **fields: Any) -> dict[str, Any]:  # type: ignore[no-untyped-def]
 REFUSALS = [
     ({"commission_rate": 0.95}, "plan_commission_out_of_bounds"),
     ({"commission_rate": 0.001}, "plan_commission_out_of_bounds"),
-    ({"plan_type": "tiered", "tiers": [{"min_amount": 100, "rate": 0.2}, {"min_amount": 50, "rate": 0.25}]},
-     "plan_tiers_not_increasing"),
-    ({"plan_type": "tiered", "commission_rate": 0.2, "tiers": [{"min_amount": 100, "rate": 0.1}]},
-     "plan_tier_rates_decreasing"),
+    (
+        {"plan_type": "tiered", "tiers": [{"min_amount": 100, "rate": 0.2}, {"min_amount": 50, "rate": 0.25}]},
+        "plan_tiers_not_increasing",
+    ),
+    (
+        {"plan_type": "tiered", "commission_rate": 0.2, "tiers": [{"min_amount": 100, "rate": 0.1}]},
+        "plan_tier_rates_decreasing",
+    ),
     ({"plan_type": "tiered", "tiers": [{"min_amount": 100, "rate": 0.9}]}, "plan_tier_rate_out_of_bounds"),
     ({"plan_type": "tiered"}, "plan_tiers_missing"),
     ({"tiers": [{"min_amount": 100, "rate": 0.2}]}, "plan_tiers_not_allowed"),
@@ -60,8 +64,9 @@ def test_unknown_product_and_taken_id(client, env) -> None:  # type: ignore[no-u
     assert client.post("/v1/plans", json=body, headers=key(w, "merchant")).status_code == 201
     again = client.post("/v1/plans", json=body, headers=key(w, "merchant"))
     assert again.status_code == 409 and again.json()["error"]["code"] == "plan_exists"
-    typo = client.post("/v1/plans", json={**body, "plan_id": "taken-2", "comission_rate": 0.2},
-                       headers=key(w, "merchant"))
+    typo = client.post(
+        "/v1/plans", json={**body, "plan_id": "taken-2", "comission_rate": 0.2}, headers=key(w, "merchant")
+    )
     assert typo.status_code == 422 and typo.json()["error"]["details"][0]["loc"] == ["body", "comission_rate"]
 
 
@@ -70,7 +75,7 @@ def launched_clock(app):  # type: ignore[no-untyped-def]
     """Override the clock dependency: it is mid-2099, so plans starting 2099-01-01 have launched."""
     from serving.deps import get_clock
 
-    app.dependency_overrides[get_clock] = lambda: (lambda: datetime(2099, 6, 1))
+    app.dependency_overrides[get_clock] = lambda: lambda: datetime(2099, 6, 1)
     yield
     app.dependency_overrides.pop(get_clock, None)
 
@@ -79,9 +84,11 @@ def test_before_launch_anything_may_change(client, env) -> None:  # type: ignore
     w = env.world
     created = client.post("/v1/plans", json=_plan(w, plan_id="pre-1", commission_rate=0.2), headers=key(w, "merchant"))
     assert created.status_code == 201 and created.json()["status"] == "scheduled"
-    res = client.patch("/v1/plans/pre-1", json={"commission_rate": 0.15, "plan_type": "tiered",
-                                               "tiers": [{"min_amount": 10, "rate": 0.2}]},
-                       headers=key(w, "merchant"))
+    res = client.patch(
+        "/v1/plans/pre-1",
+        json={"commission_rate": 0.15, "plan_type": "tiered", "tiers": [{"min_amount": 10, "rate": 0.2}]},
+        headers=key(w, "merchant"),
+    )
     assert res.status_code == 200, res.text
     assert res.json()["plan_type"] == "tiered" and res.json()["tiers"] == [[10.0, 0.2]]
 
@@ -98,8 +105,7 @@ AFTER_LAUNCH = [
 @pytest.mark.usefixtures("launched_clock")
 def test_after_launch_commission_only_rises(client, env) -> None:  # type: ignore[no-untyped-def]
     w = env.world
-    body = _plan(w, plan_id="post-1", plan_type="tiered", commission_rate=0.2,
-                 tiers=[{"min_amount": 20, "rate": 0.25}])
+    body = _plan(w, plan_id="post-1", plan_type="tiered", commission_rate=0.2, tiers=[{"min_amount": 20, "rate": 0.25}])
     assert client.post("/v1/plans", json=body, headers=key(w, "merchant")).status_code == 201
     for fields, code in AFTER_LAUNCH:
         res = client.patch("/v1/plans/post-1", json=fields, headers=key(w, "merchant"))
@@ -121,15 +127,22 @@ def test_a_plan_edit_shows_up_in_the_pool_at_once(client, env) -> None:  # type:
     before = _pool_entry(client, w, w.creator)
     assert before is not None and before["plan_type"] in ("open", "tiered")
     start = (_now() - timedelta(hours=1)).isoformat()
-    body = {"plan_id": "excl-1", "product_id": w.product, "plan_type": "exclusive", "commission_rate": 0.5,
-            "creator_ids": [w.creator], "starts_at": start}
+    body = {
+        "plan_id": "excl-1",
+        "product_id": w.product,
+        "plan_type": "exclusive",
+        "commission_rate": 0.5,
+        "creator_ids": [w.creator],
+        "starts_at": start,
+    }
     assert client.post("/v1/plans", json=body, headers=key(w, "merchant")).status_code == 201
     after = _pool_entry(client, w, w.creator)
     assert after is not None and after["plan_id"] == "excl-1" and after["commission_rate"] == 0.5
     other = _pool_entry(client, w, w.other_creator)
     assert other is None or other["plan_id"] != "excl-1"
-    ended = client.patch("/v1/plans/excl-1", json={"ends_at": (_now() - timedelta(minutes=1)).isoformat()},
-                         headers=key(w, "merchant"))
+    ended = client.patch(
+        "/v1/plans/excl-1", json={"ends_at": (_now() - timedelta(minutes=1)).isoformat()}, headers=key(w, "merchant")
+    )
     assert ended.status_code == 200 and ended.json()["status"] == "ended"
     back = _pool_entry(client, w, w.creator)
     assert back is not None and back["plan_id"] == before["plan_id"]
@@ -143,14 +156,21 @@ def test_another_worker_sees_the_edit_within_a_second(client, env) -> None:  # t
         pool = second.get(f"/v1/creators/{w.other_creator}/products", params={"k": 1}, headers=key(w, "admin"))
         product = pool.json()["items"][0]["product_id"]
         start = (_now() - timedelta(hours=1)).isoformat()
-        body = {"plan_id": "excl-2", "product_id": product, "plan_type": "exclusive", "commission_rate": 0.45,
-                "creator_ids": [w.other_creator], "starts_at": start}
+        body = {
+            "plan_id": "excl-2",
+            "product_id": product,
+            "plan_type": "exclusive",
+            "commission_rate": 0.45,
+            "creator_ids": [w.other_creator],
+            "starts_at": start,
+        }
         assert client.post("/v1/plans", json=body, headers=key(w, "admin")).status_code == 201
         written = time.monotonic()
         seen = None
         while time.monotonic() - written < 5:
-            items = second.get(f"/v1/creators/{w.other_creator}/products", params={"k": 20},
-                               headers=key(w, "admin")).json()["items"]
+            items = second.get(
+                f"/v1/creators/{w.other_creator}/products", params={"k": 20}, headers=key(w, "admin")
+            ).json()["items"]
             if any(i["plan_id"] == "excl-2" for i in items):
                 seen = time.monotonic() - written
                 break

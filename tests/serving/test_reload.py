@@ -56,8 +56,11 @@ def test_reload_under_concurrent_requests_fails_nothing(client, env, bundles) ->
             if i % 2:
                 res = client.get(f"/v1/creators/{w.creator}/products", params={"k": 10}, headers=key(w, "creator"))
             else:
-                res = client.post("/v1/score", json={"pairs": [{"creator_id": w.creator, "product_id": w.product}]},
-                                  headers=key(w, "creator"))
+                res = client.post(
+                    "/v1/score",
+                    json={"pairs": [{"creator_id": w.creator, "product_id": w.product}]},
+                    headers=key(w, "creator"),
+                )
             with lock:
                 statuses[res.status_code] += 1
                 if res.status_code == 200:
@@ -107,8 +110,11 @@ def test_a_cursor_from_another_bundle_is_refused(client, env, bundles) -> None: 
     page = client.get(f"/v1/creators/{w.creator}/products", params={"k": 3}, headers=key(w, "creator")).json()
     assert _reload_to(client, env, bundles[1]).status_code == 200
     try:
-        res = client.get(f"/v1/creators/{w.creator}/products", params={"k": 3, "cursor": page["next_cursor"]},
-                         headers=key(w, "creator"))
+        res = client.get(
+            f"/v1/creators/{w.creator}/products",
+            params={"k": 3, "cursor": page["next_cursor"]},
+            headers=key(w, "creator"),
+        )
         assert res.status_code == 400 and res.json()["error"]["code"] == "cursor_stale"
         assert "refreshed" in res.json()["error"]["message"]
     finally:
@@ -139,7 +145,7 @@ def test_metrics_expose_route_histograms_and_model_info(client, env, bundles) ->
     assert f'recsys_http_request_duration_seconds_count{{method="GET",{route}}}' in text
     assert f'recsys_http_requests_total{{method="GET",{route},status="200"}}' in text
     assert w.creator not in text  # ids never become label values
-    assert 'recsys_model_info{created_at=' in text and f'run_id="{bundles[0]}"' in text
+    assert "recsys_model_info{created_at=" in text and f'run_id="{bundles[0]}"' in text
     assert 'recsys_index_rows{index="products"} 1200.0' in text
     assert 'recsys_feature_table_size{dimension="rows",table="creator"} 300.0' in text
     assert 'recsys_bundle_reloads_total{outcome="ok"}' in text

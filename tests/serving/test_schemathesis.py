@@ -40,8 +40,9 @@ def test_the_api_honours_its_schema(env) -> None:  # type: ignore[no-untyped-def
             n = GENERATED_PER_OPERATION + 2 * len(examples)
 
             @given(case=strategy)
-            @settings(max_examples=n, deadline=None, derandomize=True, database=None,
-                      suppress_health_check=list(HealthCheck))
+            @settings(
+                max_examples=n, deadline=None, derandomize=True, database=None, suppress_health_check=list(HealthCheck)
+            )
             def check(case) -> None:  # type: ignore[no-untyped-def]
                 response = case.call_and_validate(headers=headers, excluded_checks=EXCLUDED)
                 assert response.status_code < 500
