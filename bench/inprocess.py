@@ -59,7 +59,7 @@ def floor(matcher: Matcher, direction: Direction, rows: np.ndarray, compiled: bo
     engine = matcher.engine
     index = engine.retriever.product_index if direction == "creator" else engine.retriever.creator_index
     ranker = engine.rankers[direction]
-    queries = [engine.retriever.query(direction, int(r)).reshape(1, -1) for r in rows]
+    queries = [engine.retriever.base(direction, int(r)).reshape(1, -1) for r in rows]
     features = []
     for q, r in zip(queries, rows, strict=True):
         _, cand = index.search(q, CANDIDATES)
@@ -97,8 +97,8 @@ def ivf_quality(matcher: Matcher, direction: Direction, rows: np.ndarray) -> dic
     approx: VectorIndex = getattr(retriever, attr)
     if approx.kind_ == "flat":
         return {"index_recall@1000": 1.0, "pipeline_ndcg@10_vs_exact": 1.0}
-    exact = VectorIndex(kind="flat").fit(np.asarray(approx.vectors_))
-    queries = np.vstack([retriever.query(direction, int(r)) for r in rows])
+    exact = VectorIndex(kind="flat").fit(np.asarray(approx.vectors_), scale=approx.scale_)
+    queries = np.vstack([retriever.base(direction, int(r)) for r in rows])
     _, a = approx.search(queries, CANDIDATES)
     _, e = exact.search(queries, CANDIDATES)
     recall = float(np.mean([len(np.intersect1d(x, y)) / CANDIDATES for x, y in zip(a, e, strict=True)]))

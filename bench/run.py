@@ -156,6 +156,8 @@ def main() -> None:
         "product_recall@500_of_ranker_top10",
         "product_index_recall@100",
         "creator_index_recall@100",
+        "product_index_recall@candidates",
+        "creator_index_recall@candidates",
         "creator_ndcg@10",
         "product_ndcg@10",
     ):

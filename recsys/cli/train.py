@@ -137,6 +137,11 @@ def print_train_summary(metrics: dict[str, object], path: Path, seconds: float) 
             _fmt(metrics.get("product_index_recall@100")),
             _fmt(metrics.get("creator_index_recall@100")),
         )
+        table.add_row(
+            "FAISS index recall@candidates vs exact",
+            _fmt(metrics.get("product_index_recall@candidates")),
+            _fmt(metrics.get("creator_index_recall@candidates")),
+        )
     console.print(table)
     sizes = metrics.get("sizes", {})
     console.print(f"data: {sizes}")
