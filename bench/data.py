@@ -9,7 +9,7 @@ import subprocess
 import sys
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import psutil
@@ -128,17 +128,32 @@ def prepare(ws: Workspace, train: bool) -> dict[str, Measured]:
             ws.env,
             ws.root / "logs" / "train.log",
         )
+        record = {**asdict(done["train"]), "bundle": current_run_id(ws), "measured_at": time.strftime("%Y-%m-%d %H:%M")}
+        (ws.root / "train_measured.json").write_text(json.dumps(record, indent=2))
     return done
+
+
+def current_run_id(ws: Workspace) -> str:
+    return (ws.root / "artifacts" / "current").read_text().strip()
+
+
+def recorded_training(ws: Workspace) -> dict | None:  # type: ignore[type-arg]
+    """The training measurement written when the current bundle was trained (for ``--reuse`` runs)."""
+    path = ws.root / "train_measured.json"
+    if not path.exists():
+        return None
+    record = json.loads(path.read_text())
+    return record if record.get("bundle") == current_run_id(ws) else None
 
 
 def bundle_bytes(ws: Workspace) -> dict[str, int]:
     """Bytes of the bundle's vectors (retrieval .npy) and feature tables (features .npy)."""
-    current = ws.root / "artifacts" / (ws.root / "artifacts" / "current").read_text().strip()
+    current = ws.root / "artifacts" / current_run_id(ws)
     vectors = sum(p.stat().st_size for p in (current / "retrieval").glob("*.npy"))
     tables = sum(p.stat().st_size for p in (current / "features").glob("*.npy"))
     return {"vectors": vectors, "tables": tables}
 
 
 def manifest(ws: Workspace) -> dict:  # type: ignore[type-arg]
-    current = ws.root / "artifacts" / (ws.root / "artifacts" / "current").read_text().strip()
+    current = ws.root / "artifacts" / current_run_id(ws)
     return json.loads((current / "manifest.json").read_text())

@@ -9,14 +9,14 @@ from __future__ import annotations
 import numpy as np
 
 from features.names import PAIR_FEATURES
+from recsys.vocab import find_sorted
 
 
 def _prev(arrays: dict[str, np.ndarray], c: np.ndarray, p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     keys = arrays["pair_keys"]
     n_products = len(arrays["product_category"])
     wanted = c * n_products + p
-    pos = np.searchsorted(keys, wanted).clip(max=max(len(keys) - 1, 0))
-    hit = (keys[pos] == wanted) if len(keys) else np.zeros(len(wanted), bool)
+    pos, hit = find_sorted(keys, wanted)
     counts = np.where(hit, arrays["pair_counts"][pos] if len(keys) else 0, 0)
     gmv = np.where(hit, arrays["pair_gmv"][pos] if len(keys) else 0, 0)
     return np.log1p(counts), np.log1p(gmv)

@@ -28,7 +28,7 @@ from features.history import (
 from features.names import PAIR_FEATURES, embedding_pair_names
 from features.pair import pair_features
 from recsys.schema import PROMOTION_FORMATS, SHARE_GROUPS, Marketplace, audience_columns
-from recsys.vocab import Vocabulary
+from recsys.vocab import Vocabulary, find_sorted
 
 
 @dataclass
@@ -63,8 +63,8 @@ class FeatureTables:
         wanted = np.asarray(c_rows, dtype=np.int64) * len(self.products) + np.asarray(p_rows, dtype=np.int64)
         if len(keys) == 0:
             return np.zeros(len(wanted))
-        pos = np.searchsorted(keys, wanted).clip(max=len(keys) - 1)
-        return np.where(keys[pos] == wanted, self.arrays["pair_orders"][pos], 0.0).astype(np.float64)
+        pos, hit = find_sorted(keys, wanted)
+        return np.where(hit, self.arrays["pair_orders"][pos], 0.0).astype(np.float64)
 
     def vectors(
         self, c_rows: np.ndarray, p_rows: np.ndarray, rate: np.ndarray | None = None, fmt: np.ndarray | None = None

@@ -20,7 +20,7 @@ from recsys.config import RetrievalSettings
 from recsys.rules import PlanBook
 from recsys.schema import FAN_TIERS
 
-_MAX_WIDENING = 16  # fetch at most this many times the wanted count before switching to the mask path
+_MAX_WIDENING = 2  # fetch at most this many times the wanted count before switching to the mask path
 
 
 class CandidateFinder:

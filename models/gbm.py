@@ -96,16 +96,12 @@ class BoostedTrees:
         return np.asarray(out, dtype=np.float64)
 
     def explain(self, X: np.ndarray) -> np.ndarray:
-        """Fast per-feature contributions (path attributions, see :mod:`models.contrib`), same shape as
-        :meth:`contributions`; falls back to exact SHAP when the model has splits path attribution cannot follow."""
+        """Fast per-feature contributions (path attributions along the leaves LightGBM reaches, see
+        :mod:`models.contrib`), same shape as :meth:`contributions`."""
         if not hasattr(self, "_paths"):
-            try:
-                self._paths: PathAttribution | None = PathAttribution.from_booster(self.booster_, self.best_iteration_)
-            except ValueError:
-                self._paths = None
-        if self._paths is None:
-            return self.contributions(X)
-        return self._paths.contributions(X)
+            self._paths = PathAttribution.from_booster(self.booster_, self.best_iteration_)
+        leaves = self.booster_.predict(X, num_iteration=self.best_iteration_, pred_leaf=True, num_threads=1)
+        return self._paths.contributions(np.asarray(leaves))
 
     def feature_importance(self) -> dict[str, float]:
         gains = self.booster_.feature_importance(importance_type="gain", iteration=self.best_iteration_)

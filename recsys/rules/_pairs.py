@@ -15,6 +15,7 @@ from recsys.rules._columns import ranges
 from recsys.rules._plan_arrays import EXCLUSIVE, GMV, OPEN, TARGETED, TIERED, PlanArrays
 from recsys.rules.commission import tiered_rates
 from recsys.rules.reasons import NO_REASON, reason_index
+from recsys.vocab import find_sorted
 
 if TYPE_CHECKING:
     from recsys.rules.planbook import PlanBook
@@ -106,8 +107,7 @@ class RestrictedPlans:
 def _is_listed_for(book: PlanBook, plans: np.ndarray, creators: np.ndarray) -> np.ndarray:
     keys = book._index.listed_keys
     query = plans * np.int64(max(len(book.creator_ids), 1)) + creators
-    pos = np.minimum(np.searchsorted(keys, query), max(len(keys) - 1, 0))
-    return (pos < len(keys)) & (keys[pos] == query) if len(keys) else np.zeros(len(plans), dtype=bool)
+    return find_sorted(keys, query)[1]
 
 
 def entry_rates(

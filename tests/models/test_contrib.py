@@ -26,7 +26,7 @@ def test_contributions_sum_to_the_raw_score(data: tuple[np.ndarray, np.ndarray],
     params = {"objective": "regression", "verbosity": -1, "num_leaves": 15, "zero_as_missing": zero_as_missing}
     booster = lgb.train(params, lgb.Dataset(X, y, categorical_feature=[5]), num_boost_round=40)
     paths = PathAttribution.from_booster(booster)
-    contrib = paths.contributions(X[:300])
+    contrib = paths.contributions(booster.predict(X[:300], pred_leaf=True))
     np.testing.assert_allclose(contrib.sum(axis=1), booster.predict(X[:300], raw_score=True), rtol=1e-9, atol=1e-9)
     shap = booster.predict(X[:300], pred_contrib=True)
     # the strongest feature of most rows agrees with SHAP's
@@ -37,6 +37,6 @@ def test_contributions_sum_to_the_raw_score(data: tuple[np.ndarray, np.ndarray],
 def test_a_model_without_splits_has_only_a_bias() -> None:
     X = np.zeros((50, 3), dtype=np.float32)
     booster = lgb.train({"objective": "regression", "verbosity": -1}, lgb.Dataset(X, np.ones(50)), num_boost_round=3)
-    contrib = PathAttribution.from_booster(booster).contributions(X[:5])
+    contrib = PathAttribution.from_booster(booster).contributions(booster.predict(X[:5], pred_leaf=True))
     np.testing.assert_allclose(contrib[:, :-1], 0)
     np.testing.assert_allclose(contrib.sum(axis=1), booster.predict(X[:5], raw_score=True))
