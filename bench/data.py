@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import threading
@@ -95,6 +96,9 @@ def prepare(ws: Workspace, train: bool) -> dict[str, Measured]:
     """Generate (once), import the serving tables (once) and train (when ``train`` or no bundle yet)."""
     done: dict[str, Measured] = {}
     if not ws.generated():
+        # a new dataset invalidates the store and the bundles built from the old one
+        for stale in ("data", "artifacts", "serving_dataset"):
+            shutil.rmtree(ws.root / stale, ignore_errors=True)
         done["generate"] = run_measured(
             [
                 *RECSYS,
