@@ -74,7 +74,7 @@ def measure_in_process(report: Report, big: data.Workspace, small: data.Workspac
             )
             diff = inprocess.compiled_quality(matcher, direction, rows)  # type: ignore[arg-type]
             report.add(
-                f"compiled vs LightGBM ({direction}): max |score difference|", f"{diff['max_abs_score_diff']:.1e}"
+                f"compiled vs LightGBM ({direction}): max abs score difference", f"{diff['max_abs_score_diff']:.1e}"
             )
             ids = matcher.engine.tables.creators if direction == "creator" else matcher.engine.tables.products
             route = "creators/{}/products" if direction == "creator" else "products/{}/creators"
