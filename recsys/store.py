@@ -33,6 +33,7 @@ from recsys.schema import (
 )
 
 _CHUNK = 20_000
+_READ_CHUNK = 100_000  # rows per fetch when reading a table
 
 
 def make_engine(url: str) -> Engine:
@@ -205,10 +206,20 @@ class Store:
             query = query.where(sa_table.c[REVISION_COLUMN] > since_revision)
         if conn is None:
             with self.engine.connect() as own:
-                rows = own.execute(query).mappings().all()
-        else:
-            rows = conn.execute(query).mappings().all()
-        return records_to_frame(spec, [dict(r) for r in rows])
+                return self._frame(spec, own, query)
+        return self._frame(spec, conn, query)
+
+    @staticmethod
+    def _frame(spec: TableSpec, conn: Connection, query: sa.Select[Any]) -> pd.DataFrame:
+        # Chunks keep at most _READ_CHUNK row objects alive at a time: reading 2.3M rows at once left ~1.6 GiB of
+        # heap the process never returned.
+        result = conn.execute(query).mappings()
+        frames = []
+        while chunk := result.fetchmany(_READ_CHUNK):
+            frames.append(records_to_frame(spec, [dict(r) for r in chunk]))
+        if not frames:
+            return records_to_frame(spec, [])
+        return frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
 
     def load_marketplace(self) -> Marketplace:
         """Every dataset table, read in one consistent snapshot."""

@@ -225,3 +225,16 @@ def test_validate_rows_checks_an_event_batch_against_the_store(
     assert result.good["promotions"]["promotion_id"].tolist() == ["pr100"]
     assert result.good["promotions"]["started_at"].iloc[0] == pd.Timestamp("2024-05-01 10:00:00")
     assert result.quarantined["promotions"]["reason"].tolist() == ["plan_id: plan 'pl4' is for product 'p4', not 'p2'"]
+
+
+def test_reading_a_table_in_chunks_gives_the_same_frame(
+    sample: dict[str, pd.DataFrame], store: Store, settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import recsys.store
+
+    import_dataset(store, write(sample, tmp_path / "a", "parquet"), settings, progress=False)
+    whole = {name: store.read_table(name) for name in TABLES}
+    monkeypatch.setattr(recsys.store, "_READ_CHUNK", 3)
+    assert max(len(frame) for frame in whole.values()) > 3  # some table really is read in several chunks
+    for name in TABLES:
+        pd.testing.assert_frame_equal(store.read_table(name), whole[name], check_dtype=True)
