@@ -32,18 +32,18 @@ class ExportFormat(StrEnum):
 
 
 def _summary(report: ImportReport) -> Table:
+    """One row per file read; counts are never cut short (each column is as wide as its widest figure)."""
     table = Table(title=f"import {report.directory}", box=box.SIMPLE_HEAD, show_footer=len(report.tables) > 1)
     counts = ("read", "inserted", "updated", "unchanged", "quarantined")
-    table.add_column("table", no_wrap=True, footer="total")
-    table.add_column("format")
+    table.add_column("file", no_wrap=True, footer="total")
     for name in counts:
-        total = sum(getattr(t, name) for t in report.tables.values())
-        table.add_column(name, justify="right", footer=f"{total:,}")
+        total = f"{sum(getattr(t, name) for t in report.tables.values()):,}"
+        table.add_column(name, justify="right", no_wrap=True, min_width=max(len(name), len(total)), footer=total)
     for t in report.tables.values():
         cells = [f"{getattr(t, name):,}" for name in counts]
         if t.quarantined:
             cells[-1] = f"[bold red]{cells[-1]}[/]"
-        table.add_row(t.table, t.file.suffix.lstrip("."), *cells)
+        table.add_row(t.file.name, *cells)
     return table
 
 

@@ -49,10 +49,10 @@ def run_server(settings: Settings, host: str, port: int, workers: int) -> None:
 
 @app.command("serve", epilog="Example: recsys serve --port 8000 --workers 2   (then open http://127.0.0.1:8000/docs)")
 def serve_command(
-    host: Annotated[str | None, typer.Option(help="Interface to bind [default: settings.serving.host].")] = None,
-    port: Annotated[int | None, typer.Option(help="Port [default: settings.serving.port].", min=1, max=65535)] = None,
+    host: Annotated[str | None, typer.Option(help="Interface to bind \\[default: settings.serving.host].")] = None,
+    port: Annotated[int | None, typer.Option(help="Port \\[default: settings.serving.port].", min=1, max=65535)] = None,
     workers: Annotated[
-        int | None, typer.Option(help="Worker processes [default: settings.serving.workers].", min=1)
+        int | None, typer.Option(help="Worker processes \\[default: settings.serving.workers].", min=1)
     ] = None,
 ) -> None:
     """Run the HTTP API (OpenAPI docs at /docs).
@@ -150,10 +150,10 @@ def print_demo_banner(keys: DemoKeys, host: str, port: int, keys_path: str) -> N
 
 @app.command("demo", epilog="`make run` calls this. Example: recsys demo --port 8000")
 def demo_command(
-    host: Annotated[str | None, typer.Option(help="Interface to bind [default: settings.serving.host].")] = None,
-    port: Annotated[int | None, typer.Option(help="Port [default: settings.serving.port].", min=1, max=65535)] = None,
+    host: Annotated[str | None, typer.Option(help="Interface to bind \\[default: settings.serving.host].")] = None,
+    port: Annotated[int | None, typer.Option(help="Port \\[default: settings.serving.port].", min=1, max=65535)] = None,
     workers: Annotated[
-        int | None, typer.Option(help="Worker processes [default: settings.serving.workers].", min=1)
+        int | None, typer.Option(help="Worker processes \\[default: settings.serving.workers].", min=1)
     ] = None,
     rebuild: Annotated[bool, typer.Option("--rebuild", help="Start over: new data, store, model and keys.")] = False,
     build_only: Annotated[

@@ -81,7 +81,7 @@ def train_command(
         str | None,
         typer.Option(help="Dataset directory to train on instead of the store, or brand-influencer:PATH."),
     ] = None,
-    seed: Annotated[int | None, typer.Option(help="Random seed [default: settings.seed].")] = None,
+    seed: Annotated[int | None, typer.Option(help="Random seed \\[default: settings.seed].")] = None,
     out: Annotated[
         Path | None, typer.Option(help="Output folder (brand-influencer only; marketplace bundles go to artifacts/).")
     ] = None,
