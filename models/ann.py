@@ -20,6 +20,8 @@ from typing import Literal
 import faiss
 import numpy as np
 
+from features.tables import load_npy
+
 IndexKind = Literal["auto", "flat", "ivf", "hnsw"]
 
 # Below this many allowed rows a filtered query is answered exactly over those rows (a small matmul).
@@ -192,10 +194,12 @@ class VectorIndex:
 
     @classmethod
     def load(cls, directory: Path, name: str, mmap: bool = False) -> VectorIndex:
-        """Read an index written by :meth:`save`; checks that index, vectors and settings agree."""
+        """Read an index written by :meth:`save`; checks that index, vectors and settings agree. ``mmap`` maps the
+        index and the vectors from their files (read only), so processes serving the same bundle share them."""
         meta = json.loads((directory / f"{name}.json").read_text())
-        index = faiss.read_index(str(directory / f"{name}.faiss"))
-        vectors = np.load(directory / f"{name}.npy", mmap_mode="r" if mmap else None)
+        # IO_FLAG_MMAP_IFC maps the flat codes / inverted lists from the file instead of copying them (read only)
+        index = faiss.read_index(str(directory / f"{name}.faiss"), faiss.IO_FLAG_MMAP_IFC if mmap else 0)
+        vectors = load_npy(directory / f"{name}.npy", mmap)
         if index.ntotal != meta["n_rows"] or vectors.shape != (meta["n_rows"], meta["dim"]) or index.d != meta["dim"]:
             raise ValueError(
                 f"index {name!r} does not match its vectors: index {index.ntotal}x{index.d}, "

@@ -17,7 +17,7 @@ from models.catalog import Catalog
 from models.retrieval import Retriever
 from models.windows import Direction
 from recsys.config import RetrievalSettings
-from recsys.rules import PlanBook
+from recsys.rules import PairResolution, PlanBook
 from recsys.schema import FAN_TIERS
 
 _MAX_WIDENING = 2  # fetch at most this many times the wanted count before switching to the mask path
@@ -83,12 +83,14 @@ class CandidateFinder:
 
     # --- search ------------------------------------------------------------------------------------------------
 
-    def _eligible(self, direction: Direction, row: int, others: np.ndarray) -> np.ndarray:
-        if self.planbook is None:
-            return np.ones(len(others), bool)
+    def _resolve(self, direction: Direction, row: int, others: np.ndarray) -> PairResolution:
+        """The plan rules for (query row, each of ``others``), with the pairs' earlier orders (tiered plans)."""
+        assert self.planbook is not None
         if direction == "creator":
-            return self.planbook.products_for_creator(row, others).eligible
-        return self.planbook.creators_for_product(row, others).eligible
+            cumulative = self.tables.pair_orders(np.full(len(others), row), others)
+            return self.planbook.products_for_creator(row, others, cumulative_units=cumulative)
+        cumulative = self.tables.pair_orders(others, np.full(len(others), row))
+        return self.planbook.creators_for_product(row, others, cumulative_units=cumulative)
 
     def _eligibility_mask(self, direction: Direction, row: int) -> np.ndarray | None:
         if self.planbook is None:
@@ -99,23 +101,32 @@ class CandidateFinder:
 
     def find(self, direction: Direction, row: int, n: int, static: np.ndarray | None = None) -> np.ndarray:
         """Up to ``n`` eligible rows of the other side for query ``row``, best retrieval score first."""
+        return self.find_resolved(direction, row, n, static)[0]
+
+    def find_resolved(
+        self, direction: Direction, row: int, n: int, static: np.ndarray | None = None
+    ) -> tuple[np.ndarray, PairResolution | None]:
+        """:meth:`find`, plus the plan resolution of the rows found when the search already computed it (the
+        unfiltered path checks eligibility row by row; the filtered path uses masks and returns None)."""
         if self.planbook is not None:
             refusal = (
                 self.planbook.creator_refusal(row) if direction == "creator" else self.planbook.product_refusal(row)
             )
             if refusal is not None:
-                return np.empty(0, np.int64)
+                return np.empty(0, np.int64), None
         index = self.retriever.product_index if direction == "creator" else self.retriever.creator_index
         if static is None:
             fetch = int(np.ceil(n * self.settings.overfetch))
             while fetch <= n * _MAX_WIDENING:
                 _, rows = self.retriever.candidates(direction, row, min(fetch, index.n_rows))
-                rows = rows[self._eligible(direction, row, rows)]
-                if len(rows) >= n or fetch >= index.n_rows:
-                    return rows[:n]
+                resolution = self._resolve(direction, row, rows) if self.planbook is not None else None
+                keep = np.flatnonzero(resolution.eligible) if resolution is not None else np.arange(len(rows))
+                if len(keep) >= n or fetch >= index.n_rows:
+                    keep = keep[:n]
+                    return rows[keep], resolution.take(keep) if resolution is not None else None
                 fetch *= 2
         mask = self._eligibility_mask(direction, row)
         if static is not None:
             mask = static if mask is None else mask & static
         _, rows = self.retriever.candidates(direction, row, n, mask, self.settings.overfetch)
-        return rows
+        return rows, None

@@ -105,14 +105,15 @@ def top_reasons(contributions: np.ndarray, values: np.ndarray, names: list[str],
     contributions : (n_rows, n_features + 1) from ``pred_contrib`` (last column = bias, ignored)
     values : (n_rows, n_features) the feature vectors
     """
-    out: list[list[Reason]] = []
-    for row_contrib, row_values in zip(contributions[:, :-1], values, strict=True):
-        order = np.argsort(-row_contrib, kind="stable")[:n]
-        out.append(
-            [
-                Reason(names[j], round(float(row_contrib[j]), 4), describe(names[j], float(row_values[j])))
-                for j in order
-                if row_contrib[j] > 0
-            ]
-        )
-    return out
+    features = np.asarray(contributions)[:, :-1]
+    top = np.argsort(-features, axis=1, kind="stable")[:, :n]
+    top_contrib = np.take_along_axis(features, top, axis=1).tolist()
+    top_values = np.take_along_axis(np.asarray(values), top, axis=1).tolist()
+    return [
+        [
+            Reason(names[j], round(c, 4), describe(names[j], v))
+            for j, c, v in zip(row, row_contrib, row_values, strict=True)
+            if c > 0
+        ]
+        for row, row_contrib, row_values in zip(top.tolist(), top_contrib, top_values, strict=True)
+    ]

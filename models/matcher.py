@@ -19,7 +19,7 @@ from models.explain import Reason, top_reasons
 from models.training import Engine
 from models.windows import Direction
 from recsys.config import Settings
-from recsys.rules import PlanBook, blend_fit_and_earnings, expected_commission, merchant_roi_array
+from recsys.rules import PairResolution, PlanBook, blend_fit_and_earnings, expected_commission, merchant_roi_array
 from recsys.schema import PLAN_TYPES, PROMOTION_FORMATS
 
 RERANK_DEPTH = 200  # candidates that get GMV predictions and the earnings blend
@@ -103,16 +103,19 @@ class Matcher:
     # --- shared steps --------------------------------------------------------------------------------------
 
     def _resolve(
-        self, c: np.ndarray, p: np.ndarray, units: np.ndarray | None = None
+        self, c: np.ndarray, p: np.ndarray, units: np.ndarray | None = None, known: PairResolution | None = None
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, list[str | None]]:
+        """(eligible, rate, plan row, plan type, reason code) per pair; ``known``: the pairs' resolution without
+        predicted units, already computed by the candidate search."""
         n = len(c)
         if self.planbook is None:
             rate = self.engine.tables.arrays["product_best_rate"][p].astype(np.float64)
             ok = np.ones(n, bool)
             no_reasons: list[str | None] = [None] * n
             return ok, np.nan_to_num(rate), np.full(n, -1), np.full(n, -1), no_reasons
-        cumulative = self.engine.tables.pair_orders(c, p)
-        res = self.planbook.resolve_pairs(c, p, units, cumulative)
+        res = known
+        if res is None or units is not None:
+            res = self.planbook.resolve_pairs(c, p, units, self.engine.tables.pair_orders(c, p))
         rate = np.where(res.eligible, res.rate, np.nan)
         fallback = self.engine.tables.arrays["product_best_rate"][p].astype(np.float64)
         return (
@@ -123,8 +126,10 @@ class Matcher:
             res.reason_codes(),
         )
 
-    def _score(self, direction: Direction, c: np.ndarray, p: np.ndarray, fmt: str | None) -> _Scored:
-        eligible, rate, plan_row, plan_type, reason = self._resolve(c, p)
+    def _score(
+        self, direction: Direction, c: np.ndarray, p: np.ndarray, fmt: str | None, known: PairResolution | None = None
+    ) -> _Scored:
+        eligible, rate, plan_row, plan_type, reason = self._resolve(c, p, known=known)
         X = self.engine.tables.vectors(c, p, rate, self._format_codes(c, fmt))
         score = self.engine.rankers[direction].predict(X, num_threads=self._threads)
         fit = self.engine.fit_maps[direction].transform(score)
@@ -223,10 +228,10 @@ class Matcher:
         """The creator's product pool: joinable products ranked by a blend of fit and expected earnings."""
         c = self._creator_row(creator_id)
         static = self.candidates.product_filter(filters.category)
-        rows = self.candidates.find("creator", c, self.settings.retrieval.candidates, static)
+        rows, known = self.candidates.find_resolved("creator", c, self.settings.retrieval.candidates, static)
         if len(rows) == 0:
             return []
-        s = self._score("creator", np.full(len(rows), c), rows, filters.format)
+        s = self._score("creator", np.full(len(rows), c), rows, filters.format, known)
         idx = np.lexsort((s.p, -s.score))[: max(RERANK_DEPTH, offset + k)]
         out = self._outcomes(s, idx)
         keep = out["eligible"] if self.planbook is not None else np.ones(len(idx), bool)
@@ -244,8 +249,10 @@ class Matcher:
         return self.candidates.creator_filter(filters.fan_tier, filters.region, filters.category)
 
     def _creators_for(self, p: int, k: int, filters: CreatorFilters, depth: int) -> tuple[_Scored, np.ndarray]:
-        rows = self.candidates.find("product", p, self.settings.retrieval.candidates, self._creator_filter(filters))
-        s = self._score("product", rows, np.full(len(rows), p), filters.format)
+        found = self.candidates.find_resolved(
+            "product", p, self.settings.retrieval.candidates, self._creator_filter(filters)
+        )
+        s = self._score("product", found[0], np.full(len(found[0]), p), filters.format, found[1])
         return s, np.lexsort((s.c, -s.score))[:depth]
 
     def recommend_creators(

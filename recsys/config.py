@@ -160,6 +160,11 @@ class ServingSettings(_Section):
     compiled_models: bool = Field(
         True, description="Serve LightGBM models as native code (lleaves; same scores, ~6x faster on 1,000 rows)."
     )
+    mmap_bundle: bool = Field(
+        True,
+        description="Memory-map the bundle's feature tables, vectors and FAISS indexes: every worker shares one "
+        "copy through the page cache instead of reading its own.",
+    )
     host: str = Field("127.0.0.1", description="Interface `recsys serve` binds to.")
     port: int = Field(8000, ge=1, le=65535, description="Port `recsys serve` listens on.")
     workers: int = Field(1, ge=1, description="uvicorn worker processes (one per core).")

@@ -197,11 +197,15 @@ class Store:
         with self.engine.connect() as conn:
             return int(conn.execute(sa.select(sa.func.count()).select_from(SA_TABLES[table])).scalar_one())
 
-    def read_table(self, table: str, conn: Connection | None = None, since_revision: int | None = None) -> pd.DataFrame:
-        """A dataset table as a DataFrame with extra columns expanded (rows changed after ``since_revision`` only)."""
+    def read_table(
+        self, table: str, conn: Connection | None = None, since_revision: int | None = None, extras: bool = True
+    ) -> pd.DataFrame:
+        """A dataset table as a DataFrame with extra columns expanded (rows changed after ``since_revision`` only);
+        ``extras=False`` reads the schema's columns only."""
         spec = TABLES[table]
         sa_table = SA_TABLES[table]
-        query = sa.select(sa_table)
+        columns = [c for c in sa_table.c if extras or c.name != EXTRA_COLUMN]
+        query = sa.select(*columns)
         if since_revision is not None:
             query = query.where(sa_table.c[REVISION_COLUMN] > since_revision)
         if conn is None:

@@ -28,7 +28,7 @@ from serving.runtime import Service
 from serving.state import MatcherState
 
 
-def get_service(request: Request) -> Service:
+async def get_service(request: Request) -> Service:
     service: Service = request.app.state.service
     return service
 
@@ -36,21 +36,21 @@ def get_service(request: Request) -> Service:
 ServiceDep = Annotated[Service, Depends(get_service)]
 
 
-def get_settings(service: ServiceDep) -> Settings:
+async def get_settings(service: ServiceDep) -> Settings:
     return service.settings
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 
-def get_store(service: ServiceDep) -> Store:
+async def get_store(service: ServiceDep) -> Store:
     return service.store
 
 
 StoreDep = Annotated[Store, Depends(get_store)]
 
 
-def get_state(service: ServiceDep) -> MatcherState:
+async def get_state(service: ServiceDep) -> MatcherState:
     """The matcher state this request uses from start to end (taken once; 503 when no model is loaded)."""
     service.maybe_refresh()
     return service.state()
@@ -59,7 +59,7 @@ def get_state(service: ServiceDep) -> MatcherState:
 StateDep = Annotated[MatcherState, Depends(get_state)]
 
 
-def get_clock() -> Callable[[], datetime]:
+async def get_clock() -> Callable[[], datetime]:
     """The clock plan validation uses (naive UTC); tests may override it."""
     return now_utc
 
@@ -67,14 +67,14 @@ def get_clock() -> Callable[[], datetime]:
 ClockDep = Annotated[Callable[[], datetime], Depends(get_clock)]
 
 
-def get_principal(service: ServiceDep, token: Annotated[str | None, Security(api_key_scheme)]) -> Principal:
+async def get_principal(service: ServiceDep, token: Annotated[str | None, Security(api_key_scheme)]) -> Principal:
     return authenticate(service.keys, token)
 
 
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
 
 
-def get_admin(principal: PrincipalDep) -> Principal:
+async def get_admin(principal: PrincipalDep) -> Principal:
     return require_admin(principal)
 
 
@@ -86,7 +86,7 @@ MerchantIdPath = Annotated[str, Path(min_length=1, max_length=200, examples=["m0
 PlanIdPath = Annotated[str, Path(min_length=1, max_length=200, examples=["pl00084"])]
 
 
-def creator_self(creator_id: CreatorIdPath, principal: PrincipalDep) -> Principal:
+async def creator_self(creator_id: CreatorIdPath, principal: PrincipalDep) -> Principal:
     require_creator_self(principal, creator_id)
     return principal
 
@@ -94,7 +94,7 @@ def creator_self(creator_id: CreatorIdPath, principal: PrincipalDep) -> Principa
 CreatorSelfDep = Annotated[Principal, Depends(creator_self)]
 
 
-def merchant_self(merchant_id: MerchantIdPath, principal: PrincipalDep) -> Principal:
+async def merchant_self(merchant_id: MerchantIdPath, principal: PrincipalDep) -> Principal:
     require_merchant_self(principal, merchant_id)
     return principal
 
@@ -112,7 +112,7 @@ def _query_names(dependant: Any) -> set[str]:
     return names
 
 
-def reject_unknown_query(request: Request) -> None:
+async def reject_unknown_query(request: Request) -> None:
     """422 for a query parameter the endpoint does not have: a misspelled option (``min_comission``) is an
     error, never silently ignored."""
     if not request.query_params:

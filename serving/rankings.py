@@ -12,7 +12,6 @@ matcher state (a plan edit or reload makes a new state).
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 
 from recsys.config import Settings
 from serving.schemas import RankingItem
@@ -20,32 +19,15 @@ from serving.state import MatcherState
 from serving.views import fan_tier, number, text
 
 LIST_DEPTH = 200
-PUBLIC_TYPES = ("open", "tiered")
 
 
-def public_rates(state: MatcherState, settings: Settings) -> np.ndarray:
-    """Best public commission rate open now per product row (NaN where none)."""
-    plans = state.plans
-    rates = np.full(len(state.bundle.engine.tables.products), np.nan)
-    if plans.empty:
-        return rates
-    now = pd.Timestamp(state.now)
-    rate = pd.to_numeric(plans["commission_rate"], errors="coerce")
-    budget = pd.to_numeric(plans["budget"], errors="coerce")
-    spent = pd.to_numeric(plans["budget_spent"], errors="coerce").fillna(0.0)
-    ends = pd.to_datetime(plans["ends_at"])
-    open_now = (
-        plans["plan_type"].isin(PUBLIC_TYPES)
-        & (pd.to_datetime(plans["starts_at"]) <= now)
-        & (ends.isna() | (ends > now))
-        & (budget.isna() | (spent < budget))
-        & rate.between(settings.rules.commission_min, settings.rules.commission_max)
-    )
-    best = rate[open_now].groupby(plans.loc[open_now, "product_id"]).max()
-    rows = state.bundle.engine.tables.products.index.get_indexer(best.index)
-    keep = rows >= 0
-    rates[rows[keep]] = best.to_numpy()[keep]
-    return rates
+def public_rates(state: MatcherState) -> np.ndarray:
+    """Best public commission rate open now per product row (NaN where none), from the plan rules; without them
+    (offline), the bundle's best public rate at training time."""
+    book = state.matcher.planbook
+    if book is None:
+        return state.bundle.engine.tables.arrays["product_best_rate"].astype(np.float64)
+    return book.public_rates()
 
 
 def _column(matrix: np.ndarray, names: list[str], name: str) -> np.ndarray:
@@ -110,7 +92,7 @@ def _product_items(state: MatcherState, rows: np.ndarray, gmv: np.ndarray, rates
 
 def product_ranking(state: MatcherState, kind: str, category: str | None, settings: Settings) -> list[RankingItem]:
     tables = state.bundle.engine.tables
-    rates = public_rates(state, settings)
+    rates = public_rates(state)
     gmv = np.expm1(_column(tables.product, tables.product_names, "p_log_gmv_30d"))
     mask = np.isfinite(rates)
     book = state.matcher.planbook

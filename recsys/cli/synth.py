@@ -26,7 +26,9 @@ def generate_command(
     promotions: Annotated[
         int | None, typer.Option(help="Number of promotions \\[default: 50 per creator].", min=0)
     ] = None,
-    merchants: Annotated[int | None, typer.Option(help="Number of merchants \\[default: products / 25].", min=2)] = None,
+    merchants: Annotated[
+        int | None, typer.Option(help="Number of merchants \\[default: products / 25].", min=2)
+    ] = None,
     seed: Annotated[int, typer.Option(help="Random seed: the same seed gives the same bytes.")] = 0,
     as_of: Annotated[datetime, typer.Option("--as-of", help="The marketplace's 'now' (history ends here).")] = datetime(
         2026, 6, 30

@@ -51,6 +51,12 @@ class PairResolution:
     def reason_codes(self) -> list[str | None]:
         return [REASON_CODES[r] if r >= 0 else None for r in self.reason.tolist()]
 
+    def take(self, idx: np.ndarray) -> PairResolution:
+        """The resolution of the pairs at positions ``idx`` (an index or a boolean mask)."""
+        return PairResolution(
+            self.eligible[idx], self.plan_row[idx], self.plan_type[idx], self.rate[idx], self.reason[idx]
+        )
+
     def plan_type_names(self) -> list[str | None]:
         return [PLAN_TYPES[t] if t >= 0 else None for t in self.plan_type.tolist()]
 
@@ -231,6 +237,16 @@ class PlanBook:
     def plan_ids(self) -> np.ndarray:
         """Plan id by plan row (object array)."""
         return self._plans.plan_ids
+
+    def public_rates(self) -> np.ndarray:
+        """Per product row, the best base rate of its public (open or tiered) plans open now with valid terms;
+        NaN where none. Public information only: exclusive and targeted plans never contribute."""
+        a = self._plans
+        public = ((a.type_code == OPEN) | (a.type_code == TIERED)) & (self._static_code == NO_REASON)
+        public &= a.product_row >= 0
+        rates = np.full(len(self.product_ids), -np.inf)
+        np.maximum.at(rates, a.product_row[public], a.base_rate[public])
+        return np.where(np.isfinite(rates), rates, np.nan)
 
     @property
     def admitted_products(self) -> np.ndarray:

@@ -29,7 +29,7 @@ router = APIRouter(prefix="/v1/creators", tags=["creators"])
     summary="A creator's product pool",
     responses=responses(400, 401, 403, 404, 422, 503),
 )
-def creator_products(
+async def creator_products(
     creator_id: CreatorIdPath,
     _caller: CreatorSelfDep,
     settings: SettingsDep,

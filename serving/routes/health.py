@@ -12,13 +12,13 @@ router = APIRouter(tags=["health"])
 
 
 @router.get("/healthz", response_model=Health, summary="Liveness")
-def healthz() -> Health:
+async def healthz() -> Health:
     """The process is up (it may still have no model; see /readyz)."""
     return Health()
 
 
 @router.get("/readyz", response_model=Readiness, summary="Readiness", responses=responses(503))
-def readyz(service: ServiceDep) -> Readiness:
+async def readyz(service: ServiceDep) -> Readiness:
     """Ready when a model is loaded; otherwise 503 saying why (e.g. no trained bundle yet)."""
     service.maybe_refresh()
     state = service.current

@@ -32,7 +32,7 @@ router = APIRouter(prefix="/v1/merchants", tags=["merchants"])
     summary="Creators for a merchant's shop",
     responses=responses(400, 401, 403, 404, 422, 503),
 )
-def merchant_creators(
+async def merchant_creators(
     merchant_id: MerchantIdPath,
     _caller: MerchantSelfDep,
     settings: SettingsDep,

@@ -41,7 +41,7 @@ def product_merchant(state: MatcherState, product_id: str) -> str | None:
     summary="Creators for a product",
     responses=responses(400, 401, 403, 404, 422, 503),
 )
-def product_creators(
+async def product_creators(
     product_id: ProductIdPath,
     principal: PrincipalDep,
     settings: SettingsDep,

@@ -21,7 +21,7 @@ router = APIRouter(prefix="/v1/rankings", tags=["rankings"])
     summary="Hot lists",
     responses=responses(401, 422, 503),
 )
-def get_ranking(
+async def get_ranking(
     kind: Annotated[RankingKind, Path(description="top-creators, new-hits or commission-picks.")],
     _caller: PrincipalDep,
     settings: SettingsDep,

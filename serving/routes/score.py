@@ -27,7 +27,9 @@ def _field_error(message: str, loc: list[str | int], kind: str) -> ApiError:
     summary="Score explicit pairs",
     responses=responses(401, 403, 422, 503),
 )
-def score_pairs(body: ScoreRequest, principal: PrincipalDep, settings: SettingsDep, state: StateDep) -> ScoreResponse:
+async def score_pairs(
+    body: ScoreRequest, principal: PrincipalDep, settings: SettingsDep, state: StateDep
+) -> ScoreResponse:
     """Fit, predicted GMV and units, the plan and commission the creator would get, expected commission, merchant
     ROI and reasons for each pair. Pairs the rules do not allow are scored too and say why (`refusal`); a listed
     plan that does not name the creator never shows (the pair reads as "no plan offered").

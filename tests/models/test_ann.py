@@ -37,14 +37,20 @@ def test_filtered_search_returns_full_lists_of_allowed_rows_only(vectors: np.nda
         assert np.all(np.diff(scores) <= 1e-6)  # best first
 
 
-def test_save_load_roundtrip_gives_identical_results(tmp_path, vectors: np.ndarray) -> None:
-    index = VectorIndex(kind="ivf").fit(vectors)
+@pytest.mark.parametrize("kind", ["flat", "ivf"])
+@pytest.mark.parametrize("mmap", [False, True])
+def test_save_load_roundtrip_gives_identical_results(tmp_path, vectors: np.ndarray, kind: str, mmap: bool) -> None:
+    index = VectorIndex(kind=kind).fit(vectors)  # type: ignore[arg-type]
     index.save(tmp_path, "products")
-    loaded = VectorIndex.load(tmp_path, "products")
+    loaded = VectorIndex.load(tmp_path, "products", mmap=mmap)
     a = index.search(vectors[:5], 10)
     b = loaded.search(vectors[:5], 10)
     np.testing.assert_array_equal(a[1], b[1])
     np.testing.assert_allclose(a[0], b[0])
+    allowed = np.arange(len(vectors)) % 7 == 0  # the exact subset path reads the (mapped) vectors
+    np.testing.assert_array_equal(
+        index.search_filtered(vectors[0], 10, allowed)[1], loaded.search_filtered(vectors[0], 10, allowed)[1]
+    )
 
 
 def test_load_refuses_vectors_that_do_not_match_the_index(tmp_path, vectors: np.ndarray) -> None:

@@ -205,3 +205,42 @@ def test_refresh_equals_a_rebuild(market: dict, seed: int, values_only: bool) ->
     shape = len(market["creators"]), len(market["products"])
     assert refreshed.plan_ids.tolist() == rebuilt.plan_ids.tolist()
     assert _answers(refreshed, *shape) == _answers(rebuilt, *shape)
+
+
+def test_public_rates_show_only_open_public_plans() -> None:
+    market = _market()
+    extra = frames(
+        [merchant("m1")],
+        [product("p1")],
+        [creator("alice")],
+        [
+            plan("ended", "p2", commission_rate=0.5, ends_at=NOW - DAY),
+            plan("spent", "p4", commission_rate=0.6, budget=10.0, budget_spent=10.0),
+        ],
+    )["plans"]
+    market["plans"] = pd.concat([market["plans"], extra], ignore_index=True)
+    rates = _build(market).public_rates()
+    # p1: open 0.10 (the exclusive 0.05 is not public); p2: targeted only, the ended plan is closed; p3: open plan
+    # of a banned merchant still has a public rate (admission is the ranking's filter); p4: tiered base rate 0.1
+    np.testing.assert_allclose(rates, [0.10, np.nan, 0.10, 0.10])
+
+
+@settings(max_examples=100, deadline=None)
+@given(marketplaces())
+def test_public_rates_agree_with_the_plans_frame(market: dict) -> None:  # type: ignore[type-arg]
+    book = _build(market)
+    plans = market["plans"]
+    rates = pd.to_numeric(plans["commission_rate"], errors="coerce")
+    ends = pd.to_datetime(plans["ends_at"])
+    budget = pd.to_numeric(plans["budget"], errors="coerce")
+    open_now = (
+        plans["plan_type"].isin(["open", "tiered"])
+        & (pd.to_datetime(plans["starts_at"]) <= NOW)
+        & (ends.isna() | (ends > NOW))
+        & (budget.isna() | (pd.to_numeric(plans["budget_spent"]).fillna(0) < budget))
+    )
+    terms_ok = np.array([book._index.terms_ok[i] for i in range(len(plans))])
+    expected = rates[open_now & terms_ok].groupby(plans.loc[open_now & terms_ok, "product_id"]).max()
+    got = pd.Series(book.public_rates(), index=book.product_ids)
+    want = expected.reindex(book.product_ids)
+    np.testing.assert_allclose(got.to_numpy(), want.to_numpy())

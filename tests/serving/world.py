@@ -40,7 +40,7 @@ def find_world(settings, store) -> World:  # type: ignore[no-untyped-def]
     merchants = sorted(set(state.merchant_ids) - {merchant})
     other_merchant = merchants[0]
 
-    plans = state.plans
+    plans = store.read_table("plans").set_index("plan_id", drop=False).rename_axis(None)
     by_product = plans.groupby("product_id")["plan_type"].agg(lambda t: set(t) <= {"exclusive", "targeted"})
     listed_only = set(by_product[by_product].index)
     admitted_set = set(admitted)
