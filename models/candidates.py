@@ -99,6 +99,14 @@ class CandidateFinder:
             return self.planbook.eligible_products_mask(row)
         return self.planbook.eligible_creators_mask(row)
 
+    def _selective(self, direction: Direction, row: int) -> bool:
+        """True when most creators cannot join the product's plans (only listed or restricted plans, or a high
+        follower floor): widening the unfiltered search would then be wasted, the filtered search answers at once.
+        Both paths return the same rows from an exact index."""
+        if direction != "product" or self.planbook is None:
+            return False
+        return self.planbook.open_creator_share(row) < 1.0 / _MAX_WIDENING
+
     def find(self, direction: Direction, row: int, n: int, static: np.ndarray | None = None) -> np.ndarray:
         """Up to ``n`` eligible rows of the other side for query ``row``, best retrieval score first."""
         return self.find_resolved(direction, row, n, static)[0]
@@ -115,7 +123,7 @@ class CandidateFinder:
             if refusal is not None:
                 return np.empty(0, np.int64), None
         index = self.retriever.product_index if direction == "creator" else self.retriever.creator_index
-        if static is None:
+        if static is None and not self._selective(direction, row):
             fetch = int(np.ceil(n * self.settings.overfetch))
             while fetch <= n * _MAX_WIDENING:
                 _, rows = self.retriever.candidates(direction, row, min(fetch, index.n_rows))

@@ -95,11 +95,15 @@ class BoostedTrees:
         out = self.booster_.predict(X, num_iteration=self.best_iteration_, pred_contrib=True)
         return np.asarray(out, dtype=np.float64)
 
+    def prepare_explanations(self) -> None:
+        """Index the trees' decision paths for :meth:`explain` (once; later calls do nothing)."""
+        if not hasattr(self, "_paths"):
+            self._paths = PathAttribution.from_booster(self.booster_, self.best_iteration_)
+
     def explain(self, X: np.ndarray) -> np.ndarray:
         """Fast per-feature contributions (path attributions along the leaves LightGBM reaches, see
         :mod:`models.contrib`), same shape as :meth:`contributions`."""
-        if not hasattr(self, "_paths"):
-            self._paths = PathAttribution.from_booster(self.booster_, self.best_iteration_)
+        self.prepare_explanations()
         leaves = self.booster_.predict(X, num_iteration=self.best_iteration_, pred_leaf=True, num_threads=1)
         return self._paths.contributions(np.asarray(leaves))
 

@@ -99,6 +99,8 @@ class Matcher:
         # count: LightGBM re-sizes its OpenMP pool whenever consecutive calls differ (measured 3x slower).
         self._threads = 1
         faiss.omp_set_num_threads(settings.retrieval.faiss_threads)  # and FAISS shares the same OpenMP pool
+        for ranker in engine.rankers.values():  # built once here, not by the first request (~150 ms at 1M)
+            ranker.prepare_explanations()
 
     # --- shared steps --------------------------------------------------------------------------------------
 

@@ -93,6 +93,7 @@ class PlanBook:
     _creator_region: np.ndarray  # int64 code in _region_vocab
     _creator_bits: np.ndarray  # uint64 (n_creators, _category_words): content categories
     _creator_code: np.ndarray  # int16 first admission reason, NO_REASON if admitted
+    _admitted_followers: np.ndarray  # int64, sorted: followers of the admitted creators
     _category_vocab: pd.Index
     _region_vocab: pd.Index
     _category_words: int
@@ -145,6 +146,7 @@ class PlanBook:
             book._category_words,
         )
         book._creator_code = creator_reason_codes(creators, settings)
+        book._admitted_followers = np.sort(book._followers[book._creator_code == NO_REASON])
         for column in ("real_name_verified", "showcase_enabled", "deposit_paid"):
             bool_array(creators[column], "creators", column)  # same parse errors as the scalar records
 
@@ -345,6 +347,17 @@ class PlanBook:
         ok = _pairs.requirement_codes(self, listed, np.full(len(listed), c)) == NO_REASON
         mask[a.product_row[listed[ok]]] = True
         return mask
+
+    def open_creator_share(self, product_row: int) -> float:
+        """Share of all creators who may join the product's public plans without category or region limits now
+        (0 when it has none, or its merchant is not admitted): an estimate of how many retrieved creators will
+        pass the rules, so that searches for selective products can go straight to a filtered search."""
+        p = int(_rows(product_row, len(self.product_ids), "product_row")[0])
+        threshold = self._product_min_followers[p]
+        if self._product_code[p] != NO_REASON or not np.isfinite(threshold) or len(self.creator_ids) == 0:
+            return 0.0
+        passing = len(self._admitted_followers) - np.searchsorted(self._admitted_followers, threshold, side="left")
+        return float(passing / len(self.creator_ids))
 
     def eligible_creators_mask(self, product_row: int) -> np.ndarray:
         """Bool over ALL creator rows: the creator may join a plan of this product now (merchant side)."""

@@ -91,3 +91,22 @@ def test_scale_survives_save_and_load(tmp_path, weighted) -> None:
     loaded = VectorIndex.load(tmp_path, "products")
     np.testing.assert_array_equal(loaded.scale_, scale)
     np.testing.assert_array_equal(loaded.exact_search(queries, 5)[1], np.argsort(-(queries @ (x * scale).T), 1)[:, :5])
+
+
+@pytest.mark.parametrize("subset_rows", [20_000, 100])  # gathered subset / filtered scan of the whole index
+@pytest.mark.parametrize("share", [0.9, 0.3, 0.05])
+def test_flat_filtered_search_is_the_exact_top_k_of_the_allowed_rows(
+    vectors: np.ndarray, share: float, subset_rows: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("models.ann._EXACT_SUBSET_ROWS", subset_rows)
+    rng = np.random.default_rng(2)
+    allowed = rng.random(len(vectors)) < share
+    index = VectorIndex(kind="flat").fit(vectors)
+    k = 25
+    for query in vectors[:10]:
+        scores, rows = index.search_filtered(query, k, allowed)
+        brute = vectors @ query
+        brute[~allowed] = -np.inf
+        expected = np.sort(brute)[::-1][:k]
+        assert allowed[rows].all() and len(set(rows.tolist())) == k
+        np.testing.assert_allclose(scores, expected, rtol=1e-5, atol=1e-5)
