@@ -138,3 +138,19 @@ def test_unknown_ids_and_bad_filters_are_clear_errors(matcher: Matcher) -> None:
         matcher.recommend_creators_for_merchant("no-shop")
     with pytest.raises(ValueError, match="fan_tier must be one of"):
         matcher.recommend_creators(_open_product(matcher), filters=CreatorFilters(fan_tier="huge"))
+
+
+def test_selective_products_get_the_best_eligible_creators_by_retrieval_score(matcher: Matcher) -> None:
+    finder, book, retriever = matcher.candidates, matcher.planbook, matcher.engine.retriever
+    assert book is not None
+    products = np.flatnonzero(book.admitted_products)
+    selective = [int(p) for p in products if finder._selective("product", int(p))]
+    assert selective, "the fixture marketplace has no product most creators cannot join"
+    every = np.arange(len(matcher.engine.tables.creators))
+    for p in selective[:10]:
+        found, _ = finder.find_resolved("product", p, 50)
+        eligible = every[book.creators_for_product(p, every).eligible]
+        scores = retriever.scores("product", p, eligible)
+        best = eligible[np.lexsort((eligible, -scores))][: len(found)]
+        assert len(found) == min(50, len(eligible))
+        assert set(found.tolist()) == set(best.tolist())

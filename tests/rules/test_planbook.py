@@ -244,3 +244,12 @@ def test_public_rates_agree_with_the_plans_frame(market: dict) -> None:  # type:
     got = pd.Series(book.public_rates(), index=book.product_ids)
     want = expected.reindex(book.product_ids)
     np.testing.assert_allclose(got.to_numpy(), want.to_numpy())
+
+
+def test_open_creator_share_estimates_who_may_join_a_product() -> None:
+    book = _build(_market())
+    # alice (50,000 followers) and bob (100) are admitted, carol has no deposit: 3 creators in all
+    assert book.open_creator_share(0) == pytest.approx(2 / 3)  # p1: an open plan without a follower floor
+    assert book.open_creator_share(1) == 0.0  # p2: targeted only
+    assert book.open_creator_share(2) == 0.0  # p3: merchant banned
+    assert book.open_creator_share(3) == pytest.approx(1 / 3)  # p4: tiered plan for 1,000+ followers
