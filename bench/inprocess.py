@@ -9,10 +9,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from models.ann import VectorIndex
-from models.matcher import Matcher
-from models.windows import Direction
-from recsys import metrics
+from models.matching.matcher import Matcher
+from models.retrieval.ann import VectorIndex
+from models.training.windows import Direction
+from recsys.core import metrics
 
 CANDIDATES = 1000
 TOP = 50

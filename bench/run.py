@@ -39,7 +39,7 @@ def _matcher(ws: data.Workspace):  # type: ignore[no-untyped-def]
     import os
 
     os.environ.update({k: v for k, v in ws.env.items() if k.startswith("RECSYS_")})
-    from recsys.config import Settings
+    from recsys.core.config import Settings
     from serving.state import open_matcher_state
 
     return open_matcher_state(Settings()).matcher

@@ -9,7 +9,7 @@ import pandas as pd
 
 from features.history import History, distinct_partners, window_aggregates
 from features.names import CREATOR_FEATURES, PRODUCT_FEATURES, extra_names
-from recsys.schema import AUDIENCE_KEYS, FAN_TIERS, TABLES, audience_columns
+from recsys.core.schema import AUDIENCE_KEYS, FAN_TIERS, TABLES, audience_columns
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ with extra numeric or embedding columns appends ``c_x_*`` / ``p_x_*`` names to t
 
 from __future__ import annotations
 
-from recsys.schema import AUDIENCE_KEYS
+from recsys.core.schema import AUDIENCE_KEYS
 
 WINDOW_DAYS = (7, 30, 90)
 

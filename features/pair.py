@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from features.names import PAIR_FEATURES
-from recsys.vocab import find_sorted
+from recsys.core.vocab import find_sorted
 
 
 def _prev(arrays: dict[str, np.ndarray], c: np.ndarray, p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -27,8 +27,8 @@ from features.history import (
 )
 from features.names import PAIR_FEATURES, embedding_pair_names
 from features.pair import pair_features
-from recsys.schema import PROMOTION_FORMATS, SHARE_GROUPS, Marketplace, audience_columns
-from recsys.vocab import Vocabulary, find_sorted
+from recsys.core.schema import PROMOTION_FORMATS, SHARE_GROUPS, Marketplace, audience_columns
+from recsys.core.vocab import Vocabulary, find_sorted
 
 
 def load_npy(path: Path, mmap: bool = False) -> np.ndarray:

@@ -29,16 +29,16 @@ import pandas as pd
 
 from features.names import feature_names
 from features.tables import FeatureTables
-from models.calibration import QuantileMap
-from models.compiled import CompiledTrees, compile_or_load, cpu_signature
-from models.distribution import DistributionModel
-from models.ranker import LambdaRanker
-from models.regressor import GBMRegressor
-from models.retrieval import Retriever
-from models.training import Engine
-from models.windows import DIRECTIONS
-from recsys.provenance import CORE_LIBRARIES, library_versions, sha256_file
-from recsys.schema import TABLES, Marketplace
+from models.gbm.calibration import QuantileMap
+from models.gbm.compiled import CompiledTrees, compile_or_load, cpu_signature
+from models.gbm.distribution import DistributionModel
+from models.gbm.ranker import LambdaRanker
+from models.gbm.regressor import GBMRegressor
+from models.retrieval.retriever import Retriever
+from models.training.train import Engine
+from models.training.windows import DIRECTIONS
+from recsys.core.provenance import CORE_LIBRARIES, library_versions, sha256_file
+from recsys.core.schema import TABLES, Marketplace
 
 BUNDLE_FORMAT = 1
 

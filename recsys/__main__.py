@@ -1,5 +1,5 @@
 """``python -m recsys`` runs the CLI."""
 
-from recsys.cli import app
+from recsys.app.cli import app
 
 app()

@@ -11,13 +11,13 @@ from contextlib import asynccontextmanager
 from fastapi import Depends, FastAPI
 from starlette.concurrency import run_in_threadpool
 
-from recsys.config import Settings, get_settings
-from recsys.store import Store
+from recsys.core.config import Settings, get_settings
+from recsys.core.store import Store
 from serving.deps import reject_unknown_query
 from serving.errors import install_error_handlers
-from serving.metrics import MetricsMiddleware, ServiceMetrics
 from serving.routes import ROUTERS
 from serving.runtime import Service
+from serving.telemetry import MetricsMiddleware, ServiceMetrics
 
 DESCRIPTION = """
 Creator–product matchmaking for a CPS affiliate marketplace: product pools for creators, creators for merchants,

@@ -20,8 +20,8 @@ from dataclasses import dataclass
 
 from fastapi.security import APIKeyHeader
 
-from recsys.keys import ApiKey, Role, find_key, hash_key
-from recsys.store import Store
+from recsys.core.keys import ApiKey, Role, find_key, hash_key
+from recsys.core.store import Store
 from serving.errors import ApiError, forbidden
 
 KEY_HEADER = "X-API-Key"

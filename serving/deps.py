@@ -13,8 +13,8 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Path, Request, Security
 
-from recsys.config import Settings
-from recsys.store import Store, now_utc
+from recsys.core.config import Settings
+from recsys.core.store import Store, now_utc
 from serving.auth import (
     Principal,
     api_key_scheme,

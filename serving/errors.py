@@ -1,7 +1,7 @@
 """One error body for every failure: ``{"error": {"code", "message", "details"}}``.
 
-Routes raise :class:`ApiError` (or let :class:`models.matcher.UnknownEntity` through); the handlers installed by
-:func:`install_error_handlers` turn those, FastAPI's validation errors and Starlette's HTTP errors into that body.
+Routes raise :class:`ApiError` (or let :class:`models.matching.matcher.UnknownEntity` through); the handlers installed
+by :func:`install_error_handlers` turn those, FastAPI's validation errors and Starlette's HTTP errors into that body.
 ``details`` is a list: for 422 one entry per field problem (``loc``, ``msg``, ``type``), for plan refusals one
 entry per reason code (``code``, ``message``).
 """
@@ -18,7 +18,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from models.matcher import UnknownEntity
+from models.matching.matcher import UnknownEntity
 
 log = logging.getLogger("recsys.serving")
 

@@ -1,7 +1,7 @@
 """Event ingestion: batches of promotion and order rows, validated like an import, idempotent by event id.
 
 One transaction per batch: event ids already in ``events`` (or repeated in the batch) are duplicates and change
-nothing; the other rows pass :func:`recsys.datasets.validate.validate_rows` (types, ranges, enums, funnels,
+nothing; the other rows pass :func:`recsys.core.datasets.validate.validate_rows` (types, ranges, enums, funnels,
 references to the store — an order may reference a promotion accepted earlier in the same batch); good rows are
 upserted into ``promotions`` / ``orders`` with one new revision and their event ids recorded in ``events``; bad
 ones go to ``quarantined_events`` with the reason. Every event gets a result; none is dropped silently.
@@ -17,12 +17,12 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
-from recsys.config import Settings
-from recsys.datasets.importer import StoreLookup
-from recsys.datasets.records import iter_records
-from recsys.datasets.validate import REASON, SOURCE_ROW, DatasetError, validate_rows
-from recsys.schema import EVENTS, QUARANTINED_EVENTS, TABLES
-from recsys.store import Store, now_utc
+from recsys.core.config import Settings
+from recsys.core.datasets.importer import StoreLookup
+from recsys.core.datasets.records import iter_records
+from recsys.core.datasets.validate import REASON, SOURCE_ROW, DatasetError, validate_rows
+from recsys.core.schema import EVENTS, QUARANTINED_EVENTS, TABLES
+from recsys.core.store import Store, now_utc
 from serving.schemas import Event, EventBatchResult, EventResult
 
 EVENT_TABLES: dict[str, str] = {"promotion": "promotions", "order": "orders"}

@@ -1,10 +1,10 @@
 """Plans in the store for the plans API: read, check against the rules, write with a new revision.
 
 Checks, in this order, all reported together as reason codes (422 ``plan_refused``):
-the rules' :func:`recsys.rules.validate_plan` / :func:`recsys.rules.validate_plan_update` (commission bounds,
+the rules' :func:`recsys.core.rules.validate_plan` / :func:`recsys.core.rules.validate_plan_update` (commission bounds,
 monotone tiers, only raises after launch, ...), and that every listed creator exists
 (``plan_listed_creator_unknown``). The row then passes the same validation as an import
-(:func:`recsys.datasets.validate.validate_rows`) before it is written.
+(:func:`recsys.core.datasets.validate.validate_rows`) before it is written.
 """
 
 from __future__ import annotations
@@ -17,12 +17,12 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
-from recsys.config import Settings
-from recsys.datasets.importer import StoreLookup
-from recsys.datasets.validate import validate_rows
-from recsys.rules import REASONS, PlanTerms, validate_plan, validate_plan_update
-from recsys.schema import LISTED_PLAN_TYPES, REVISION_COLUMN, SA_TABLES, TABLES
-from recsys.store import Store
+from recsys.core.config import Settings
+from recsys.core.datasets.importer import StoreLookup
+from recsys.core.datasets.validate import validate_rows
+from recsys.core.rules import REASONS, PlanTerms, validate_plan, validate_plan_update
+from recsys.core.schema import LISTED_PLAN_TYPES, REVISION_COLUMN, SA_TABLES, TABLES
+from recsys.core.store import Store
 from serving.errors import ApiError
 from serving.schemas import PlanPublic
 

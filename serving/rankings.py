@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from recsys.config import Settings
+from recsys.core.config import Settings
 from serving.schemas import RankingItem
 from serving.state import MatcherState
 from serving.views import fan_tier, number, text

@@ -22,12 +22,11 @@ from datetime import timedelta
 import sqlalchemy as sa
 
 from models.bundle import BundleError
-from recsys.config import Settings
-from recsys.schema import REVISIONS
-from recsys.store import Store, now_utc
+from recsys.core.config import Settings
+from recsys.core.schema import REVISIONS
+from recsys.core.store import Store, now_utc
 from serving.auth import KeyRing
 from serving.errors import ApiError
-from serving.metrics import ServiceMetrics
 from serving.state import (
     MatcherState,
     at_time,
@@ -36,6 +35,7 @@ from serving.state import (
     release_free_memory,
     with_plans,
 )
+from serving.telemetry import ServiceMetrics
 
 log = logging.getLogger("recsys.serving")
 

@@ -19,13 +19,13 @@ from typing import Any
 import pandas as pd
 
 from models.bundle import Bundle, load_current
-from models.catalog import Catalog
-from models.matcher import Matcher
-from models.rulebook import aligned_planbook
-from recsys.config import Settings
-from recsys.rules import PlanBook
-from recsys.schema import TABLES, Marketplace
-from recsys.store import Store, now_utc, records_to_frame
+from models.matching.catalog import Catalog
+from models.matching.matcher import Matcher
+from models.matching.rulebook import aligned_planbook
+from recsys.core.config import Settings
+from recsys.core.rules import PlanBook
+from recsys.core.schema import TABLES, Marketplace
+from recsys.core.store import Store, now_utc, records_to_frame
 
 SERVING_TABLES = ("merchants", "products", "creators", "plans")
 """What the matcher needs from the store (promotions and orders reach it through the bundle's features)."""

@@ -6,9 +6,9 @@ import math
 
 import numpy as np
 
-from models.matcher import Recommendation
-from recsys.rules import REASONS
-from recsys.schema import FAN_TIERS
+from models.matching.matcher import Recommendation
+from recsys.core.rules import REASONS
+from recsys.core.schema import FAN_TIERS
 from serving.schemas import CreatorRecommendation, PairScore, ProductRecommendation, Reason, Refusal
 from serving.state import MatcherState
 

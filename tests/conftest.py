@@ -19,15 +19,15 @@ hypothesis_settings.load_profile("ci")
 class FixtureBundle:
     """A small synthetic marketplace, the settings used, and the bundle trained on it."""
 
-    market: object  # recsys.schema.Marketplace
-    truth: object  # recsys.synth.GroundTruth
-    settings: object  # recsys.config.Settings
+    market: object  # recsys.core.schema.Marketplace
+    truth: object  # recsys.core.synth.GroundTruth
+    settings: object  # recsys.core.config.Settings
     path: Path  # the bundle folder (also artifacts_dir/current)
     dataset_dir: Path
 
 
 def small_settings(root: Path) -> object:
-    from recsys.config import RankerSettings, RetrievalSettings, ServingSettings, Settings
+    from recsys.core.config import RankerSettings, RetrievalSettings, ServingSettings, Settings
 
     return Settings(
         data_dir=root / "data",
@@ -42,8 +42,8 @@ def small_settings(root: Path) -> object:
 @pytest.fixture(scope="session")
 def fixture_bundle(tmp_path_factory: pytest.TempPathFactory) -> FixtureBundle:
     from models.bundle import save_bundle
-    from models.training import train_engine
-    from recsys.synth import SynthConfig, generate, write_synthetic
+    from models.training.train import train_engine
+    from recsys.core.synth import SynthConfig, generate, write_synthetic
 
     root = tmp_path_factory.mktemp("fixture_bundle")
     synthetic = generate(SynthConfig(creators=300, products=1200, promotions=15_000, seed=5))

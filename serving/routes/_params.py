@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from fastapi import Query
 
-from recsys.config import Settings
+from recsys.core.config import Settings
 from serving.errors import ApiError
 from serving.pagination import decode_cursor
 from serving.state import MatcherState

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Query
 
-from models.matcher import ProductFilters
+from models.matching.matcher import ProductFilters
 from serving.deps import CreatorIdPath, CreatorSelfDep, SettingsDep, StateDep
 from serving.errors import responses
 from serving.pagination import next_cursor

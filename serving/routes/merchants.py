@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from models.matcher import CreatorFilters, UnknownEntity
+from models.matching.matcher import CreatorFilters, UnknownEntity
 from serving import plan_store
 from serving.deps import ClockDep, MerchantIdPath, MerchantSelfDep, ServiceDep, SettingsDep, StateDep
 from serving.errors import not_found, responses

@@ -11,7 +11,7 @@ from typing import Any
 
 from fastapi import APIRouter, Response
 
-from recsys.schema import LISTED_PLAN_TYPES
+from recsys.core.schema import LISTED_PLAN_TYPES
 from serving import plan_store
 from serving.auth import Principal
 from serving.deps import ClockDep, PlanIdPath, PrincipalDep, ServiceDep

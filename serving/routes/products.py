@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from models.matcher import CreatorFilters, UnknownEntity
+from models.matching.matcher import CreatorFilters, UnknownEntity
 from serving.auth import require_product_owner
 from serving.deps import PrincipalDep, ProductIdPath, SettingsDep, StateDep
 from serving.errors import responses

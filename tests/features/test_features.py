@@ -11,7 +11,7 @@ import pytest
 from features import FEATURE_NAMES, build_feature_tables
 from features.pair import pair_features
 from features.tables import FeatureTables
-from recsys.synth import SynthConfig, generate
+from recsys.core.synth import SynthConfig, generate
 
 CUTOFF = pd.Timestamp("2026-05-15")
 

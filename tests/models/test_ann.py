@@ -3,7 +3,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from models.ann import VectorIndex
+from models.retrieval.ann import VectorIndex
 
 
 @pytest.fixture(scope="module")
@@ -98,7 +98,7 @@ def test_scale_survives_save_and_load(tmp_path, weighted) -> None:
 def test_flat_filtered_search_is_the_exact_top_k_of_the_allowed_rows(
     vectors: np.ndarray, share: float, subset_rows: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("models.ann._EXACT_SUBSET_ROWS", subset_rows)
+    monkeypatch.setattr("models.retrieval.ann._EXACT_SUBSET_ROWS", subset_rows)
     rng = np.random.default_rng(2)
     allowed = rng.random(len(vectors)) < share
     index = VectorIndex(kind="flat").fit(vectors)

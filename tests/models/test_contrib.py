@@ -6,7 +6,7 @@ import lightgbm as lgb
 import numpy as np
 import pytest
 
-from models.contrib import PathAttribution
+from models.gbm.contrib import PathAttribution
 
 
 @pytest.fixture(scope="module")

@@ -22,8 +22,8 @@ def test_retrieval_finds_what_the_ranker_ranks_highest(fixture_bundle) -> None: 
 
 def test_an_approximate_index_below_the_recall_floor_falls_back_to_exact_search(fixture_bundle) -> None:  # type: ignore[no-untyped-def]
     from models.bundle import load_bundle
-    from models.retrieval_build import build_retriever
-    from recsys.config import RetrievalSettings
+    from models.retrieval.build import build_retriever
+    from recsys.core.config import RetrievalSettings
 
     engine = load_bundle(fixture_bundle.path).engine
     base = {"exact_threshold": 100, "ivf_nlist": 30, "ivf_nprobe": 1, "distill_queries": 60, "recall_queries": 15}

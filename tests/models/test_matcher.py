@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from models.bundle import load_bundle
-from models.catalog import Catalog
-from models.matcher import CreatorFilters, Matcher, ProductFilters, UnknownEntity
+from models.matching.catalog import Catalog
+from models.matching.matcher import CreatorFilters, Matcher, ProductFilters, UnknownEntity
 from serving.state import build_planbook
 
 

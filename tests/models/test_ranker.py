@@ -2,9 +2,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from models.ranker import LambdaRanker
-from models.windows import label_gains, relevance
-from recsys.metrics import ndcg_at_k
+from models.gbm.ranker import LambdaRanker
+from models.training.windows import label_gains, relevance
+from recsys.core.metrics import ndcg_at_k
 
 
 def _groups(seed: int, n_queries: int = 120, size: int = 20) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

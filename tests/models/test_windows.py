@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from models.windows import query_groups
+from models.training.windows import query_groups
 
 
 def _pairs(n_creators: int, product: int = 0) -> pd.DataFrame:

@@ -26,13 +26,13 @@ from tests.serving.world import World, find_world
 class Env:
     """Settings for one copy of the test bed, plus the entities and keys tests use."""
 
-    settings: object  # recsys.config.Settings
+    settings: object  # recsys.core.config.Settings
     world: World
     root: Path
 
 
 def _settings(root: Path, base: object) -> object:
-    from recsys.config import ServingSettings
+    from recsys.core.config import ServingSettings
 
     return base.model_copy(  # type: ignore[attr-defined]
         update={
@@ -47,8 +47,8 @@ def _settings(root: Path, base: object) -> object:
 @pytest.fixture(scope="session")
 def golden(fixture_bundle, tmp_path_factory: pytest.TempPathFactory) -> Env:  # type: ignore[no-untyped-def]
     from models.bundle import set_current
-    from recsys.datasets.importer import import_dataset
-    from recsys.store import Store
+    from recsys.core.datasets.importer import import_dataset
+    from recsys.core.store import Store
 
     root = tmp_path_factory.mktemp("serving_golden")
     dataset = root / "dataset"

@@ -27,7 +27,7 @@ TINY = {
 @pytest.fixture
 def cli_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
     """Process settings pointing at ``tmp_path`` (the CLI reads settings from the environment)."""
-    from recsys.config import get_settings
+    from recsys.core.config import get_settings
 
     monkeypatch.setenv("RECSYS_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("RECSYS_ARTIFACTS_DIR", str(tmp_path / "artifacts"))
@@ -39,15 +39,15 @@ def cli_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no
 
 
 def _run(*args: str):  # type: ignore[no-untyped-def]
-    from recsys.cli import app
+    from recsys.app.cli import app
 
     return CliRunner().invoke(app, list(args), catch_exceptions=False)
 
 
 def test_keys_create_prints_the_key_last_and_checks_the_tenant(golden, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    from recsys.config import get_settings
-    from recsys.keys import find_key
-    from recsys.store import Store
+    from recsys.core.config import get_settings
+    from recsys.core.keys import find_key
+    from recsys.core.store import Store
     from tests.serving.conftest import copy_env
 
     env = copy_env(golden, tmp_path)

@@ -12,7 +12,7 @@ from tests.serving.conftest import key
 
 @pytest.fixture(scope="module")
 def store(env):  # type: ignore[no-untyped-def]
-    from recsys.store import Store
+    from recsys.core.store import Store
 
     store = Store.from_settings(env.settings)
     yield store
@@ -61,7 +61,7 @@ def test_a_batch_is_accepted_quarantined_and_idempotent(client, env, store, prom
     reason = body["results"][1]["reason"]
     assert "views" in reason and "creator_id" in reason
     assert store.count("promotions") == promotions_before + 1 and store.count("orders") == 1
-    from recsys.schema import QUARANTINED_EVENTS
+    from recsys.core.schema import QUARANTINED_EVENTS
 
     with store.engine.connect() as conn:
         kept = conn.execute(sa.select(QUARANTINED_EVENTS)).mappings().all()

@@ -25,7 +25,7 @@ class World:
 
 
 def find_world(settings, store) -> World:  # type: ignore[no-untyped-def]
-    from recsys.keys import create_key
+    from recsys.core.keys import create_key
     from serving.state import open_matcher_state
 
     state = open_matcher_state(settings, store)

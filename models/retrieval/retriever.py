@@ -1,0 +1,189 @@
+"""Candidate retrieval in both directions: FAISS over product vectors (creator -> products) and creator vectors
+(product -> creators).
+
+Both sides are built from aligned blocks so that an inner product is a sum of interpretable interactions:
+
+- audience: creator audience shares · product target shares (missing targets: category mean);
+- category: the creator's listed categories and recent GMV share by category · the product's category;
+- price: a full quadratic of (product log price − the creator's usual log price);
+- collaborative: SVD factors of the promotion matrix (content-mapped for cold starts);
+- embeddings: the data's creator / product embedding columns;
+- main effects: standardised product features × 1 and creator features × 1.
+
+The weight of every dimension is *distilled from the ranker*: a ridge regression of the ranker's scores on the
+elementwise products, demeaned within each query (per direction, since only within-query order matters). Each side's
+index holds its vectors multiplied by the weights of the direction that searches it (products by the creator ->
+products weights, creators by the product -> creators weights), so a query is the other side's plain vector and IVF
+clusters along the dimensions that matter to that direction.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from features.tables import FeatureTables
+from models.retrieval.ann import VectorIndex
+from models.training.windows import Direction
+
+_PRODUCT_MAIN = [
+    "p_log_price",
+    "p_rating",
+    "p_service_score",
+    "p_best_rate",
+    "p_log_gmv_30d",
+    "p_log_gmv_90d",
+    "p_promotions_90d",
+    "p_conversion_90d",
+    "p_gpm_90d",
+    "p_has_history",
+    "p_days_listed",
+    "m_experience_score",
+    "p_n_creators_90d",
+]
+_CREATOR_MAIN = [
+    "c_log_followers",
+    "c_log_avg_views",
+    "c_like_rate",
+    "c_comment_rate",
+    "c_share_rate",
+    "c_completion_rate",
+    "c_log_gmv_30d",
+    "c_log_gmv_90d",
+    "c_promotions_90d",
+    "c_conversion_90d",
+    "c_gpm_90d",
+    "c_has_history",
+]
+
+
+def _standardise(matrix: np.ndarray) -> np.ndarray:
+    m = np.asarray(matrix, dtype=np.float64)
+    mean = np.nanmean(m, axis=0)
+    std = np.nanstd(m, axis=0)
+    out = (m - mean) / np.where(std > 0, std, 1.0)
+    return np.nan_to_num(out, nan=0.0)
+
+
+def retrieval_blocks(tables: FeatureTables) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """Aligned (creator vectors U, product vectors V, dimension names) before weighting."""
+    a = tables.arrays
+    n_c, n_p = len(tables.creators), len(tables.products)
+    k = len(tables.categories)
+    one_hot = np.eye(k, dtype=np.float64)[a["product_category"]]
+    usual = a["creator_usual_log_price"].astype(np.float64)
+    usual = np.where(np.isnan(usual), np.nanmean(usual) if np.isfinite(usual).any() else 0.0, usual)
+    lp = a["product_log_price"].astype(np.float64)
+    u_blocks = [
+        a["creator_audience"],
+        a["creator_category_listed"],
+        a["creator_category_gmv_share"],
+        np.column_stack([2 * usual, -np.ones(n_c), -(usual**2)]),
+        a["cf_creator"],
+    ]
+    v_blocks = [a["product_target"], one_hot, one_hot, np.column_stack([lp, lp**2, np.ones(n_p)]), a["cf_product"]]
+    names = (
+        [f"audience_{i}" for i in range(a["creator_audience"].shape[1])]
+        + [f"category_listed_{c}" for c in tables.categories]
+        + [f"category_gmv_{c}" for c in tables.categories]
+        + ["price_linear", "price_square", "price_centre"]
+        + [f"cf_{i}" for i in range(a["cf_creator"].shape[1])]
+    )
+    for key in sorted(a):
+        if key.startswith("cemb_"):
+            for p_key in sorted(a):
+                if p_key.startswith("pemb_") and a[p_key].shape[1] == a[key].shape[1]:
+                    u_blocks.append(a[key])
+                    v_blocks.append(a[p_key])
+                    names += [f"{key}__{p_key}_{i}" for i in range(a[key].shape[1])]
+    p_cols = [tables.product_names.index(n) for n in _PRODUCT_MAIN if n in tables.product_names]
+    c_cols = [tables.creator_names.index(n) for n in _CREATOR_MAIN if n in tables.creator_names]
+    u_blocks += [np.ones((n_c, len(p_cols))), _standardise(tables.creator[:, c_cols])]
+    v_blocks += [_standardise(tables.product[:, p_cols]), np.ones((n_p, len(c_cols)))]
+    names += [f"product_{tables.product_names[i]}" for i in p_cols] + [
+        f"creator_{tables.creator_names[i]}" for i in c_cols
+    ]
+    u = np.hstack([np.asarray(b, dtype=np.float64) for b in u_blocks])
+    v = np.hstack([np.asarray(b, dtype=np.float64) for b in v_blocks])
+    return np.nan_to_num(u).astype(np.float32), np.nan_to_num(v).astype(np.float32), names
+
+
+def fit_weights(
+    u: np.ndarray,
+    v: np.ndarray,
+    c_rows: np.ndarray,
+    p_rows: np.ndarray,
+    target: np.ndarray,
+    query: np.ndarray,
+    alpha: float = 1.0,
+) -> np.ndarray:
+    """Ridge weights w so that sum(w * u[c] * v[p]) tracks ``target`` within each ``query`` (both demeaned)."""
+    order = np.argsort(query, kind="stable")
+    z = u[c_rows[order]] * v[p_rows[order]]  # float32 keeps the sample small
+    y, q = np.asarray(target, dtype=np.float64)[order], query[order]
+    starts = np.r_[0, np.flatnonzero(np.diff(q)) + 1]
+    counts = np.diff(np.r_[starts, len(q)])
+    z -= np.repeat(
+        (np.add.reduceat(z, starts, axis=0, dtype=np.float64) / counts[:, None]).astype(np.float32), counts, axis=0
+    )
+    y = y - np.repeat(np.add.reduceat(y, starts) / counts, counts)
+    scale = np.sqrt((z.astype(np.float64) ** 2).mean(axis=0)) + 1e-9
+    zs = z / scale.astype(np.float32)
+    gram = (zs.T @ zs).astype(np.float64) + alpha * len(y) / 1000.0 * np.eye(z.shape[1])
+    w = np.linalg.solve(gram, zs.T.astype(np.float64) @ y) / scale
+    return w.astype(np.float32)
+
+
+@dataclass
+class Retriever:
+    """Two FAISS indexes (products, creators) and the per-direction query weights."""
+
+    product_index: VectorIndex
+    creator_index: VectorIndex
+    creator_vectors: np.ndarray  # U, (n_c, D)
+    product_vectors: np.ndarray  # V, (n_p, D)
+    weights: dict[Direction, np.ndarray]  # direction -> (D,)
+    dim_names: list[str]
+
+    def base(self, direction: Direction, row: int) -> np.ndarray:
+        """The unweighted vector of a creator row (direction "creator") or product row ("product"): what is sent
+        to the other side's index, which holds its vectors already multiplied by this direction's weights."""
+        return np.asarray(self.creator_vectors[row] if direction == "creator" else self.product_vectors[row])
+
+    def query(self, direction: Direction, row: int) -> np.ndarray:
+        """The weighted query vector, to score against the other side's unweighted vectors."""
+        return (self.weights[direction] * self.base(direction, row)).astype(np.float32)
+
+    def candidates(
+        self, direction: Direction, row: int, n: int, allowed: np.ndarray | None = None, overfetch: float = 2.0
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Top-``n`` (scores, rows) of the other side for a query row; ``allowed`` filters rows (kept full)."""
+        index = self.product_index if direction == "creator" else self.creator_index
+        return index.search_filtered(self.base(direction, row), n, allowed, overfetch)
+
+    def scores(self, direction: Direction, row: int, others: np.ndarray) -> np.ndarray:
+        """Retrieval scores of given rows of the other side (for retrieval-only baselines and diagnostics)."""
+        items = self.product_vectors if direction == "creator" else self.creator_vectors
+        return items[others] @ self.query(direction, row)
+
+    def save(self, directory: Path) -> None:
+        directory.mkdir(parents=True, exist_ok=True)
+        self.product_index.save(directory, "products")
+        self.creator_index.save(directory, "creators")
+        meta = {"weights": {k: v.tolist() for k, v in self.weights.items()}, "dim_names": self.dim_names}
+        (directory / "retrieval.json").write_text(json.dumps(meta))
+
+    @classmethod
+    def load(cls, directory: Path, mmap: bool = False) -> Retriever:
+        meta = json.loads((directory / "retrieval.json").read_text())
+        products = VectorIndex.load(directory, "products", mmap=mmap)
+        creators = VectorIndex.load(directory, "creators", mmap=mmap)
+        weights: dict[Direction, np.ndarray] = {
+            d: np.asarray(meta["weights"][d], dtype=np.float32) for d in ("creator", "product")
+        }
+        if products.dim != creators.dim or any(len(w) != products.dim for w in weights.values()):
+            raise ValueError("retrieval indexes and weights disagree on the vector dimension")
+        return cls(products, creators, creators.vectors_, products.vectors_, weights, list(meta["dim_names"]))

@@ -1,0 +1,250 @@
+"""Training the matching engine end to end: windows -> rankers, GMV and distribution models -> retrieval.
+
+``train_engine(market, settings, seed)`` returns an :class:`Engine` (every fitted part plus the metrics measured on
+the validation window); ``models.bundle`` writes it as a versioned artifact folder.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from features.dropout import history_dropout
+from features.names import CATEGORICAL_FEATURES
+from features.tables import FeatureTables, build_feature_tables
+from models.gbm.calibration import QuantileMap
+from models.gbm.distribution import MIN_VIEWS, DistributionModel
+from models.gbm.ranker import LambdaRanker
+from models.gbm.regressor import GBMRegressor
+from models.retrieval.build import build_retriever
+from models.retrieval.retriever import Retriever
+from models.training.evaluation import mean_ndcg
+from models.training.windows import (
+    DIRECTIONS,
+    Direction,
+    Groups,
+    LabelWindow,
+    add_negatives,
+    data_now,
+    label_gains,
+    make_windows,
+    query_groups,
+)
+from recsys.core.config import Settings
+from recsys.core.progress import stage
+from recsys.core.schema import Marketplace
+
+
+@dataclass
+class Engine:
+    """Everything the matcher needs, fitted."""
+
+    tables: FeatureTables  # features as of the data's now (serving)
+    rankers: dict[Direction, LambdaRanker]  # the same object twice in shared mode
+    gmv: GBMRegressor
+    distribution: DistributionModel
+    fit_maps: dict[Direction, QuantileMap]
+    retriever: Retriever
+    metrics: dict[str, Any] = field(default_factory=dict)
+
+
+@contextmanager
+def timed(record: dict[str, float], key: str, description: str) -> Iterator[None]:
+    """A progress stage whose wall time is recorded under ``key``."""
+    started = time.perf_counter()
+    with stage(description):
+        yield
+    record[key] = round(time.perf_counter() - started, 1)
+
+
+@dataclass
+class _Split:
+    groups: Groups
+    X: np.ndarray
+
+
+def _direction_split(
+    windows: list[LabelWindow],
+    direction: Direction,
+    settings: Settings,
+    negatives: int = 0,
+    seed: int = 0,
+    dropout: float = 0.0,
+    max_rows: int | None = None,
+) -> _Split:
+    """Query groups of ``direction`` over ``windows`` with their feature vectors (plus sampled negatives, history
+    dropout and a row budget — whole queries sampled — for training)."""
+    parts = []
+    rng = np.random.default_rng(seed)
+    for w in windows:
+        pairs = add_negatives(w.pairs, w.tables, direction, negatives, rng)
+        g = query_groups(
+            pairs,
+            direction,
+            settings.ranker.relevance,
+            settings.ranker.relevance_resolution,
+            max_size=settings.ranker.max_query_size,
+            seed=seed,
+        )
+        if max_rows is not None:
+            g = g.sample_queries(max_rows // len(windows), rng)
+        X = w.tables.vectors(g.c_rows, g.p_rows, g.rate, g.fmt)
+        parts.append((g, history_dropout(X, w.tables, g.c_rows, g.p_rows, dropout, rng)))
+    groups = Groups(
+        direction=direction,
+        c_rows=np.concatenate([g.c_rows for g, _ in parts]),
+        p_rows=np.concatenate([g.p_rows for g, _ in parts]),
+        rate=np.concatenate([g.rate for g, _ in parts]),
+        fmt=np.concatenate([g.fmt for g, _ in parts]),
+        labels=np.concatenate([g.labels for g, _ in parts]),
+        gain=np.concatenate([g.gain for g, _ in parts]),
+        group_sizes=np.concatenate([g.group_sizes for g, _ in parts]),
+        query_rows=np.concatenate([g.query_rows for g, _ in parts]),
+    )
+    return _Split(groups, np.vstack([x for _, x in parts]))
+
+
+def _ranker(settings: Settings, seed: int) -> LambdaRanker:
+    r = settings.ranker
+    return LambdaRanker(
+        num_leaves=r.num_leaves,
+        learning_rate=r.learning_rate,
+        n_estimators=r.n_estimators,
+        early_stopping_rounds=r.early_stopping_rounds,
+        min_data_in_leaf=r.min_data_in_leaf,
+        label_gain=label_gains(r.relevance_resolution),
+        num_threads=r.num_threads,
+        seed=seed,
+    )
+
+
+def train_rankers(
+    train: dict[Direction, _Split], valid: dict[Direction, _Split], names: list[str], settings: Settings, seed: int
+) -> dict[Direction, LambdaRanker]:
+    """One LambdaRank model per direction, or one shared by both (``ranker.mode``)."""
+    if settings.ranker.mode == "shared":
+        X = np.vstack([train[d].X for d in DIRECTIONS])
+        y = np.concatenate([train[d].groups.labels for d in DIRECTIONS])
+        g = np.concatenate([train[d].groups.group_sizes for d in DIRECTIONS])
+        Xv = np.vstack([valid[d].X for d in DIRECTIONS])
+        yv = np.concatenate([valid[d].groups.labels for d in DIRECTIONS])
+        gv = np.concatenate([valid[d].groups.group_sizes for d in DIRECTIONS])
+        shared = _ranker(settings, seed).fit(X, y, g, names, Xv, yv, gv, CATEGORICAL_FEATURES)
+        return dict.fromkeys(DIRECTIONS, shared)
+    return {
+        d: _ranker(settings, seed).fit(
+            train[d].X,
+            train[d].groups.labels,
+            train[d].groups.group_sizes,
+            names,
+            valid[d].X,
+            valid[d].groups.labels,
+            valid[d].groups.group_sizes,
+            CATEGORICAL_FEATURES,
+        )
+        for d in DIRECTIONS
+    }
+
+
+def _pair_rows(
+    windows: list[LabelWindow], dropout: float = 0.0, seed: int = 0, max_rows: int | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The windows' pairs (a seeded sample of at most ``max_rows``): features with history dropout, GMV, views."""
+    rng = np.random.default_rng(seed)
+    blocks, gmv, views = [], [], []
+    for w in windows:
+        pairs = w.pairs
+        if max_rows is not None and len(pairs) > max_rows // len(windows):
+            pairs = pairs.iloc[np.sort(rng.choice(len(pairs), max_rows // len(windows), replace=False))]
+        c, p = pairs["c_row"].to_numpy(), pairs["p_row"].to_numpy()
+        X = w.tables.vectors(c, p, pairs["rate"].to_numpy(), pairs["format_code"].to_numpy())
+        blocks.append(history_dropout(X, w.tables, c, p, dropout, rng))
+        gmv.append(pairs["gmv"].to_numpy())
+        views.append(pairs["views"].to_numpy())
+    return np.vstack(blocks), np.concatenate(gmv), np.concatenate(views)
+
+
+def train_outcome_models(
+    train_windows: list[LabelWindow], valid: LabelWindow, names: list[str], settings: Settings, seed: int
+) -> tuple[GBMRegressor, DistributionModel]:
+    """The GMV regressor (tweedie) and the content distribution model, on the windows' pairs (row budget)."""
+    r = settings.ranker
+    X, gmv, views = _pair_rows(train_windows, r.history_dropout, seed, r.max_train_rows)
+    Xv, gmv_v, views_v = _pair_rows([valid], 0.0, seed + 1, r.max_train_rows // 2)
+    regressor = GBMRegressor(
+        objective="tweedie",
+        num_leaves=r.num_leaves,
+        learning_rate=r.learning_rate,
+        n_estimators=r.n_estimators,
+        early_stopping_rounds=r.early_stopping_rounds,
+        min_data_in_leaf=r.min_data_in_leaf,
+        num_threads=r.num_threads,
+        seed=seed,
+    ).fit(X, gmv, names, Xv, gmv_v, CATEGORICAL_FEATURES)
+    seen, seen_v = views >= MIN_VIEWS, views_v >= MIN_VIEWS
+    gpm = 1000 * gmv[seen] / views[seen]
+    gpm_v = 1000 * gmv_v[seen_v] / views_v[seen_v]
+    distribution = DistributionModel(seed=seed, num_threads=r.num_threads).fit(
+        X[seen], gpm, names, Xv[seen_v], gpm_v, CATEGORICAL_FEATURES
+    )
+    return regressor, distribution
+
+
+def popularity_scores(split: _Split, tables: FeatureTables) -> np.ndarray:
+    """The 'popular' baseline: the candidate's GMV over the last 90 days."""
+    g = split.groups
+    if g.direction == "creator":
+        return tables.product[g.p_rows, tables.product_names.index("p_log_gmv_90d")]
+    return tables.creator[g.c_rows, tables.creator_names.index("c_log_gmv_90d")]
+
+
+def train_engine(market: Marketplace, settings: Settings, seed: int) -> Engine:
+    """Fit every part of the engine on ``market``; metrics are measured on the last ``valid_days``."""
+    r, started = settings.ranker, time.perf_counter()
+    stage_seconds: dict[str, float] = {}
+    scale = settings.rules.experience_scale
+    with timed(stage_seconds, "features_windows", "building point-in-time features for the label windows"):
+        windows, valid = make_windows(
+            market, r.label_days, r.train_windows, r.valid_days, None, scale, settings.retrieval.cf_factors, seed
+        )
+    names = valid.tables.feature_names
+    if any(w.tables.feature_names != names for w in windows):
+        raise ValueError("feature names differ between windows; the data's extra columns changed over time")
+    negatives = {"creator": r.negatives_per_creator_query, "product": r.negatives_per_product_query}
+    budget = r.max_train_rows
+    train = {
+        d: _direction_split(windows, d, settings, negatives[d], seed, r.history_dropout, budget) for d in DIRECTIONS
+    }
+    stop = {d: _direction_split([valid], d, settings, negatives[d], seed + 1, 0.0, budget // 2) for d in DIRECTIONS}
+    held = {d: _direction_split([valid], d, settings) for d in DIRECTIONS}  # logged outcomes only (reported)
+    for d in DIRECTIONS:
+        if train[d].groups.n_queries == 0 or held[d].groups.n_queries == 0:
+            raise ValueError(f"not enough promotions to form {d} queries in the training and validation windows")
+    with timed(stage_seconds, "rankers", "training LambdaRank rankers"):
+        rankers = train_rankers(train, stop, names, settings, seed)
+    with timed(stage_seconds, "outcome_models", "training GMV and content distribution models"):
+        gmv, distribution = train_outcome_models(windows, valid, names, settings, seed)
+    metrics: dict[str, Any] = {"valid_window": [str(valid.start), str(valid.end)]}
+    fit_maps: dict[Direction, QuantileMap] = {}
+    for d in DIRECTIONS:
+        scores = rankers[d].predict(held[d].X)
+        fit_maps[d] = QuantileMap.fit(scores)
+        metrics[f"{d}_ndcg@10"] = mean_ndcg(held[d].groups, scores)
+        metrics[f"{d}_popularity_ndcg@10"] = mean_ndcg(held[d].groups, popularity_scores(held[d], valid.tables))
+        metrics[f"{d}_valid_queries"] = held[d].groups.n_queries
+        metrics[f"{d}_train_queries"] = train[d].groups.n_queries
+        metrics[f"{d}_best_iteration"] = rankers[d].best_iteration_
+    with timed(stage_seconds, "features_now", "building features as of now"):
+        tables = build_feature_tables(market, data_now(market), scale, settings.retrieval.cf_factors, seed)
+    with timed(stage_seconds, "retrieval", "distilling the rankers into FAISS retrieval"):
+        retriever, retrieval_metrics = build_retriever(tables, rankers, settings.retrieval, seed)
+    metrics.update(retrieval_metrics)
+    metrics["train_seconds"] = round(time.perf_counter() - started, 1)
+    metrics["stage_seconds"] = stage_seconds
+    metrics["sizes"] = {**market.sizes(), "train_pairs": int(sum(len(w.pairs) for w in windows))}
+    return Engine(tables, rankers, gmv, distribution, fit_maps, retriever, metrics)

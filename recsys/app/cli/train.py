@@ -1,0 +1,250 @@
+"""``recsys train`` and ``recsys recommend``."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.table import Table
+
+from recsys.app.cli._app import app, console, fail
+
+if TYPE_CHECKING:
+    from models.matching.matcher import Matcher
+    from recsys.core.config import Settings
+    from recsys.core.schema import Marketplace
+
+recommend_app = typer.Typer(help="Print recommendations from the current bundle as a table.", no_args_is_help=True)
+app.add_typer(recommend_app, name="recommend")
+
+BRAND_PREFIX = "brand-influencer:"
+
+
+def load_market(settings: Settings, dataset: Path | None, allow_quarantine: bool = False) -> Marketplace:
+    """The marketplace from a dataset directory (validated) or from the store."""
+    from recsys.core.progress import stage
+
+    if dataset is None:
+        from recsys.core.store import Store
+
+        with stage("reading the store"):
+            market = Store.from_settings(settings).load_marketplace()
+        if market.promotions.empty:
+            raise fail("the store has no promotions; import data first (`recsys import DIR`) or pass --dataset DIR")
+        return market
+    from recsys.core.datasets.importer import read_dataset
+    from recsys.core.datasets.validate import DatasetError
+
+    try:
+        with stage(f"reading and validating {dataset}"):
+            market, result = read_dataset(dataset, settings)
+    except (DatasetError, FileNotFoundError) as exc:
+        raise fail(str(exc)) from exc
+    bad = {t: len(f) for t, f in result.quarantined.items() if len(f)}
+    if bad and not allow_quarantine:
+        first = next(iter(bad))
+        example = result.quarantined[first].iloc[0]
+        raise fail(
+            f"{sum(bad.values())} invalid rows in {dataset} ({bad}); e.g. {first} row {example['source_row']}: "
+            f"{example['reason']}. Fix them, or pass --allow-quarantine to train on the valid rows only."
+        )
+    return market
+
+
+def _train_brand(spec: str, out: Path | None, seed: int) -> None:
+    from recsys.app.experiments import brand_influencer
+
+    if out is None:
+        raise fail("--out DIR is required with --dataset brand-influencer:PATH")
+    path = Path(spec.removeprefix(BRAND_PREFIX))
+    try:
+        summary = brand_influencer.train_to_dir(path, out, seed)
+    except (brand_influencer.BrandDataError, FileNotFoundError) as exc:
+        raise fail(str(exc)) from exc
+    table = Table(title=f"brand-influencer model -> {out}")
+    table.add_column("item")
+    table.add_column("value", justify="right")
+    for key, value in summary.items():
+        table.add_row(str(key), str(value))
+    console.print(table)
+
+
+@app.command(
+    "train",
+    epilog="Examples: recsys train | recsys train --dataset /tmp/m --seed 3 | "
+    "recsys train --dataset brand-influencer:../shared/data/brand_influencer/train --out /tmp/bi",
+)
+def train_command(
+    dataset: Annotated[
+        str | None,
+        typer.Option(help="Dataset directory to train on instead of the store, or brand-influencer:PATH."),
+    ] = None,
+    seed: Annotated[int | None, typer.Option(help="Random seed \\[default: settings.seed].")] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="Output folder (brand-influencer only; marketplace bundles go to artifacts/).")
+    ] = None,
+    allow_quarantine: Annotated[bool, typer.Option(help="Train on the valid rows of a dataset with bad rows.")] = False,
+) -> None:
+    """Train the matching engine and make it the current bundle.
+
+    Builds point-in-time features, trains LambdaRank rankers (creator -> products, product -> creators), the GMV
+    and content distribution models on a time split with early stopping, distils them into FAISS retrieval, and
+    writes artifacts/<run_id>/ with a manifest; artifacts/current then names it. A failed run leaves the previous
+    bundle active.
+    """
+    from recsys.core.config import get_settings
+
+    settings = get_settings()
+    seed = settings.seed if seed is None else seed
+    if dataset is not None and dataset.startswith(BRAND_PREFIX):
+        _train_brand(dataset, out, seed)
+        return
+    from models.bundle import save_bundle
+    from models.training.train import train_engine
+
+    market = load_market(settings, Path(dataset) if dataset else None, allow_quarantine)
+    started = time.perf_counter()
+    try:
+        engine = train_engine(market, settings, seed)
+    except ValueError as exc:
+        raise fail(f"training failed, the previous bundle stays active: {exc}") from exc
+    path = save_bundle(engine, settings.artifacts_dir, market, seed, settings.model_dump(mode="json"))
+    print_train_summary(engine.metrics, path, time.perf_counter() - started)
+
+
+def print_train_summary(metrics: dict[str, object], path: Path, seconds: float) -> None:
+    table = Table(title=f"trained bundle {path.name}")
+    table.add_column("measure")
+    table.add_column("creator -> products", justify="right")
+    table.add_column("product -> creators", justify="right")
+    rows = [
+        ("validation NDCG@10 (ranker)", "{d}_ndcg@10"),
+        ("validation NDCG@10 (popularity)", "{d}_popularity_ndcg@10"),
+        ("validation queries", "{d}_valid_queries"),
+        ("training queries", "{d}_train_queries"),
+        ("trees (early stopping)", "{d}_best_iteration"),
+    ]
+    recall_key = next((k for k in metrics if k.startswith("creator_recall@")), None)
+    for label, key in rows:
+        table.add_row(label, *(_fmt(metrics.get(key.format(d=d))) for d in ("creator", "product")))
+    if recall_key:
+        suffix = recall_key.removeprefix("creator_")
+        table.add_row(f"retrieval {suffix}", _fmt(metrics.get(recall_key)), _fmt(metrics.get(f"product_{suffix}")))
+        table.add_row(
+            "FAISS index recall@100 vs exact",
+            _fmt(metrics.get("product_index_recall@100")),
+            _fmt(metrics.get("creator_index_recall@100")),
+        )
+        table.add_row(
+            "FAISS index recall@candidates vs exact",
+            _fmt(metrics.get("product_index_recall@candidates")),
+            _fmt(metrics.get("creator_index_recall@candidates")),
+        )
+    console.print(table)
+    sizes = metrics.get("sizes", {})
+    console.print(f"data: {sizes}")
+    console.print(f"bundle: {path} (now current) — {seconds:.1f}s")
+
+
+def _fmt(value: object) -> str:
+    if isinstance(value, float):
+        return f"{value:.4f}"
+    return "-" if value is None else str(value)
+
+
+def _open_matcher() -> Matcher:
+    from recsys.core.config import get_settings
+    from serving.state import open_matcher
+
+    settings = get_settings()
+    try:
+        return open_matcher(settings)
+    except Exception as exc:
+        raise fail(str(exc)) from exc
+
+
+@recommend_app.command("creator")
+def recommend_creator(
+    creator_id: Annotated[str, typer.Argument(help="The creator whose product pool to show.")],
+    k: Annotated[int, typer.Option(help="How many products.", min=1, max=200)] = 10,
+    category: Annotated[str | None, typer.Option(help="Only this product category.")] = None,
+    min_commission: Annotated[float | None, typer.Option(help="Only plans paying at least this rate.")] = None,
+) -> None:
+    """Products for a creator: plan, effective commission, expected earnings, fit and reasons."""
+    from models.matching.matcher import ProductFilters, UnknownEntity
+
+    matcher = _open_matcher()
+    try:
+        recs = matcher.recommend_products(creator_id, k, ProductFilters(category, min_commission))
+    except UnknownEntity as exc:
+        raise fail(str(exc)) from exc
+    if not recs:
+        _explain_empty(matcher.creator_refusal(creator_id), f"creator {creator_id}")
+        return
+    table = Table(title=f"product pool for creator {creator_id}")
+    for col in ("product", "category", "plan", "rate", "exp. earnings", "pred. GMV", "fit", "dist. weight"):
+        table.add_column(col, no_wrap=True)
+    table.add_column("top reason", overflow="ellipsis", no_wrap=True, max_width=48)
+    for r in recs:
+        row = matcher.engine.tables.products.row(r.product_id)
+        table.add_row(
+            r.product_id,
+            str(matcher.catalog.product_category[row]),
+            r.plan_type or "-",
+            f"{r.commission_rate:.1%}",
+            f"{r.expected_commission:,.0f}",
+            f"{r.predicted_gmv:,.0f}",
+            f"{r.fit_score:.2f}",
+            f"{r.distribution_weight:.2f}",
+            r.reasons[0].text if r.reasons else "",
+        )
+    console.print(table)
+
+
+def _explain_empty(refusal: str | None, who: str) -> None:
+    from recsys.core.rules import REASONS
+
+    if refusal is not None:
+        console.print(f"no recommendations: {who} is not admitted — {REASONS[refusal]} ({refusal})")
+    else:
+        console.print(f"no recommendations for {who} with these filters")
+
+
+@recommend_app.command("product")
+def recommend_product(
+    product_id: Annotated[str, typer.Argument(help="The product to find creators for.")],
+    k: Annotated[int, typer.Option(help="How many creators.", min=1, max=200)] = 10,
+    fan_tier: Annotated[str | None, typer.Option(help="nano, micro, mid, macro or mega.")] = None,
+    region: Annotated[str | None, typer.Option(help="Only creators in this region.")] = None,
+) -> None:
+    """Creators for a product: predicted GMV, merchant ROI, fit and reasons."""
+    from models.matching.matcher import CreatorFilters, UnknownEntity
+
+    matcher = _open_matcher()
+    try:
+        recs = matcher.recommend_creators(product_id, k, CreatorFilters(fan_tier=fan_tier, region=region))
+    except (UnknownEntity, ValueError) as exc:
+        raise fail(str(exc)) from exc
+    if not recs:
+        _explain_empty(matcher.product_refusal(product_id), f"product {product_id}'s merchant")
+        return
+    table = Table(title=f"creators for product {product_id}")
+    for col in ("creator", "followers", "region", "pred. GMV", "ROI", "rate", "fit", "dist. weight"):
+        table.add_column(col, no_wrap=True)
+    table.add_column("top reason", overflow="ellipsis", no_wrap=True, max_width=48)
+    for r in recs:
+        row = matcher.engine.tables.creators.row(r.creator_id)
+        table.add_row(
+            r.creator_id,
+            f"{matcher.catalog.creator_followers[row]:,}",
+            str(matcher.catalog.creator_region[row]),
+            f"{r.predicted_gmv:,.0f}",
+            "-" if r.merchant_roi is None else f"{r.merchant_roi:.1f}",
+            f"{r.commission_rate:.1%}",
+            f"{r.fit_score:.2f}",
+            f"{r.distribution_weight:.2f}",
+            r.reasons[0].text if r.reasons else "",
+        )
+    console.print(table)

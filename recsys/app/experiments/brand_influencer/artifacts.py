@@ -1,0 +1,161 @@
+"""Train the pipeline on a whole brand-influencer directory and score unseen brands from a saved folder.
+
+``train_to_dir`` backs ``recsys train --dataset brand-influencer:PATH --out DIR``; ``score_to_file`` backs
+``recsys score --artifacts DIR --dataset brand-influencer:PATH --out FILE``. The artifact folder holds LightGBM's
+text model, JSON (settings, feature names, categories, manifest) and .npy arrays — no pickle.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from recsys.app.experiments.brand_influencer.data import (
+    BrandDataError,
+    directory_hash,
+    load_candidates,
+    load_directory,
+)
+from recsys.app.experiments.brand_influencer.pipeline import (
+    MIN_BRANDS_FOR_CROSS_NORM,
+    BrandCreatorPipeline,
+    PipelineSettings,
+    cross_brand_normalise,
+)
+from recsys.core.progress import stage
+from recsys.core.provenance import library_versions, sha256_file
+
+MANIFEST = "manifest.json"
+ARTIFACT_KIND = "brand-influencer pipeline"
+_LIBRARIES = ("numpy", "pandas", "scikit-learn", "lightgbm", "faiss-cpu", "scipy", "pydantic")
+
+
+class ArtifactError(ValueError):
+    """An artifact folder that cannot be used (missing, corrupted or from another code version)."""
+
+
+def train_to_dir(train_dir: Path, out_dir: Path, seed: int, settings: PipelineSettings | None = None) -> dict[str, Any]:
+    """Train the full pipeline on ALL brands and pairs of ``train_dir``; write the artifacts to ``out_dir``.
+
+    Returns a summary (brands, creators, pairs, trees, data hash, seconds, out dir) for printing.
+    """
+    started = time.perf_counter()
+    train_dir, out_dir = Path(train_dir), Path(out_dir)
+    data = load_directory(train_dir, with_pairs=True)
+    assert data.pairs is not None
+    if data.pairs.empty:
+        raise BrandDataError(f"{train_dir / 'pairs.csv'} has no rows: nothing to learn from")
+    with stage(f"training brand-influencer pipeline on {len(data.brands)} brands"):
+        pipeline = BrandCreatorPipeline(settings, seed=seed).fit(data, np.arange(len(data.brands)))
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / MANIFEST).unlink(missing_ok=True)  # a folder without manifest is never mistaken for a finished one
+    meta = pipeline.save(out_dir)
+    files = sorted(p.name for p in out_dir.iterdir() if p.is_file() and p.name != MANIFEST)
+    manifest = {
+        "kind": ARTIFACT_KIND,
+        "seed": seed,
+        "data_hash": directory_hash(train_dir),
+        "train_dir": str(train_dir.resolve()),
+        "brands": len(data.brands),
+        "creators": len(data.creators),
+        "pairs": len(data.pairs),
+        "categories": pipeline.featurizer_.categories_,
+        "feature_names": meta["feature_names"],
+        "best_iteration": meta["best_iteration"],
+        "versions": library_versions(_LIBRARIES),
+        "created_utc": f"{datetime.now(UTC):%Y-%m-%d %H:%M:%S}",
+        "files": {name: sha256_file(out_dir / name) for name in files},
+    }
+    (out_dir / MANIFEST).write_text(json.dumps(manifest, indent=2))
+    return {
+        "out": str(out_dir),
+        "brands": len(data.brands),
+        "creators": len(data.creators),
+        "pairs": len(data.pairs),
+        "features": len(meta["feature_names"]),
+        "trees": meta["best_iteration"],
+        "training_groups": meta["n_training_groups"],
+        "data_hash": manifest["data_hash"][:12],
+        "seconds": round(time.perf_counter() - started, 1),
+    }
+
+
+def load_pipeline(artifacts_dir: Path) -> tuple[BrandCreatorPipeline, dict[str, Any]]:
+    """The saved pipeline and its manifest; ArtifactError when the folder is missing, altered or incompatible."""
+    artifacts_dir = Path(artifacts_dir)
+    manifest_path = artifacts_dir / MANIFEST
+    if not manifest_path.is_file():
+        raise ArtifactError(f"{manifest_path} not found: {artifacts_dir} is not a finished `recsys train` output")
+    manifest = json.loads(manifest_path.read_text())
+    if manifest.get("kind") != ARTIFACT_KIND:
+        raise ArtifactError(f"{manifest_path}: kind {manifest.get('kind')!r}, expected {ARTIFACT_KIND!r}")
+    for name, digest in manifest.get("files", {}).items():
+        path = artifacts_dir / name
+        if not path.is_file():
+            raise ArtifactError(f"missing artifact file {path}")
+        if sha256_file(path) != digest:
+            raise ArtifactError(f"artifact file {path} changed since training (sha256 differs from the manifest)")
+    try:
+        pipeline = BrandCreatorPipeline.load(artifacts_dir)
+    except ValueError as exc:
+        raise ArtifactError(str(exc)) from exc
+    if manifest.get("feature_names") != pipeline.feature_names:
+        raise ArtifactError(
+            f"{manifest_path}: feature names {manifest.get('feature_names')} differ from the "
+            f"code's {pipeline.feature_names}; retrain with `recsys train`"
+        )
+    return pipeline, manifest
+
+
+def score_to_file(
+    artifacts_dir: Path, data_dir: Path, out_file: Path, cross_brand_norm: bool = False, temperature: float = 1.0
+) -> dict[str, Any]:
+    """Score every row of ``data_dir/candidates.csv`` and write ``brand,creator,score`` (same row order).
+
+    ``cross_brand_norm`` applies the transductive cross-brand normalisation over the candidate matrix (skipped,
+    with a note in the summary, when the file has fewer than MIN_BRANDS_FOR_CROSS_NORM brands).
+    Returns a summary for printing.
+    """
+    started = time.perf_counter()
+    pipeline, manifest = load_pipeline(artifacts_dir)
+    data = load_directory(Path(data_dir), with_pairs=False)
+    candidates = load_candidates(Path(data_dir), data.brands, data.creators)
+    brand_rows, brand_pos = np.unique(candidates["brand_row"].to_numpy(), return_inverse=True)
+    creator_rows, creator_pos = np.unique(candidates["creator_row"].to_numpy(), return_inverse=True)
+    allowed = np.zeros((len(brand_rows), len(creator_rows)), dtype=bool)
+    allowed[brand_pos, creator_pos] = True
+    brands, creators = data.brands.subset(brand_rows), data.creators.subset(creator_rows)
+    skipped = cross_brand_norm and len(brand_rows) < MIN_BRANDS_FOR_CROSS_NORM
+    with stage(f"scoring {len(candidates)} candidates of {len(brand_rows)} brands"):
+        scores = pipeline.score(brands, creators, allowed)
+        if cross_brand_norm and not skipped:
+            scores = cross_brand_normalise(scores, temperature, allowed)
+    values = scores[brand_pos, creator_pos]
+    if not np.all(np.isfinite(values)):
+        raise RuntimeError(f"{int((~np.isfinite(values)).sum())} candidate scores are not finite (a bug)")
+    out = pd.DataFrame({"brand": candidates["brand"], "creator": candidates["creator"], "score": values})
+    Path(out_file).parent.mkdir(parents=True, exist_ok=True)
+    out.to_csv(out_file, index=False, float_format="%.8g")
+    known = set(manifest["categories"])
+    unknown = sorted({c for c in brands.category if c not in known})
+    return {
+        "out": str(out_file),
+        "rows": len(out),
+        "brands": len(brand_rows),
+        "creators": len(creator_rows),
+        "unknown_categories": unknown,
+        "cross_brand_norm": cross_brand_norm and not skipped,
+        "notes": [
+            f"cross-brand normalisation skipped: it needs at least {MIN_BRANDS_FOR_CROSS_NORM} brands, "
+            f"the file has {len(brand_rows)}"
+        ]
+        if skipped
+        else [],
+        "seconds": round(time.perf_counter() - started, 1),
+    }

@@ -1,0 +1,102 @@
+"""Scoring and evaluation pieces of the synthetic-marketplace experiment.
+
+Two protocols, both per direction (``c2p``: a creator's query ranks products; ``p2c``: a product's query ranks
+creators):
+
+- *logged*: the held-out test window's promotions; each query ranks the candidates it really promoted (or was
+  promoted by), gains = realized GMV. The oracle ranks by the generator's true expected GMV of each promotion
+  (its format and commission rate), the best any model could do on average.
+- *full catalogue*: for sampled queries, the top 10 of the whole eligible catalogue (plan rules applied) against the
+  true expected GMV of every eligible candidate; the ideal list scores 1.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from models.training.train import Engine
+from models.training.windows import Direction, Groups
+from recsys.core import metrics
+from recsys.core.schema import Marketplace
+from recsys.core.synth import GroundTruth
+
+KS = (1, 3, 5, 10)
+TAG: dict[Direction, str] = {"creator": "c2p", "product": "p2c"}
+
+
+def truth_rows(truth: GroundTruth, engine: Engine, c: np.ndarray, p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Ground-truth rows of bundle rows (the generator and the bundle may order entities differently)."""
+    tc = pd.Index(truth.creator_ids).get_indexer(engine.tables.creators.ids[c])
+    tp = pd.Index(truth.product_ids).get_indexer(engine.tables.products.ids[p])
+    return tc, tp
+
+
+def knn_scores(history: pd.DataFrame, engine: Engine, groups: Groups, neighbours: int = 50) -> np.ndarray:
+    """Neighbourhood baseline on the promotion matrix: item-kNN for c2p (similarity of the candidate product to the
+    creator's earlier products), creator-kNN for p2c (similarity of the candidate creator to the product's earlier
+    creators); cosine similarity, ``neighbours`` strongest kept per row."""
+    tables = engine.tables
+    c = tables.creators.rows(history["creator_id"])
+    p = tables.products.rows(history["product_id"])
+    keep = (c >= 0) & (p >= 0)
+    m = sp.csr_matrix((np.ones(keep.sum()), (c[keep], p[keep])), shape=(len(tables.creators), len(tables.products)))
+    m.data = np.minimum(m.data, 1.0)
+    side = m.T.tocsr() if groups.direction == "creator" else m  # rows = the candidate side
+    norms = np.sqrt(np.asarray(side.multiply(side).sum(axis=1))).ravel()
+    unit = sp.diags(np.divide(1.0, norms, out=np.zeros_like(norms), where=norms > 0)) @ side
+    scores = np.zeros(len(groups.c_rows))
+    starts = np.r_[0, np.cumsum(groups.group_sizes)[:-1]]
+    for q, start, size in zip(groups.query_rows, starts, groups.group_sizes, strict=True):
+        cand = (groups.p_rows if groups.direction == "creator" else groups.c_rows)[start : start + size]
+        seen = m[q].indices if groups.direction == "creator" else m[:, q].nonzero()[0]
+        if len(seen) == 0:
+            continue
+        sim = (unit[cand] @ unit[seen].T).toarray()
+        if sim.shape[1] > neighbours:
+            sim = np.sort(sim, axis=1)[:, -neighbours:]
+        scores[start : start + size] = sim.sum(axis=1)
+    return scores
+
+
+def logged_per_query(groups: Groups, scores: np.ndarray, query_ids: np.ndarray, tag: str) -> pd.DataFrame:
+    """Per-query NDCG@k (k in KS) with realized GMV as linear gains; queries without any sale are skipped."""
+    rows = []
+    starts = np.r_[0, np.cumsum(groups.group_sizes)[:-1]]
+    for q, start, size in zip(query_ids, starts, groups.group_sizes, strict=True):
+        gains = groups.gain[start : start + size]
+        if not np.any(gains > 0):
+            continue
+        order = np.lexsort((np.arange(size), -scores[start : start + size]))
+        relevant = {i: float(g) for i, g in enumerate(gains) if g > 0}
+        row: dict[str, object] = {"query": f"{tag}:{q}"}
+        for k in KS:
+            row[f"{tag}_ndcg@{k}"] = metrics.ndcg_at_k(list(order), relevant, k)
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def full_catalogue_lists(
+    engine: Engine,
+    matcher_lists: dict[int, np.ndarray],
+    eligible: dict[int, np.ndarray],
+    true_gain: dict[int, np.ndarray],
+    tag: str,
+    k: int = 10,
+) -> pd.DataFrame:
+    """Per-query NDCG@k of ``matcher_lists`` (rows of the candidate side, best first) against true expected GMV of
+    every eligible candidate (``true_gain`` aligned with ``eligible``)."""
+    rows = []
+    for q, ranked in matcher_lists.items():
+        gains = dict(zip(eligible[q].tolist(), true_gain[q].tolist(), strict=True))
+        value = metrics.ndcg_at_k(list(ranked[:k]), {i: g for i, g in gains.items() if g > 0}, k)
+        rows.append({"query": f"{tag}_full:{q}", f"{tag}_full_ndcg@{k}": value})
+    return pd.DataFrame(rows)
+
+
+def test_market(market: Marketplace, test_start: pd.Timestamp) -> Marketplace:
+    """The marketplace as it stood before ``test_start``: later promotions and their orders removed."""
+    promotions = market.promotions[market.promotions["started_at"] < test_start]
+    orders = market.orders[market.orders["promotion_id"].isin(promotions["promotion_id"])]
+    return Marketplace(market.merchants, market.products, market.creators, market.plans, promotions, orders)

@@ -1,0 +1,131 @@
+"""The embedded default: a synthetic CPS marketplace with a known, hidden ground truth.
+
+``generate(SynthConfig(...))`` returns the marketplace tables and the :class:`GroundTruth` that produced their
+outcomes; ``write_synthetic`` writes both into a dataset directory (the truth under ``ground_truth/``, which import
+ignores). Same config and seed give the same bytes.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from recsys.core.datasets.io import FileFormat, write_dataset
+from recsys.core.schema import Marketplace
+from recsys.core.synth.activity import make_activity
+from recsys.core.synth.entities import EmbeddingSpace, make_creators, make_merchants, make_products
+from recsys.core.synth.plans import finalize_budgets, make_plans, plans_frame
+from recsys.core.synth.truth import GroundTruth, TruthCoefficients
+
+__all__ = ["GroundTruth", "SynthConfig", "Synthetic", "generate", "write_synthetic"]
+
+
+class SynthConfig(BaseModel):
+    """Size and shape of a synthetic marketplace."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    creators: int = Field(2000, ge=10, description="Number of creators.")
+    products: int = Field(10_000, ge=10, description="Number of products.")
+    merchants: int | None = Field(None, ge=2, description="Number of merchants (default: products / 25).")
+    promotions: int | None = Field(None, ge=0, description="Number of promotions (default: 50 per creator).")
+    seed: int = 0
+    as_of: datetime = Field(datetime(2026, 6, 30), description="The marketplace's 'now'; history ends here.")
+    history_days: int = Field(180, ge=30, description="Days of promotion history before as_of.")
+    with_orders: bool = Field(True, description="Write one orders row per order (large at scale).")
+    target_published_share: float = Field(
+        0.7, ge=0, le=1, description="Share of products publishing a target audience."
+    )
+
+    @model_validator(mode="after")
+    def _sizes(self) -> SynthConfig:
+        if self.merchants is not None and self.merchants > self.products:
+            raise ValueError("merchants must not exceed products")
+        return self
+
+    @property
+    def n_merchants(self) -> int:
+        return self.merchants or max(2, self.products // 25)
+
+    @property
+    def n_promotions(self) -> int:
+        return self.promotions if self.promotions is not None else 50 * self.creators
+
+
+@dataclass
+class Synthetic:
+    market: Marketplace
+    truth: GroundTruth
+    config: SynthConfig
+
+
+def generate(config: SynthConfig) -> Synthetic:
+    """Draw a whole marketplace. Every random draw comes from one generator seeded by ``config.seed``."""
+    rng = np.random.default_rng(config.seed)
+    as_of = pd.Timestamp(config.as_of)
+    space = EmbeddingSpace.draw(rng)
+    merchants = make_merchants(rng, config.n_merchants, as_of)
+    products = make_products(
+        rng, config.products, merchants, as_of, config.history_days, config.target_published_share, space
+    )
+    creators = make_creators(rng, config.creators, as_of, space)
+    plans = make_plans(rng, products, creators, as_of)
+    truth = GroundTruth(
+        creator_ids=creators.frame["creator_id"].to_numpy(),
+        avg_views=creators.avg_views,
+        skill=creators.skill,
+        audience=creators.audience,
+        affinity=creators.affinity,
+        creator_taste=creators.taste,
+        format_weights=creators.format_weights,
+        product_ids=products.frame["product_id"].to_numpy(),
+        category=products.category,
+        price=products.price,
+        appeal=products.appeal,
+        rating=products.rating,
+        target=products.target,
+        product_taste=products.taste,
+        base_rate=products.base_rate,
+        coef=TruthCoefficients(),
+    )
+    activity = make_activity(
+        rng,
+        config.n_promotions,
+        products,
+        creators,
+        plans,
+        truth,
+        merchants.quality,
+        as_of,
+        config.history_days,
+        config.with_orders,
+    )
+    budget, spent = finalize_budgets(rng, plans, activity.plan_spent)
+    plans_table = plans_frame(plans, products, creators, budget, spent)
+    promotions = activity.promotions
+    promotions["plan_id"] = plans_table["plan_id"].to_numpy()[promotions["plan_id"].to_numpy()]
+    market = Marketplace(
+        merchants=merchants.frame,
+        products=products.frame,
+        creators=creators.frame,
+        plans=plans_table,
+        promotions=promotions,
+        orders=activity.orders,
+    )
+    return Synthetic(market, truth, config)
+
+
+def write_synthetic(synthetic: Synthetic, directory: Path, fmt: FileFormat = "parquet") -> dict[str, int]:
+    """Write the dataset tables, ``ground_truth/`` and ``marketplace.json`` (config and sizes) into ``directory``."""
+    write_dataset(synthetic.market, directory, fmt)
+    synthetic.truth.save(directory)
+    sizes = synthetic.market.sizes()
+    meta = {"generator": "recsys.core.synth", "config": synthetic.config.model_dump(mode="json"), "sizes": sizes}
+    (directory / "marketplace.json").write_text(json.dumps(meta, indent=2, sort_keys=True))
+    return sizes

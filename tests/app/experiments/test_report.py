@@ -1,0 +1,39 @@
+"""report.md: protocol, results table (primary metric first, mean ± std with seeds), published table with our
+best method, extra metrics, notes, and the plots embedded."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from recsys.app.experiments.runner import run_experiment
+
+
+def _section(report: str, title: str) -> str:
+    return report.split(f"## {title}\n", 1)[1].split("\n## ", 1)[0]
+
+
+def test_report_sections_and_tables(toy: str, runs_dir: Path) -> None:
+    out = run_experiment(toy, 1, Path("."), runs_dir, {"n_seeds": 3})
+    report = (out.run_dir / "report.md").read_text()
+    assert "Toy protocol: seeded uniform per-query values; no data." in _section(report, "Protocol")
+    results = _section(report, "Results")
+    assert "| method | ndcg@10 | recall@10 | coverage@10 | queries |" in results
+    full = out.result.method("full pipeline")
+    assert f"| full pipeline | {full.metrics['ndcg@10']:.4f} ± {full.metrics_std['ndcg@10']:.4f} |" in results
+    assert "over 3 seeds" in results
+    published = _section(report, "Published results, same protocol")
+    assert "| SASRec (published) | 0.3000 | 0.6000 |" in published
+    assert f"| ours: full pipeline (this run) | {full.metrics['ndcg@10']:.4f}" in published
+    assert "| toy extra | 1.5000 |" in _section(report, "Extra metrics")
+    assert "- toy note" in _section(report, "Notes")
+    for png in ("metric_at_k.png", "per_category.png", "exposure_long_tail.png"):
+        assert f"]({png})" in report and (out.run_dir / png).is_file()
+    assert "recall@5" in _section(report, "All metrics")  # every metric is somewhere in the report
+
+
+def test_report_without_optional_parts_has_no_plots(toy: str, runs_dir: Path) -> None:
+    out = run_experiment(toy, 1, Path("."), runs_dir, {"with_extras": False})
+    report = (out.run_dir / "report.md").read_text()
+    assert "No published results for this dataset." in report
+    assert "## Plots" not in report
+    assert not list(out.run_dir.glob("*.png"))
