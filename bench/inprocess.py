@@ -11,8 +11,8 @@ import numpy as np
 
 from models.matching.matcher import Matcher
 from models.retrieval.ann import VectorIndex
-from models.training.windows import Direction
 from recsys.core import metrics
+from recsys.core.vocab import Direction
 
 CANDIDATES = 1000
 TOP = 50
@@ -41,7 +41,7 @@ def query_rows(matcher: Matcher, direction: Direction, n: int, seed: int) -> np.
     book = matcher.planbook
     assert book is not None
     rng = np.random.default_rng(seed)
-    if direction == "creator":
+    if direction is Direction.CREATOR:
         pool = np.flatnonzero(book.admitted_creators)
         return rng.choice(pool, size=min(n, len(pool)), replace=False)
     rows: list[int] = []
@@ -57,14 +57,14 @@ def query_rows(matcher: Matcher, direction: Direction, n: int, seed: int) -> np.
 def floor(matcher: Matcher, direction: Direction, rows: np.ndarray, compiled: bool) -> Timing:
     """Raw FAISS search for 1,000 candidates + the ranker on their precomputed features + top-50."""
     engine = matcher.engine
-    index = engine.retriever.product_index if direction == "creator" else engine.retriever.creator_index
+    index = engine.retriever.index_for(direction)
     ranker = engine.rankers[direction]
     queries = [engine.retriever.base(direction, int(r)).reshape(1, -1) for r in rows]
     features = []
     for q, r in zip(queries, rows, strict=True):
         _, cand = index.search(q, CANDIDATES)
         cand = cand[0][cand[0] >= 0]
-        c, p = (np.full(len(cand), r), cand) if direction == "creator" else (cand, np.full(len(cand), r))
+        c, p = direction.orient(np.full(len(cand), r), cand)
         features.append(engine.tables.vectors(c, p))
     saved = ranker.compiled_
     ranker.compiled_ = saved if compiled else None
@@ -82,18 +82,16 @@ def floor(matcher: Matcher, direction: Direction, rows: np.ndarray, compiled: bo
 
 
 def matcher_timing(matcher: Matcher, direction: Direction, rows: np.ndarray) -> Timing:
-    ids = matcher.engine.tables.creators if direction == "creator" else matcher.engine.tables.products
+    ids = direction.select(matcher.engine.tables.creators, matcher.engine.tables.products)
     names = [ids.id(int(r)) for r in rows]
-    if direction == "creator":
-        return timed(lambda i: matcher.recommend_products(names[i % len(names)], TOP), len(names))
-    return timed(lambda i: matcher.recommend_creators(names[i % len(names)], TOP), len(names))
+    return timed(lambda i: matcher.recommend(direction, names[i % len(names)], TOP), len(names))
 
 
 def ivf_quality(matcher: Matcher, direction: Direction, rows: np.ndarray) -> dict[str, float]:
     """What IVF costs against exact search on the same vectors: index recall@1000 and NDCG@10 of the pipeline's
     list with the exact-search pipeline's top 10 as graded reference (1.0 = identical lists)."""
     retriever = matcher.engine.retriever
-    attr = "product_index" if direction == "creator" else "creator_index"
+    attr = direction.select("product_index", "creator_index")
     approx: VectorIndex = getattr(retriever, attr)
     if approx.kind_ == "flat":
         return {"index_recall@1000": 1.0, "pipeline_ndcg@10_vs_exact": 1.0}
@@ -102,12 +100,11 @@ def ivf_quality(matcher: Matcher, direction: Direction, rows: np.ndarray) -> dic
     _, a = approx.search(queries, CANDIDATES)
     _, e = exact.search(queries, CANDIDATES)
     recall = float(np.mean([len(np.intersect1d(x, y)) / CANDIDATES for x, y in zip(a, e, strict=True)]))
-    ids = matcher.engine.tables.creators if direction == "creator" else matcher.engine.tables.products
+    ids = direction.select(matcher.engine.tables.creators, matcher.engine.tables.products)
 
     def top10(r: int) -> list[str]:
-        name = ids.id(int(r))
-        recs = matcher.recommend_products(name, 10) if direction == "creator" else matcher.recommend_creators(name, 10)
-        return [x.product_id if direction == "creator" else x.creator_id for x in recs]
+        recs = matcher.recommend(direction, ids.id(int(r)), 10)
+        return [direction.candidate_rows(x.creator_id, x.product_id) for x in recs]
 
     ndcgs = []
     for r in rows:
@@ -128,10 +125,9 @@ def compiled_quality(matcher: Matcher, direction: Direction, rows: np.ndarray) -
         return {"max_abs_score_diff": float("nan")}
     diffs = []
     for r in rows[:50]:
-        cand = np.arange(CANDIDATES) % (
-            len(matcher.engine.tables.products) if direction == "creator" else len(matcher.engine.tables.creators)
-        )
-        c, p = (np.full(len(cand), r), cand) if direction == "creator" else (cand, np.full(len(cand), r))
+        n_candidates = len(direction.select(matcher.engine.tables.products, matcher.engine.tables.creators))
+        cand = np.arange(CANDIDATES) % n_candidates
+        c, p = direction.orient(np.full(len(cand), r), cand)
         X = matcher.engine.tables.vectors(c, p)
         fast = ranker.compiled_.predict_raw(X)
         slow = ranker.booster_.predict(X, num_iteration=ranker.best_iteration_, num_threads=1)

@@ -24,6 +24,7 @@ from bench import data, inprocess
 from bench.http_load import closed_loop, open_loop
 from bench.report import Report
 from bench.server import serve
+from recsys.core.vocab import DIRECTIONS
 
 OUT = Path(__file__).resolve().parent / "out"
 
@@ -49,15 +50,15 @@ def measure_in_process(report: Report, big: data.Workspace, small: data.Workspac
     paths: dict[str, list[str]] = {}
     for label, ws in (("1M", big), ("100k", small)):
         matcher = _matcher(ws)
-        for direction in ("creator", "product"):
-            rows = inprocess.query_rows(matcher, direction, n, seed=3)  # type: ignore[arg-type]
-            t = inprocess.matcher_timing(matcher, direction, rows)  # type: ignore[arg-type]
+        for direction in DIRECTIONS:
+            rows = inprocess.query_rows(matcher, direction, n, seed=3)
+            t = inprocess.matcher_timing(matcher, direction, rows)
             report.add(f"matcher {direction} p50/p99 ms ({label} products)", f"{t.p50_ms:.1f} / {t.p99_ms:.1f}")
             report.values[f"matcher_{direction}_{label}"] = t
             if label != "1M":
                 continue
-            native = inprocess.floor(matcher, direction, rows, compiled=False)  # type: ignore[arg-type]
-            fast = inprocess.floor(matcher, direction, rows, compiled=True)  # type: ignore[arg-type]
+            native = inprocess.floor(matcher, direction, rows, compiled=False)
+            fast = inprocess.floor(matcher, direction, rows, compiled=True)
             report.values[f"floor_{direction}"] = native
             report.add(
                 f"floor {direction}: FAISS + LightGBM 1,000 + top-50, p50/p99 ms",
@@ -66,22 +67,22 @@ def measure_in_process(report: Report, big: data.Workspace, small: data.Workspac
             report.add(
                 f"floor {direction} with the compiled ranker, p50/p99 ms", f"{fast.p50_ms:.1f} / {fast.p99_ms:.1f}"
             )
-            quality = inprocess.ivf_quality(matcher, direction, rows[:100])  # type: ignore[arg-type]
+            quality = inprocess.ivf_quality(matcher, direction, rows[:100])
             report.add(f"IVF vs exact ({direction}): index recall@1000", f"{quality['index_recall@1000']:.4f}")
             report.add(
                 f"IVF vs exact ({direction}): NDCG@10 of lists vs exact-search lists",
                 f"{quality['pipeline_ndcg@10_vs_exact']:.4f}",
             )
-            diff = inprocess.compiled_quality(matcher, direction, rows)  # type: ignore[arg-type]
+            diff = inprocess.compiled_quality(matcher, direction, rows)
             report.add(
                 f"compiled vs LightGBM ({direction}): max abs score difference", f"{diff['max_abs_score_diff']:.1e}"
             )
-            ids = matcher.engine.tables.creators if direction == "creator" else matcher.engine.tables.products
-            route = "creators/{}/products" if direction == "creator" else "products/{}/creators"
+            ids = direction.select(matcher.engine.tables.creators, matcher.engine.tables.products)
+            route = direction.select("creators/{}/products", "products/{}/creators")
             paths[direction] = [f"/v1/{route.format(ids.id(int(r)))}?k=50" for r in rows]
         del matcher
         gc.collect()
-    for direction in ("creator", "product"):
+    for direction in DIRECTIONS:
         big_t, small_t = report.values[f"matcher_{direction}_1M"], report.values[f"matcher_{direction}_100k"]
         report.target(
             f"10x products costs <= 1.3x latency ({direction}, p50 ratio)", big_t.p50_ms / small_t.p50_ms, 1.3

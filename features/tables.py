@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +60,11 @@ class FeatureTables:
     @property
     def feature_names(self) -> list[str]:
         return self.creator_names + self.product_names + self.pair_names
+
+    @cached_property
+    def category_vocab(self) -> Vocabulary:
+        """The category vocabulary: category name <-> the code every category feature uses."""
+        return Vocabulary(self.categories)
 
     def pair(
         self, c_rows: np.ndarray, p_rows: np.ndarray, rate: np.ndarray | None = None, fmt: np.ndarray | None = None

@@ -29,16 +29,16 @@ import pandas as pd
 
 from features.names import feature_names
 from features.tables import FeatureTables
+from models.engine import Engine
 from models.gbm.calibration import QuantileMap
 from models.gbm.compiled import CompiledTrees, compile_or_load, cpu_signature
 from models.gbm.distribution import DistributionModel
 from models.gbm.ranker import LambdaRanker
 from models.gbm.regressor import GBMRegressor
 from models.retrieval.retriever import Retriever
-from models.training.train import Engine
-from models.training.windows import DIRECTIONS
 from recsys.core.provenance import CORE_LIBRARIES, library_versions, sha256_file
 from recsys.core.schema import TABLES, Marketplace
+from recsys.core.vocab import DIRECTIONS, Direction
 
 BUNDLE_FORMAT = 1
 
@@ -89,9 +89,9 @@ def save_bundle(
         engine.retriever.save(tmp / "retrieval")
         models = tmp / "models"
         models.mkdir(parents=True)
-        shared = engine.rankers["creator"] is engine.rankers["product"]
+        shared = engine.rankers[Direction.CREATOR] is engine.rankers[Direction.PRODUCT]
         if shared:
-            engine.rankers["creator"].save(models / "ranker_shared.txt")
+            engine.rankers[Direction.CREATOR].save(models / "ranker_shared.txt")
         else:
             for d in DIRECTIONS:
                 engine.rankers[d].save(models / f"ranker_{d}.txt")
@@ -249,7 +249,7 @@ def _attach_compiled(engine: Engine, path: Path, manifest: dict[str, Any], cache
     targets: list[tuple[str, LambdaRanker | GBMRegressor]] = [("gmv", engine.gmv)]
     targets.append(("distribution", engine.distribution.regressor_))
     if manifest["ranker_mode"] == "shared":
-        targets.append(("ranker_shared", engine.rankers["creator"]))
+        targets.append(("ranker_shared", engine.rankers[Direction.CREATOR]))
     else:
         targets += [(f"ranker_{d}", engine.rankers[d]) for d in DIRECTIONS]
     for name, model in targets:

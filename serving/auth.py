@@ -20,8 +20,9 @@ from dataclasses import dataclass
 
 from fastapi.security import APIKeyHeader
 
-from recsys.core.keys import ApiKey, Role, find_key, hash_key
+from recsys.core.keys import ApiKey, find_key, hash_key
 from recsys.core.store import Store
+from recsys.core.vocab import Role
 from serving.errors import ApiError, forbidden
 
 KEY_HEADER = "X-API-Key"
@@ -47,13 +48,13 @@ class Principal:
 
     @property
     def is_admin(self) -> bool:
-        return self.role == "admin"
+        return self.role is Role.ADMIN
 
     def is_merchant(self, merchant_id: str | None = None) -> bool:
-        return self.role == "merchant" and (merchant_id is None or self.tenant_id == merchant_id)
+        return self.role is Role.MERCHANT and (merchant_id is None or self.tenant_id == merchant_id)
 
     def is_creator(self, creator_id: str | None = None) -> bool:
-        return self.role == "creator" and (creator_id is None or self.tenant_id == creator_id)
+        return self.role is Role.CREATOR and (creator_id is None or self.tenant_id == creator_id)
 
     def describe(self) -> str:
         return "the admin key" if self.is_admin else f"the key of {self.role} {self.tenant_id!r}"
@@ -109,7 +110,7 @@ def require_creator_self(principal: Principal, creator_id: str) -> None:
     """Admin, or the creator itself."""
     if principal.is_admin or principal.is_creator(creator_id):
         return
-    if principal.role == "creator":
+    if principal.role is Role.CREATOR:
         raise forbidden(
             f"a creator key may only read its own product pool; this key belongs to {principal.tenant_id!r}"
         )
@@ -120,7 +121,7 @@ def require_merchant_self(principal: Principal, merchant_id: str) -> None:
     """Admin, or the merchant itself."""
     if principal.is_admin or principal.is_merchant(merchant_id):
         return
-    if principal.role == "merchant":
+    if principal.role is Role.MERCHANT:
         raise forbidden(f"a merchant key may only act for its own shop; this key belongs to {principal.tenant_id!r}")
     raise forbidden("only the merchant itself (and the admin) may use this endpoint, not creators")
 
@@ -129,6 +130,6 @@ def require_product_owner(principal: Principal, product_id: str, merchant_id: st
     """Admin, or the merchant owning ``product_id``."""
     if principal.is_admin or (merchant_id is not None and principal.is_merchant(merchant_id)):
         return
-    if principal.role == "merchant":
+    if principal.role is Role.MERCHANT:
         raise forbidden(f"product {product_id!r} belongs to another merchant")
     raise forbidden("creators for a product are only shown to the product's merchant (and the admin)")

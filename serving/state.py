@@ -19,11 +19,9 @@ from typing import Any
 import pandas as pd
 
 from models.bundle import Bundle, load_current
-from models.matching.catalog import Catalog
+from models.matching.assemble import assemble_matcher
 from models.matching.matcher import Matcher
-from models.matching.rulebook import aligned_planbook
 from recsys.core.config import Settings
-from recsys.core.rules import PlanBook
 from recsys.core.schema import TABLES, Marketplace
 from recsys.core.store import Store, now_utc, records_to_frame
 
@@ -48,11 +46,6 @@ def load_serving_bundle(settings: Settings) -> Bundle:
     return load_current(
         settings.artifacts_dir, mmap=settings.serving.mmap_bundle, compiled=settings.serving.compiled_models
     )
-
-
-def build_planbook(market: Marketplace, bundle: Bundle, settings: Settings) -> PlanBook:
-    """The plan rules for ``market``'s current plans now, rows aligned with ``bundle``'s id maps."""
-    return aligned_planbook(market, bundle.engine.tables, settings.rules, now_utc())
 
 
 @dataclass
@@ -86,11 +79,8 @@ def open_matcher_state(settings: Settings, store: Store | None = None, bundle: B
     revision = store.current_revision()
     market = load_serving_market(store)
     bundle = bundle if bundle is not None else load_serving_bundle(settings)
-    tables = bundle.engine.tables
-    catalog = Catalog.build(market, tables.creators, tables.products)
-    planbook = build_planbook(market, bundle, settings)
     return MatcherState(
-        Matcher(bundle.engine, catalog, planbook, settings),
+        assemble_matcher(bundle.engine, market, settings, now_utc()),
         bundle,
         revision,
         merchant_ids=frozenset(market.merchants["merchant_id"].astype(str)),
@@ -109,8 +99,7 @@ def with_plans(
     planbook = book.refresh(changed) if book is not None else None
     if planbook is not None and now is not None:
         planbook = planbook.at(now)
-    matcher = Matcher(state.bundle.engine, state.matcher.catalog, planbook, settings)
-    return MatcherState(matcher, state.bundle, revision, state.merchant_ids)
+    return MatcherState(state.matcher.with_planbook(planbook), state.bundle, revision, state.merchant_ids)
 
 
 def at_time(state: MatcherState, now: datetime, settings: Settings) -> MatcherState:
@@ -118,8 +107,7 @@ def at_time(state: MatcherState, now: datetime, settings: Settings) -> MatcherSt
     book = state.matcher.planbook
     if book is None:
         return state
-    matcher = Matcher(state.bundle.engine, state.matcher.catalog, book.at(now), settings)
-    return MatcherState(matcher, state.bundle, state.revision, state.merchant_ids)
+    return MatcherState(state.matcher.with_planbook(book.at(now)), state.bundle, state.revision, state.merchant_ids)
 
 
 def release_free_memory() -> None:

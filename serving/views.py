@@ -8,11 +8,11 @@ import numpy as np
 
 from models.matching.matcher import Recommendation
 from recsys.core.rules import REASONS
-from recsys.core.schema import FAN_TIERS
+from recsys.core.vocab import FanTier
 from serving.schemas import CreatorRecommendation, PairScore, ProductRecommendation, Reason, Refusal
 from serving.state import MatcherState
 
-_TIER_NAMES = [name for name, _ in FAN_TIERS]
+_TIERS = tuple(FanTier)
 
 
 def text(value: object) -> str:
@@ -41,9 +41,9 @@ def _reasons(rec: Recommendation) -> list[Reason]:
     return [Reason(feature=r.feature, contribution=round(float(r.contribution), 4), text=r.text) for r in rec.reasons]
 
 
-def fan_tier(state: MatcherState, creator_row: int) -> str:
+def fan_tier(state: MatcherState, creator_row: int) -> FanTier:
     code = int(state.bundle.engine.tables.arrays["creator_fan_tier"][creator_row])
-    return _TIER_NAMES[code] if 0 <= code < len(_TIER_NAMES) else _TIER_NAMES[0]
+    return _TIERS[code] if 0 <= code < len(_TIERS) else _TIERS[0]
 
 
 def product_item(state: MatcherState, rec: Recommendation) -> ProductRecommendation:

@@ -28,12 +28,16 @@ class DistributionModel:
         n_estimators: int = 400,
         learning_rate: float = 0.05,
         num_leaves: int = 31,
+        early_stopping_rounds: int = 50,
+        min_data_in_leaf: int = 20,
         seed: int = 0,
         num_threads: int = 0,
     ) -> None:
         self.n_estimators = n_estimators
         self.learning_rate = learning_rate
         self.num_leaves = num_leaves
+        self.early_stopping_rounds = early_stopping_rounds
+        self.min_data_in_leaf = min_data_in_leaf
         self.seed = seed
         self.num_threads = num_threads
 
@@ -52,6 +56,8 @@ class DistributionModel:
             n_estimators=self.n_estimators,
             learning_rate=self.learning_rate,
             num_leaves=self.num_leaves,
+            early_stopping_rounds=self.early_stopping_rounds,
+            min_data_in_leaf=self.min_data_in_leaf,
             seed=self.seed,
             num_threads=self.num_threads,
         ).fit(X, np.log1p(gpm), feature_names, X_valid, np.log1p(gpm_valid), categorical)

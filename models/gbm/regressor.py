@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 import lightgbm as lgb
 import numpy as np
 
 from models.gbm.base import BoostedTrees
+
+RegressionObjective = Literal["regression", "tweedie"]
+"""LightGBM objectives the regressor supports (``predict`` returns the target's scale for each)."""
 
 
 class GBMRegressor(BoostedTrees):
@@ -22,7 +25,7 @@ class GBMRegressor(BoostedTrees):
 
     def __init__(
         self,
-        objective: str = "regression",
+        objective: RegressionObjective = "regression",
         tweedie_variance_power: float = 1.5,
         num_leaves: int = 31,
         learning_rate: float = 0.05,

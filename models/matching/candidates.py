@@ -15,10 +15,9 @@ import numpy as np
 from features.tables import FeatureTables
 from models.matching.catalog import Catalog
 from models.retrieval.retriever import Retriever
-from models.training.windows import Direction
 from recsys.core.config import RetrievalSettings
 from recsys.core.rules import PairResolution, PlanBook
-from recsys.core.schema import FAN_TIERS
+from recsys.core.vocab import Direction, FanTier
 
 _MAX_WIDENING = 2  # fetch at most this many times the wanted count before switching to the mask path
 
@@ -40,7 +39,6 @@ class CandidateFinder:
         self.planbook = planbook
         self.settings = settings
         self._masks: dict[tuple[str, str], np.ndarray] = {}
-        self._category_code = {c: i for i, c in enumerate(tables.categories)}
 
     # --- static filter masks (cached per value) --------------------------------------------------------------
 
@@ -52,21 +50,21 @@ class CandidateFinder:
     def product_filter(self, category: str | None) -> np.ndarray | None:
         if category is None:
             return None
-        code = self._category_code.get(category, -1)
+        code = self.tables.category_vocab.code(category)
         return self._cached(("product_category", category), lambda: self.tables.arrays["product_category"] == code)
 
-    def creator_filter(self, fan_tier: str | None, region: str | None, category: str | None) -> np.ndarray | None:
+    def creator_filter(self, fan_tier: FanTier | None, region: str | None, category: str | None) -> np.ndarray | None:
         a = self.tables.arrays
         parts: list[np.ndarray] = []
         if fan_tier is not None:
-            names = [name for name, _ in FAN_TIERS]
-            if fan_tier not in names:
-                raise ValueError(f"fan_tier must be one of {', '.join(names)}, not {fan_tier!r}")
-            parts.append(self._cached(("fan_tier", fan_tier), lambda: a["creator_fan_tier"] == names.index(fan_tier)))
+            if fan_tier not in FanTier.__members__.values():
+                raise ValueError(f"fan_tier must be one of {', '.join(FanTier)}, not {fan_tier!r}")
+            tier = FanTier(fan_tier)
+            parts.append(self._cached(("fan_tier", tier), lambda: a["creator_fan_tier"] == tier.code))
         if region is not None:
             parts.append(self._cached(("region", region), lambda: self.catalog.creator_region == region))
         if category is not None:
-            code = self._category_code.get(category, -1)
+            code = self.tables.category_vocab.code(category)
             n = len(self.tables.creators)
             parts.append(
                 self._cached(
@@ -85,25 +83,23 @@ class CandidateFinder:
 
     def _resolve(self, direction: Direction, row: int, others: np.ndarray) -> PairResolution:
         """The plan rules for (query row, each of ``others``), with the pairs' earlier orders (tiered plans)."""
+        direction = Direction(direction)
         assert self.planbook is not None
-        if direction == "creator":
-            cumulative = self.tables.pair_orders(np.full(len(others), row), others)
-            return self.planbook.products_for_creator(row, others, cumulative_units=cumulative)
-        cumulative = self.tables.pair_orders(others, np.full(len(others), row))
-        return self.planbook.creators_for_product(row, others, cumulative_units=cumulative)
+        c, p = direction.orient(np.full(len(others), row), others)
+        return self.planbook.resolve_pairs(c, p, None, self.tables.pair_orders(c, p))
 
     def _eligibility_mask(self, direction: Direction, row: int) -> np.ndarray | None:
+        direction = Direction(direction)
         if self.planbook is None:
             return None
-        if direction == "creator":
-            return self.planbook.eligible_products_mask(row)
-        return self.planbook.eligible_creators_mask(row)
+        return direction.select(self.planbook.eligible_products_mask, self.planbook.eligible_creators_mask)(row)
 
     def _selective(self, direction: Direction, row: int) -> bool:
         """True when most creators cannot join the product's plans (only listed or restricted plans, or a high
         follower floor): widening the unfiltered search would then be wasted, the filtered search answers at once.
         Both paths return the same rows from an exact index."""
-        if direction != "product" or self.planbook is None:
+        direction = Direction(direction)
+        if direction != Direction.PRODUCT or self.planbook is None:
             return False
         return self.planbook.open_creator_share(row) < 1.0 / _MAX_WIDENING
 
@@ -116,13 +112,12 @@ class CandidateFinder:
     ) -> tuple[np.ndarray, PairResolution | None]:
         """:meth:`find`, plus the plan resolution of the rows found when the search already computed it (the
         unfiltered path checks eligibility row by row; the filtered path uses masks and returns None)."""
+        direction = Direction(direction)
         if self.planbook is not None:
-            refusal = (
-                self.planbook.creator_refusal(row) if direction == "creator" else self.planbook.product_refusal(row)
-            )
+            refusal = direction.select(self.planbook.creator_refusal, self.planbook.product_refusal)(row)
             if refusal is not None:
                 return np.empty(0, np.int64), None
-        index = self.retriever.product_index if direction == "creator" else self.retriever.creator_index
+        index = self.retriever.index_for(direction)
         if static is None and not self._selective(direction, row):
             fetch = int(np.ceil(n * self.settings.overfetch))
             while fetch <= n * _MAX_WIDENING:

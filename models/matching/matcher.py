@@ -1,9 +1,13 @@
-"""The matcher: retrieve (over-fetch, filtered) -> pair features -> rank -> plan rules -> top-k with explanations.
+"""The matcher: the named stages of a recommendation, assembled in one place.
 
-``recommend_products`` serves a creator's product pool; ``recommend_creators`` serves a merchant looking for creators
-for one product or for its whole shop; ``score_pairs`` scores explicit pairs. Rules come from a
-:class:`recsys.core.rules.PlanBook` whose rows align with the bundle's id maps; without one (offline diagnostics) every
-pair is eligible at the product's best public rate.
+candidate selection (:mod:`.candidates`) → plan resolution, once (:mod:`.resolution`) → scoring (:mod:`.scoring`)
+→ outcomes for the rerank depth (:mod:`.outcomes`) → reranking (:mod:`.rerank`) → explanation of the returned page
+only (:mod:`.page`). Rows stay row numbers until :class:`Recommendation` objects are built for the page.
+
+``recommend_products`` serves a creator's product pool; ``recommend_creators`` a merchant looking for creators for one
+product, ``recommend_creators_for_merchant`` for its whole shop; ``score_pairs`` scores explicit pairs. Rules come
+from a :class:`recsys.core.rules.PlanBook` whose rows align with the bundle's id maps; without one (offline
+diagnostics) every pair is eligible at the product's best public rate.
 """
 
 from __future__ import annotations
@@ -13,16 +17,21 @@ from dataclasses import dataclass, field
 import faiss
 import numpy as np
 
+from models.engine import Engine
+from models.matching import rerank
 from models.matching.candidates import CandidateFinder
 from models.matching.catalog import Catalog
-from models.matching.explain import Reason, top_reasons
-from models.training.train import Engine
-from models.training.windows import Direction
+from models.matching.explain import Reason
+from models.matching.outcomes import OutcomePredictor, Outcomes
+from models.matching.page import PageExplainer
+from models.matching.resolution import PlanResolver
+from models.matching.scoring import PairScorer, ScoredPairs
 from recsys.core.config import Settings
-from recsys.core.rules import PairResolution, PlanBook, blend_fit_and_earnings, expected_commission, merchant_roi_array
-from recsys.core.schema import PLAN_TYPES, PROMOTION_FORMATS
+from recsys.core.rules import PairResolution, PlanBook
+from recsys.core.vocab import Direction, FanTier, PlanType, PromotionFormat
 
-RERANK_DEPTH = 200  # candidates that get GMV predictions and the earnings blend
+RERANK_DEPTH = rerank.RERANK_DEPTH
+_PLAN_TYPES = tuple(PlanType)
 
 
 class UnknownEntity(KeyError):
@@ -38,15 +47,15 @@ class UnknownEntity(KeyError):
 class ProductFilters:
     category: str | None = None
     min_commission: float | None = None
-    format: str | None = None  # promotion format the creator plans (predictions depend on it)
+    format: PromotionFormat | None = None  # promotion format the creator plans (predictions depend on it)
 
 
 @dataclass(frozen=True)
 class CreatorFilters:
-    fan_tier: str | None = None
+    fan_tier: FanTier | None = None
     region: str | None = None
     category: str | None = None
-    format: str | None = None
+    format: PromotionFormat | None = None
 
 
 @dataclass
@@ -60,27 +69,14 @@ class Recommendation:
     distribution_weight: float
     commission_rate: float
     plan_id: str | None
-    plan_type: str | None
+    plan_type: PlanType | None
     expected_commission: float  # the creator's expected earnings = the merchant's expected commission cost
     merchant_roi: float | None
     eligible: bool = True
     refusal_reason: str | None = None
     reasons: list[Reason] = field(default_factory=list)
-
-
-@dataclass
-class _Scored:
-    direction: Direction
-    c: np.ndarray
-    p: np.ndarray
-    X: np.ndarray
-    score: np.ndarray
-    fit: np.ndarray
-    rate: np.ndarray
-    plan_row: np.ndarray
-    plan_type: np.ndarray
-    eligible: np.ndarray
-    reason: list[str | None]
+    creator_row: int = -1  # rows of the bundle's id maps, so the response needs no id lookups
+    product_row: int = -1
 
 
 class Matcher:
@@ -91,109 +87,60 @@ class Matcher:
         self.catalog = catalog
         self.planbook = planbook
         self.settings = settings
-        tables = engine.tables
-        self.candidates = CandidateFinder(tables, engine.retriever, catalog, planbook, settings.retrieval)
-        refund = tables.product[:, tables.product_names.index("p_refund_rate_90d")].astype(np.float64)
-        self._refund = np.where(np.isfinite(refund), refund, np.nanmean(refund) if np.isfinite(refund).any() else 0.0)
         # Requests are small: one thread each, concurrency comes from workers. Every prediction must use the same
         # count: LightGBM re-sizes its OpenMP pool whenever consecutive calls differ (measured 3x slower).
-        self._threads = 1
+        threads = 1
         faiss.omp_set_num_threads(settings.retrieval.faiss_threads)  # and FAISS shares the same OpenMP pool
-        for ranker in engine.rankers.values():  # built once here, not by the first request (~150 ms at 1M)
-            ranker.prepare_explanations()
+        self.candidates = CandidateFinder(engine.tables, engine.retriever, catalog, planbook, settings.retrieval)
+        self.resolver = PlanResolver(planbook, engine.tables)
+        self.scorer = PairScorer(engine, threads)
+        self.outcomes = OutcomePredictor(engine, catalog, self.resolver, threads)
+        self.explainer = PageExplainer(engine, threads)
 
-    # --- shared steps --------------------------------------------------------------------------------------
+    def with_planbook(self, planbook: PlanBook | None) -> Matcher:
+        """The same matcher under other plan rules (plan edits, another time)."""
+        return Matcher(self.engine, self.catalog, planbook, self.settings)
 
-    def _resolve(
-        self, c: np.ndarray, p: np.ndarray, units: np.ndarray | None = None, known: PairResolution | None = None
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, list[str | None]]:
-        """(eligible, rate, plan row, plan type, reason code) per pair; ``known``: the pairs' resolution without
-        predicted units, already computed by the candidate search."""
-        n = len(c)
-        if self.planbook is None:
-            rate = self.engine.tables.arrays["product_best_rate"][p].astype(np.float64)
-            ok = np.ones(n, bool)
-            no_reasons: list[str | None] = [None] * n
-            return ok, np.nan_to_num(rate), np.full(n, -1), np.full(n, -1), no_reasons
-        res = known
-        if res is None or units is not None:
-            res = self.planbook.resolve_pairs(c, p, units, self.engine.tables.pair_orders(c, p))
-        rate = np.where(res.eligible, res.rate, np.nan)
-        fallback = self.engine.tables.arrays["product_best_rate"][p].astype(np.float64)
-        return (
-            res.eligible,
-            np.where(np.isfinite(rate), rate, np.nan_to_num(fallback)),
-            res.plan_row,
-            res.plan_type,
-            res.reason_codes(),
-        )
+    # --- stages chained -----------------------------------------------------------------------------------
 
     def _score(
-        self, direction: Direction, c: np.ndarray, p: np.ndarray, fmt: str | None, known: PairResolution | None = None
-    ) -> _Scored:
-        eligible, rate, plan_row, plan_type, reason = self._resolve(c, p, known=known)
-        X = self.engine.tables.vectors(c, p, rate, self._format_codes(c, fmt))
-        score = self.engine.rankers[direction].predict(X, num_threads=self._threads)
-        fit = self.engine.fit_maps[direction].transform(score)
-        return _Scored(direction, c, p, X, score, fit, rate, plan_row, plan_type, eligible, reason)
+        self,
+        direction: Direction,
+        c: np.ndarray,
+        p: np.ndarray,
+        fmt: PromotionFormat | None,
+        known: PairResolution | None = None,
+    ) -> ScoredPairs:
+        return self.scorer.score(direction, c, p, fmt, self.resolver.resolve(c, p, known))
 
-    def _format_codes(self, c: np.ndarray, fmt: str | None) -> np.ndarray:
-        if fmt is not None:
-            if fmt not in PROMOTION_FORMATS:
-                raise ValueError(f"format must be one of {', '.join(PROMOTION_FORMATS)}, not {fmt!r}")
-            return np.full(len(c), PROMOTION_FORMATS.index(fmt))
-        return self.engine.tables.arrays["creator_main_format"][c].astype(np.int64)
-
-    def _outcomes(self, s: _Scored, idx: np.ndarray) -> dict[str, np.ndarray]:
-        """Predicted GMV/units, tier-projected rate, expected commission and ROI for rows ``idx`` of ``s``."""
-        Xf = s.X[idx]
-        gmv = np.maximum(self.engine.gmv.predict(Xf, num_threads=self._threads), 0.0)
-        units = gmv / np.maximum(self.catalog.product_price[s.p[idx]], 1e-9)
-        eligible, rate, plan_row, plan_type, reason = self._resolve(s.c[idx], s.p[idx], units)
-        commission = np.asarray(expected_commission(gmv, rate, self._refund[s.p[idx]]))
-        return {
-            "gmv": gmv,
-            "units": units,
-            "rate": rate,
-            "plan_row": plan_row,
-            "plan_type": plan_type,
-            "commission": commission,
-            "roi": merchant_roi_array(gmv, commission),
-            "Xf": Xf,
-            "eligible": eligible,
-            "reason": np.asarray(reason, dtype=object),
-        }
-
-    def _build(
-        self, s: _Scored, idx: np.ndarray, out: dict[str, np.ndarray], order_score: np.ndarray
-    ) -> list[Recommendation]:
-        weight = self.engine.distribution.weight(out["Xf"], num_threads=self._threads)
-        reasons = top_reasons(
-            self.engine.rankers[s.direction].explain(s.X[idx]), s.X[idx], self.engine.tables.feature_names
-        )
+    def _page(self, scored: ScoredPairs, outcomes: Outcomes, order_score: np.ndarray) -> list[Recommendation]:
+        """Recommendation objects for the page: ``outcomes`` rows in order, with their list score."""
+        weight, reasons = self.explainer.explain(scored, outcomes.idx)
         plan_ids = self.planbook.plan_ids if self.planbook is not None else None
+        tables, res = self.engine.tables, outcomes.resolved
         recs = []
-        for j, i in enumerate(idx):
-            plan_row = int(out["plan_row"][j])
-            plan_type = int(out["plan_type"][j])
-            roi = float(out["roi"][j])
+        for j, i in enumerate(outcomes.idx.tolist()):
+            c, p = int(scored.c[i]), int(scored.p[i])
+            plan_row, plan_type, roi = int(res.plan_row[j]), int(res.plan_type[j]), float(outcomes.roi[j])
             recs.append(
                 Recommendation(
-                    creator_id=self.engine.tables.creators.id(int(s.c[i])),
-                    product_id=self.engine.tables.products.id(int(s.p[i])),
+                    creator_id=tables.creators.id(c),
+                    product_id=tables.products.id(p),
                     score=round(float(order_score[j]), 6),
-                    fit_score=round(float(s.fit[i]), 4),
-                    predicted_gmv=round(float(out["gmv"][j]), 2),
-                    predicted_units=round(float(out["units"][j]), 2),
+                    fit_score=round(float(scored.fit[i]), 4),
+                    predicted_gmv=round(float(outcomes.gmv[j]), 2),
+                    predicted_units=round(float(outcomes.units[j]), 2),
                     distribution_weight=round(float(weight[j]), 4),
-                    commission_rate=round(float(out["rate"][j]), 4),
+                    commission_rate=round(float(res.rate[j]), 4),
                     plan_id=str(plan_ids[plan_row]) if plan_ids is not None and plan_row >= 0 else None,
-                    plan_type=PLAN_TYPES[plan_type] if plan_type >= 0 else None,
-                    expected_commission=round(float(out["commission"][j]), 2),
+                    plan_type=_PLAN_TYPES[plan_type] if plan_type >= 0 else None,
+                    expected_commission=round(float(outcomes.commission[j]), 2),
                     merchant_roi=round(roi, 3) if np.isfinite(roi) else None,
-                    eligible=bool(out["eligible"][j]),
-                    refusal_reason=out["reason"][j],
+                    eligible=bool(res.eligible[j]),
+                    refusal_reason=res.reason[j],
                     reasons=reasons[j],
+                    creator_row=c,
+                    product_row=p,
                 )
             )
         return recs
@@ -210,8 +157,6 @@ class Matcher:
         p = self._product_row(product_id)
         return self.planbook.product_refusal(p) if self.planbook is not None else None
 
-    # --- creator -> products -------------------------------------------------------------------------------
-
     def _creator_row(self, creator_id: str) -> int:
         try:
             return self.engine.tables.creators.row(creator_id)
@@ -224,49 +169,43 @@ class Matcher:
         except KeyError:
             raise UnknownEntity("product", product_id) from None
 
+    # --- creator -> products -------------------------------------------------------------------------------
+
     def recommend_products(
         self, creator_id: str, k: int = 20, filters: ProductFilters = ProductFilters(), offset: int = 0
     ) -> list[Recommendation]:
         """The creator's product pool: joinable products ranked by a blend of fit and expected earnings."""
         c = self._creator_row(creator_id)
         static = self.candidates.product_filter(filters.category)
-        rows, known = self.candidates.find_resolved("creator", c, self.settings.retrieval.candidates, static)
+        rows, known = self.candidates.find_resolved(Direction.CREATOR, c, self.settings.retrieval.candidates, static)
         if len(rows) == 0:
             return []
-        s = self._score("creator", np.full(len(rows), c), rows, filters.format, known)
-        idx = np.lexsort((s.p, -s.score))[: max(RERANK_DEPTH, offset + k)]
-        out = self._outcomes(s, idx)
-        keep = out["eligible"] if self.planbook is not None else np.ones(len(idx), bool)
-        if filters.min_commission is not None:
-            keep &= out["rate"] >= filters.min_commission
-        blended = blend_fit_and_earnings(s.fit[idx], out["commission"], self.settings.rules.earnings_blend)
-        order = [j for j in np.lexsort((s.p[idx], -blended)) if keep[j]][offset : offset + k]
-        pick = np.asarray(order, dtype=np.int64)
-        sub = {key: value[pick] for key, value in out.items()}
-        return self._build(s, idx[pick], sub, blended[pick])
+        scored = self._score(Direction.CREATOR, np.full(len(rows), c), rows, filters.format, known)
+        outcomes = self.outcomes.predict(scored, rerank.by_score(scored, max(RERANK_DEPTH, offset + k)))
+        order, blended = rerank.creator_pool(
+            scored, outcomes, self.settings.rules.earnings_blend, filters.min_commission
+        )
+        pick = order[offset : offset + k]
+        return self._page(scored, outcomes.take(pick), blended[pick])
 
     # --- product / merchant -> creators --------------------------------------------------------------------
 
     def _creator_filter(self, filters: CreatorFilters) -> np.ndarray | None:
         return self.candidates.creator_filter(filters.fan_tier, filters.region, filters.category)
 
-    def _creators_for(self, p: int, k: int, filters: CreatorFilters, depth: int) -> tuple[_Scored, np.ndarray]:
-        found = self.candidates.find_resolved(
-            "product", p, self.settings.retrieval.candidates, self._creator_filter(filters)
-        )
-        s = self._score("product", found[0], np.full(len(found[0]), p), filters.format, found[1])
-        return s, np.lexsort((s.c, -s.score))[:depth]
-
     def recommend_creators(
         self, product_id: str, k: int = 20, filters: CreatorFilters = CreatorFilters(), offset: int = 0
     ) -> list[Recommendation]:
         """Creators for one product, ranked by fit; with predicted GMV and the merchant's expected ROI."""
         p = self._product_row(product_id)
-        s, idx = self._creators_for(p, k, filters, offset + k)
-        idx = idx[offset : offset + k]
+        rows, known = self.candidates.find_resolved(
+            Direction.PRODUCT, p, self.settings.retrieval.candidates, self._creator_filter(filters)
+        )
+        scored = self._score(Direction.PRODUCT, rows, np.full(len(rows), p), filters.format, known)
+        idx = rerank.by_score(scored, offset + k)[offset : offset + k]
         if len(idx) == 0:
             return []
-        return self._build(s, idx, self._outcomes(s, idx), s.score[idx])
+        return self._page(scored, self.outcomes.predict(scored, idx), scored.score[idx])
 
     def recommend_creators_for_merchant(
         self,
@@ -286,31 +225,32 @@ class Matcher:
             rows = rows[self.planbook.admitted_products[rows]]
         gmv90 = self.engine.tables.product[rows, self.engine.tables.product_names.index("p_log_gmv_90d")]
         rows = rows[np.lexsort((rows, -gmv90))][:max_products]
-        c_parts, p_parts = [], []
         static = self._creator_filter(filters)
-        for p in rows:
-            found = self.candidates.find("product", int(p), per_product, static)
-            c_parts.append(found)
-            p_parts.append(np.full(len(found), p))
-        if not c_parts or sum(len(x) for x in c_parts) == 0:
+        found = [self.candidates.find(Direction.PRODUCT, int(p), per_product, static) for p in rows]
+        if sum(len(x) for x in found) == 0:
             return []
-        s = self._score("product", np.concatenate(c_parts), np.concatenate(p_parts), filters.format)
-        by_fit = np.lexsort((s.p, s.c, -s.fit))
-        _, first = np.unique(s.c[by_fit], return_index=True)  # each creator's best-fitting product
-        best = by_fit[first]
-        idx = best[np.lexsort((s.c[best], -s.fit[best]))][offset : offset + k]
+        c = np.concatenate(found)
+        p = np.concatenate([np.full(len(x), row) for x, row in zip(found, rows, strict=True)])
+        scored = self._score(Direction.PRODUCT, c, p, filters.format)
+        idx = rerank.best_product_per_creator(scored)[offset : offset + k]
         if len(idx) == 0:
             return []
-        return self._build(s, idx, self._outcomes(s, idx), s.fit[idx])
+        return self._page(scored, self.outcomes.predict(scored, idx), scored.fit[idx])
+
+    def recommend(self, direction: Direction, query_id: str, k: int = 20, offset: int = 0) -> list[Recommendation]:
+        """A direction's list for a query id (a creator's pool or a product's creators), default filters."""
+        if direction is Direction.CREATOR:
+            return self.recommend_products(query_id, k, offset=offset)
+        return self.recommend_creators(query_id, k, offset=offset)
 
     # --- explicit pairs ------------------------------------------------------------------------------------
 
     def score_pairs(
-        self, creator_ids: list[str], product_ids: list[str], fmt: str | None = None
+        self, creator_ids: list[str], product_ids: list[str], fmt: PromotionFormat | None = None
     ) -> list[Recommendation]:
         """Score explicit (creator, product) pairs; ineligible pairs are scored too and carry the refusal reason."""
         c = np.array([self._creator_row(x) for x in creator_ids], dtype=np.int64)
         p = np.array([self._product_row(x) for x in product_ids], dtype=np.int64)
-        s = self._score("creator", c, p, fmt)
+        scored = self._score(Direction.CREATOR, c, p, fmt)
         idx = np.arange(len(c))
-        return self._build(s, idx, self._outcomes(s, idx), s.fit)
+        return self._page(scored, self.outcomes.predict(scored, idx), scored.fit)

@@ -19,20 +19,28 @@ from models.gbm.ranker import LambdaRanker
 from models.retrieval.ann import VectorIndex
 from models.retrieval.retriever import Retriever, fit_weights, retrieval_blocks
 from models.training.evaluation import recall_of_top
-from models.training.windows import DIRECTIONS, Direction
 from recsys.core.config import RetrievalSettings
+from recsys.core.vocab import DIRECTIONS, Direction
 
 
-def _pairs(direction: Direction, query: np.ndarray, items: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    return (query, items) if direction == "creator" else (items, query)
+def _products_in_main_category(tables: FeatureTables, creator_row: int) -> np.ndarray:
+    main = int(np.argmax(tables.arrays["creator_category_listed"][creator_row]))
+    return np.flatnonzero(tables.arrays["product_category"] == main)
+
+
+def _creators_listing_category(tables: FeatureTables, product_row: int) -> np.ndarray:
+    a = tables.arrays
+    return np.flatnonzero(a["creator_category_listed"][:, a["product_category"][product_row]] > 0)
 
 
 def _same_category_items(tables: FeatureTables, direction: Direction, row: int) -> np.ndarray:
-    a = tables.arrays
-    if direction == "creator":
-        main = int(np.argmax(a["creator_category_listed"][row]))
-        return np.flatnonzero(a["product_category"] == main)
-    return np.flatnonzero(a["creator_category_listed"][:, a["product_category"][row]] > 0)
+    return direction.select(_products_in_main_category, _creators_listing_category)(tables, row)
+
+
+def _sizes(tables: FeatureTables, direction: Direction) -> tuple[int, int]:
+    """(query side rows, candidate side rows) of a direction."""
+    n_c, n_p = len(tables.creators), len(tables.products)
+    return direction.select((n_c, n_p), (n_p, n_c))
 
 
 def _distill(
@@ -44,8 +52,7 @@ def _distill(
     n_queries: int,
     rng: np.random.Generator,
 ) -> np.ndarray:
-    n_query_side = len(tables.creators) if direction == "creator" else len(tables.products)
-    n_items = len(tables.products) if direction == "creator" else len(tables.creators)
+    n_query_side, n_items = _sizes(tables, direction)
     queries = rng.choice(n_query_side, size=min(n_queries, n_query_side), replace=False)
     q_list, i_list = [], []
     for q in queries:
@@ -57,15 +64,15 @@ def _distill(
         i_list.append(items)
 
     def fit(qs: np.ndarray, its: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        c, p = _pairs(direction, qs, its)
+        c, p = direction.orient(qs, its)
         scores = ranker.predict(tables.vectors(c, p))
         return fit_weights(u, v, c, p, scores, qs), scores
 
     qs, its = np.concatenate(q_list), np.concatenate(i_list)
     weights, _ = fit(qs, its)
     # Second pass: add what the first weights would retrieve (the region where mistakes cost recall).
-    query_vecs = (u if direction == "creator" else v)[queries] * weights
-    item_vecs = v if direction == "creator" else u
+    query_vecs = direction.select(u, v)[queries] * weights
+    item_vecs = direction.select(v, u)
     top = np.argsort(-(query_vecs @ item_vecs.T), axis=1)[:, :200]
     qs = np.concatenate([qs, np.repeat(queries, top.shape[1])])
     its = np.concatenate([its, top.ravel()])
@@ -74,9 +81,9 @@ def _distill(
 
 
 def _ranker_top(tables: FeatureTables, ranker: LambdaRanker, direction: Direction, row: int, k: int) -> np.ndarray:
-    n_items = len(tables.products) if direction == "creator" else len(tables.creators)
+    n_items = _sizes(tables, direction)[1]
     items = np.arange(n_items)
-    c, p = _pairs(direction, np.full(n_items, row), items)
+    c, p = direction.orient(np.full(n_items, row), items)
     scores = ranker.predict(tables.vectors(c, p))
     return np.argsort(-scores, kind="stable")[:k]
 
@@ -103,13 +110,13 @@ def build_retriever(
     started = time.perf_counter()
     # Each side's index is searched by the other side's direction: it holds its vectors scaled by those weights.
     sides: dict[Direction, tuple[np.ndarray, np.ndarray, np.ndarray]] = {
-        "creator": (v, u, weights["creator"]),  # products index, queried by creator vectors
-        "product": (u, v, weights["product"]),  # creators index, queried by product vectors
+        Direction.CREATOR: (v, u, weights[Direction.CREATOR]),  # products index, queried by creator vectors
+        Direction.PRODUCT: (u, v, weights[Direction.PRODUCT]),  # creators index, queried by product vectors
     }
     built: dict[Direction, VectorIndex] = {}
     metrics: dict[str, Any] = {"retrieval_dim": len(names)}
     for direction, (items, query_side, scale) in sides.items():
-        side = "product" if direction == "creator" else "creator"
+        side = direction.candidate_side
         item_index = index().fit(items, scale=scale)
         sample = rng.choice(len(query_side), size=min(settings.recall_queries, len(query_side)), replace=False)
         queries = query_side[sample]
@@ -128,12 +135,12 @@ def build_retriever(
         metrics[f"{side}_index_recall@100"] = round(item_index.recall_at_k(queries, 100), 4)
         built[direction] = item_index
     metrics["index_build_seconds"] = round(time.perf_counter() - started, 2)
-    retriever = Retriever(built["creator"], built["product"], u, v, weights, names)
+    retriever = Retriever(built[Direction.CREATOR], built[Direction.PRODUCT], u, v, weights, names)
     for direction in DIRECTIONS:
-        n_query_side = len(tables.creators) if direction == "creator" else len(tables.products)
+        n_query_side = _sizes(tables, direction)[0]
         queries = rng.choice(n_query_side, size=min(settings.recall_queries, n_query_side), replace=False)
         query_vecs = np.vstack([retriever.base(direction, int(q)) for q in queries])
-        item_index = retriever.product_index if direction == "creator" else retriever.creator_index
+        item_index = retriever.index_for(direction)
         top10 = [_ranker_top(tables, rankers[direction], direction, int(q), 10) for q in queries]
         _, retrieved = item_index.search(query_vecs, settings.recall_k)
         metrics[f"{direction}_recall@{settings.recall_k}_of_ranker_top10"] = round(

@@ -27,7 +27,7 @@ import numpy as np
 
 from features.tables import FeatureTables
 from models.retrieval.ann import VectorIndex
-from models.training.windows import Direction
+from recsys.core.vocab import DIRECTIONS, Direction
 
 _PRODUCT_MAIN = [
     "p_log_price",
@@ -151,23 +151,35 @@ class Retriever:
     def base(self, direction: Direction, row: int) -> np.ndarray:
         """The unweighted vector of a creator row (direction "creator") or product row ("product"): what is sent
         to the other side's index, which holds its vectors already multiplied by this direction's weights."""
-        return np.asarray(self.creator_vectors[row] if direction == "creator" else self.product_vectors[row])
+        direction = Direction(direction)
+        return np.asarray(direction.select(self.creator_vectors, self.product_vectors)[row])
+
+    def index_for(self, direction: Direction) -> VectorIndex:
+        """The index a direction's queries search: products for creator queries, creators for product queries."""
+        direction = Direction(direction)
+        return direction.select(self.product_index, self.creator_index)
+
+    def candidate_vectors(self, direction: Direction) -> np.ndarray:
+        """The unweighted vectors of the side a direction ranks."""
+        direction = Direction(direction)
+        return direction.select(self.product_vectors, self.creator_vectors)
 
     def query(self, direction: Direction, row: int) -> np.ndarray:
         """The weighted query vector, to score against the other side's unweighted vectors."""
+        direction = Direction(direction)
         return (self.weights[direction] * self.base(direction, row)).astype(np.float32)
 
     def candidates(
         self, direction: Direction, row: int, n: int, allowed: np.ndarray | None = None, overfetch: float = 2.0
     ) -> tuple[np.ndarray, np.ndarray]:
         """Top-``n`` (scores, rows) of the other side for a query row; ``allowed`` filters rows (kept full)."""
-        index = self.product_index if direction == "creator" else self.creator_index
-        return index.search_filtered(self.base(direction, row), n, allowed, overfetch)
+        direction = Direction(direction)
+        return self.index_for(direction).search_filtered(self.base(direction, row), n, allowed, overfetch)
 
     def scores(self, direction: Direction, row: int, others: np.ndarray) -> np.ndarray:
         """Retrieval scores of given rows of the other side (for retrieval-only baselines and diagnostics)."""
-        items = self.product_vectors if direction == "creator" else self.creator_vectors
-        return items[others] @ self.query(direction, row)
+        direction = Direction(direction)
+        return self.candidate_vectors(direction)[others] @ self.query(direction, row)
 
     def save(self, directory: Path) -> None:
         directory.mkdir(parents=True, exist_ok=True)
@@ -181,9 +193,7 @@ class Retriever:
         meta = json.loads((directory / "retrieval.json").read_text())
         products = VectorIndex.load(directory, "products", mmap=mmap)
         creators = VectorIndex.load(directory, "creators", mmap=mmap)
-        weights: dict[Direction, np.ndarray] = {
-            d: np.asarray(meta["weights"][d], dtype=np.float32) for d in ("creator", "product")
-        }
+        weights: dict[Direction, np.ndarray] = {d: np.asarray(meta["weights"][d], dtype=np.float32) for d in DIRECTIONS}
         if products.dim != creators.dim or any(len(w) != products.dim for w in weights.values()):
             raise ValueError("retrieval indexes and weights disagree on the vector dimension")
         return cls(products, creators, creators.vectors_, products.vectors_, weights, list(meta["dim_names"]))

@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -17,16 +17,15 @@ import numpy as np
 from features.dropout import history_dropout
 from features.names import CATEGORICAL_FEATURES
 from features.tables import FeatureTables, build_feature_tables
+from models.engine import Engine
 from models.gbm.calibration import QuantileMap
+from models.gbm.config import GBMConfig
 from models.gbm.distribution import MIN_VIEWS, DistributionModel
 from models.gbm.ranker import LambdaRanker
 from models.gbm.regressor import GBMRegressor
 from models.retrieval.build import build_retriever
-from models.retrieval.retriever import Retriever
 from models.training.evaluation import mean_ndcg
 from models.training.windows import (
-    DIRECTIONS,
-    Direction,
     Groups,
     LabelWindow,
     add_negatives,
@@ -38,19 +37,7 @@ from models.training.windows import (
 from recsys.core.config import Settings
 from recsys.core.progress import stage
 from recsys.core.schema import Marketplace
-
-
-@dataclass
-class Engine:
-    """Everything the matcher needs, fitted."""
-
-    tables: FeatureTables  # features as of the data's now (serving)
-    rankers: dict[Direction, LambdaRanker]  # the same object twice in shared mode
-    gmv: GBMRegressor
-    distribution: DistributionModel
-    fit_maps: dict[Direction, QuantileMap]
-    retriever: Retriever
-    metrics: dict[str, Any] = field(default_factory=dict)
+from recsys.core.vocab import DIRECTIONS, Direction
 
 
 @contextmanager
@@ -110,17 +97,8 @@ def _direction_split(
 
 
 def _ranker(settings: Settings, seed: int) -> LambdaRanker:
-    r = settings.ranker
-    return LambdaRanker(
-        num_leaves=r.num_leaves,
-        learning_rate=r.learning_rate,
-        n_estimators=r.n_estimators,
-        early_stopping_rounds=r.early_stopping_rounds,
-        min_data_in_leaf=r.min_data_in_leaf,
-        label_gain=label_gains(r.relevance_resolution),
-        num_threads=r.num_threads,
-        seed=seed,
-    )
+    gbm = GBMConfig.from_settings(settings.ranker, seed)
+    return LambdaRanker(**gbm.kwargs(), label_gain=label_gains(settings.ranker.relevance_resolution))
 
 
 def train_rankers(
@@ -176,31 +154,21 @@ def train_outcome_models(
     r = settings.ranker
     X, gmv, views = _pair_rows(train_windows, r.history_dropout, seed, r.max_train_rows)
     Xv, gmv_v, views_v = _pair_rows([valid], 0.0, seed + 1, r.max_train_rows // 2)
-    regressor = GBMRegressor(
-        objective="tweedie",
-        num_leaves=r.num_leaves,
-        learning_rate=r.learning_rate,
-        n_estimators=r.n_estimators,
-        early_stopping_rounds=r.early_stopping_rounds,
-        min_data_in_leaf=r.min_data_in_leaf,
-        num_threads=r.num_threads,
-        seed=seed,
-    ).fit(X, gmv, names, Xv, gmv_v, CATEGORICAL_FEATURES)
+    gbm = GBMConfig.from_settings(r, seed)
+    regressor = GBMRegressor(objective="tweedie", **gbm.kwargs()).fit(X, gmv, names, Xv, gmv_v, CATEGORICAL_FEATURES)
     seen, seen_v = views >= MIN_VIEWS, views_v >= MIN_VIEWS
     gpm = 1000 * gmv[seen] / views[seen]
     gpm_v = 1000 * gmv_v[seen_v] / views_v[seen_v]
-    distribution = DistributionModel(seed=seed, num_threads=r.num_threads).fit(
-        X[seen], gpm, names, Xv[seen_v], gpm_v, CATEGORICAL_FEATURES
-    )
+    distribution = DistributionModel(**gbm.kwargs()).fit(X[seen], gpm, names, Xv[seen_v], gpm_v, CATEGORICAL_FEATURES)
     return regressor, distribution
 
 
 def popularity_scores(split: _Split, tables: FeatureTables) -> np.ndarray:
     """The 'popular' baseline: the candidate's GMV over the last 90 days."""
     g = split.groups
-    if g.direction == "creator":
-        return tables.product[g.p_rows, tables.product_names.index("p_log_gmv_90d")]
-    return tables.creator[g.c_rows, tables.creator_names.index("c_log_gmv_90d")]
+    products = tables.product[:, tables.product_names.index("p_log_gmv_90d")]
+    creators = tables.creator[:, tables.creator_names.index("c_log_gmv_90d")]
+    return g.direction.select(products[g.p_rows], creators[g.c_rows])
 
 
 def train_engine(market: Marketplace, settings: Settings, seed: int) -> Engine:
@@ -215,7 +183,7 @@ def train_engine(market: Marketplace, settings: Settings, seed: int) -> Engine:
     names = valid.tables.feature_names
     if any(w.tables.feature_names != names for w in windows):
         raise ValueError("feature names differ between windows; the data's extra columns changed over time")
-    negatives = {"creator": r.negatives_per_creator_query, "product": r.negatives_per_product_query}
+    negatives = {Direction.CREATOR: r.negatives_per_creator_query, Direction.PRODUCT: r.negatives_per_product_query}
     budget = r.max_train_rows
     train = {
         d: _direction_split(windows, d, settings, negatives[d], seed, r.history_dropout, budget) for d in DIRECTIONS

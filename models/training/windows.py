@@ -17,9 +17,9 @@ import pandas as pd
 
 from features.tables import FeatureTables, build_feature_tables
 from recsys.core.schema import PROMOTION_FORMATS, Marketplace
+from recsys.core.vocab import Direction
 
-Direction = Literal["creator", "product"]
-DIRECTIONS: tuple[Direction, Direction] = ("creator", "product")
+_ROW_COLUMNS = ("c_row", "p_row")  # the creator and product row columns of a pairs frame
 
 
 @dataclass
@@ -158,10 +158,11 @@ def add_negatives(
     of a full catalogue; with them it also learns what does not sell (at the cost of treating a few unexposed good
     candidates as negatives).
     """
+    direction = Direction(direction)
     if per_query == 0 or pairs.empty:
         return pairs
-    query_col, other_col = ("c_row", "p_row") if direction == "creator" else ("p_row", "c_row")
-    n_other = len(tables.products) if direction == "creator" else len(tables.creators)
+    query_col, other_col = direction.query_rows(*_ROW_COLUMNS), direction.candidate_rows(*_ROW_COLUMNS)
+    n_other = direction.select(len(tables.products), len(tables.creators))
     queries = np.unique(pairs[query_col].to_numpy())
     q = np.repeat(queries, per_query)
     other = rng.integers(0, n_other, len(q))
@@ -193,8 +194,8 @@ def query_groups(
     outcome. A query with more than ``max_size`` candidates (a hot product promoted by thousands of creators) keeps
     a seeded random ``max_size`` of them: LambdaRank refuses queries above 10,000 rows and its cost grows with
     query size."""
-    query_col = "c_row" if direction == "creator" else "p_row"
-    other = "p_row" if direction == "creator" else "c_row"
+    direction = Direction(direction)
+    query_col, other = direction.query_rows(*_ROW_COLUMNS), direction.candidate_rows(*_ROW_COLUMNS)
     frame = pairs.sort_values([query_col, other], kind="stable")
     if max_size is not None:
         draw = pd.Series(np.random.default_rng(seed).random(len(frame)), index=frame.index)

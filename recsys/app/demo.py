@@ -9,7 +9,8 @@ next run:
 3. train the engine and save the bundle (written atomically; ``artifacts/current`` names it);
 4. create an admin key, a merchant key and a creator key for a creator and a merchant that have
    recommendations, kept in ``<data_dir>/demo_keys.json`` — demo only: real keys are shown once and never
-   stored in clear.
+   stored in clear. The caller passes how to open the matcher the service will answer with
+   (:data:`OpenMatcher`; the CLI passes ``serving.state``'s), so this module does not import ``serving``.
 
 ``<data_dir>/demo_state.json`` records what is done. ``--rebuild`` removes the demo folder, state, keys and the
 embedded SQLite store, then builds again.
@@ -23,7 +24,7 @@ import shutil
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from rich.console import Console
@@ -32,6 +33,14 @@ from recsys.core.config import Settings
 from recsys.core.keys import create_key, find_key
 from recsys.core.progress import stage
 from recsys.core.store import Store
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from models.matching.matcher import Matcher
+
+    OpenMatcher = Callable[[Settings, Store], Matcher]
+    """Opens the matcher the service will answer with, over the current bundle and ``store``."""
 
 MARKER = ".complete.json"
 _console = Console(stderr=True)
@@ -164,13 +173,9 @@ def _train(settings: Settings, store: Store, state: dict[str, Any]) -> None:
     _write_json(state_file(settings), state)
 
 
-def _pick_ids(settings: Settings, store: Store) -> tuple[str, str]:
+def _pick_ids(matcher: Matcher) -> tuple[str, str]:
     """An admitted creator with a product pool and a merchant with shop-level creators (deterministic)."""
-    from serving.state import open_matcher_state
-
-    state = open_matcher_state(settings, store)
-    matcher = state.matcher
-    tables = state.bundle.engine.tables
+    tables = matcher.engine.tables
     book = matcher.planbook
     creators = np.flatnonzero(book.admitted_creators) if book is not None else np.arange(len(tables.creators))
     creators = creators[np.argsort(-matcher.catalog.creator_followers[creators], kind="stable")]
@@ -186,13 +191,13 @@ def _pick_ids(settings: Settings, store: Store) -> tuple[str, str]:
     return creator, merchant
 
 
-def _keys(settings: Settings, store: Store) -> DemoKeys:
+def _keys(settings: Settings, store: Store, open_matcher: OpenMatcher) -> DemoKeys:
     saved = _read_json(keys_file(settings))
     fields = set(DemoKeys.__dataclass_fields__)
     if fields <= set(saved) and all(find_key(store, saved[r]) for r in ("admin", "merchant", "creator")):
         return DemoKeys(**{f: str(saved[f]) for f in fields})
     with stage("demo 4/4: creating demo keys"):
-        creator_id, merchant_id = _pick_ids(settings, store)
+        creator_id, merchant_id = _pick_ids(open_matcher(settings, store))
         keys = DemoKeys(
             admin=create_key(store, "admin")[1],
             merchant=create_key(store, "merchant", merchant_id)[1],
@@ -204,8 +209,9 @@ def _keys(settings: Settings, store: Store) -> DemoKeys:
     return keys
 
 
-def build_demo(settings: Settings, rebuild: bool = False) -> DemoKeys:
-    """Build whatever of the demo is missing; returns the demo keys."""
+def build_demo(settings: Settings, *, open_matcher: OpenMatcher, rebuild: bool = False) -> DemoKeys:
+    """Build whatever of the demo is missing; returns the demo keys. ``open_matcher`` opens the matcher the
+    service will answer with (used to pick the demo keys' creator and merchant)."""
     if rebuild:
         wipe(settings)
     if _generate(settings):
@@ -215,6 +221,6 @@ def build_demo(settings: Settings, rebuild: bool = False) -> DemoKeys:
         state = _read_json(state_file(settings))
         _import(settings, store, state)
         _train(settings, store, state)
-        return _keys(settings, store)
+        return _keys(settings, store, open_matcher)
     finally:
         store.dispose()

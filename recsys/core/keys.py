@@ -13,16 +13,15 @@ import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal, cast
 
 import sqlalchemy as sa
 
 from recsys.core.schema import API_KEYS
 from recsys.core.store import Store, now_utc
+from recsys.core.vocab import Role
 
-Role = Literal["admin", "merchant", "creator"]
-ROLES: tuple[Role, ...] = ("admin", "merchant", "creator")
-TENANT_TABLES: dict[str, str] = {"merchant": "merchants", "creator": "creators"}
+ROLES: tuple[str, ...] = tuple(r.value for r in Role)
+TENANT_TABLES: dict[Role, str] = {Role.MERCHANT: "merchants", Role.CREATOR: "creators"}
 PREFIX = "rk_"
 _KEY_ID_HEX = 12
 
@@ -63,11 +62,11 @@ def key_id_of(token: str) -> str | None:
 def _check_role(role: str, tenant_id: str | None) -> Role:
     if role not in ROLES:
         raise ValueError(f"role must be one of {', '.join(ROLES)}, not {role!r}")
-    if role == "admin" and tenant_id is not None:
+    if role == Role.ADMIN and tenant_id is not None:
         raise ValueError("an admin key has no tenant id")
-    if role != "admin" and not tenant_id:
+    if role != Role.ADMIN and not tenant_id:
         raise ValueError(f"a {role} key needs the {role}'s id")
-    return cast(Role, role)
+    return Role(role)
 
 
 def create_key(store: Store, role: str, tenant_id: str | None = None) -> tuple[ApiKey, str]:
@@ -104,7 +103,7 @@ def find_key(store: Store, token: str) -> ApiKey | None:
         return None
     if not hmac.compare_digest(str(row["key_hash"]), hash_key(token)):
         return None
-    return ApiKey(str(row["key_id"]), cast(Role, row["role"]), row["tenant_id"], row["created_at"])
+    return ApiKey(str(row["key_id"]), Role(row["role"]), row["tenant_id"], row["created_at"])
 
 
 def revoke_key(store: Store, key_id: str) -> bool:
@@ -123,4 +122,4 @@ def list_keys(store: Store) -> list[ApiKey]:
     query = sa.select(API_KEYS).where(API_KEYS.c.revoked_at.is_(None)).order_by(API_KEYS.c.created_at)
     with store.engine.connect() as conn:
         rows = conn.execute(query).mappings().all()
-    return [ApiKey(str(r["key_id"]), cast(Role, r["role"]), r["tenant_id"], r["created_at"]) for r in rows]
+    return [ApiKey(str(r["key_id"]), Role(r["role"]), r["tenant_id"], r["created_at"]) for r in rows]

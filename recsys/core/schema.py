@@ -17,6 +17,8 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
 
+from recsys.core.vocab import FanTier, PlanType, PromotionFormat
+
 ColumnKind = Literal["str", "int", "float", "bool", "datetime", "str_list", "tiers"]
 
 # --- audience share groups -------------------------------------------------------------------------------------
@@ -28,20 +30,14 @@ SHARE_GROUPS: dict[str, tuple[str, ...]] = {"gender": GENDER_KEYS, "age": AGE_KE
 AUDIENCE_KEYS: tuple[str, ...] = GENDER_KEYS + AGE_KEYS + CITY_TIER_KEYS
 SHARE_TOLERANCE = 0.01
 
-PLAN_TYPES: tuple[str, ...] = ("open", "exclusive", "targeted", "tiered")
-LISTED_PLAN_TYPES: tuple[str, ...] = ("exclusive", "targeted")  # plans that name their creators
+PLAN_TYPES: tuple[str, ...] = tuple(t.value for t in PlanType)
+LISTED_PLAN_TYPES: tuple[str, ...] = tuple(t.value for t in PlanType if t.listed)  # plans that name their creators
 TIER_BASES: tuple[str, ...] = ("units", "gmv")
-PROMOTION_FORMATS: tuple[str, ...] = ("video", "live", "post")
+PROMOTION_FORMATS: tuple[str, ...] = tuple(f.value for f in PromotionFormat)
 ORDER_STATUSES: tuple[str, ...] = ("placed", "confirmed", "refunded", "settled")
 
-# Fan tiers by follower count: (name, lower bound inclusive). The last tier is open-ended.
-FAN_TIERS: tuple[tuple[str, int], ...] = (
-    ("nano", 0),  # < 5k
-    ("micro", 5_000),  # 5k–20k
-    ("mid", 20_000),  # 20k–100k
-    ("macro", 100_000),  # 100k–1M
-    ("mega", 1_000_000),  # > 1M
-)
+# Fan tiers by follower count: (name, lower bound inclusive), from :class:`recsys.core.vocab.FanTier`.
+FAN_TIERS: tuple[tuple[str, int], ...] = tuple((t.value, t.min_followers) for t in FanTier)
 
 
 def audience_columns(prefix: Literal["aud", "target"]) -> list[str]:
@@ -51,11 +47,7 @@ def audience_columns(prefix: Literal["aud", "target"]) -> list[str]:
 
 def fan_tier_of(followers: int) -> str:
     """Name of the fan tier a follower count falls in."""
-    name = FAN_TIERS[0][0]
-    for tier, lower in FAN_TIERS:
-        if followers >= lower:
-            name = tier
-    return name
+    return FanTier.of(followers).value
 
 
 @dataclass(frozen=True)

@@ -1,11 +1,16 @@
-"""External id <-> row index, owned in one place (LensKit's ``Vocabulary`` idea)."""
+"""Vocabularies: external id <-> row index (LensKit's ``Vocabulary`` idea) and the closed sets of the domain —
+directions, promotion formats, plan types, fan tiers, key roles — each defined once as a type."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from enum import StrEnum
+from typing import TypeVar
 
 import numpy as np
 import pandas as pd
+
+T = TypeVar("T")
 
 
 class Vocabulary:
@@ -47,6 +52,10 @@ class Vocabulary:
     def id(self, row: int) -> str:
         return str(self._ids[row])
 
+    def code(self, item: str | None) -> int:
+        """Row of one id, or -1 when it is unknown or None (for closed sets such as categories)."""
+        return -1 if item is None or item not in self._index else int(self._index.get_loc(item))
+
 
 def find_sorted(keys: np.ndarray, wanted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Positions of ``wanted`` in the sorted array ``keys`` and whether each was found (position clipped to a valid
@@ -60,3 +69,121 @@ def find_sorted(keys: np.ndarray, wanted: np.ndarray) -> tuple[np.ndarray, np.nd
     pos[order] = np.searchsorted(keys, wanted[order])
     pos = np.minimum(pos, len(keys) - 1)
     return pos, keys[pos] == wanted
+
+
+# --- closed sets: each defined once, used by the schema, the models, the HTTP schemas and the CLI ----------------
+
+
+class Direction(StrEnum):
+    """Who is asking: ``CREATOR`` — a creator's query ranks products; ``PRODUCT`` — a product's query ranks
+    creators. Values are the strings used in metric names, settings and files (``"creator_ndcg@10"``)."""
+
+    CREATOR = "creator"
+    PRODUCT = "product"
+
+    def select(self, creator: T, product: T) -> T:
+        """The value that belongs to this direction: ``creator`` for creator queries, ``product`` otherwise."""
+        return creator if self is Direction.CREATOR else product
+
+    def orient(self, query: np.ndarray, candidates: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(creator rows, product rows) of pairs given as (query rows, candidate rows)."""
+        return (query, candidates) if self is Direction.CREATOR else (candidates, query)
+
+    def query_rows(self, c_rows: T, p_rows: T) -> T:
+        """The query side's rows (or columns) of (creator, product) pairs."""
+        return c_rows if self is Direction.CREATOR else p_rows
+
+    def candidate_rows(self, c_rows: T, p_rows: T) -> T:
+        """The candidate side's rows (or columns) of (creator, product) pairs."""
+        return p_rows if self is Direction.CREATOR else c_rows
+
+    @property
+    def candidate_side(self) -> str:
+        """What this direction ranks: ``"product"`` for creator queries, ``"creator"`` for product queries."""
+        return self.select("product", "creator")
+
+
+DIRECTIONS: tuple[Direction, ...] = tuple(Direction)
+
+
+class PromotionFormat(StrEnum):
+    """How a creator promotes a product; ``code`` is its integer feature value."""
+
+    VIDEO = "video"
+    LIVE = "live"
+    POST = "post"
+
+    @property
+    def code(self) -> int:
+        return _FORMAT_ORDER.index(self)
+
+
+_FORMAT_ORDER: tuple[PromotionFormat, ...] = tuple(PromotionFormat)
+
+
+class PlanType(StrEnum):
+    """Promotion plan types: open (普通), exclusive (专属), targeted (定向), tiered (阶梯)."""
+
+    OPEN = "open"
+    EXCLUSIVE = "exclusive"
+    TARGETED = "targeted"
+    TIERED = "tiered"
+
+    @property
+    def listed(self) -> bool:
+        """Plans that name their creators: only those creators may see or join them."""
+        return self in (PlanType.EXCLUSIVE, PlanType.TARGETED)
+
+    @property
+    def code(self) -> int:
+        return _PLAN_TYPE_ORDER.index(self)
+
+
+_PLAN_TYPE_ORDER: tuple[PlanType, ...] = tuple(PlanType)
+
+
+class FanTier(StrEnum):
+    """Fan tiers by follower count (``min_followers`` inclusive; the last tier is open-ended)."""
+
+    NANO = "nano"  # < 5k
+    MICRO = "micro"  # 5k–20k
+    MID = "mid"  # 20k–100k
+    MACRO = "macro"  # 100k–1M
+    MEGA = "mega"  # >= 1M
+
+    @property
+    def min_followers(self) -> int:
+        """The tier's inclusive lower bound of followers."""
+        return _FAN_TIER_LOWER[self]
+
+    @property
+    def code(self) -> int:
+        return _FAN_TIER_ORDER.index(self)
+
+    @classmethod
+    def of(cls, followers: float) -> FanTier:
+        """The tier a follower count falls in."""
+        return _FAN_TIER_ORDER[int(cls.codes(np.asarray([followers]))[0])]
+
+    @staticmethod
+    def codes(followers: np.ndarray) -> np.ndarray:
+        """Tier code (0 = nano … 4 = mega) of each follower count."""
+        return np.searchsorted([_FAN_TIER_LOWER[t] for t in _FAN_TIER_ORDER], followers, side="right") - 1
+
+
+_FAN_TIER_ORDER: tuple[FanTier, ...] = tuple(FanTier)
+_FAN_TIER_LOWER: dict[FanTier, int] = {
+    FanTier.NANO: 0,
+    FanTier.MICRO: 5_000,
+    FanTier.MID: 20_000,
+    FanTier.MACRO: 100_000,
+    FanTier.MEGA: 1_000_000,
+}
+
+
+class Role(StrEnum):
+    """Whom an API key acts for."""
+
+    ADMIN = "admin"
+    MERCHANT = "merchant"
+    CREATOR = "creator"

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import Query
 
 from recsys.core.config import Settings
+from recsys.core.vocab import FanTier, PromotionFormat
 from serving.errors import ApiError
 from serving.pagination import decode_cursor
 from serving.state import MatcherState
@@ -25,11 +26,11 @@ CategoryQuery = Annotated[
     str | None, Query(min_length=1, max_length=100, description="Only this product category.", examples=["beauty"])
 ]
 FormatQuery = Annotated[
-    Literal["video", "live", "post"] | None,
+    PromotionFormat | None,
     Query(description="Promotion format to predict for (default: the creator's usual format)."),
 ]
 FanTierQuery = Annotated[
-    Literal["nano", "micro", "mid", "macro", "mega"] | None,
+    FanTier | None,
     Query(description="Only creators in this fan tier (<5k, 5k–20k, 20k–100k, 100k–1M, >1M followers)."),
 ]
 RegionQuery = Annotated[

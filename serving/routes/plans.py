@@ -12,6 +12,7 @@ from typing import Any
 from fastapi import APIRouter, Response
 
 from recsys.core.schema import LISTED_PLAN_TYPES
+from recsys.core.vocab import Role
 from serving import plan_store
 from serving.auth import Principal
 from serving.deps import ClockDep, PlanIdPath, PrincipalDep, ServiceDep
@@ -26,14 +27,14 @@ def _tiers(tiers: list[Any]) -> list[list[float]]:
 
 
 def _writable(principal: Principal) -> None:
-    if principal.role == "creator":
+    if principal.role is Role.CREATOR:
         raise forbidden("creators cannot create or edit plans; plans belong to merchants")
 
 
 def _owned(service: Any, principal: Principal, product_id: str) -> str | None:
     """The product's merchant; 403 when a merchant key acts on another merchant's product."""
     merchant = plan_store.product_merchant(service.store, product_id)
-    if merchant is not None and principal.role == "merchant" and principal.tenant_id != merchant:
+    if merchant is not None and principal.role is Role.MERCHANT and principal.tenant_id != merchant:
         raise forbidden(f"product {product_id!r} belongs to another merchant")
     return merchant
 
@@ -96,7 +97,7 @@ def _visible(service: Any, principal: Principal, plan_id: str) -> tuple[dict[str
     merchant = plan_store.product_merchant(service.store, record["product_id"]) or ""
     if principal.is_admin or principal.is_merchant(merchant):
         return record, merchant, True
-    if principal.role == "creator":
+    if principal.role is Role.CREATOR:
         listed = record["plan_type"] in LISTED_PLAN_TYPES
         if listed and principal.tenant_id not in (record.get("creator_ids") or []):
             raise not_found("plan", plan_id)  # exactly like an unknown plan

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from recsys.core.vocab import Role
 from serving.deps import PrincipalDep, SettingsDep, StateDep
 from serving.errors import ApiError, forbidden, responses
 from serving.schemas import ScoreRequest, ScoreResponse
@@ -38,7 +39,7 @@ async def score_pairs(
     own products."""
     if len(body.pairs) > settings.serving.max_score_pairs:
         raise _field_error(f"at most {settings.serving.max_score_pairs} pairs per call", ["body", "pairs"], "too_long")
-    if principal.role == "creator":
+    if principal.role is Role.CREATOR:
         others = [p.creator_id for p in body.pairs if p.creator_id != principal.tenant_id]
         if others:
             raise forbidden(f"a creator key may only score its own pairs; got creator {others[0]!r}")
@@ -52,7 +53,7 @@ async def score_pairs(
             raise _field_error(
                 f"unknown product {pair.product_id!r}", ["body", "pairs", i, "product_id"], "unknown_product"
             )
-    if principal.role == "merchant":
+    if principal.role is Role.MERCHANT:
         catalog = state.matcher.catalog
         for pair in body.pairs:
             owner = text(catalog.product_merchant[tables.products.row(pair.product_id)])

@@ -11,9 +11,9 @@ from typing import Literal
 
 from pydantic import Field
 
+from recsys.core.vocab import PlanType
 from serving.schemas.common import InputModel, PublicModel, examples
 
-PlanType = Literal["open", "exclusive", "targeted", "tiered"]
 TierBasis = Literal["units", "gmv"]
 PLAN_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$"
 

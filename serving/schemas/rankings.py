@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Literal
-
 from pydantic import Field
 
+from models.matching.hotlists import HotListKind
+from recsys.core.vocab import FanTier
 from serving.schemas.common import PublicModel, examples
 
-RankingKind = Literal["top-creators", "new-hits", "commission-picks"]
+RankingKind = HotListKind
 
 
 class RankingItem(PublicModel):
@@ -21,7 +21,7 @@ class RankingItem(PublicModel):
     category: str | None = Field(default=None, description="Product category, or the creator's main content category.")
     region: str | None = None
     followers: int | None = None
-    fan_tier: str | None = None
+    fan_tier: FanTier | None = None
     merchant_id: str | None = None
     price: float | None = None
     days_listed: float | None = Field(

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Literal
-
 from pydantic import Field
 
+from recsys.core.vocab import FanTier, PlanType, PromotionFormat
 from serving.schemas.common import InputModel, Page, PublicModel, Reason, Refusal, examples
 
 _REASON_EXAMPLE = {
@@ -33,7 +32,7 @@ class ProductRecommendation(_Scores):
     price: float | None
     merchant_id: str
     plan_id: str | None = Field(description="The effective plan for this creator (exclusive > targeted > public).")
-    plan_type: str | None = Field(examples=["open"])
+    plan_type: PlanType | None = Field(examples=["open"])
     commission_rate: float = Field(
         description="Effective commission rate (tiered plans: projected from predicted units)."
     )
@@ -81,11 +80,11 @@ class CreatorRecommendation(_Scores):
     creator_id: str
     name: str
     followers: int
-    fan_tier: str = Field(examples=["mid"])
+    fan_tier: FanTier = Field(examples=["mid"])
     region: str
     product_id: str = Field(description="The product this creator fits (for shop-level lists: the best one).")
     plan_id: str | None
-    plan_type: str | None
+    plan_type: PlanType | None
     commission_rate: float = Field(description="Commission the merchant would pay this creator.")
     expected_commission: float = Field(description="The merchant's expected commission cost.")
     merchant_roi: float | None = Field(description="predicted GMV / expected commission cost (null if no cost).")
@@ -137,7 +136,7 @@ class ScoreRequest(InputModel):
     """Explicit (creator, product) pairs to score, up to 1,000 per call."""
 
     pairs: list[Pair] = Field(min_length=1, max_length=1000)
-    format: Literal["video", "live", "post"] | None = Field(
+    format: PromotionFormat | None = Field(
         default=None,
         description="Promotion format to predict for (video, live or post); default: each creator's usual format.",
     )
@@ -151,7 +150,7 @@ class PairScore(PublicModel):
     eligible: bool = Field(description="The creator may join a plan of this product now.")
     refusal: Refusal | None = Field(description="Why not, when not eligible.")
     plan_id: str | None
-    plan_type: str | None
+    plan_type: PlanType | None
     commission_rate: float = Field(description="Effective rate when eligible; else the product's best public rate.")
     expected_commission: float
     merchant_roi: float | None

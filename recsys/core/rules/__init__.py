@@ -1,7 +1,7 @@
 """Plan and commission rules: pure functions, thresholds from ``RulesSettings``, every decision with reasons.
 
 - :mod:`~recsys.core.rules.reasons` — ``REASONS`` (code -> sentence, priority order) and ``Decision``
-- :mod:`~recsys.core.rules.records` — ``PlanTerms``, ``CreatorProfile``, ``MerchantProfile``, ``ProductProfile``
+- :mod:`~recsys.core.rules.inputs` — ``PlanTerms``, ``CreatorProfile``, ``MerchantProfile``, ``ProductProfile``
 - :mod:`~recsys.core.rules.eligibility` — merchant and creator admission, plan requirements (scalar + vectorized)
 - :mod:`~recsys.core.rules.plans` — plan visibility and resolution (precedence exclusive > targeted > public)
 - :mod:`~recsys.core.rules.commission` — tiered rates, expected commission, merchant ROI, fit/earnings blend
@@ -33,6 +33,7 @@ from recsys.core.rules.eligibility import (
     merchant_reason_codes,
     plan_requirement_reasons,
 )
+from recsys.core.rules.inputs import CreatorProfile, MerchantProfile, PlanTerms, ProductProfile
 from recsys.core.rules.planbook import PairResolution, PlanBook
 from recsys.core.rules.plans import (
     PRECEDENCE,
@@ -45,7 +46,6 @@ from recsys.core.rules.plans import (
     window_reasons,
 )
 from recsys.core.rules.reasons import NO_REASON, REASON_CODES, REASONS, Decision, explain, reason_index
-from recsys.core.rules.records import CreatorProfile, MerchantProfile, PlanTerms, ProductProfile
 from recsys.core.rules.settlement import (
     SETTLEMENT_STATUSES,
     CreatorStatement,

@@ -132,8 +132,8 @@ def entry_rates(
 
 def resolve(
     book: PlanBook, creators: np.ndarray, products: np.ndarray, predicted: np.ndarray, cumulative: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """(eligible, plan_row, plan_type, rate, reason) per pair — see ``PairResolution``."""
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, Entries]:
+    """(eligible, plan_row, plan_type, rate, reason, entries) per pair — see ``PairResolution``."""
     a, index = book._plans, book._index
     n = len(products)
     starts, ends = index.product_indptr[products], index.product_indptr[products + 1]
@@ -157,8 +157,35 @@ def resolve(
     eligible = reason == NO_REASON
 
     candidates = np.flatnonzero(passing & eligible[pair])
-    c_plan, c_pair = plan[candidates], pair[candidates]
-    rates = entry_rates(book, c_plan, products[c_pair], predicted[c_pair], cumulative[c_pair])
+    entries = Entries(pair[candidates], plan[candidates], products, cumulative)
+    plan_row, plan_type, rate = choose(book, entries, predicted)
+    return eligible, plan_row, plan_type, rate, np.where(eligible, -1, reason).astype(np.int16), entries
+
+
+@dataclass(frozen=True)
+class Entries:
+    """The plans each pair may join (``pair`` -> ``plan``), with the pairs' products and earlier units: what the
+    effective plan is chosen from. Kept so that tier projections need no second resolution."""
+
+    pair: np.ndarray
+    plan: np.ndarray
+    products: np.ndarray
+    cumulative: np.ndarray
+
+    def take(self, idx: np.ndarray) -> Entries:
+        """The entries of pairs ``idx`` (positions, in their new order)."""
+        position = np.full(len(self.products), -1, dtype=np.int64)
+        position[idx] = np.arange(len(idx))
+        keep = np.flatnonzero(position[self.pair] >= 0)
+        return Entries(position[self.pair[keep]], self.plan[keep], self.products[idx], self.cumulative[idx])
+
+
+def choose(book: PlanBook, entries: Entries, predicted: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(plan_row, plan_type, rate) per pair: the joinable plan that wins the precedence, at its rate projected
+    with ``predicted`` units (tiered plans)."""
+    a, n = book._plans, len(entries.products)
+    c_plan, c_pair = entries.plan, entries.pair
+    rates = entry_rates(book, c_plan, entries.products[c_pair], predicted[c_pair], entries.cumulative[c_pair])
     c_type = a.type_code[c_plan]
     order = np.lexsort((c_plan, c_type != OPEN, -rates, _PRECEDENCE[c_type], c_pair))
     sorted_pairs = c_pair[order]
@@ -172,4 +199,4 @@ def resolve(
     plan_type[chosen_pairs] = c_type[chosen]
     rate = np.full(n, np.nan)
     rate[chosen_pairs] = rates[chosen]
-    return eligible, plan_row, plan_type, rate, np.where(eligible, -1, reason).astype(np.int16)
+    return plan_row, plan_type, rate

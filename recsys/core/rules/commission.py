@@ -19,7 +19,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from recsys.core.rules.records import PlanTerms
+from recsys.core.rules.inputs import PlanTerms
 
 RATE_DECIMALS = 12
 

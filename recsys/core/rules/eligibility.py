@@ -25,8 +25,8 @@ import pandas as pd
 
 from recsys.core.config import RulesSettings
 from recsys.core.rules._columns import bool_array, days_ns, now_ns, require_timestamp, times_ns
+from recsys.core.rules.inputs import CreatorProfile, MerchantProfile, PlanTerms
 from recsys.core.rules.reasons import NO_REASON, Decision, reason_index
-from recsys.core.rules.records import CreatorProfile, MerchantProfile, PlanTerms
 
 MERCHANT_STATUSES: tuple[str, ...] = ("admitted", "warning", "closed", "banned", "not_admitted", "unknown")
 _STATUS_OF_REASON: dict[str, str] = {

@@ -40,6 +40,7 @@ class PairResolution:
     plan_type : int8 — index into ``recsys.core.schema.PLAN_TYPES``, -1 if not eligible
     rate : float64 — effective commission rate, NaN if not eligible
     reason : int16 — index into ``REASON_CODES`` of the first refusal reason, -1 if eligible
+    entries : the joinable plans of each pair, so that :meth:`PlanBook.project` re-chooses with predicted units
     """
 
     eligible: np.ndarray
@@ -47,14 +48,21 @@ class PairResolution:
     plan_type: np.ndarray
     rate: np.ndarray
     reason: np.ndarray
+    entries: _pairs.Entries
 
     def reason_codes(self) -> list[str | None]:
         return [REASON_CODES[r] if r >= 0 else None for r in self.reason.tolist()]
 
     def take(self, idx: np.ndarray) -> PairResolution:
         """The resolution of the pairs at positions ``idx`` (an index or a boolean mask)."""
+        idx = np.flatnonzero(idx) if idx.dtype == bool else idx
         return PairResolution(
-            self.eligible[idx], self.plan_row[idx], self.plan_type[idx], self.rate[idx], self.reason[idx]
+            self.eligible[idx],
+            self.plan_row[idx],
+            self.plan_type[idx],
+            self.rate[idx],
+            self.reason[idx],
+            self.entries.take(idx),
         )
 
     def plan_type_names(self) -> list[str | None]:
@@ -330,6 +338,13 @@ class PlanBook:
             _amounts(cumulative_units, n, "cumulative_units"),
         )
         return PairResolution(*fields)
+
+    def project(self, resolution: PairResolution, predicted_units: np.ndarray) -> PairResolution:
+        """``resolution`` with its effective plans chosen again at rates projected from ``predicted_units`` (one
+        per pair): the same answer as resolving the pairs anew with those units, without a second resolution."""
+        units = _amounts(predicted_units, len(resolution.eligible), "predicted_units")
+        plan_row, plan_type, rate = _pairs.choose(self, resolution.entries, units)
+        return replace(resolution, plan_row=plan_row, plan_type=plan_type, rate=rate)
 
     def eligible_products_mask(self, creator_row: int) -> np.ndarray:
         """Bool over ALL product rows: the creator may join a plan of the product now (filtered retrieval)."""

@@ -36,8 +36,8 @@ from recsys.core.config import RulesSettings
 from recsys.core.rules._columns import require_timestamp
 from recsys.core.rules.commission import effective_rate
 from recsys.core.rules.eligibility import creator_admission, merchant_admission, plan_requirement_reasons
+from recsys.core.rules.inputs import CreatorProfile, MerchantProfile, PlanTerms, ProductProfile
 from recsys.core.rules.reasons import Decision
-from recsys.core.rules.records import CreatorProfile, MerchantProfile, PlanTerms, ProductProfile
 from recsys.core.rules.validation import terms_reasons
 from recsys.core.schema import LISTED_PLAN_TYPES
 

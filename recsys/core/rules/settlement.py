@@ -27,8 +27,8 @@ import pandas as pd
 from recsys.core.config import RulesSettings
 from recsys.core.rules._columns import as_timestamp, require_timestamp, times_ns
 from recsys.core.rules.commission import rate_at, tier_matrix
+from recsys.core.rules.inputs import PlanTerms
 from recsys.core.rules.reasons import Decision
-from recsys.core.rules.records import PlanTerms
 
 SETTLEMENT_STATUSES: tuple[str, ...] = ("pending", "settleable", "paid", "refunded")
 

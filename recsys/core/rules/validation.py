@@ -15,8 +15,8 @@ import pandas as pd
 from recsys.core.config import RulesSettings
 from recsys.core.rules._columns import require_timestamp
 from recsys.core.rules.commission import effective_rate, tier_schedule_points
+from recsys.core.rules.inputs import PlanTerms
 from recsys.core.rules.reasons import sort_reasons
-from recsys.core.rules.records import PlanTerms
 from recsys.core.schema import LISTED_PLAN_TYPES, PLAN_TYPES, TIER_BASES
 
 

@@ -1,4 +1,4 @@
-"""Typed, immutable records of the entities the rules look at, built from the schema's frames.
+"""The rules' typed inputs: immutable records of the entities the rules look at, built from the schema's frames.
 
 Each record has ``from_row(row, row_number)`` (a mapping such as a frame row) and ``from_frame(frame)``.
 Bad cells raise ``ValueError`` naming the table, row, field and reason.

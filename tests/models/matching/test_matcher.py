@@ -6,18 +6,16 @@ import numpy as np
 import pytest
 
 from models.bundle import load_bundle
-from models.matching.catalog import Catalog
+from models.matching.assemble import assemble_matcher
 from models.matching.matcher import CreatorFilters, Matcher, ProductFilters, UnknownEntity
-from serving.state import build_planbook
+from recsys.core.store import now_utc
+from recsys.core.vocab import Direction
 
 
 @pytest.fixture(scope="module")
 def matcher(fixture_bundle):  # type: ignore[no-untyped-def]
     bundle = load_bundle(fixture_bundle.path)
-    tables = bundle.engine.tables
-    catalog = Catalog.build(fixture_bundle.market, tables.creators, tables.products)
-    planbook = build_planbook(fixture_bundle.market, bundle, fixture_bundle.settings)
-    return Matcher(bundle.engine, catalog, planbook, fixture_bundle.settings)
+    return assemble_matcher(bundle.engine, fixture_bundle.market, fixture_bundle.settings, now_utc())
 
 
 def _admitted_creators(matcher: Matcher) -> list[str]:
@@ -144,13 +142,13 @@ def test_selective_products_get_the_best_eligible_creators_by_retrieval_score(ma
     finder, book, retriever = matcher.candidates, matcher.planbook, matcher.engine.retriever
     assert book is not None
     products = np.flatnonzero(book.admitted_products)
-    selective = [int(p) for p in products if finder._selective("product", int(p))]
+    selective = [int(p) for p in products if finder._selective(Direction.PRODUCT, int(p))]
     assert selective, "the fixture marketplace has no product most creators cannot join"
     every = np.arange(len(matcher.engine.tables.creators))
     for p in selective[:10]:
-        found, _ = finder.find_resolved("product", p, 50)
+        found, _ = finder.find_resolved(Direction.PRODUCT, p, 50)
         eligible = every[book.creators_for_product(p, every).eligible]
-        scores = retriever.scores("product", p, eligible)
+        scores = retriever.scores(Direction.PRODUCT, p, eligible)
         best = eligible[np.lexsort((eligible, -scores))][: len(found)]
         assert len(found) == min(50, len(eligible))
         assert set(found.tolist()) == set(best.tolist())
