@@ -1,6 +1,7 @@
 """Benchmark of the PlanBook at marketplace scale (not a test: prints figures, never fails on timing).
 
-    .venv/bin/python -m tests.core.rules.bench_planbook --plans 1000000 --products 1000000 --creators 100000
+    python -m bench.planbook                      # 1M plans, 1M products, 100k creators
+    python -m bench.planbook --plans 100000 --products 100000 --creators 10000   # a quick look
 
 Builds a synthetic marketplace (seeded) with the shape the matcher sees: ~1 plan per product, 15 % listed
 plans naming 1–5 creators, 20 % tiered plans with 3 tiers, 30 % with category and 20 % with region limits.
@@ -108,7 +109,7 @@ def _per_call_ms(fn, repeats: int) -> tuple[float, float]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--plans", type=int, default=1_000_000)
     parser.add_argument("--products", type=int, default=1_000_000)
     parser.add_argument("--creators", type=int, default=100_000)

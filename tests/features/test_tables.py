@@ -1,4 +1,5 @@
-"""Feature builders: point in time, float32 vectors with one list of names, extras passing through."""
+"""Feature tables on a synthetic marketplace: point in time, float32 vectors with one list of names, extras passing
+through, cold start, files."""
 
 from __future__ import annotations
 
@@ -9,7 +10,6 @@ import pandas as pd
 import pytest
 
 from features import FEATURE_NAMES, build_feature_tables
-from features.pair import pair_features
 from features.tables import FeatureTables
 from recsys.core.synth import SynthConfig, generate
 
@@ -44,45 +44,6 @@ def test_vectors_are_float32_with_one_name_per_column_and_extras_pass_through(ma
     assert x[0, column] == pytest.approx(market.creators["fans_growth_30d"].iloc[0], rel=1e-5)
 
 
-def test_audience_overlap_is_the_mean_over_share_groups_of_summed_minima() -> None:
-    aud = np.array([[0.6, 0.4, 0.2, 0.2, 0.2, 0.2, 0.2, 0.25, 0.25, 0.25, 0.25]], dtype=np.float32)
-    tgt = np.array([[1.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.25, 0.25, 0.25, 0.25]], dtype=np.float32)
-    arrays = {
-        "creator_audience": aud,
-        "product_target": tgt,
-        "product_category": np.array([0]),
-        "creator_category_listed": np.zeros((1, 1)),
-        "creator_category_gmv_share": np.zeros((1, 1)),
-        "creator_category_promotions": np.zeros((1, 1)),
-        "creator_category_conversion": np.zeros((1, 1)),
-        "product_log_price": np.zeros(1),
-        "creator_usual_log_price": np.zeros(1),
-        "creator_log_followers": np.zeros(1),
-        "product_typical_promoter": np.zeros(1),
-        "creator_region": np.zeros(1),
-        "product_region": np.zeros(1),
-        "cf_creator": np.zeros((1, 2)),
-        "cf_product": np.zeros((1, 2)),
-        "cf_creator_known": np.zeros(1, bool),
-        "cf_product_known": np.zeros(1, bool),
-        "product_best_rate": np.array([0.2]),
-        "category_median_rate": np.array([0.1]),
-        "pair_keys": np.empty(0, np.int64),
-        "pair_counts": np.empty(0),
-        "pair_gmv": np.empty(0),
-        "creator_main_format": np.zeros(1, np.int8),
-    }
-    from features.names import PAIR_FEATURES
-
-    out = pair_features(arrays, PAIR_FEATURES, np.array([0]), np.array([0]))[0]
-    named = dict(zip(PAIR_FEATURES, out, strict=True))
-    assert named["x_overlap_gender"] == pytest.approx(0.6)
-    assert named["x_overlap_age"] == pytest.approx(0.2)
-    assert named["x_overlap_city_tier"] == pytest.approx(1.0)
-    assert named["x_overlap"] == pytest.approx((0.6 + 0.2 + 1.0) / 3)
-    assert named["x_commission_vs_category"] == pytest.approx(2.0)
-
-
 def test_cold_start_entities_still_get_collaborative_vectors(market) -> None:  # type: ignore[no-untyped-def]
     tables = build_feature_tables(market, CUTOFF, cf_factors=8)
     cold = ~tables.arrays["cf_product_known"]
@@ -99,3 +60,22 @@ def test_tables_roundtrip_through_files(tmp_path, market) -> None:  # type: igno
     rows = np.arange(20)
     np.testing.assert_array_equal(tables.vectors(rows, rows), loaded.vectors(rows, rows))
     assert loaded.feature_names == tables.feature_names and loaded.extras == tables.extras
+
+
+def test_a_promotion_from_the_day_before_the_cutoff_counts_and_one_after_it_does_not(market) -> None:  # type: ignore[no-untyped-def]
+    before = build_feature_tables(market, CUTOFF, cf_factors=8, seed=1)
+    creator = before.creators.id(0)
+    column = before.creator_names.index("c_log_gmv_7d")
+    gmv_7d = float(np.expm1(np.float64(before.creator[0, column])))
+    template = market.promotions.iloc[[0, 0]].copy()
+    template["creator_id"] = creator
+    template["started_at"] = [CUTOFF - pd.Timedelta(days=1), CUTOFF + pd.Timedelta(hours=1)]
+    template["gmv"] = [1_234.0, 99_999.0]
+    if "promotion_id" in template:
+        template["promotion_id"] = ["extra-day-before", "extra-after-cutoff"]
+    more = replace(market, promotions=pd.concat([market.promotions, template], ignore_index=True))
+    after = build_feature_tables(more, CUTOFF, cf_factors=8, seed=1)
+    # the day-before promotion adds its ¥1,234 to the creator's 7-day GMV; the later one adds nothing
+    assert np.expm1(np.float64(after.creator[0, column])) == pytest.approx(gmv_7d + 1_234, rel=1e-5)
+    promotions_7d = before.creator_names.index("c_promotions_7d")
+    assert after.creator[0, promotions_7d] == before.creator[0, promotions_7d] + 1

@@ -1,5 +1,5 @@
-"""Plans API: every refusal carries the rules' reason code; edits reach recommendations at once (and in other
-workers within a second)."""
+"""Plans API: every refusal carries the rules' reason code; edits reach recommendations at once, and other workers
+see them too (how fast: `python -m bench.refresh`)."""
 
 from __future__ import annotations
 
@@ -148,13 +148,30 @@ def test_a_plan_edit_shows_up_in_the_pool_at_once(client, env) -> None:  # type:
     assert back is not None and back["plan_id"] == before["plan_id"]
 
 
-def test_another_worker_sees_the_edit_within_a_second(client, env) -> None:  # type: ignore[no-untyped-def]
+def _wait_until(check, timeout_s: float = 30.0) -> bool:  # type: ignore[no-untyped-def]
+    """Ask ``check()`` until it holds or ``timeout_s`` passes (a bound for a hung worker, not a speed target)."""
+    deadline = time.monotonic() + timeout_s
+    while not check():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
+def test_another_worker_sees_the_edit(client, env) -> None:  # type: ignore[no-untyped-def]
     from serving.app import create_app
 
     w = env.world
     with TestClient(create_app(env.settings)) as second:  # a second worker on the same store
+
+        def plans_listed(creator: str) -> set[str]:
+            res = second.get(f"/v1/creators/{creator}/products", params={"k": 20}, headers=key(w, "admin"))
+            assert res.status_code == 200, res.text
+            return {i["plan_id"] for i in res.json()["items"]}
+
         pool = second.get(f"/v1/creators/{w.other_creator}/products", params={"k": 1}, headers=key(w, "admin"))
         product = pool.json()["items"][0]["product_id"]
+        assert "excl-2" not in plans_listed(w.other_creator)
         start = (_now() - timedelta(hours=1)).isoformat()
         body = {
             "plan_id": "excl-2",
@@ -165,15 +182,9 @@ def test_another_worker_sees_the_edit_within_a_second(client, env) -> None:  # t
             "starts_at": start,
         }
         assert client.post("/v1/plans", json=body, headers=key(w, "admin")).status_code == 201
-        written = time.monotonic()
-        seen = None
-        while time.monotonic() - written < 5:
-            items = second.get(
-                f"/v1/creators/{w.other_creator}/products", params={"k": 20}, headers=key(w, "admin")
-            ).json()["items"]
-            if any(i["plan_id"] == "excl-2" for i in items):
-                seen = time.monotonic() - written
-                break
-            time.sleep(0.05)
-        assert seen is not None, "the second worker never saw the plan"
-        assert seen < 1.5  # refresh_seconds is 0.2 in the tests; 1 s by default
+        assert _wait_until(lambda: "excl-2" in plans_listed(w.other_creator)), "the second worker never saw the plan"
+        # the plan names one creator: the second worker keeps it from everyone else
+        assert "excl-2" not in plans_listed(w.creator)
+        ended = {"ends_at": (_now() - timedelta(minutes=1)).isoformat()}
+        assert client.patch("/v1/plans/excl-2", json=ended, headers=key(w, "admin")).status_code == 200
+        assert _wait_until(lambda: "excl-2" not in plans_listed(w.other_creator)), "the ended plan is still listed"

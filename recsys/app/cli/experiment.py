@@ -66,9 +66,9 @@ def experiment(
         Path | None, typer.Option(help="Where runs/<run_id>/ is written. \\[default: settings.runs_dir]")
     ] = None,
 ) -> None:
-    from recsys.app.experiments.registry import AdapterError, available_datasets
-    from recsys.app.experiments.rundir import ResultError
-    from recsys.app.experiments.runner import ConfigError, load_overrides, run_experiment
+    from recsys.app.experiments.framework.registry import AdapterError, available_datasets
+    from recsys.app.experiments.framework.rundir import ResultError
+    from recsys.app.experiments.framework.runner import ConfigError, load_overrides, run_experiment
     from recsys.core.config import get_settings
 
     if dataset not in available_datasets():
@@ -88,8 +88,8 @@ def experiment(
 
 
 def _print_run(output: object) -> None:
-    from recsys.app.experiments.report import print_frame, published_frame, results_frame
-    from recsys.app.experiments.runner import RunOutput
+    from recsys.app.experiments.framework.report import print_frame, published_frame, results_frame
+    from recsys.app.experiments.framework.runner import RunOutput
 
     assert isinstance(output, RunOutput)
     result = output.result
@@ -119,9 +119,9 @@ def compare(
     resamples: Annotated[int, typer.Option(min=1, help="Bootstrap resamples.")] = 2000,
     seed: Annotated[int, typer.Option(help="Seed of the bootstrap.")] = 0,
 ) -> None:
-    from recsys.app.experiments.compare import CompareError, compare_runs, comparison_frame
-    from recsys.app.experiments.report import print_frame
-    from recsys.app.experiments.rundir import RunDirError
+    from recsys.app.experiments.framework.compare import CompareError, compare_runs, comparison_frame
+    from recsys.app.experiments.framework.report import print_frame
+    from recsys.app.experiments.framework.rundir import RunDirError
 
     try:
         comparison = compare_runs(run_a, run_b, metrics=metric, methods=method, resamples=resamples, seed=seed)

@@ -1,4 +1,4 @@
-"""FRAMEWORK DEMO adapter ("demo" dataset) — not one of the four benchmark datasets and not a result to quote.
+"""Toy adapter, registered as the ``demo`` dataset — not one of the four benchmark datasets, not a result to quote.
 
 A tiny seeded user–item problem that exercises the whole experiment framework (runner, report, plots, compare)
 in a second, without any data on disk: items have a category and a Zipf-like popularity; each user has a home
@@ -14,11 +14,11 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
-from recsys.app.experiments.base import ExperimentResult, MethodResult
-from recsys.app.experiments.evaluation import list_metrics, metrics_at_k, per_query_metrics, rank_items, summarise
+from recsys.app.experiments.framework.base import ExperimentResult, MethodResult
+from recsys.app.experiments.framework.evaluation import list_metrics, metric_rows, metrics_at_k, rank_items, summarise
 from recsys.core import metrics
 
-DATASET = "demo"
+DATASET = "demo"  # the public name (`recsys experiment --dataset demo`)
 KS = (1, 5, 10, 20, 50)
 
 
@@ -102,18 +102,21 @@ def run(config: Config, seed: int, data_dir: Path) -> ExperimentResult:
         relevant = [set(np.flatnonzero(row).tolist()) for row in test]
         for name, scores in _method_scores(train, config, rng).items():
             ranked = rank_items(scores, exclude=train)
-            frame = per_query_metrics(ranked, relevant, list(range(config.n_users)), ks=KS, seed=s)
+            frame = metric_rows(
+                ranked, relevant, list(range(config.n_users)), KS, ("ndcg", "recall", "hr"),
+                seed=s, full_list_mrr=True, map_k=10,
+            )  # fmt: skip
             per_query.setdefault(name, []).append(frame)
             cats = frame.assign(category=[f"category {c}" for c in user_cat[frame["query"].to_numpy()]])
             per_category.setdefault(name, []).append(cats)
-            values, counts = list_metrics(ranked.tolist(), list(range(config.n_items)), config.k, head)
+            values, counts = list_metrics(ranked, config.n_items, config.k, head)
             list_values.setdefault(name, []).append(values)
             exposure[name] = exposure.get(name, np.zeros(config.n_items, dtype=np.int64)) + counts
 
     methods = []
     for name, frames in per_query.items():
         frame = pd.concat(frames, ignore_index=True)
-        means, stds = summarise(frame)
+        means, stds = summarise(frames)
         at_k = metrics_at_k(means)
         lists = pd.DataFrame(list_values[name])
         means.update({c: float(lists[c].mean()) for c in lists.columns})

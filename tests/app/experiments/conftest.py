@@ -1,4 +1,5 @@
-"""Fixtures for the experiment framework: the toy adapter registered as dataset "toy", and a runs folder."""
+"""Fixtures of the experiment tests: the toy adapter registered as dataset "toy", a runs folder, and tiny
+seeded user–item data folders (ml-100k and Amazon Beauty formats)."""
 
 from __future__ import annotations
 
@@ -7,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from recsys.app.experiments.registry import registered_adapter
+from recsys.app.experiments.framework.registry import registered_adapter
 from tests.app.experiments import toy_adapter
+from tests.app.experiments.user_item_data import chained_beauty, clustered_movielens
 
 
 @pytest.fixture
@@ -21,3 +23,17 @@ def toy() -> Iterator[str]:
 @pytest.fixture
 def runs_dir(tmp_path: Path) -> Path:
     return tmp_path / "runs"
+
+
+@pytest.fixture
+def movielens_dir(tmp_path: Path) -> Path:
+    """A data folder holding a tiny clustered ml-100k in RecBole's atomic format."""
+    clustered_movielens(tmp_path, seed=7)
+    return tmp_path
+
+
+@pytest.fixture
+def beauty_dir(tmp_path: Path) -> Path:
+    """A data folder holding tiny chained Amazon Beauty sequences in S3-Rec's format."""
+    chained_beauty(tmp_path, seed=11)
+    return tmp_path

@@ -12,8 +12,8 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
-from recsys.app.experiments.base import ExperimentResult, MethodResult
-from recsys.app.experiments.evaluation import metrics_at_k, summarise
+from recsys.app.experiments.framework.base import ExperimentResult, MethodResult
+from recsys.app.experiments.framework.evaluation import metrics_at_k, summarise
 
 DATASET = "toy"
 METHODS = ("random", "popularity", "full pipeline")

@@ -7,7 +7,6 @@ import json
 from pathlib import Path
 
 import numpy as np
-import pytest
 
 GENRES = ["Action", "Comedy", "Drama", "Horror", "Romance", "Sci-Fi"]
 
@@ -80,15 +79,3 @@ def chained_beauty(directory: Path, seed: int, n_users: int = 300, n_items: int 
             sequences.append(seq)
     attributes = {i: [1 + (i - 1) // 10, 100] for i in range(1, n_items + 1)}
     return write_beauty(directory, sequences, attributes)
-
-
-@pytest.fixture
-def movielens_dir(tmp_path: Path) -> Path:
-    clustered_movielens(tmp_path, seed=7)
-    return tmp_path
-
-
-@pytest.fixture
-def beauty_dir(tmp_path: Path) -> Path:
-    chained_beauty(tmp_path, seed=11)
-    return tmp_path

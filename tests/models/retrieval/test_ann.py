@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from models.retrieval.ann import VectorIndex
+from tests.models.retrieval.brute_force import recall_against_brute_force
 
 
 @pytest.fixture(scope="module")
@@ -15,8 +16,17 @@ def vectors() -> np.ndarray:
 @pytest.mark.parametrize("kind", ["flat", "ivf", "hnsw"])
 def test_index_finds_the_exact_neighbours(vectors: np.ndarray, kind: str) -> None:
     index = VectorIndex(kind=kind, nprobe=32).fit(vectors)  # type: ignore[arg-type]
-    recall = index.recall_at_k(vectors[:50], 10)
+    recall = recall_against_brute_force(index, vectors[:50], vectors, None, 10)
     assert recall >= (1.0 if kind == "flat" else 0.85)
+
+
+def test_the_recall_an_index_reports_is_the_recall_numpy_measures(vectors: np.ndarray) -> None:
+    """The build falls back to exact search on ``recall_at_k``: it must be the real recall, not an optimistic one."""
+    index = VectorIndex(kind="ivf", nprobe=2).fit(vectors)  # few lists probed: clearly approximate
+    reported = index.recall_at_k(vectors[:50], 20)
+    measured = recall_against_brute_force(index, vectors[:50], vectors, None, 20)
+    assert measured < 0.95
+    assert reported == pytest.approx(measured, abs=0.01)
 
 
 def test_auto_picks_exact_below_threshold(vectors: np.ndarray) -> None:

@@ -19,10 +19,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from recsys.app.experiments.fullrank import apply_mask, target_ranks, topk_rows
-from recsys.app.experiments.ui_beauty_sources import DENSE_SOURCES, BeautySources
-from recsys.app.experiments.ui_rerank import CandidateGroups
-from recsys.app.experiments.ui_sequences import LeaveOneOut, Sequences, last_items, row_overlap, sample_pairs
+from recsys.app.experiments.amazon_beauty.sequences import LeaveOneOut, Sequences, last_items, row_overlap, sample_pairs
+from recsys.app.experiments.amazon_beauty.sources import DENSE_SOURCES, BeautySources
+from recsys.app.experiments.user_item.fullrank import apply_mask, target_ranks, topk_rows
+from recsys.app.experiments.user_item.rerank import CandidateGroups
 from recsys.core.progress import track
 
 RRF_K = 60.0  # reciprocal-rank fusion constant (Cormack et al. 2009)

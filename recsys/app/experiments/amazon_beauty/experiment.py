@@ -23,13 +23,20 @@ import scipy.sparse as sp
 from pydantic import BaseModel, ConfigDict, Field
 
 from models.gbm.ranker import LambdaRanker
-from recsys.app.experiments import fullrank
-from recsys.app.experiments.base import ExperimentResult, MethodResult
-from recsys.app.experiments.baselines import RandomScorer
-from recsys.app.experiments.ui_beauty_candidates import CandidateBuilder, ViewPass
-from recsys.app.experiments.ui_beauty_sources import BeautySources, SourcesConfig
-from recsys.app.experiments.ui_rerank import RerankConfig, concat_groups, fit_reranker, order_groups, position_in_group
-from recsys.app.experiments.ui_sequences import Sequences, holdout_view, leave_one_out, load_beauty
+from recsys.app.experiments.amazon_beauty.candidates import CandidateBuilder, ViewPass
+from recsys.app.experiments.amazon_beauty.sequences import Sequences, holdout_view, leave_one_out, load_beauty
+from recsys.app.experiments.amazon_beauty.sources import BeautySources, SourcesConfig
+from recsys.app.experiments.framework import evaluation
+from recsys.app.experiments.framework.base import ExperimentResult, MethodResult
+from recsys.app.experiments.user_item import fullrank
+from recsys.app.experiments.user_item.baselines import RandomScorer
+from recsys.app.experiments.user_item.rerank import (
+    RerankConfig,
+    concat_groups,
+    fit_reranker,
+    order_groups,
+    position_in_group,
+)
 from recsys.core.progress import stage
 
 DATASET = "amazon-beauty"
@@ -204,12 +211,12 @@ def run(config: Config, seed: int, data_dir: Path) -> ExperimentResult:
     methods: list[MethodResult] = []
     for name in config.methods:
         top, rank = rankings[name]
-        frame = fullrank.metric_rows(top, targets, query_ids, config.ks, ("hr", "ndcg"), rank)
+        frame = evaluation.metric_rows(top, targets, query_ids, config.ks, ("hr", "ndcg"), target_rank=rank)
         by_bucket = frame.assign(category=buckets).groupby("category", sort=True)
         per_category = by_bucket[["hr@10", "ndcg@10"]].mean().assign(targets=by_bucket.size()).reset_index()
-        exposure = fullrank.exposure(top, data.n_items)
-        methods.append(fullrank.summarize(name, [frame], HEADLINE, [seed], exposure, per_category))
-        for key, value in fullrank.exposure_summary(top, data.n_items).items():
+        values, exposure = evaluation.list_metrics(top, data.n_items)
+        methods.append(evaluation.method_result(name, [frame], HEADLINE, [seed], exposure, per_category))
+        for key, value in values.items():
             extra[f"{key} {name}"] = value
     for source, hits in test_pass.source_hits.items():
         extra[f"candidate_recall_{source}"] = hits / test_pass.n_targets

@@ -6,7 +6,7 @@ item, to train the reranker; ``test``: history before the last item) and scores 
 - ``transitions``: item -> next-item counts (plus ``reverse_weight`` x the reverse direction) from the last
   ``recent_items`` items of the user, weighted ``recency_decay**j`` for the j-th most recent;
 - ``item_knn``: cosine item-kNN over the whole history; ``ease``: EASE; ``als``: ALS factors, searched through
-  FAISS (:class:`~recsys.app.experiments.ui_retrieval.FaissCandidates`) for candidates;
+  FAISS (:class:`~recsys.app.experiments.user_item.retrieval.FaissCandidates`) for candidates;
 - ``popularity``: interaction counts.
 """
 
@@ -16,10 +16,10 @@ import numpy as np
 import scipy.sparse as sp
 from pydantic import BaseModel, ConfigDict, Field
 
-from recsys.app.experiments.baselines import CFSettings
-from recsys.app.experiments.fullrank import history_matrix
-from recsys.app.experiments.ui_retrieval import FaissCandidates
-from recsys.app.experiments.ui_sequences import LeaveOneOut, Sequences, recency_matrix, transition_matrix
+from recsys.app.experiments.amazon_beauty.sequences import LeaveOneOut, Sequences, recency_matrix, transition_matrix
+from recsys.app.experiments.user_item.baselines import CFSettings
+from recsys.app.experiments.user_item.fullrank import history_matrix
+from recsys.app.experiments.user_item.retrieval import FaissCandidates
 
 DENSE_SOURCES = ("transitions", "item_knn", "ease", "als")
 

@@ -1,7 +1,7 @@
 """brand-influencer adapter: brands -> micro-influencers (Instagram), cold start, from content features only.
 
 Public surface: ``DATASET``, ``Config`` and ``run(config, seed, data_dir)`` (the experiment adapter contract of
-:mod:`recsys.app.experiments.base`), ``train_to_dir`` (``recsys train --dataset brand-influencer:PATH``) and
+:mod:`recsys.app.experiments.framework.base`), ``train_to_dir`` (``recsys train --dataset brand-influencer:PATH``) and
 ``score_to_file`` (``recsys score``). See docs/brand_influencer.md.
 
 Modules: ``data`` (read and validate a directory), ``features`` (content pair features), ``pipeline`` (FAISS

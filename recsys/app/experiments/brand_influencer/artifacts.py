@@ -3,6 +3,13 @@
 ``train_to_dir`` backs ``recsys train --dataset brand-influencer:PATH --out DIR``; ``score_to_file`` backs
 ``recsys score --artifacts DIR --dataset brand-influencer:PATH --out FILE``. The artifact folder holds LightGBM's
 text model, JSON (settings, feature names, categories, manifest) and .npy arrays — no pickle.
+
+``manifest.json`` has the keys of a marketplace bundle's manifest (:mod:`models.bundle`): ``format``, ``run_id``,
+``created_at``, ``data_hash``, ``seed``, ``library_versions``, ``feature_names``, ``metrics``, ``settings`` and the
+sha256 of every other file (``files``), built with :mod:`recsys.core.provenance`; plus what only this pipeline has:
+``kind``, ``train_dir`` and the brand ``categories`` seen in training. It is written last, so a folder without
+one is never mistaken for a finished training run; loading refuses another format, changed files or other
+feature names, naming the mismatch.
 """
 
 from __future__ import annotations
@@ -29,11 +36,11 @@ from recsys.app.experiments.brand_influencer.pipeline import (
     cross_brand_normalise,
 )
 from recsys.core.progress import stage
-from recsys.core.provenance import library_versions, sha256_file
+from recsys.core.provenance import CORE_LIBRARIES, library_versions, sha256_file
 
 MANIFEST = "manifest.json"
 ARTIFACT_KIND = "brand-influencer pipeline"
-_LIBRARIES = ("numpy", "pandas", "scikit-learn", "lightgbm", "faiss-cpu", "scipy", "pydantic")
+ARTIFACT_FORMAT = 1
 
 
 class ArtifactError(ValueError):
@@ -56,32 +63,40 @@ def train_to_dir(train_dir: Path, out_dir: Path, seed: int, settings: PipelineSe
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / MANIFEST).unlink(missing_ok=True)  # a folder without manifest is never mistaken for a finished one
     meta = pipeline.save(out_dir)
-    files = sorted(p.name for p in out_dir.iterdir() if p.is_file() and p.name != MANIFEST)
-    manifest = {
-        "kind": ARTIFACT_KIND,
-        "seed": seed,
-        "data_hash": directory_hash(train_dir),
-        "train_dir": str(train_dir.resolve()),
+    digest, created = directory_hash(train_dir), datetime.now(UTC)
+    metrics = {
         "brands": len(data.brands),
         "creators": len(data.creators),
         "pairs": len(data.pairs),
-        "categories": pipeline.featurizer_.categories_,
-        "feature_names": meta["feature_names"],
         "best_iteration": meta["best_iteration"],
-        "versions": library_versions(_LIBRARIES),
-        "created_utc": f"{datetime.now(UTC):%Y-%m-%d %H:%M:%S}",
-        "files": {name: sha256_file(out_dir / name) for name in files},
+        "training_groups": meta["n_training_groups"],
+    }
+    manifest = {
+        "format": ARTIFACT_FORMAT,
+        "kind": ARTIFACT_KIND,
+        "run_id": f"{created:%Y%m%d-%H%M%S}-{digest[:8]}-s{seed}",  # the scheme of marketplace bundles
+        "created_at": created.isoformat(),
+        "data_hash": digest,
+        "seed": seed,
+        "library_versions": library_versions(CORE_LIBRARIES),
+        "feature_names": meta["feature_names"],
+        "metrics": metrics,
+        "settings": meta["settings"],
+        "train_dir": str(train_dir.resolve()),
+        "categories": pipeline.featurizer_.categories_,
+        "files": {p.name: sha256_file(p) for p in sorted(out_dir.iterdir()) if p.is_file() and p.name != MANIFEST},
     }
     (out_dir / MANIFEST).write_text(json.dumps(manifest, indent=2))
     return {
         "out": str(out_dir),
-        "brands": len(data.brands),
-        "creators": len(data.creators),
-        "pairs": len(data.pairs),
+        "run_id": manifest["run_id"],
+        "brands": metrics["brands"],
+        "creators": metrics["creators"],
+        "pairs": metrics["pairs"],
         "features": len(meta["feature_names"]),
-        "trees": meta["best_iteration"],
-        "training_groups": meta["n_training_groups"],
-        "data_hash": manifest["data_hash"][:12],
+        "trees": metrics["best_iteration"],
+        "training_groups": metrics["training_groups"],
+        "data_hash": digest[:12],
         "seconds": round(time.perf_counter() - started, 1),
     }
 
@@ -92,9 +107,17 @@ def load_pipeline(artifacts_dir: Path) -> tuple[BrandCreatorPipeline, dict[str, 
     manifest_path = artifacts_dir / MANIFEST
     if not manifest_path.is_file():
         raise ArtifactError(f"{manifest_path} not found: {artifacts_dir} is not a finished `recsys train` output")
-    manifest = json.loads(manifest_path.read_text())
+    try:
+        manifest = json.loads(manifest_path.read_text())
+    except json.JSONDecodeError as exc:
+        raise ArtifactError(f"{manifest_path} is not valid JSON ({exc})") from exc
     if manifest.get("kind") != ARTIFACT_KIND:
         raise ArtifactError(f"{manifest_path}: kind {manifest.get('kind')!r}, expected {ARTIFACT_KIND!r}")
+    if manifest.get("format") != ARTIFACT_FORMAT:
+        raise ArtifactError(
+            f"{manifest_path}: format {manifest.get('format')!r}, this code reads format {ARTIFACT_FORMAT}; "
+            "retrain with `recsys train`"
+        )
     for name, digest in manifest.get("files", {}).items():
         path = artifacts_dir / name
         if not path.is_file():

@@ -12,8 +12,8 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from recsys.app.experiments.base import MethodResult
-from recsys.app.experiments.evaluation import metrics_at_k, rank_items
+from recsys.app.experiments.framework.base import MethodResult
+from recsys.app.experiments.framework.evaluation import metrics_at_k, rank_items
 from recsys.core import metrics
 
 KS: tuple[int, ...] = (1, 5, 10, 20, 50, 100)

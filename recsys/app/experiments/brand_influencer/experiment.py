@@ -14,7 +14,6 @@ from pydantic import BaseModel, ConfigDict, Field
 from sklearn.model_selection import KFold
 
 from models.retrieval.ann import VectorIndex
-from recsys.app.experiments.base import ExperimentResult
 from recsys.app.experiments.brand_influencer.data import BrandInfluencerData, load_directory
 from recsys.app.experiments.brand_influencer.evaluate import MethodAccumulator
 from recsys.app.experiments.brand_influencer.features import FEATURE_NAMES, ContentFeaturizer
@@ -26,6 +25,7 @@ from recsys.app.experiments.brand_influencer.pipeline import (
     pool_of,
     relevance,
 )
+from recsys.app.experiments.framework.base import ExperimentResult
 from recsys.core.progress import track
 
 DATASET = "brand-influencer"

@@ -1,6 +1,8 @@
-"""What every experiment adapter returns, so the runner can write runs, reports and comparisons uniformly.
+"""The adapter contract: what an experiment adapter exposes and what it returns, so the runner can write runs,
+reports and comparisons uniformly.
 
-An adapter (``recsys/app/experiments/<dataset>.py``) exposes::
+An adapter (``recsys/app/experiments/<dataset>/experiment.py``, registered by name in
+:mod:`recsys.app.experiments.framework.registry`) exposes::
 
     DATASET: str                                   # e.g. "ml-100k"
     class Config(pydantic.BaseModel): ...          # typed, extra="forbid"; defaults = the documented protocol
@@ -12,9 +14,22 @@ An adapter (``recsys/app/experiments/<dataset>.py``) exposes::
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 import pandas as pd
+from pydantic import BaseModel
+
+
+@runtime_checkable
+class Adapter(Protocol):
+    """The surface the runner needs from a dataset adapter (usually a module)."""
+
+    DATASET: str
+    Config: type[BaseModel]
+
+    def run(self, config: Any, seed: int, data_dir: Path) -> Any: ...
 
 
 @dataclass

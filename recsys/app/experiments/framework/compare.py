@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from recsys.app.experiments.rundir import RunData, load_run
+from recsys.app.experiments.framework.rundir import RunData, load_run
 
 _MAX_DRAWS_PER_CHUNK = 4_000_000  # bounds memory: chunk x n_queries indices at a time
 

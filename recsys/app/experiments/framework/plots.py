@@ -13,7 +13,7 @@ import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from recsys.app.experiments.base import ExperimentResult
+from recsys.app.experiments.framework.base import ExperimentResult
 from recsys.core import metrics
 
 METRIC_AT_K_FILE = "metric_at_k.png"

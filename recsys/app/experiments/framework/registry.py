@@ -1,9 +1,10 @@
 """Dataset name -> experiment adapter, imported lazily so that ``recsys --help`` never loads a dataset's code.
 
 An adapter is any object (usually a module) with ``DATASET``, a pydantic ``Config`` and
-``run(config, seed, data_dir) -> ExperimentResult`` (see :mod:`recsys.app.experiments.base`). Tests and notebooks
-add their own adapters with :func:`register_adapter` / :func:`registered_adapter` instead of patching this
-module.
+``run(config, seed, data_dir) -> ExperimentResult`` (:class:`~recsys.app.experiments.framework.base.Adapter`).
+Each dataset's adapter is the ``experiment`` module of its package (``demo`` is :mod:`recsys.app.experiments.toy`).
+Tests and notebooks add their own adapters with :func:`register_adapter` / :func:`registered_adapter` instead of
+patching this module.
 """
 
 from __future__ import annotations
@@ -12,20 +13,10 @@ import importlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
 
 from pydantic import BaseModel
 
-
-@runtime_checkable
-class Adapter(Protocol):
-    """The surface the runner needs from a dataset adapter."""
-
-    DATASET: str
-    Config: type[BaseModel]
-
-    def run(self, config: Any, seed: int, data_dir: Path) -> Any: ...
+from recsys.app.experiments.framework.base import Adapter
 
 
 @dataclass(frozen=True)
@@ -39,21 +30,25 @@ class DatasetEntry:
 
 DATASETS: dict[str, DatasetEntry] = {
     "synthetic": DatasetEntry(
-        "recsys.app.experiments.synthetic", None, "synthetic marketplace with known ground truth (oracle)"
+        "recsys.app.experiments.synthetic.experiment", None, "synthetic marketplace with known ground truth (oracle)"
     ),
     "amazon-beauty": DatasetEntry(
-        "recsys.app.experiments.amazon_beauty", "amazon_beauty", "Amazon Beauty 5-core, leave-one-out, full rank"
+        "recsys.app.experiments.amazon_beauty.experiment",
+        "amazon_beauty",
+        "Amazon Beauty 5-core, leave-one-out, full rank",
     ),
     "ml-100k": DatasetEntry(
-        "recsys.app.experiments.ml100k", "ml-100k", "MovieLens-100k, RecBole 80/10/10 random split, full ranking"
+        "recsys.app.experiments.ml100k.experiment",
+        "ml-100k",
+        "MovieLens-100k, RecBole 80/10/10 random split, full ranking",
     ),
     "brand-influencer": DatasetEntry(
-        "recsys.app.experiments.brand_influencer",
+        "recsys.app.experiments.brand_influencer.experiment",
         "brand_influencer",
         "brands -> micro-influencers, brand-disjoint 5-fold CV",
     ),
     "demo": DatasetEntry(
-        "recsys.app.experiments.demo", None, "framework demo: tiny seeded user-item problem (not a benchmark)"
+        "recsys.app.experiments.toy", None, "framework demo: tiny seeded user-item problem (not a benchmark)"
     ),
 }
 PUBLIC_DATASETS: tuple[str, ...] = ("synthetic", "amazon-beauty", "ml-100k", "brand-influencer")
@@ -135,7 +130,7 @@ def load_adapter_module(name: str, module_path: str) -> Adapter:
 def _check_adapter(name: str, adapter: object, origin: str) -> None:
     missing = [attr for attr in ("DATASET", "Config", "run") if not hasattr(adapter, attr)]
     if missing:
-        raise AdapterError(f"adapter {origin} for dataset {name!r} lacks {', '.join(missing)} (see base.py)")
+        raise AdapterError(f"adapter {origin} for dataset {name!r} lacks {', '.join(missing)} (see framework/base.py)")
     config_cls = adapter.Config  # type: ignore[attr-defined]
     if not (isinstance(config_cls, type) and issubclass(config_cls, BaseModel)):
         raise AdapterError(f"adapter {origin} for dataset {name!r}: Config must subclass pydantic.BaseModel")

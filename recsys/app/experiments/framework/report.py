@@ -15,7 +15,7 @@ import pandas as pd
 from rich.console import Console
 from rich.table import Table
 
-from recsys.app.experiments.base import ExperimentResult, MethodResult
+from recsys.app.experiments.framework.base import ExperimentResult, MethodResult
 
 _AT_K = re.compile(r"@(\d+)$")
 _NUMERIC_CELL = re.compile(r"^([-+\[—↑↓]|\d|$)")  # numbers, intervals, dashes, arrows: right-aligned

@@ -5,7 +5,7 @@
     config.json      resolved adapter config, seed, dataset, data dir + file hashes, git commit, versions
     metrics.json     per method: metrics, metrics_std, n_queries, per_query file; extra_metrics; published
     per_query/<slug>.parquet   one row per (seed, query) and method
-    report.md + *.png          written by recsys.app.experiments.report / plots
+    report.md + *.png          written by recsys.app.experiments.framework.report / plots
 
 ``metrics.json`` holds only what the experiment computed (no time stamps, no paths), so two runs with the same
 seed and config have byte-identical ``metrics.json`` files.
@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from recsys.app.experiments.base import ExperimentResult
+from recsys.app.experiments.framework.base import ExperimentResult
 
 CONFIG_FILE = "config.json"
 METRICS_FILE = "metrics.json"

@@ -20,10 +20,10 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from recsys.app.experiments import registry, rundir
-from recsys.app.experiments.base import ExperimentResult
-from recsys.app.experiments.plots import write_plots
-from recsys.app.experiments.report import render_report
+from recsys.app.experiments.framework import registry, rundir
+from recsys.app.experiments.framework.base import Adapter, ExperimentResult
+from recsys.app.experiments.framework.plots import write_plots
+from recsys.app.experiments.framework.report import render_report
 from recsys.core.progress import stage
 from recsys.core.provenance import library_versions, sha256_file
 
@@ -75,7 +75,7 @@ def load_overrides(path: Path) -> dict[str, Any]:
     return data
 
 
-def resolve_config(adapter: registry.Adapter, overrides: dict[str, Any] | None = None) -> BaseModel:
+def resolve_config(adapter: Adapter, overrides: dict[str, Any] | None = None) -> BaseModel:
     """The adapter's Config with ``overrides`` applied; unknown keys and invalid values raise ConfigError."""
     overrides = dict(overrides or {})
     config_cls = adapter.Config
@@ -109,7 +109,7 @@ def make_run_id(dataset: str, config: dict[str, Any], seed: int, now: datetime |
 
 def git_state(repo: Path | None = None) -> dict[str, Any]:
     """Commit and dirty flag of the checkout this package runs from (None values when not a git checkout)."""
-    repo = repo or Path(__file__).resolve().parents[3]
+    repo = repo or Path(__file__).resolve().parents[4]  # framework/ -> experiments/ -> app/ -> recsys/ -> repo
     try:
         commit = subprocess.run(
             ["git", "-C", str(repo), "rev-parse", "HEAD"],

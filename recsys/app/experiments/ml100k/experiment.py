@@ -23,13 +23,14 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from models.gbm.ranker import LambdaRanker
-from recsys.app.experiments import fullrank
-from recsys.app.experiments.base import ExperimentResult, MethodResult
-from recsys.app.experiments.baselines import CFSettings, RandomScorer
-from recsys.app.experiments.ui_ml100k_features import MovieLensFeatures
-from recsys.app.experiments.ui_movielens import MovieLens, Split, holdout_within, load_movielens, random_split
-from recsys.app.experiments.ui_rerank import RerankConfig, concat_groups, fit_reranker, order_groups
-from recsys.app.experiments.ui_retrieval import candidate_recall
+from recsys.app.experiments.framework import evaluation
+from recsys.app.experiments.framework.base import ExperimentResult, MethodResult
+from recsys.app.experiments.ml100k.features import MovieLensFeatures
+from recsys.app.experiments.ml100k.movielens import MovieLens, Split, holdout_within, load_movielens, random_split
+from recsys.app.experiments.user_item import fullrank
+from recsys.app.experiments.user_item.baselines import CFSettings, RandomScorer
+from recsys.app.experiments.user_item.rerank import RerankConfig, concat_groups, fit_reranker, order_groups
+from recsys.app.experiments.user_item.retrieval import candidate_recall
 from recsys.core.progress import stage
 
 DATASET = "ml-100k"
@@ -193,7 +194,7 @@ def run_split(data: MovieLens, config: Config, seed: int) -> SplitOutcome:
         gains = ranker.feature_importance()
         outcome.ranker_top_features = sorted(gains, key=lambda n: -gains[n])[:8]
     for name, top in tops.items():
-        outcome.frames[name] = fullrank.metric_rows(top, test_items, data.user_ids, config.ks)
+        outcome.frames[name] = evaluation.metric_rows(top, test_items, data.user_ids, config.ks)
         outcome.categories[name] = fullrank.category_breakdown(top, test_items, data.genres, data.genre_names)
     return outcome
 
@@ -215,14 +216,13 @@ def run(config: Config, seed: int, data_dir: Path) -> ExperimentResult:
     methods: list[MethodResult] = []
     for name in config.methods:
         frames = [r.frames[name] for r in per_seed]
-        exposure = np.sum([fullrank.exposure(r.tops[name], data.n_items) for r in per_seed], axis=0)
+        exposure = np.sum([evaluation.exposure(r.tops[name], data.n_items) for r in per_seed], axis=0)
         categories = fullrank.sum_breakdowns([r.categories[name] for r in per_seed])
-        methods.append(fullrank.summarize(name, frames, HEADLINE, seeds, exposure, categories))
+        methods.append(evaluation.method_result(name, frames, HEADLINE, seeds, exposure, categories))
     extra: dict[str, float] = {}
     for name in config.methods:  # catalogue-level figures, pooled over the split seeds
-        for key, value in fullrank.exposure_summary(
-            np.concatenate([r.tops[name] for r in per_seed]), data.n_items
-        ).items():
+        values, _ = evaluation.list_metrics(np.concatenate([r.tops[name] for r in per_seed]), data.n_items)
+        for key, value in values.items():
             extra[f"{key} {name}"] = value
     extra |= {
         f"candidate_recall@{config.n_candidates}": float(np.mean([r.candidate_recall for r in per_seed])),

@@ -1,7 +1,7 @@
 """ml-100k candidate stage and reranker features, all learned from one set of *known* interactions.
 
 :class:`MovieLensFeatures` is fitted on the interactions a stage may see (a training fold, or the whole training
-split) and then builds :class:`~recsys.app.experiments.ui_rerank.CandidateGroups` for every user:
+split) and then builds :class:`~recsys.app.experiments.user_item.rerank.CandidateGroups` for every user:
 
 - candidates: FAISS inner-product retrieval over EASE's item-item weight columns (the user's query vector is
   their history row, so the FAISS order is exactly EASE's), skipping the masked items;
@@ -18,11 +18,11 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from recsys.app.experiments.baselines import CFSettings
-from recsys.app.experiments.fullrank import history_matrix
-from recsys.app.experiments.ui_movielens import MovieLens
-from recsys.app.experiments.ui_rerank import CandidateGroups
-from recsys.app.experiments.ui_retrieval import FaissCandidates
+from recsys.app.experiments.ml100k.movielens import MovieLens
+from recsys.app.experiments.user_item.baselines import CFSettings
+from recsys.app.experiments.user_item.fullrank import history_matrix
+from recsys.app.experiments.user_item.rerank import CandidateGroups
+from recsys.app.experiments.user_item.retrieval import FaissCandidates
 
 DAY = 86_400.0
 AGE_BANDS = (18, 25, 35, 45, 50, 56)  # MovieLens-1M's age groups

@@ -16,14 +16,15 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from models.training.train import Engine
-from models.training.windows import Direction, Groups
+from models.engine import Engine
+from models.training.windows import Groups
 from recsys.core import metrics
 from recsys.core.schema import Marketplace
 from recsys.core.synth import GroundTruth
+from recsys.core.vocab import Direction
 
 KS = (1, 3, 5, 10)
-TAG: dict[Direction, str] = {"creator": "c2p", "product": "p2c"}
+TAG: dict[Direction, str] = {Direction.CREATOR: "c2p", Direction.PRODUCT: "p2c"}
 
 
 def truth_rows(truth: GroundTruth, engine: Engine, c: np.ndarray, p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -43,14 +44,18 @@ def knn_scores(history: pd.DataFrame, engine: Engine, groups: Groups, neighbours
     keep = (c >= 0) & (p >= 0)
     m = sp.csr_matrix((np.ones(keep.sum()), (c[keep], p[keep])), shape=(len(tables.creators), len(tables.products)))
     m.data = np.minimum(m.data, 1.0)
-    side = m.T.tocsr() if groups.direction == "creator" else m  # rows = the candidate side
+    d = Direction(groups.direction)
+    by_creator, by_product = m, m.T.tocsr()  # rows = creators / rows = products
+    side = d.select(by_product, by_creator)  # rows = the candidate side
+    seen_by_query = d.select(by_creator, by_product)  # rows = the query side
+    candidates = d.candidate_rows(groups.c_rows, groups.p_rows)
     norms = np.sqrt(np.asarray(side.multiply(side).sum(axis=1))).ravel()
     unit = sp.diags(np.divide(1.0, norms, out=np.zeros_like(norms), where=norms > 0)) @ side
     scores = np.zeros(len(groups.c_rows))
     starts = np.r_[0, np.cumsum(groups.group_sizes)[:-1]]
     for q, start, size in zip(groups.query_rows, starts, groups.group_sizes, strict=True):
-        cand = (groups.p_rows if groups.direction == "creator" else groups.c_rows)[start : start + size]
-        seen = m[q].indices if groups.direction == "creator" else m[:, q].nonzero()[0]
+        cand = candidates[start : start + size]
+        seen = seen_by_query[q].indices
         if len(seen) == 0:
             continue
         sim = (unit[cand] @ unit[seen].T).toarray()

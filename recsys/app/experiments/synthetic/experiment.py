@@ -3,11 +3,12 @@
 Protocol: generate a marketplace (seeded), hold out the last ``test_days`` of promotions, train the whole engine on
 what came before (its own validation window is the 30 days before the test), then evaluate both directions on the
 test window (logged outcomes, with an oracle from the ground truth) and on the full eligible catalogue (true
-expected GMV of every candidate). See :mod:`recsys.app.experiments.synthetic_eval` for the two protocols.
+expected GMV of every candidate). See :mod:`recsys.app.experiments.synthetic.evaluation` for the two protocols.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Literal
 
@@ -15,13 +16,14 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
-from models.matching.catalog import Catalog
-from models.matching.matcher import Matcher
-from models.matching.rulebook import aligned_planbook
-from models.training.train import Engine, train_engine
-from models.training.windows import DIRECTIONS, Direction, data_now, query_groups, window_pairs
-from recsys.app.experiments.base import ExperimentResult, MethodResult
-from recsys.app.experiments.synthetic_eval import (
+from features.tables import FeatureTables
+from models.engine import Engine
+from models.matching.assemble import assemble_matcher
+from models.matching.matcher import Matcher, Recommendation
+from models.training.train import train_engine
+from models.training.windows import data_now, query_groups, window_pairs
+from recsys.app.experiments.framework.base import ExperimentResult, MethodResult
+from recsys.app.experiments.synthetic.evaluation import (
     KS,
     TAG,
     full_catalogue_lists,
@@ -33,6 +35,7 @@ from recsys.app.experiments.synthetic_eval import (
 from recsys.core.config import RankerSettings, RetrievalSettings, RulesSettings, Settings
 from recsys.core.rules import PlanBook
 from recsys.core.synth import GroundTruth, SynthConfig, generate
+from recsys.core.vocab import DIRECTIONS, Direction
 
 DATASET = "synthetic"
 PIPELINE, RETRIEVAL, POPULARITY, KNN, RANDOM, ORACLE = (
@@ -81,6 +84,17 @@ def _settings(config: Config) -> Settings:
     )
 
 
+def _feature(tables: FeatureTables, side: Direction, name: str) -> np.ndarray:
+    """Column ``name`` of ``side``'s feature table, every row (``side``: whose table — creators or products)."""
+    table, names = side.select((tables.creator, tables.creator_names), (tables.product, tables.product_names))
+    return table[:, names.index(name)]
+
+
+def _other(d: Direction) -> Direction:
+    """The candidate side of direction ``d``'s queries."""
+    return d.select(Direction.PRODUCT, Direction.CREATOR)
+
+
 def _logged(
     engine: Engine,
     pairs: pd.DataFrame,
@@ -94,13 +108,10 @@ def _logged(
     X = tables.vectors(g.c_rows, g.p_rows, g.rate, g.fmt)
     tc, tp = truth_rows(truth, engine, g.c_rows, g.p_rows)
     r = engine.retriever
-    query_side = r.creator_vectors[g.c_rows] if d == "creator" else r.product_vectors[g.p_rows]
-    other_side = r.product_vectors[g.p_rows] if d == "creator" else r.creator_vectors[g.c_rows]
-    popular = (
-        tables.product[g.p_rows, tables.product_names.index("p_log_gmv_90d")]
-        if d == "creator"
-        else tables.creator[g.c_rows, tables.creator_names.index("c_log_gmv_90d")]
-    )
+    query_rows, candidate_rows = d.query_rows(g.c_rows, g.p_rows), d.candidate_rows(g.c_rows, g.p_rows)
+    query_side = d.select(r.creator_vectors, r.product_vectors)[query_rows]
+    other_side = d.select(r.product_vectors, r.creator_vectors)[candidate_rows]
+    popular = _feature(tables, _other(d), d.select("p_log_gmv_90d", "c_log_gmv_90d"))[candidate_rows]
     scores = {
         PIPELINE: engine.rankers[d].predict(X),
         RETRIEVAL: np.einsum("ij,ij->i", query_side * r.weights[d], other_side),
@@ -109,14 +120,10 @@ def _logged(
         RANDOM: rng.random(len(g.c_rows)),
         ORACLE: truth.expected_gmv(tc, tp, rate=g.rate, fmt=g.fmt),
     }
-    ids = tables.creators.ids[g.query_rows] if d == "creator" else tables.products.ids[g.query_rows]
+    ids = d.select(tables.creators, tables.products).ids[g.query_rows]
     frames = {name: logged_per_query(g, s, ids, TAG[d]) for name, s in scores.items()}
     # cold start: queries whose creator / product had no history before the test window
-    flag = (
-        tables.creator[:, tables.creator_names.index("c_has_history")]
-        if d == "creator"
-        else tables.product[:, tables.product_names.index("p_has_history")]
-    )
+    flag = _feature(tables, d, d.select("c_has_history", "p_has_history"))
     cold_ids = {f"{TAG[d]}:{i}" for i in ids[flag[g.query_rows] == 0]}
     extra: dict[str, float] = {f"{TAG[d]}_cold_queries": float(len(cold_ids & set(frames[PIPELINE]["query"])))}
     for name in (PIPELINE, POPULARITY, RANDOM):
@@ -140,34 +147,38 @@ def _full_catalogue(
     lists: dict[str, dict[int, np.ndarray]] = {m: {} for m in (PIPELINE, RETRIEVAL, POPULARITY, RANDOM, ORACLE)}
     eligible: dict[int, np.ndarray] = {}
     gains: dict[int, np.ndarray] = {}
-    pool = np.flatnonzero(book.admitted_creators if d == "creator" else book.admitted_products)
+    query_vocab, candidate_vocab = (
+        d.select(tables.creators, tables.products),
+        d.select(tables.products, tables.creators),
+    )
+    eligible_mask = d.select(book.eligible_products_mask, book.eligible_creators_mask)
+    resolve = d.select(book.products_for_creator, book.creators_for_product)
+    products_for: Callable[..., list[Recommendation]] = matcher.recommend_products  # a creator's query
+    creators_for: Callable[..., list[Recommendation]] = matcher.recommend_creators  # a product's query
+    recommend = d.select(products_for, creators_for)
+    popularity = _feature(tables, _other(d), d.select("p_log_gmv_90d", "c_log_gmv_90d"))
+    pool = np.flatnonzero(d.select(book.admitted_creators, book.admitted_products))
     for q in rng.permutation(pool):
         if len(eligible) >= n_queries:
             break
-        mask = book.eligible_products_mask(int(q)) if d == "creator" else book.eligible_creators_mask(int(q))
+        mask = eligible_mask(int(q))
         rows = np.flatnonzero(mask)
         if len(rows) < 20:
             continue
-        res = book.products_for_creator(int(q), rows) if d == "creator" else book.creators_for_product(int(q), rows)
-        c, p = (np.full(len(rows), q), rows) if d == "creator" else (rows, np.full(len(rows), q))
+        res = resolve(int(q), rows)
+        c, p = d.orient(np.full(len(rows), q), rows)
         tc, tp = truth_rows(truth, engine, c, p)
         eligible[int(q)], gains[int(q)] = rows, truth.expected_gmv(tc, tp, rate=res.rate)
-        if d == "creator":
-            recs = matcher.recommend_products(tables.creators.id(int(q)), k=10)
-            lists[PIPELINE][int(q)] = tables.products.rows([x.product_id for x in recs])
-            popular = tables.product[rows, tables.product_names.index("p_log_gmv_90d")]
-        else:
-            recs = matcher.recommend_creators(tables.products.id(int(q)), k=10)
-            lists[PIPELINE][int(q)] = tables.creators.rows([x.creator_id for x in recs])
-            popular = tables.creator[rows, tables.creator_names.index("c_log_gmv_90d")]
+        recs = recommend(query_vocab.id(int(q)), k=10)
+        lists[PIPELINE][int(q)] = candidate_vocab.rows([d.select(x.product_id, x.creator_id) for x in recs])
+        popular = popularity[rows]
         lists[RETRIEVAL][int(q)] = engine.retriever.candidates(d, int(q), 10, mask)[1]
         lists[POPULARITY][int(q)] = rows[np.lexsort((rows, -popular))][:10]
         lists[RANDOM][int(q)] = rng.choice(rows, size=10, replace=False)
         lists[ORACLE][int(q)] = rows[np.lexsort((rows, -gains[int(q)]))][:10]
     frames = {m: full_catalogue_lists(engine, lists[m], eligible, gains, TAG[d]) for m in lists}
     exposure = np.bincount(
-        np.concatenate(list(lists[PIPELINE].values()) or [np.empty(0, int)]),
-        minlength=len(tables.products) if d == "creator" else len(tables.creators),
+        np.concatenate(list(lists[PIPELINE].values()) or [np.empty(0, int)]), minlength=len(candidate_vocab)
     )
     return frames, exposure
 
@@ -190,15 +201,16 @@ def run(config: Config, seed: int, data_dir: Path) -> ExperimentResult:
     settings = _settings(config)
     engine = train_engine(past, settings, seed)
     pairs = window_pairs(market, engine.tables, test_start, end)
-    book = aligned_planbook(market, engine.tables, settings.rules, test_start.to_pydatetime())
-    matcher = Matcher(engine, Catalog.build(market, engine.tables.creators, engine.tables.products), book, settings)
+    matcher = assemble_matcher(engine, market, settings, test_start.to_pydatetime())
+    book = matcher.planbook
+    assert book is not None
     parts: dict[str, list[pd.DataFrame]] = {}
     extra: dict[str, float] = {}
     exposure = None
     for d in DIRECTIONS:
         logged, cold = _logged(engine, pairs, past.promotions, truth, d, rng)
         full, exp = _full_catalogue(engine, matcher, book, truth, d, config.full_catalogue_queries, rng)
-        exposure = exp if d == "creator" else exposure
+        exposure = d.select(exp, exposure)
         extra.update(cold)
         for name in logged:
             parts.setdefault(name, []).extend([logged[name], full.get(name, pd.DataFrame())])

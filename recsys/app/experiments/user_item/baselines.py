@@ -4,7 +4,7 @@ Each follows the estimator contract: the constructor stores settings, ``fit(X)``
 user x item csr matrix ``X`` of shape (n_users, n_items) and returns ``self``, learned state ends in ``_``.
 ``score(users, X)`` returns dense float32 scores of shape (len(users), n_items) for the given user indices, where
 ``X`` is the matrix of the users' *input* histories (item-based models read it; ALS uses the factors it learned,
-so it must be fitted on the same users). Masking and ranking happen in :mod:`recsys.app.experiments.fullrank`.
+so it must be fitted on the same users). Masking and ranking happen in :mod:`recsys.app.experiments.user_item.fullrank`.
 """
 
 from __future__ import annotations

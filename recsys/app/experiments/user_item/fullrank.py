@@ -1,4 +1,4 @@
-"""Full-ranking evaluation shared by the user–item adapters (ml-100k, amazon-beauty).
+"""Full-catalogue ranking shared by the user–item adapters (ml-100k, amazon-beauty).
 
 Every method ranks the *whole* catalogue for each user, with the user's known items masked. Score matrices are
 built a chunk of users at a time (a dense (chunk, n_items) block) so memory stays bounded on 12k-item catalogues.
@@ -9,9 +9,10 @@ Conventions:
   list and a target's rank always agree;
 - masked items get score ``-inf`` and are never ranked; a list is padded with ``-1`` when fewer than ``k``
   items are left;
-- metric values come from :mod:`recsys.core.metrics` (``ndcg``, ``recall``, ``hr`` = hit rate, ``mrr`` = reciprocal
-  rank of the first relevant item within the cut-off); the full-list MRR of leave-one-out protocols is
-  ``1 / rank`` of the single target, which is what :func:`recsys.core.metrics.reciprocal_rank` gives on the full list.
+- the top-k lists and target ranks go through the one evaluation path,
+  :mod:`recsys.app.experiments.framework.evaluation` (per-query rows, summaries, exposure); the full-list MRR of
+  leave-one-out protocols is ``1 / rank`` of the single target, which is what
+  :func:`recsys.core.metrics.reciprocal_rank` gives on the full list.
 """
 
 from __future__ import annotations
@@ -23,17 +24,9 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from recsys.app.experiments.base import MethodResult
-from recsys.core import metrics
 from recsys.core.progress import track
 
 ScoreFn = Callable[[np.ndarray], np.ndarray]  # user indices (chunk,) -> scores (chunk, n_items)
-
-METRIC_FUNCS: dict[str, Callable[..., float]] = {
-    "ndcg": metrics.ndcg_at_k,
-    "recall": metrics.recall_at_k,
-    "hr": metrics.hit_rate_at_k,
-}
 
 
 def history_matrix(histories: Sequence[np.ndarray], n_items: int) -> sp.csr_matrix:
@@ -133,91 +126,6 @@ def rank_all(
     return FullRanking(topk, np.concatenate(ranks) if targets is not None and ranks else None)
 
 
-def metric_rows(
-    topk: np.ndarray,
-    relevant: Sequence[np.ndarray],
-    query_ids: Sequence[object] | np.ndarray,
-    ks: Sequence[int],
-    names: Sequence[str] = ("recall", "ndcg", "hr", "mrr"),
-    target_rank: np.ndarray | None = None,
-) -> pd.DataFrame:
-    """One row per query with at least one relevant item: ``<name>@<k>`` for each name and k.
-
-    ``mrr@k`` is the reciprocal rank of the first relevant item within the top k (0 if none), RecBole's MRR@k.
-    With ``target_rank`` (leave-one-out), a column ``mrr`` holds the full-list reciprocal rank ``1 / rank``.
-    """
-    rows = []
-    for qi, qid in enumerate(query_ids):
-        rel = {int(i) for i in np.asarray(relevant[qi]).tolist()}
-        if not rel:
-            continue
-        ranked = [int(i) for i in topk[qi] if i >= 0]
-        row: dict[str, object] = {"query": qid}
-        for k in ks:
-            for name in names:
-                if name == "mrr":
-                    row[f"mrr@{k}"] = metrics.reciprocal_rank(ranked[:k], rel)
-                else:
-                    row[f"{name}@{k}"] = METRIC_FUNCS[name](ranked, rel, k)
-        if target_rank is not None:
-            row["mrr"] = 0.0 if not np.isfinite(target_rank[qi]) else 1.0 / float(target_rank[qi])
-        rows.append(row)
-    return pd.DataFrame(rows)
-
-
-def exposure(topk: np.ndarray, n_items: int, k: int = 10) -> np.ndarray:
-    """How many top-``k`` lists each item appears in; int64 array of shape (n_items,)."""
-    items = topk[:, :k]
-    return np.bincount(items[items >= 0], minlength=n_items).astype(np.int64)
-
-
-def at_k_frame(per_seed: Sequence[pd.DataFrame]) -> pd.DataFrame:
-    """Long frame (k, metric, value) of every ``<metric>@<k>`` column: mean over queries, then over seeds."""
-    means = pd.concat([f.drop(columns=["query", "seed"], errors="ignore").mean() for f in per_seed], axis=1)
-    rows = []
-    for col, value in means.mean(axis=1).items():
-        name, sep, k = str(col).partition("@")
-        if sep and k.isdigit():
-            rows.append({"k": int(k), "metric": name, "value": float(value)})
-    return pd.DataFrame(rows, columns=["k", "metric", "value"]).sort_values(["metric", "k"], ignore_index=True)
-
-
-def summarize(
-    name: str,
-    per_seed: Sequence[pd.DataFrame],
-    headline: Sequence[str],
-    seeds: Sequence[int],
-    exposure_counts: np.ndarray | None = None,
-    per_category: pd.DataFrame | None = None,
-) -> MethodResult:
-    """A :class:`MethodResult` from one per-query frame per seed.
-
-    ``metrics`` = mean over seeds of the per-seed means of the ``headline`` columns; ``metrics_std`` = sample
-    standard deviation (ddof=1) of those per-seed means when there are several seeds; ``per_query`` keeps the
-    headline columns (plus ``seed`` with several seeds); ``metrics_at_k`` covers every ``<metric>@<k>`` column.
-    """
-    if len(per_seed) != len(seeds):
-        raise ValueError(f"{len(per_seed)} per-query frames for {len(seeds)} seeds")
-    seed_means = pd.DataFrame([f[list(headline)].mean() for f in per_seed])
-    metrics_mean = {c: float(seed_means[c].mean()) for c in headline}
-    metrics_std = {c: float(seed_means[c].std(ddof=1)) for c in headline} if len(seeds) > 1 else {}
-    frames = []
-    for seed, frame in zip(seeds, per_seed, strict=True):
-        part = frame[["query", *headline]].copy()
-        if len(seeds) > 1:
-            part.insert(1, "seed", seed)
-        frames.append(part)
-    return MethodResult(
-        name=name,
-        metrics=metrics_mean,
-        per_query=pd.concat(frames, ignore_index=True),
-        metrics_std=metrics_std,
-        per_category=per_category,
-        exposure=exposure_counts,
-        metrics_at_k=at_k_frame(per_seed),
-    )
-
-
 def category_breakdown(
     topk: np.ndarray,
     relevant: Sequence[np.ndarray],
@@ -269,12 +177,3 @@ def sum_breakdowns(frames: Sequence[pd.DataFrame], k: int = 10) -> pd.DataFrame:
             "found": found,
         }
     )
-
-
-def exposure_summary(topk: np.ndarray, n_items: int, k: int = 10) -> dict[str, float]:
-    """Catalogue coverage and Gini of exposure of the top-``k`` lists (via :mod:`recsys.core.metrics`)."""
-    lists = [row[:k][row[:k] >= 0].tolist() for row in topk]
-    return {
-        f"coverage@{k}": metrics.catalogue_coverage(lists, n_items),
-        f"gini@{k}": metrics.gini(exposure(topk, n_items, k)),
-    }

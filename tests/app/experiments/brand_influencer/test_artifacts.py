@@ -37,9 +37,14 @@ def test_every_candidate_scored_in_order_and_positives_rank_high(trained_split, 
 def test_manifest_records_seed_hash_versions_and_no_pickle(trained_split) -> None:  # type: ignore[no-untyped-def]
     artifacts, _, _, _ = trained_split
     manifest = json.loads((artifacts / MANIFEST).read_text())
-    assert manifest["seed"] == 0 and len(manifest["data_hash"]) == 64 and manifest["brands"] == 26
-    assert {"numpy", "lightgbm", "faiss-cpu", "scikit-learn"} <= set(manifest["versions"])
+    assert manifest["seed"] == 0 and len(manifest["data_hash"]) == 64 and manifest["metrics"]["brands"] == 26
+    assert {"numpy", "lightgbm", "faiss-cpu", "scikit-learn"} <= set(manifest["library_versions"])
     assert "ranker.txt" in manifest["files"] and manifest["feature_names"][0] == "lda_cos"
+    # the keys of a marketplace bundle's manifest (models/bundle.py), so one reader understands both
+    bundle_keys = {"format", "run_id", "created_at", "data_hash", "seed", "library_versions", "feature_names"}
+    assert bundle_keys | {"metrics", "settings", "files"} <= set(manifest)
+    assert manifest["run_id"].endswith(f"-{manifest['data_hash'][:8]}-s0")
+    assert "retrieve_k" in manifest["settings"]
     assert not [p for p in artifacts.iterdir() if p.suffix in {".pkl", ".pickle", ".joblib"}]
     assert (artifacts / "ranker.txt").read_text().startswith("tree")  # LightGBM's text format
 
@@ -93,6 +98,9 @@ def test_altered_or_incompatible_artifacts(trained_split, tmp_path: Path) -> Non
     manifest["files"]["pipeline.json"] = sha256_file(copy / "pipeline.json")  # a consistent but foreign folder
     (copy / MANIFEST).write_text(json.dumps(manifest))
     with pytest.raises(ArtifactError, match=r"feature names .*brand_country.* differ"):
+        score_to_file(copy, test_dir, tmp_path / "s.csv")
+    (copy / MANIFEST).write_text(json.dumps({**manifest, "format": 0}))
+    with pytest.raises(ArtifactError, match=r"format 0, this code reads format 1"):
         score_to_file(copy, test_dir, tmp_path / "s.csv")
     (copy / MANIFEST).unlink()
     with pytest.raises(ArtifactError, match="not a finished `recsys train` output"):

@@ -10,7 +10,7 @@ import pytest
 from recsys.app.experiments import brand_influencer
 from recsys.app.experiments.brand_influencer import Config, run
 from recsys.app.experiments.brand_influencer.experiment import ABLATION, PIPELINE, brand_folds
-from recsys.app.experiments.rundir import validate_result
+from recsys.app.experiments.framework.rundir import validate_result
 
 from .conftest import write_fake_dir
 

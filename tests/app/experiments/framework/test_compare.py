@@ -8,9 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from recsys.app.experiments.compare import CompareError, compare_runs, comparison_frame, paired_bootstrap_ci
-from recsys.app.experiments.rundir import RunDirError, load_run
-from recsys.app.experiments.runner import run_experiment
+from recsys.app.experiments.framework.compare import CompareError, compare_runs, comparison_frame, paired_bootstrap_ci
+from recsys.app.experiments.framework.rundir import RunDirError, load_run
+from recsys.app.experiments.framework.runner import run_experiment
 
 NO_PLOTS = {"with_extras": False}
 

@@ -4,23 +4,24 @@ from __future__ import annotations
 
 import pytest
 
-from recsys.app.experiments import registry
-from recsys.app.experiments.registry import AdapterError, get_adapter, load_adapter_module, registered_adapter
+from recsys.app.experiments.framework import registry
+from recsys.app.experiments.framework.registry import AdapterError, get_adapter, load_adapter_module, registered_adapter
 from tests.app.experiments import toy_adapter
 
 
 def test_the_four_datasets_map_to_their_adapter_modules() -> None:
     assert {name: registry.DATASETS[name].module for name in registry.PUBLIC_DATASETS} == {
-        "synthetic": "recsys.app.experiments.synthetic",
-        "amazon-beauty": "recsys.app.experiments.amazon_beauty",
-        "ml-100k": "recsys.app.experiments.ml100k",
-        "brand-influencer": "recsys.app.experiments.brand_influencer",
+        "synthetic": "recsys.app.experiments.synthetic.experiment",
+        "amazon-beauty": "recsys.app.experiments.amazon_beauty.experiment",
+        "ml-100k": "recsys.app.experiments.ml100k.experiment",
+        "brand-influencer": "recsys.app.experiments.brand_influencer.experiment",
     }
 
 
 def test_demo_adapter_is_built_in() -> None:
     adapter = get_adapter("demo")
     assert adapter.DATASET == "demo"
+    assert registry.DATASETS["demo"].module == "recsys.app.experiments.toy"
 
 
 def test_a_missing_adapter_module_is_named_in_the_error() -> None:
@@ -30,7 +31,7 @@ def test_a_missing_adapter_module_is_named_in_the_error() -> None:
 
 def test_a_module_without_the_adapter_surface_is_rejected() -> None:
     with pytest.raises(AdapterError, match="lacks DATASET, Config, run"):
-        load_adapter_module("broken", "recsys.app.experiments.evaluation")
+        load_adapter_module("broken", "recsys.app.experiments.framework.evaluation")
 
 
 def test_unknown_dataset_lists_the_choices() -> None:

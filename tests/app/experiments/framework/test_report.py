@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from recsys.app.experiments.runner import run_experiment
+from recsys.app.experiments.framework.runner import run_experiment
 
 
 def _section(report: str, title: str) -> str:

@@ -10,9 +10,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from recsys.app.experiments import runner
-from recsys.app.experiments.rundir import ResultError, load_run
-from recsys.app.experiments.runner import ConfigError, load_overrides, run_experiment, write_run
+from recsys.app.experiments.framework import runner
+from recsys.app.experiments.framework.rundir import ResultError, load_run
+from recsys.app.experiments.framework.runner import ConfigError, load_overrides, run_experiment, write_run
 from tests.app.experiments import toy_adapter
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"

@@ -1,5 +1,5 @@
-"""Both adapters end to end on tiny seeded synthetic problems: the two-stage pipeline beats popularity, lists
-never contain masked items, and a seed reproduces its metrics."""
+"""The ml-100k adapter end to end on a tiny seeded problem: the two-stage pipeline beats popularity, lists never
+contain masked items, and a seed reproduces its metrics."""
 
 from __future__ import annotations
 
@@ -7,13 +7,10 @@ from pathlib import Path
 
 import numpy as np
 
-from recsys.app.experiments import amazon_beauty, ml100k
-from recsys.app.experiments.baselines import CFSettings
-from recsys.app.experiments.ui_beauty_candidates import CandidateBuilder
-from recsys.app.experiments.ui_beauty_sources import BeautySources, SourcesConfig
-from recsys.app.experiments.ui_movielens import load_movielens, random_split
-from recsys.app.experiments.ui_rerank import RerankConfig
-from recsys.app.experiments.ui_sequences import leave_one_out, load_beauty
+from recsys.app.experiments.ml100k import experiment as ml100k
+from recsys.app.experiments.ml100k.movielens import load_movielens, random_split
+from recsys.app.experiments.user_item.baselines import CFSettings
+from recsys.app.experiments.user_item.rerank import RerankConfig
 
 SMALL_RANKER = RerankConfig(num_leaves=7, min_data_in_leaf=20, n_estimators=60, early_stopping_rounds=20)
 
@@ -25,13 +22,6 @@ def _ml_config() -> ml100k.Config:
         cf=CFSettings(als_factors=8, als_regularization=1.0, als_alpha=1.0, ease_l2=50.0, knn_neighbors=20),
         ranker_folds=1,
         rerank=SMALL_RANKER,
-    )
-
-
-def _beauty_config() -> amazon_beauty.Config:
-    cf = CFSettings(als_factors=8, als_regularization=1.0, als_alpha=5.0, ease_l2=10.0, knn_neighbors=20)
-    return amazon_beauty.Config(
-        sources=SourcesConfig(per_source=20, popular=5, cf=cf), rerank=SMALL_RANKER, chunk_size=64
     )
 
 
@@ -65,43 +55,4 @@ def test_ml100k_same_seed_same_metrics(movielens_dir: Path) -> None:
     config = _ml_config().model_copy(update={"n_seeds": 1, "methods": ["popularity", "pipeline"]})
     a = ml100k.run(config, seed=9, data_dir=movielens_dir)
     b = ml100k.run(config, seed=9, data_dir=movielens_dir)
-    assert [m.metrics for m in a.methods] == [m.metrics for m in b.methods]
-
-
-def test_beauty_pipeline_beats_popularity_with_full_ranking(beauty_dir: Path) -> None:
-    result = amazon_beauty.run(_beauty_config(), seed=1, data_dir=beauty_dir)
-    pipeline, popularity = result.method("pipeline"), result.method("popularity")
-    assert pipeline.metrics["ndcg@10"] > popularity.metrics["ndcg@10"] + 0.1
-    assert pipeline.metrics["ndcg@10"] >= result.method("candidates").metrics["ndcg@10"] - 0.02
-    assert [m.name for m in result.methods] == list(amazon_beauty.METHODS)
-    extra = result.extra_metrics
-    assert 0 < extra["candidate_recall_union"] <= 1
-    assert all(extra["candidate_recall_union"] >= extra[f"candidate_recall_{s}"] for s in ("transitions", "ease"))
-    # full ranking: every user has an MRR (a finite rank) even when the target is outside the candidates
-    assert (pipeline.per_query["mrr"] > 0).all()
-    assert len(pipeline.per_query) == len(result.method("random").per_query) > 250
-
-
-def test_beauty_views_never_learn_from_or_recommend_what_they_hold_out(beauty_dir: Path) -> None:
-    data = load_beauty(beauty_dir / "amazon_beauty")
-    config = _beauty_config()
-    valid = leave_one_out(data.sequences, "valid")
-    sources = BeautySources(config.sources, faiss_depth=10, seed=0).fit(data, valid)
-    X = sources.history_
-    for row, user in enumerate(valid.users):
-        held_out = set(data.sequences[user][-2:].tolist())  # validation and test items
-        assert not held_out & set(X[row].indices.tolist())
-    result = CandidateBuilder(sources, eval_k=10).run(data, valid, "test")
-    groups = result.groups
-    for g in range(groups.users.size):
-        candidates = set(groups.items[groups.offsets[g] : groups.offsets[g + 1]].tolist())
-        assert not candidates & set(valid.histories[g].tolist())
-        assert not set(result.tops["ease"][g].tolist()) & set(valid.histories[g].tolist())
-    assert result.labels.sum() == result.source_hits["union"]
-
-
-def test_beauty_same_seed_same_metrics(beauty_dir: Path) -> None:
-    config = _beauty_config().model_copy(update={"methods": ["popularity", "pipeline"]})
-    a = amazon_beauty.run(config, seed=4, data_dir=beauty_dir)
-    b = amazon_beauty.run(config, seed=4, data_dir=beauty_dir)
     assert [m.metrics for m in a.methods] == [m.metrics for m in b.methods]

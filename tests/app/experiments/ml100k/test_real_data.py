@@ -1,14 +1,12 @@
-"""Smoke test on the real shared data (skipped when ../shared/data is absent): small user samples, every method,
-metrics in range. The full protocols run with ``recsys experiment`` (see docs/user_item_results.md)."""
+"""Smoke test on the real shared ml-100k data (skipped when ../shared/data is absent): a small user sample, every
+method, metrics in range. The full protocol runs with ``recsys experiment`` (see docs/user_item_results.md)."""
 
 from __future__ import annotations
 
 import pytest
 
-from recsys.app.experiments import amazon_beauty, ml100k
-from recsys.app.experiments.baselines import CFSettings
-from recsys.app.experiments.ui_beauty_sources import SourcesConfig
-from recsys.app.experiments.ui_rerank import RerankConfig
+from recsys.app.experiments.ml100k import experiment as ml100k
+from recsys.app.experiments.user_item.rerank import RerankConfig
 from recsys.core.config import Settings
 
 DATA = Settings().shared_data_dir.resolve()
@@ -24,16 +22,3 @@ def test_ml100k_sample_runs_every_method() -> None:
     assert set(by_name) == set(ml100k.METHODS)
     assert all(0.0 <= v <= 1.0 for v in by_name.values())
     assert by_name["retrieval-only"] > by_name["popularity"] > by_name["random"]
-
-
-@pytest.mark.slow
-@pytest.mark.skipif(not (DATA / "amazon_beauty" / "Beauty.txt").is_file(), reason=f"no amazon_beauty under {DATA}")
-def test_beauty_sample_runs_every_method() -> None:
-    sources = SourcesConfig(per_source=30, popular=10, cf=CFSettings(als_factors=16, ease_l2=50.0))
-    config = amazon_beauty.Config(max_users=800, sources=sources, rerank=FAST_RANKER)
-    result = amazon_beauty.run(config, seed=0, data_dir=DATA)
-    by_name = {m.name: m.metrics["hr@20"] for m in result.methods}
-    assert set(by_name) == set(amazon_beauty.METHODS)
-    assert all(0.0 <= v <= 1.0 for v in by_name.values())
-    assert by_name["candidates"] > by_name["random"]
-    assert 0 < result.extra_metrics["candidate_recall_union"] <= 1

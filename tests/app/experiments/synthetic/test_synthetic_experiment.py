@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from recsys.app.experiments import synthetic
+from recsys.app.experiments.synthetic import experiment as synthetic
 
 TINY = synthetic.Config(
     creators=250,
