@@ -161,3 +161,11 @@ def bundle_bytes(ws: Workspace) -> dict[str, int]:
 def manifest(ws: Workspace) -> dict:  # type: ignore[type-arg]
     current = ws.root / "artifacts" / current_run_id(ws)
     return json.loads((current / "manifest.json").read_text())
+
+
+def workspaces(out: Path, scale: float) -> tuple[Workspace, Workspace]:
+    """The benchmarks' two marketplaces at ``scale``: 100k creators x 1M products x 5M promotions, and the same
+    creators with 10x fewer products (and promotions), so that only the catalogue size changes."""
+    big = Workspace(out / f"large-{scale:g}", int(100_000 * scale), int(1_000_000 * scale), int(5_000_000 * scale))
+    small = Workspace(out / f"small-{scale:g}", int(100_000 * scale), int(100_000 * scale), int(500_000 * scale))
+    return big, small

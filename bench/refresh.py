@@ -38,11 +38,6 @@ POLL_S = 0.005  # how often the second worker is asked while waiting
 GIVE_UP_S = 60.0  # a change not seen by then is reported as missed
 
 
-def _workspace(scale: float) -> data.Workspace:
-    # the same folder and sizes as bench.run's smaller workspace, so either bench reuses the other's bundle
-    return data.Workspace(OUT / f"small-{scale:g}", int(100_000 * scale), int(100_000 * scale), int(500_000 * scale))
-
-
 def _settings(ws: data.Workspace, refresh_seconds: float | None):  # type: ignore[no-untyped-def]
     os.environ.update({k: v for k, v in ws.env.items() if k.startswith("RECSYS_")})
     from recsys.core.config import Settings
@@ -209,7 +204,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=20, help="plan edits (and reloads) to time")
     parser.add_argument("--refresh-seconds", type=float, default=None, help="serving.refresh_seconds (default: 1)")
     args = parser.parse_args()
-    ws = _workspace(args.scale)
+    ws = data.workspaces(OUT, args.scale)[1]  # bench.run's smaller workspace: either reuses the other's bundle
     data.prepare(ws, train=False)  # generates, imports and trains only what is missing
     settings = _settings(ws, args.refresh_seconds)
     interval = settings.serving.refresh_seconds

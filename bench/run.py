@@ -30,10 +30,7 @@ OUT = Path(__file__).resolve().parent / "out"
 
 
 def _workspaces(scale: float) -> tuple[data.Workspace, data.Workspace]:
-    big = data.Workspace(OUT / f"large-{scale:g}", int(100_000 * scale), int(1_000_000 * scale), int(5_000_000 * scale))
-    # the same creators with 10x fewer products (and promotions): only the catalogue size changes
-    small = data.Workspace(OUT / f"small-{scale:g}", int(100_000 * scale), int(100_000 * scale), int(500_000 * scale))
-    return big, small
+    return data.workspaces(OUT, scale)
 
 
 def _matcher(ws: data.Workspace):  # type: ignore[no-untyped-def]

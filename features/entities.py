@@ -9,7 +9,8 @@ import pandas as pd
 
 from features.history import History, distinct_partners, window_aggregates
 from features.names import CREATOR_FEATURES, PRODUCT_FEATURES, extra_names
-from recsys.core.schema import AUDIENCE_KEYS, FAN_TIERS, TABLES, audience_columns
+from recsys.core.schema import AUDIENCE_KEYS, PUBLIC_PLAN_TYPES, TABLES, audience_columns
+from recsys.core.vocab import FanTier
 
 
 @dataclass(frozen=True)
@@ -62,7 +63,7 @@ def _days(cutoff: pd.Timestamp, when: pd.Series) -> np.ndarray:
 
 def fan_tier_codes(followers: np.ndarray) -> np.ndarray:
     """Ordinal fan tier (0 = nano .. 4 = mega) per follower count."""
-    return np.searchsorted([lower for _, lower in FAN_TIERS], followers, side="right") - 1
+    return FanTier.codes(followers)
 
 
 def creator_block(creators: pd.DataFrame, history: History, cutoff: pd.Timestamp, extras: Extras) -> pd.DataFrame:
@@ -88,7 +89,7 @@ def creator_block(creators: pd.DataFrame, history: History, cutoff: pd.Timestamp
 
 def best_public_rate(plans: pd.DataFrame, product_index: pd.Index, cutoff: pd.Timestamp) -> np.ndarray:
     """Highest base rate of the open or tiered plans active at ``cutoff`` per product (NaN if none)."""
-    public = plans[plans["plan_type"].isin(["open", "tiered"])]
+    public = plans[plans["plan_type"].isin(PUBLIC_PLAN_TYPES)]
     active = (public["starts_at"] <= cutoff) & (public["ends_at"].isna() | (public["ends_at"] > cutoff))
     rate = public[active].groupby("product_id")["commission_rate"].max()
     return rate.reindex(product_index).to_numpy(np.float64)

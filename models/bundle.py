@@ -36,7 +36,7 @@ from models.gbm.distribution import DistributionModel
 from models.gbm.ranker import LambdaRanker
 from models.gbm.regressor import GBMRegressor
 from models.retrieval.retriever import Retriever
-from recsys.core.provenance import CORE_LIBRARIES, library_versions, sha256_file
+from recsys.core.provenance import CORE_LIBRARIES, file_problem, library_versions, sha256_file
 from recsys.core.schema import TABLES, Marketplace
 from recsys.core.vocab import DIRECTIONS, Direction
 
@@ -182,12 +182,9 @@ def _verify(path: Path, manifest: dict[str, Any], check_files: bool) -> None:
             f"bundle {path.name}: feature names do not match this code's FEATURE_NAMES "
             f"(code expects but bundle lacks {missing}; bundle has unknown {unknown})"
         )
-    for rel, digest in manifest["files"].items() if check_files else ():
-        file = path / rel
-        if not file.exists():
-            raise BundleError(f"bundle {path.name}: file {rel} is missing")
-        if sha256_file(file) != digest:
-            raise BundleError(f"bundle {path.name}: file {rel} was modified (checksum mismatch)")
+    problem = file_problem(path, manifest["files"]) if check_files else None
+    if problem is not None:
+        raise BundleError(f"bundle {path.name}: {problem}")
 
 
 def _check_names(path: Path, what: str, got: list[str], want: list[str]) -> None:

@@ -38,8 +38,8 @@ def _product_items(state: MatcherState, hot: HotList) -> list[RankingItem]:
     assert hot.rate is not None and hot.days_listed is not None
     return [
         RankingItem(
-            rank=rank,
-            product_id=tables.products.id(int(row)),
+            rank=j + 1,
+            product_id=tables.products.id(row),
             name=text(catalog.product_title[row]),
             category=text(catalog.product_category[row]) or None,
             merchant_id=text(catalog.product_merchant[row]),
@@ -48,7 +48,7 @@ def _product_items(state: MatcherState, hot: HotList) -> list[RankingItem]:
             recent_gmv=round(float(hot.recent_gmv[j]), 2),
             commission_rate=round(float(hot.rate[j]), 4),
         )
-        for j, (rank, row) in enumerate(enumerate(hot.rows, start=1))
+        for j, row in enumerate(hot.rows.tolist())
     ]
 
 

@@ -83,13 +83,11 @@ class CandidateFinder:
 
     def _resolve(self, direction: Direction, row: int, others: np.ndarray) -> PairResolution:
         """The plan rules for (query row, each of ``others``), with the pairs' earlier orders (tiered plans)."""
-        direction = Direction(direction)
         assert self.planbook is not None
         c, p = direction.orient(np.full(len(others), row), others)
         return self.planbook.resolve_pairs(c, p, None, self.tables.pair_orders(c, p))
 
     def _eligibility_mask(self, direction: Direction, row: int) -> np.ndarray | None:
-        direction = Direction(direction)
         if self.planbook is None:
             return None
         return direction.select(self.planbook.eligible_products_mask, self.planbook.eligible_creators_mask)(row)
@@ -98,7 +96,6 @@ class CandidateFinder:
         """True when most creators cannot join the product's plans (only listed or restricted plans, or a high
         follower floor): widening the unfiltered search would then be wasted, the filtered search answers at once.
         Both paths return the same rows from an exact index."""
-        direction = Direction(direction)
         if direction != Direction.PRODUCT or self.planbook is None:
             return False
         return self.planbook.open_creator_share(row) < 1.0 / _MAX_WIDENING
@@ -112,7 +109,6 @@ class CandidateFinder:
     ) -> tuple[np.ndarray, PairResolution | None]:
         """:meth:`find`, plus the plan resolution of the rows found when the search already computed it (the
         unfiltered path checks eligibility row by row; the filtered path uses masks and returns None)."""
-        direction = Direction(direction)
         if self.planbook is not None:
             refusal = direction.select(self.planbook.creator_refusal, self.planbook.product_refusal)(row)
             if refusal is not None:

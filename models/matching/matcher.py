@@ -30,7 +30,6 @@ from recsys.core.config import Settings
 from recsys.core.rules import PairResolution, PlanBook
 from recsys.core.vocab import Direction, FanTier, PlanType, PromotionFormat
 
-RERANK_DEPTH = rerank.RERANK_DEPTH
 _PLAN_TYPES = tuple(PlanType)
 
 
@@ -181,7 +180,7 @@ class Matcher:
         if len(rows) == 0:
             return []
         scored = self._score(Direction.CREATOR, np.full(len(rows), c), rows, filters.format, known)
-        outcomes = self.outcomes.predict(scored, rerank.by_score(scored, max(RERANK_DEPTH, offset + k)))
+        outcomes = self.outcomes.predict(scored, rerank.by_score(scored, max(rerank.RERANK_DEPTH, offset + k)))
         order, blended = rerank.creator_pool(
             scored, outcomes, self.settings.rules.earnings_blend, filters.min_commission
         )

@@ -151,34 +151,28 @@ class Retriever:
     def base(self, direction: Direction, row: int) -> np.ndarray:
         """The unweighted vector of a creator row (direction "creator") or product row ("product"): what is sent
         to the other side's index, which holds its vectors already multiplied by this direction's weights."""
-        direction = Direction(direction)
         return np.asarray(direction.select(self.creator_vectors, self.product_vectors)[row])
 
     def index_for(self, direction: Direction) -> VectorIndex:
         """The index a direction's queries search: products for creator queries, creators for product queries."""
-        direction = Direction(direction)
         return direction.select(self.product_index, self.creator_index)
 
     def candidate_vectors(self, direction: Direction) -> np.ndarray:
         """The unweighted vectors of the side a direction ranks."""
-        direction = Direction(direction)
         return direction.select(self.product_vectors, self.creator_vectors)
 
     def query(self, direction: Direction, row: int) -> np.ndarray:
         """The weighted query vector, to score against the other side's unweighted vectors."""
-        direction = Direction(direction)
         return (self.weights[direction] * self.base(direction, row)).astype(np.float32)
 
     def candidates(
         self, direction: Direction, row: int, n: int, allowed: np.ndarray | None = None, overfetch: float = 2.0
     ) -> tuple[np.ndarray, np.ndarray]:
         """Top-``n`` (scores, rows) of the other side for a query row; ``allowed`` filters rows (kept full)."""
-        direction = Direction(direction)
         return self.index_for(direction).search_filtered(self.base(direction, row), n, allowed, overfetch)
 
     def scores(self, direction: Direction, row: int, others: np.ndarray) -> np.ndarray:
         """Retrieval scores of given rows of the other side (for retrieval-only baselines and diagnostics)."""
-        direction = Direction(direction)
         return self.candidate_vectors(direction)[others] @ self.query(direction, row)
 
     def save(self, directory: Path) -> None:

@@ -158,7 +158,6 @@ def add_negatives(
     of a full catalogue; with them it also learns what does not sell (at the cost of treating a few unexposed good
     candidates as negatives).
     """
-    direction = Direction(direction)
     if per_query == 0 or pairs.empty:
         return pairs
     query_col, other_col = direction.query_rows(*_ROW_COLUMNS), direction.candidate_rows(*_ROW_COLUMNS)
@@ -194,7 +193,6 @@ def query_groups(
     outcome. A query with more than ``max_size`` candidates (a hot product promoted by thousands of creators) keeps
     a seeded random ``max_size`` of them: LambdaRank refuses queries above 10,000 rows and its cost grows with
     query size."""
-    direction = Direction(direction)
     query_col, other = direction.query_rows(*_ROW_COLUMNS), direction.candidate_rows(*_ROW_COLUMNS)
     frame = pairs.sort_values([query_col, other], kind="stable")
     if max_size is not None:

@@ -29,6 +29,18 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
+def file_problem(directory: Path, files: dict[str, str]) -> str | None:
+    """The first file of ``files`` (relative path -> sha256, as a manifest records them) that is missing from
+    ``directory`` or changed since it was written, in words; None when every file is as recorded."""
+    for rel, digest in files.items():
+        path = directory / rel
+        if not path.is_file():
+            return f"file {rel} is missing"
+        if sha256_file(path) != digest:
+            return f"file {rel} changed since it was written (sha256 differs from the manifest)"
+    return None
+
+
 def library_versions(names: Iterable[str] = CORE_LIBRARIES) -> dict[str, str]:
     """Python's version and each installed library's ("missing" when not installed)."""
     versions = {"python": platform.python_version()}

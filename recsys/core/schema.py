@@ -32,6 +32,7 @@ SHARE_TOLERANCE = 0.01
 
 PLAN_TYPES: tuple[str, ...] = tuple(t.value for t in PlanType)
 LISTED_PLAN_TYPES: tuple[str, ...] = tuple(t.value for t in PlanType if t.listed)  # plans that name their creators
+PUBLIC_PLAN_TYPES: tuple[str, ...] = tuple(t.value for t in PlanType if not t.listed)  # open to every creator
 TIER_BASES: tuple[str, ...] = ("units", "gmv")
 PROMOTION_FORMATS: tuple[str, ...] = tuple(f.value for f in PromotionFormat)
 ORDER_STATUSES: tuple[str, ...] = ("placed", "confirmed", "refunded", "settled")
@@ -43,11 +44,6 @@ FAN_TIERS: tuple[tuple[str, int], ...] = tuple((t.value, t.min_followers) for t 
 def audience_columns(prefix: Literal["aud", "target"]) -> list[str]:
     """``aud_female, aud_male, aud_age_18_23, ...`` (creators) or ``target_...`` (products)."""
     return [f"{prefix}_{key}" for key in AUDIENCE_KEYS]
-
-
-def fan_tier_of(followers: int) -> str:
-    """Name of the fan tier a follower count falls in."""
-    return FanTier.of(followers).value
 
 
 @dataclass(frozen=True)

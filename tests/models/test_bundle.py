@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from models.bundle import BundleError, current_bundle_dir, load_bundle, save_bundle
+from recsys.core.vocab import DIRECTIONS
 
 
 def _copy(src: Path, dst: Path) -> Path:
@@ -34,7 +35,7 @@ def test_save_then_load_gives_identical_scores(fixture_bundle, tmp_path) -> None
     rows = np.arange(50)
     x = first.tables.vectors(rows, rows)
     np.testing.assert_array_equal(x, again.tables.vectors(rows, rows))
-    for d in ("creator", "product"):
+    for d in DIRECTIONS:
         np.testing.assert_array_equal(first.rankers[d].predict(x), again.rankers[d].predict(x))
         np.testing.assert_array_equal(first.retriever.query(d, 3), again.retriever.query(d, 3))
     np.testing.assert_array_equal(first.gmv.predict(x), again.gmv.predict(x))
@@ -45,7 +46,7 @@ def test_a_modified_file_is_refused_naming_the_file(fixture_bundle, tmp_path) ->
     bundle = _copy(fixture_bundle.path, tmp_path / "b")
     model = bundle / "models" / "gmv.txt"
     model.write_text(model.read_text().replace("tree", "tree ", 1))
-    with pytest.raises(BundleError, match=r"models/gmv.txt was modified"):
+    with pytest.raises(BundleError, match=r"models/gmv.txt changed since it was written"):
         load_bundle(bundle)
 
 

@@ -116,7 +116,7 @@ def test_a_broken_bundle_is_refused_and_the_old_one_keeps_serving(client, env, b
         res = _reload_to(client, env, broken.name)
         assert res.status_code == 409
         error = res.json()["error"]
-        assert error["code"] == "bundle_refused" and "checksum mismatch" in error["message"]
+        assert error["code"] == "bundle_refused" and "sha256 differs from the manifest" in error["message"]
         pool = client.get(f"/v1/creators/{w.creator}/products", params={"k": 3}, headers=key(w, "creator"))
         assert pool.status_code == 200 and pool.json()["model_run_id"] == bundles[0]
         assert client.get("/readyz").json()["model_run_id"] == bundles[0]

@@ -111,6 +111,8 @@ def train_command(
 
 
 def print_train_summary(metrics: dict[str, object], path: Path, seconds: float) -> None:
+    from recsys.core.vocab import DIRECTIONS
+
     table = Table(title=f"trained bundle {path.name}")
     table.add_column("measure")
     table.add_column("creator -> products", justify="right")
@@ -124,7 +126,7 @@ def print_train_summary(metrics: dict[str, object], path: Path, seconds: float) 
     ]
     recall_key = next((k for k in metrics if k.startswith("creator_recall@")), None)
     for label, key in rows:
-        table.add_row(label, *(_fmt(metrics.get(key.format(d=d))) for d in ("creator", "product")))
+        table.add_row(label, *(_fmt(metrics.get(key.format(d=d))) for d in DIRECTIONS))
     if recall_key:
         suffix = recall_key.removeprefix("creator_")
         table.add_row(f"retrieval {suffix}", _fmt(metrics.get(recall_key)), _fmt(metrics.get(f"product_{suffix}")))

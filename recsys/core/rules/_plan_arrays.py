@@ -15,9 +15,12 @@ import pandas as pd
 
 from recsys.core.rules._columns import as_tiers, explode_lists, ranges, times_ns
 from recsys.core.schema import PLAN_TYPES, TIER_BASES
+from recsys.core.vocab import PlanType
 
 TYPE_CODES: dict[str, int] = {t: i for i, t in enumerate(PLAN_TYPES)}
-OPEN, EXCLUSIVE, TARGETED, TIERED = (TYPE_CODES[t] for t in ("open", "exclusive", "targeted", "tiered"))
+OPEN, EXCLUSIVE, TARGETED, TIERED = (
+    t.code for t in (PlanType.OPEN, PlanType.EXCLUSIVE, PlanType.TARGETED, PlanType.TIERED)
+)
 UNITS, GMV = TIER_BASES.index("units"), TIER_BASES.index("gmv")
 
 

@@ -20,6 +20,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from recsys.core.rules.inputs import PlanTerms
+from recsys.core.vocab import PlanType
 
 RATE_DECIMALS = 12
 
@@ -83,7 +84,7 @@ def tiered_rates(base: np.ndarray, tiers: np.ndarray, cumulative: np.ndarray, pr
 
 def effective_rate(plan: PlanTerms, cumulative_amount: float = 0.0, predicted_amount: float = 0.0) -> float:
     """The rate ``plan`` pays on a creator's predicted sales (amounts in the plan's ``tier_basis``)."""
-    if plan.plan_type != "tiered":
+    if plan.plan_type != PlanType.TIERED:
         return plan.commission_rate
     rates = tiered_rates(
         np.array([plan.commission_rate]),
@@ -96,7 +97,7 @@ def effective_rate(plan: PlanTerms, cumulative_amount: float = 0.0, predicted_am
 
 def tier_schedule_points(plan: PlanTerms) -> list[float]:
     """Amounts at which ``plan``'s rate may change (0 and every threshold)."""
-    return sorted({0.0, *(m for m, _ in plan.tiers if m > 0)}) if plan.plan_type == "tiered" else [0.0]
+    return sorted({0.0, *(m for m, _ in plan.tiers if m > 0)}) if plan.plan_type == PlanType.TIERED else [0.0]
 
 
 def expected_commission(

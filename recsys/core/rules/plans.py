@@ -39,10 +39,10 @@ from recsys.core.rules.eligibility import creator_admission, merchant_admission,
 from recsys.core.rules.inputs import CreatorProfile, MerchantProfile, PlanTerms, ProductProfile
 from recsys.core.rules.reasons import Decision
 from recsys.core.rules.validation import terms_reasons
-from recsys.core.schema import LISTED_PLAN_TYPES
+from recsys.core.schema import LISTED_PLAN_TYPES, PUBLIC_PLAN_TYPES
+from recsys.core.vocab import PlanType
 
-PRECEDENCE: dict[str, int] = {"exclusive": 0, "targeted": 1, "open": 2, "tiered": 2}
-PUBLIC_PLAN_TYPES: tuple[str, ...] = ("open", "tiered")
+PRECEDENCE: dict[str, int] = {PlanType.EXCLUSIVE: 0, PlanType.TARGETED: 1, PlanType.OPEN: 2, PlanType.TIERED: 2}
 
 
 def is_visible(plan: PlanTerms, creator_id: str) -> bool:
@@ -164,7 +164,7 @@ def resolve_plans(
         key=lambda k: (
             PRECEDENCE[passing[k][1].plan_type],
             -rates[k],
-            passing[k][1].plan_type != "open",
+            passing[k][1].plan_type != PlanType.OPEN,
             passing[k][0],
         ),
     )

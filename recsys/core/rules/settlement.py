@@ -29,6 +29,7 @@ from recsys.core.rules._columns import as_timestamp, require_timestamp, times_ns
 from recsys.core.rules.commission import rate_at, tier_matrix
 from recsys.core.rules.inputs import PlanTerms
 from recsys.core.rules.reasons import Decision
+from recsys.core.vocab import PlanType
 
 SETTLEMENT_STATUSES: tuple[str, ...] = ("pending", "settleable", "paid", "refunded")
 
@@ -101,7 +102,7 @@ def attach_commission(orders: pd.DataFrame, promotions: pd.DataFrame, plans: pd.
         raise ValueError(f"orders reference plan_id {unknown[0]!r}, which is not in plans")
     rates = np.array([terms[pid].commission_rate for pid in out["plan_id"]], dtype=np.float64)
     refunded = (out["status"].astype(str) == "refunded").to_numpy() | out["refunded_at"].notna().to_numpy()
-    tiered_ids = [pid for pid in wanted if terms[pid].plan_type == "tiered"]
+    tiered_ids = [pid for pid in wanted if terms[pid].plan_type == PlanType.TIERED]
     if tiered_ids:
         created = pd.to_datetime(out["created_at"])
         for pid in tiered_ids:

@@ -18,6 +18,7 @@ from recsys.core.rules.commission import effective_rate, tier_schedule_points
 from recsys.core.rules.inputs import PlanTerms
 from recsys.core.rules.reasons import sort_reasons
 from recsys.core.schema import LISTED_PLAN_TYPES, PLAN_TYPES, TIER_BASES
+from recsys.core.vocab import PlanType
 
 
 def _in_bounds(rate: float, settings: RulesSettings) -> bool:
@@ -31,7 +32,7 @@ def terms_reasons(plan: PlanTerms, settings: RulesSettings) -> list[str]:
         reasons.append("plan_type_unknown")
     if not _in_bounds(plan.commission_rate, settings):
         reasons.append("plan_commission_out_of_bounds")
-    if plan.plan_type == "tiered":
+    if plan.plan_type == PlanType.TIERED:
         if plan.tier_basis not in TIER_BASES:
             reasons.append("plan_tier_basis_unknown")
         if not all(_in_bounds(rate, settings) for _, rate in plan.tiers):
@@ -54,9 +55,9 @@ def validate_plan(plan: PlanTerms, settings: RulesSettings) -> list[str]:
     open/tiered ones do not; the plan ends after it starts; budget, spent and min_followers are >= 0.
     """
     reasons = terms_reasons(plan, settings)
-    if plan.plan_type == "tiered" and not plan.tiers:
+    if plan.plan_type == PlanType.TIERED and not plan.tiers:
         reasons.append("plan_tiers_missing")
-    if plan.plan_type != "tiered" and plan.tiers:
+    if plan.plan_type != PlanType.TIERED and plan.tiers:
         reasons.append("plan_tiers_not_allowed")
     if plan.plan_type in LISTED_PLAN_TYPES and not plan.creator_ids:
         reasons.append("plan_listed_creators_missing")
@@ -95,11 +96,11 @@ def validate_plan_update(
             reasons.append("plan_type_changed_after_launch")
         if new.starts_at != old.starts_at:
             reasons.append("plan_start_changed_after_launch")
-        if old.plan_type == "tiered" and new.plan_type == "tiered" and new.tier_basis != old.tier_basis:
+        if old.plan_type == PlanType.TIERED and new.plan_type == PlanType.TIERED and new.tier_basis != old.tier_basis:
             reasons.append("plan_tier_basis_changed_after_launch")
         if not new.commission_rate >= old.commission_rate:
             reasons.append("plan_rate_decreased_after_launch")
-        if "tiered" in (old.plan_type, new.plan_type):
+        if PlanType.TIERED in (old.plan_type, new.plan_type):
             points = sorted({*tier_schedule_points(old), *tier_schedule_points(new)})
             if any(not effective_rate(new, amount) >= effective_rate(old, amount) for amount in points):
                 reasons.append("plan_tier_rate_decreased_after_launch")

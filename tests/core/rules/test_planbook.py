@@ -253,3 +253,35 @@ def test_open_creator_share_estimates_who_may_join_a_product() -> None:
     assert book.open_creator_share(1) == 0.0  # p2: targeted only
     assert book.open_creator_share(2) == 0.0  # p3: merchant banned
     assert book.open_creator_share(3) == pytest.approx(1 / 3)  # p4: tiered plan for 1,000+ followers
+
+
+def test_projecting_units_picks_the_tier_a_fresh_resolution_picks() -> None:
+    """Hand-worked: p4 is tiered, 10% base and 20% from 10 units. Resolved without units alice gets the base 10%;
+    projected with 20 units, 10 units earn 10% and 10 earn 20%: 15%, the rate a fresh resolution with 20 units gives
+    (test_products_for_creator). The other pairs keep their flat rates."""
+    book = _build(_market())
+    every = np.arange(4)
+    plain = book.products_for_creator(0, every)
+    projected = book.project(plain, np.array([0, 0, 0, 20.0]))
+    np.testing.assert_allclose(plain.rate, [0.05, 0.2, np.nan, 0.1])
+    np.testing.assert_allclose(projected.rate, [0.05, 0.2, np.nan, 0.15])
+    assert projected.eligible.tolist() == plain.eligible.tolist()
+
+
+@settings(max_examples=200, deadline=None)
+@given(marketplaces(max_plans=8), st.integers(0, 2**32 - 1))
+def test_project_equals_resolving_again_with_the_units(market: dict, seed: int) -> None:  # type: ignore[type-arg]
+    """The request path resolves once and projects tiers on a subset of the pairs; that must equal resolving the
+    subset anew with the units (every field, every pair)."""
+    book = _build(market)
+    rng = np.random.default_rng(seed)
+    n = 30
+    c = rng.integers(0, len(market["creators"]), n)
+    p = rng.integers(0, len(market["products"]), n)
+    cumulative = rng.integers(0, 30, n).astype(float)
+    units = rng.uniform(0, 60, n)
+    subset = rng.permutation(n)[: n // 2]
+    projected = book.project(book.resolve_pairs(c, p, None, cumulative).take(subset), units[subset])
+    fresh = book.resolve_pairs(c[subset], p[subset], units[subset], cumulative[subset])
+    for field in ("eligible", "plan_row", "plan_type", "rate", "reason"):
+        np.testing.assert_array_equal(getattr(projected, field), getattr(fresh, field), err_msg=field)

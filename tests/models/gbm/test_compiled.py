@@ -8,6 +8,7 @@ import shutil
 import numpy as np
 
 from models.bundle import load_bundle, save_bundle
+from recsys.core.vocab import DIRECTIONS
 
 
 def test_compiled_bundle_scores_like_lightgbm_and_recompiles_for_another_cpu(fixture_bundle, tmp_path) -> None:  # type: ignore[no-untyped-def]
@@ -23,7 +24,7 @@ def test_compiled_bundle_scores_like_lightgbm_and_recompiles_for_another_cpu(fix
     assert fast.rankers["creator"].compiled_ is not None and fast.gmv.compiled_ is not None
     rows = np.arange(200)
     X = plain.tables.vectors(rows % 300, rows)
-    for d in ("creator", "product"):
+    for d in DIRECTIONS:
         np.testing.assert_allclose(fast.rankers[d].predict(X), plain.rankers[d].predict(X), rtol=1e-9, atol=1e-9)
     np.testing.assert_allclose(fast.gmv.predict(X), plain.gmv.predict(X), rtol=1e-9)
     np.testing.assert_allclose(fast.distribution.weight(X), plain.distribution.weight(X), atol=1e-9)

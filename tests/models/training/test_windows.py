@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 
 from models.training.windows import query_groups
+from recsys.core.vocab import Direction
 
 
 def _pairs(n_creators: int, product: int = 0) -> pd.DataFrame:
@@ -27,11 +28,11 @@ def _pairs(n_creators: int, product: int = 0) -> pd.DataFrame:
 
 def test_a_hot_product_query_is_capped_to_a_seeded_sample() -> None:
     pairs = pd.concat([_pairs(12_000, product=0), _pairs(30, product=1)], ignore_index=True)
-    groups = query_groups(pairs, "product", "gmv", 2.0, max_size=1000, seed=3)
+    groups = query_groups(pairs, Direction.PRODUCT, "gmv", 2.0, max_size=1000, seed=3)
     assert groups.group_sizes.tolist() == [1000, 30]
-    again = query_groups(pairs, "product", "gmv", 2.0, max_size=1000, seed=3)
+    again = query_groups(pairs, Direction.PRODUCT, "gmv", 2.0, max_size=1000, seed=3)
     np.testing.assert_array_equal(groups.c_rows, again.c_rows)
-    other = query_groups(pairs, "product", "gmv", 2.0, max_size=1000, seed=4)
+    other = query_groups(pairs, Direction.PRODUCT, "gmv", 2.0, max_size=1000, seed=4)
     assert not np.array_equal(groups.c_rows, other.c_rows)
     assert (groups.labels[:1000] > 0).any()
 
@@ -39,5 +40,5 @@ def test_a_hot_product_query_is_capped_to_a_seeded_sample() -> None:
 def test_queries_need_two_promoted_candidates_and_a_sale() -> None:
     pairs = _pairs(5)
     pairs.loc[:, "gmv"] = 0.0
-    assert query_groups(pairs, "product", "gmv", 2.0).n_queries == 0
-    assert query_groups(_pairs(1), "product", "gmv", 2.0).n_queries == 0
+    assert query_groups(pairs, Direction.PRODUCT, "gmv", 2.0).n_queries == 0
+    assert query_groups(_pairs(1), Direction.PRODUCT, "gmv", 2.0).n_queries == 0

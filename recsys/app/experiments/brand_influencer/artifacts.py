@@ -36,7 +36,7 @@ from recsys.app.experiments.brand_influencer.pipeline import (
     cross_brand_normalise,
 )
 from recsys.core.progress import stage
-from recsys.core.provenance import CORE_LIBRARIES, library_versions, sha256_file
+from recsys.core.provenance import CORE_LIBRARIES, file_problem, library_versions, sha256_file
 
 MANIFEST = "manifest.json"
 ARTIFACT_KIND = "brand-influencer pipeline"
@@ -118,12 +118,9 @@ def load_pipeline(artifacts_dir: Path) -> tuple[BrandCreatorPipeline, dict[str, 
             f"{manifest_path}: format {manifest.get('format')!r}, this code reads format {ARTIFACT_FORMAT}; "
             "retrain with `recsys train`"
         )
-    for name, digest in manifest.get("files", {}).items():
-        path = artifacts_dir / name
-        if not path.is_file():
-            raise ArtifactError(f"missing artifact file {path}")
-        if sha256_file(path) != digest:
-            raise ArtifactError(f"artifact file {path} changed since training (sha256 differs from the manifest)")
+    problem = file_problem(artifacts_dir, manifest.get("files", {}))
+    if problem is not None:
+        raise ArtifactError(f"{artifacts_dir}: artifact {problem}; retrain with `recsys train`")
     try:
         pipeline = BrandCreatorPipeline.load(artifacts_dir)
     except ValueError as exc:

@@ -92,7 +92,7 @@ def test_altered_or_incompatible_artifacts(trained_split, tmp_path: Path) -> Non
     meta = json.loads((copy / "pipeline.json").read_text())
     meta["feature_names"] = [*meta["feature_names"][:-1], "brand_country"]
     (copy / "pipeline.json").write_text(json.dumps(meta))
-    with pytest.raises(ArtifactError, match=r"pipeline\.json changed since training"):
+    with pytest.raises(ArtifactError, match=r"pipeline\.json changed since it was written"):
         score_to_file(copy, test_dir, tmp_path / "s.csv")
     manifest = json.loads((copy / MANIFEST).read_text())
     manifest["files"]["pipeline.json"] = sha256_file(copy / "pipeline.json")  # a consistent but foreign folder
