@@ -9,7 +9,7 @@ import pandas as pd
 
 from features.history import History, distinct_partners, window_aggregates
 from features.names import CREATOR_FEATURES, PRODUCT_FEATURES, extra_names
-from recsys.core.schema import AUDIENCE_KEYS, PUBLIC_PLAN_TYPES, TABLES, audience_columns
+from recsys.core.schema import AUDIENCE_KEYS, CAPACITY_COLUMNS, PUBLIC_PLAN_TYPES, TABLES, audience_columns
 from recsys.core.vocab import FanTier
 
 
@@ -22,7 +22,7 @@ class Extras:
 
     @classmethod
     def of(cls, frame: pd.DataFrame, table: str) -> Extras:
-        known = set(TABLES[table].column_names)
+        known = set(TABLES[table].column_names) | set(CAPACITY_COLUMNS.get(table, ()))
         numeric: list[str] = []
         embeddings: dict[str, int] = {}
         for col in frame.columns:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import pandas as pd
@@ -22,20 +22,25 @@ from models.bundle import Bundle, load_current
 from models.matching.assemble import assemble_matcher
 from models.matching.matcher import Matcher
 from recsys.core.config import Settings
-from recsys.core.schema import TABLES, Marketplace
+from recsys.core.schema import CAPACITY_COLUMNS, TABLES, Marketplace
 from recsys.core.store import Store, now_utc, records_to_frame
 
 SERVING_TABLES = ("merchants", "products", "creators", "plans")
 """What the matcher needs from the store (promotions and orders reach it through the bundle's features)."""
 
 
-def load_serving_market(store: Store) -> Marketplace:
-    """Merchants, products, creators and plans in one consistent read; promotions and orders left empty (the
-    fixture's 1.9M orders alone take half a minute to read, and serving never looks at them). Extra columns are
-    left out too: their values reach the matcher through the bundle's features (1M products' embedding lists
-    took 0.6 GiB as Python objects)."""
+def load_serving_market(store: Store, promotions_since: datetime | None = None) -> Marketplace:
+    """Merchants, products, creators and plans in one consistent read, with the promotions started since
+    ``promotions_since`` (the market state's recent collaborations; older ones reach the matcher through the
+    bundle's pair features); orders left empty (the fixture's 1.9M orders alone take half a minute to read, and
+    serving never looks at them). Extra columns are left out too, but for the capacity columns: their values reach
+    the matcher through the bundle's features (1M products' embedding lists took 0.6 GiB as Python objects)."""
     with store.engine.connect() as conn, conn.begin():
-        frames = {name: store.read_table(name, conn, extras=False) for name in SERVING_TABLES}
+        frames = {
+            name: store.read_table(name, conn, extras=CAPACITY_COLUMNS.get(name, ())) for name in SERVING_TABLES
+        }
+        if promotions_since is not None:
+            frames["promotions"] = store.read_table("promotions", conn, started_since=promotions_since)
     for name in TABLES:
         frames.setdefault(name, records_to_frame(TABLES[name], []))
     return Marketplace(**frames)
@@ -77,10 +82,12 @@ def open_matcher_state(settings: Settings, store: Store | None = None, bundle: B
     """Load the current bundle (or use ``bundle``) and the store's current tables into a matcher."""
     store = store or Store.from_settings(settings)
     revision = store.current_revision()
-    market = load_serving_market(store)
     bundle = bundle if bundle is not None else load_serving_bundle(settings)
+    now = now_utc()
+    since = min(bundle.engine.tables.cutoff.to_pydatetime(), now - timedelta(days=settings.matching.capacity_days))
+    market = load_serving_market(store, since)
     return MatcherState(
-        assemble_matcher(bundle.engine, market, settings, now_utc()),
+        assemble_matcher(bundle.engine, market, settings, now),
         bundle,
         revision,
         merchant_ids=frozenset(market.merchants["merchant_id"].astype(str)),

@@ -64,6 +64,9 @@ def product_item(state: MatcherState, rec: Recommendation) -> ProductRecommendat
         predicted_gmv=_f(rec.predicted_gmv),
         predicted_units=_f(rec.predicted_units),
         score=_f(rec.score),
+        capacity_price=_f(rec.capacity_price),
+        existing=rec.existing,
+        creator_capacity_left=rec.creator_capacity_left,
         reasons=_reasons(rec),
     )
 
@@ -88,6 +91,9 @@ def creator_item(state: MatcherState, rec: Recommendation) -> CreatorRecommendat
         predicted_gmv=_f(rec.predicted_gmv),
         predicted_units=_f(rec.predicted_units),
         score=_f(rec.score),
+        capacity_price=_f(rec.capacity_price),
+        existing=rec.existing,
+        creator_capacity_left=rec.creator_capacity_left,
         reasons=_reasons(rec),
     )
 

@@ -6,15 +6,24 @@ from datetime import datetime
 
 from models.engine import Engine
 from models.matching.catalog import Catalog
+from models.matching.market import CapacityPrices, MarketState
 from models.matching.matcher import Matcher
+from models.matching.rerank import MarketView
 from models.matching.rulebook import aligned_planbook
 from recsys.core.config import Settings
 from recsys.core.schema import Marketplace
 
 
 def assemble_matcher(engine: Engine, market: Marketplace, settings: Settings, now: datetime) -> Matcher:
-    """A matcher over ``engine`` with ``market``'s catalogue and plan rules as of ``now``, rows aligned with the
-    engine's id maps (entities the market no longer has are never recommended)."""
+    """A matcher over ``engine`` with ``market``'s catalogue, plan rules and market state as of ``now``, rows aligned
+    with the engine's id maps (entities the market no longer has are never recommended). With
+    ``matching.allocation`` on, the global allocation is solved here, so its prices follow every refresh."""
     tables = engine.tables
     catalog = Catalog.build(market, tables.creators, tables.products)
-    return Matcher(engine, catalog, aligned_planbook(market, tables, settings.rules, now), settings)
+    book = aligned_planbook(market, tables, settings.rules, now)
+    state = MarketState.build(market, tables, settings.matching, now)
+    if settings.matching.allocation:
+        prices = CapacityPrices.solve(engine, book, state, settings.matching)
+    else:
+        prices = CapacityPrices.zero(len(tables.creators), len(tables.products))
+    return Matcher(engine, catalog, book, settings, MarketView(state, prices, settings.matching))

@@ -1,8 +1,10 @@
 """The matcher: the named stages of a recommendation, assembled in one place.
 
-candidate selection (:mod:`.candidates`) → plan resolution, once (:mod:`.resolution`) → scoring (:mod:`.scoring`)
-→ outcomes for the rerank depth (:mod:`.outcomes`) → reranking (:mod:`.rerank`) → explanation of the returned page
-only (:mod:`.page`). Rows stay row numbers until :class:`Recommendation` objects are built for the page.
+candidate selection (:mod:`.candidates`; existing collaborations left out unless asked) → plan resolution, once
+(:mod:`.resolution`) → scoring (:mod:`.scoring`) → outcomes for the rerank depth (:mod:`.outcomes`) → reranking by
+capacity-aware value (:mod:`.rerank`, with the market's state and capacity prices from :mod:`.market`) →
+explanation of the returned page only (:mod:`.page`). Rows stay row numbers until :class:`Recommendation` objects
+are built for the page.
 
 ``recommend_products`` serves a creator's product pool; ``recommend_creators`` a merchant looking for creators for one
 product, ``recommend_creators_for_merchant`` for its whole shop; ``score_pairs`` scores explicit pairs. Rules come
@@ -24,6 +26,7 @@ from models.matching.catalog import Catalog
 from models.matching.explain import Reason
 from models.matching.outcomes import OutcomePredictor, Outcomes
 from models.matching.page import PageExplainer
+from models.matching.rerank import MarketView, Ranked
 from models.matching.resolution import PlanResolver
 from models.matching.scoring import PairScorer, ScoredPairs
 from recsys.core.config import Settings
@@ -61,7 +64,7 @@ class CreatorFilters:
 class Recommendation:
     creator_id: str
     product_id: str
-    score: float  # the value the list is ordered by
+    score: float  # the value the list is ordered by (capacity-aware; a creator's pool blends in earnings)
     fit_score: float  # the ranker's score as its place among validation pairs, in [0, 1]
     predicted_gmv: float
     predicted_units: float
@@ -74,6 +77,9 @@ class Recommendation:
     eligible: bool = True
     refusal_reason: str | None = None
     reasons: list[Reason] = field(default_factory=list)
+    existing: bool = False  # the creator already promotes the product (shown only when asked for)
+    capacity_price: float = 0.0  # congestion price of the creator's and product's capacity, in yuan of GMV
+    creator_capacity_left: int | None = None  # new collaborations the creator can still take this period
     creator_row: int = -1  # rows of the bundle's id maps, so the response needs no id lookups
     product_row: int = -1
 
@@ -81,11 +87,20 @@ class Recommendation:
 class Matcher:
     """Recommendations from a trained engine, a catalogue and (optionally) the plan rules."""
 
-    def __init__(self, engine: Engine, catalog: Catalog, planbook: PlanBook | None, settings: Settings) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        catalog: Catalog,
+        planbook: PlanBook | None,
+        settings: Settings,
+        market: MarketView | None = None,
+    ) -> None:
         self.engine = engine
         self.catalog = catalog
         self.planbook = planbook
         self.settings = settings
+        n_c, n_p = len(engine.tables.creators), len(engine.tables.products)
+        self.market = market if market is not None else MarketView.none(n_c, n_p, settings.matching)
         # Requests are small: one thread each, concurrency comes from workers. Every prediction must use the same
         # count: LightGBM re-sizes its OpenMP pool whenever consecutive calls differ (measured 3x slower).
         threads = 1
@@ -98,7 +113,7 @@ class Matcher:
 
     def with_planbook(self, planbook: PlanBook | None) -> Matcher:
         """The same matcher under other plan rules (plan edits, another time)."""
-        return Matcher(self.engine, self.catalog, planbook, self.settings)
+        return Matcher(self.engine, self.catalog, planbook, self.settings, self.market)
 
     # --- stages chained -----------------------------------------------------------------------------------
 
@@ -112,9 +127,28 @@ class Matcher:
     ) -> ScoredPairs:
         return self.scorer.score(direction, c, p, fmt, self.resolver.resolve(c, p, known))
 
-    def _page(self, scored: ScoredPairs, outcomes: Outcomes, order_score: np.ndarray) -> list[Recommendation]:
+    def _new_only(self, c: np.ndarray, p: np.ndarray, include_existing: bool | None) -> np.ndarray:
+        """Positions of the pairs a list may show: all, or only new partners (the default)."""
+        include = self.settings.matching.include_existing if include_existing is None else include_existing
+        return np.arange(len(c)) if include else np.flatnonzero(~self.market.state.existing(c, p))
+
+    def _ranked_page(
+        self, scored: ScoredPairs, outcomes: Outcomes, ranked: Ranked, pick: slice
+    ) -> list[Recommendation]:
+        rows = ranked.order[pick]
+        return self._page(scored, outcomes.take(rows), ranked.score[rows], ranked.price[rows])
+
+    def _page(
+        self, scored: ScoredPairs, outcomes: Outcomes, order_score: np.ndarray, price: np.ndarray | None = None
+    ) -> list[Recommendation]:
         """Recommendation objects for the page: ``outcomes`` rows in order, with their list score."""
+        if len(outcomes.idx) == 0:  # an empty page (e.g. nothing pays min_commission): no model sees 0 rows
+            return []
         weight, reasons = self.explainer.explain(scored, outcomes.idx)
+        state = self.market.state
+        existing = state.existing(scored.c[outcomes.idx], scored.p[outcomes.idx])
+        left = state.creator_left
+        limited = state.creator_capacity < np.iinfo(np.int32).max
         plan_ids = self.planbook.plan_ids if self.planbook is not None else None
         tables, res = self.engine.tables, outcomes.resolved
         recs = []
@@ -138,6 +172,9 @@ class Matcher:
                     eligible=bool(res.eligible[j]),
                     refusal_reason=res.reason[j],
                     reasons=reasons[j],
+                    existing=bool(existing[j]),
+                    capacity_price=round(float(price[j]), 2) if price is not None else 0.0,
+                    creator_capacity_left=int(left[c]) if limited[c] else None,
                     creator_row=c,
                     product_row=p,
                 )
@@ -171,21 +208,33 @@ class Matcher:
     # --- creator -> products -------------------------------------------------------------------------------
 
     def recommend_products(
-        self, creator_id: str, k: int = 20, filters: ProductFilters = ProductFilters(), offset: int = 0
+        self,
+        creator_id: str,
+        k: int = 20,
+        filters: ProductFilters = ProductFilters(),
+        offset: int = 0,
+        include_existing: bool | None = None,
     ) -> list[Recommendation]:
-        """The creator's product pool: joinable products ranked by a blend of fit and expected earnings."""
+        """The creator's product pool: joinable new products ranked by a blend of capacity-aware value and expected
+        earnings (``include_existing``: also products it already promotes; default ``matching.include_existing``)."""
         c = self._creator_row(creator_id)
         static = self.candidates.product_filter(filters.category)
         rows, known = self.candidates.find_resolved(Direction.CREATOR, c, self.settings.retrieval.candidates, static)
+        keep = self._new_only(np.full(len(rows), c), rows, include_existing)
+        rows, known = rows[keep], known.take(keep) if known is not None else None
         if len(rows) == 0:
             return []
         scored = self._score(Direction.CREATOR, np.full(len(rows), c), rows, filters.format, known)
         outcomes = self.outcomes.predict(scored, rerank.by_score(scored, max(rerank.RERANK_DEPTH, offset + k)))
-        order, blended = rerank.creator_pool(
-            scored, outcomes, self.settings.rules.earnings_blend, filters.min_commission
+        ranked = rerank.creator_pool(
+            scored,
+            outcomes,
+            self.market,
+            self.settings.rules.earnings_blend,
+            filters.min_commission,
+            self.engine.tables.arrays["product_category"],
         )
-        pick = order[offset : offset + k]
-        return self._page(scored, outcomes.take(pick), blended[pick])
+        return self._ranked_page(scored, outcomes, ranked, slice(offset, offset + k))
 
     # --- product / merchant -> creators --------------------------------------------------------------------
 
@@ -193,18 +242,27 @@ class Matcher:
         return self.candidates.creator_filter(filters.fan_tier, filters.region, filters.category)
 
     def recommend_creators(
-        self, product_id: str, k: int = 20, filters: CreatorFilters = CreatorFilters(), offset: int = 0
+        self,
+        product_id: str,
+        k: int = 20,
+        filters: CreatorFilters = CreatorFilters(),
+        offset: int = 0,
+        include_existing: bool | None = None,
     ) -> list[Recommendation]:
-        """Creators for one product, ranked by fit; with predicted GMV and the merchant's expected ROI."""
+        """New creators for one product by capacity-aware value; with predicted GMV and the merchant's expected
+        ROI (``include_existing``: also creators already promoting it)."""
         p = self._product_row(product_id)
         rows, known = self.candidates.find_resolved(
             Direction.PRODUCT, p, self.settings.retrieval.candidates, self._creator_filter(filters)
         )
-        scored = self._score(Direction.PRODUCT, rows, np.full(len(rows), p), filters.format, known)
-        idx = rerank.by_score(scored, offset + k)[offset : offset + k]
-        if len(idx) == 0:
+        keep = self._new_only(rows, np.full(len(rows), p), include_existing)
+        rows, known = rows[keep], known.take(keep) if known is not None else None
+        if len(rows) == 0:
             return []
-        return self._page(scored, self.outcomes.predict(scored, idx), scored.score[idx])
+        scored = self._score(Direction.PRODUCT, rows, np.full(len(rows), p), filters.format, known)
+        outcomes = self.outcomes.predict(scored, rerank.by_score(scored, max(rerank.RERANK_DEPTH, offset + k)))
+        ranked = rerank.creators_by_value(scored, outcomes, self.market)
+        return self._ranked_page(scored, outcomes, ranked, slice(offset, offset + k))
 
     def recommend_creators_for_merchant(
         self,
@@ -214,9 +272,11 @@ class Matcher:
         offset: int = 0,
         max_products: int = 20,
         per_product: int = 200,
+        include_existing: bool | None = None,
     ) -> list[Recommendation]:
-        """Shop-level: the best creators across the merchant's top-selling admitted products, each creator listed
-        once with the product it fits best. Candidates of all products are scored in one batch."""
+        """Shop-level: the best new creators across the merchant's top-selling admitted products, each creator
+        listed once with the product it fits best, by capacity-aware value. Candidates of all products are scored
+        in one batch."""
         rows = self.catalog.merchant_products(merchant_id)
         if rows is None:
             raise UnknownEntity("merchant", merchant_id)
@@ -230,11 +290,14 @@ class Matcher:
             return []
         c = np.concatenate(found)
         p = np.concatenate([np.full(len(x), row) for x, row in zip(found, rows, strict=True)])
-        scored = self._score(Direction.PRODUCT, c, p, filters.format)
-        idx = rerank.best_product_per_creator(scored)[offset : offset + k]
-        if len(idx) == 0:
+        keep = self._new_only(c, p, include_existing)
+        if len(keep) == 0:
             return []
-        return self._page(scored, self.outcomes.predict(scored, idx), scored.fit[idx])
+        scored = self._score(Direction.PRODUCT, c[keep], p[keep], filters.format)
+        idx = rerank.best_product_per_creator(scored)[: max(rerank.RERANK_DEPTH, offset + k)]
+        outcomes = self.outcomes.predict(scored, idx)
+        ranked = rerank.creators_by_value(scored, outcomes, self.market)
+        return self._ranked_page(scored, outcomes, ranked, slice(offset, offset + k))
 
     def recommend(self, direction: Direction, query_id: str, k: int = 20, offset: int = 0) -> list[Recommendation]:
         """A direction's list for a query id (a creator's pool or a product's creators), default filters."""

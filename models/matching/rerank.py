@@ -1,21 +1,71 @@
-"""Stage: reranking — the order a list is shown in, from scored pairs and their outcomes.
+"""Stage: reranking — the order a list is shown in, from scored pairs, their outcomes and the market.
 
-- a creator's pool: joinable products by a blend of fit and expected earnings (``rules.earnings_blend``),
-  optionally only those paying at least ``min_commission``;
-- creators for a product: by the ranker's score;
-- shop-level creators: each creator once, with the product it fits best, by fit.
-Ties break on the candidate's row, so equal scores always list in the same order.
+Every list is ordered by a pair's *capacity-aware value*: predicted GMV minus the capacity prices of the creator
+and the product from the global allocation (:class:`~.market.CapacityPrices`; the pair's reduced cost), scaled by
+the exposure controls of the creator — a boost for new and small creators, a decay for creators already in many
+lists this period:
+
+    net   = predicted_gmv − price_c − price_p
+    m_c   = (1 + new_creator_boost · new_c) · (1 + lists_c / mean lists)^−exposure_decay
+    value = net · m_c  if net ≥ 0,  net / m_c  otherwise      (m_c < 1 always moves a creator down)
+
+- creators for a product: by value;
+- shop-level creators: each creator once with its best product, by value;
+- a creator's pool: joinable products by a blend of value and expected earnings (``rules.earnings_blend``), each
+  product after the first of its category discounted by ``(1 − category_diversity)`` per earlier one; optionally
+  only those paying at least ``min_commission``.
+Ties break on the candidate's row, so equal values always list in the same order.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
+from models.matching.market import CapacityPrices, MarketState
 from models.matching.outcomes import Outcomes
 from models.matching.scoring import ScoredPairs
+from recsys.core.config import MatchingSettings
 from recsys.core.rules import blend_fit_and_earnings
 
-RERANK_DEPTH = 200  # candidates that get GMV predictions and the earnings blend
+RERANK_DEPTH = 200  # candidates that get GMV predictions and the capacity-aware value
+
+
+@dataclass(frozen=True)
+class MarketView:
+    """What the reranker knows about the market: its state, the capacity prices and the controls' settings."""
+
+    state: MarketState
+    prices: CapacityPrices
+    settings: MatchingSettings
+
+    @classmethod
+    def none(cls, n_creators: int, n_products: int, settings: MatchingSettings) -> MarketView:
+        """No market: no existing pairs, no prices (offline diagnostics, plain per-query ranking)."""
+        return cls(MarketState.empty(n_creators, n_products), CapacityPrices.zero(n_creators, n_products), settings)
+
+    def creator_multiplier(self, c: np.ndarray) -> np.ndarray:
+        """The exposure controls' factor on each creator's value."""
+        s, prices = self.settings, self.prices
+        boost = 1.0 + s.new_creator_boost * self.state.new_creator[c]
+        mean = float(prices.exposure.mean()) if len(prices.exposure) else 0.0
+        lists = prices.exposure[c] / mean if mean > 0 else np.zeros(len(c))
+        return np.asarray(boost * (1.0 + lists) ** -s.exposure_decay, dtype=np.float64)
+
+    def price(self, c: np.ndarray, p: np.ndarray) -> np.ndarray:
+        return np.asarray(self.prices.creator[c] + self.prices.product[p], dtype=np.float64)
+
+
+@dataclass(frozen=True)
+class Ranked:
+    """A list's order: positions into the :class:`Outcomes` rows, best first, with each row's list score, its
+    capacity-aware value and the capacity price subtracted (all aligned with the outcomes rows)."""
+
+    order: np.ndarray
+    score: np.ndarray
+    value: np.ndarray
+    price: np.ndarray
 
 
 def by_score(scored: ScoredPairs, depth: int) -> np.ndarray:
@@ -24,17 +74,56 @@ def by_score(scored: ScoredPairs, depth: int) -> np.ndarray:
     return np.lexsort((candidates, -scored.score))[:depth]
 
 
+def capacity_value(scored: ScoredPairs, outcomes: Outcomes, market: MarketView) -> tuple[np.ndarray, np.ndarray]:
+    """(value, price) of each outcomes row (see the module docstring)."""
+    c, p = scored.c[outcomes.idx], scored.p[outcomes.idx]
+    price = market.price(c, p)
+    net = outcomes.gmv - price
+    m = market.creator_multiplier(c)
+    return np.where(net >= 0, net * m, net / np.maximum(m, 1e-12)), price
+
+
+def creators_by_value(scored: ScoredPairs, outcomes: Outcomes, market: MarketView) -> Ranked:
+    """A product's (or a shop's) creators, best capacity-aware value first."""
+    value, price = capacity_value(scored, outcomes, market)
+    order = np.lexsort((scored.c[outcomes.idx], -value))
+    return Ranked(order, value, value, price)
+
+
 def creator_pool(
-    scored: ScoredPairs, outcomes: Outcomes, blend: float, min_commission: float | None
-) -> tuple[np.ndarray, np.ndarray]:
-    """(positions into ``outcomes``, blended score) of a creator's pool, best first, joinable rows only."""
+    scored: ScoredPairs,
+    outcomes: Outcomes,
+    market: MarketView,
+    blend: float,
+    min_commission: float | None,
+    product_category: np.ndarray,
+) -> Ranked:
+    """A creator's pool, best first, joinable rows only (see the module docstring). ``product_category``: category
+    code per product row."""
     keep = outcomes.resolved.eligible.copy()
     if min_commission is not None:
         keep &= outcomes.resolved.rate >= min_commission
-    blended = blend_fit_and_earnings(scored.fit[outcomes.idx], outcomes.commission, blend)
-    order = np.lexsort((scored.p[outcomes.idx], -blended))
-    order = order[keep[order]]
-    return order, blended
+    value, price = capacity_value(scored, outcomes, market)
+    blended = blend_fit_and_earnings(value, outcomes.commission, blend)
+    p = scored.p[outcomes.idx]
+    blended = _diversified(blended, product_category[p], market.settings.category_diversity)
+    order = np.lexsort((p, -blended))
+    return Ranked(order[keep[order]], blended, value, price)
+
+
+def _diversified(score: np.ndarray, category: np.ndarray, diversity: float) -> np.ndarray:
+    """``score · (1 − diversity)^r`` where r is the row's rank within its category by ``score``. Scores are ≥ 0
+    (min-max normalised), so the discount keeps each category's order and places the n-th item of a category as if
+    n − 1 items of that category were already above it (a greedy diversity pass, in closed form)."""
+    if diversity <= 0 or len(score) == 0:
+        return score
+    order = np.lexsort((-score, category))
+    ranks = np.empty(len(score), np.int64)
+    starts = np.r_[True, category[order][1:] != category[order][:-1]]
+    run = np.cumsum(starts) - 1
+    first = np.flatnonzero(starts)
+    ranks[order] = np.arange(len(score)) - first[run]
+    return np.asarray(score * (1.0 - diversity) ** ranks, dtype=np.float64)
 
 
 def best_product_per_creator(scored: ScoredPairs) -> np.ndarray:

@@ -184,6 +184,62 @@ class ServingSettings(_Section):
     )
 
 
+class MatchingSettings(_Section):
+    """Matching the marketplace, not one query: new partners, capacity and exposure (see docs/matching.md)."""
+
+    include_existing: bool = Field(
+        False, description="Lists show existing collaborations (labelled) unless a request says otherwise."
+    )
+    capacity_nano: int = Field(3, ge=0, description="Default weekly new collaborations of a nano creator.")
+    capacity_micro: int = Field(4, ge=0, description="Default weekly new collaborations of a micro creator.")
+    capacity_mid: int = Field(5, ge=0, description="Default weekly new collaborations of a mid-tier creator.")
+    capacity_macro: int = Field(8, ge=0, description="Default weekly new collaborations of a macro creator.")
+    capacity_mega: int = Field(12, ge=0, description="Default weekly new collaborations of a mega creator.")
+    capacity_days: int = Field(7, ge=1, description="Period a creator's capacity covers (its current load).")
+    allocation: bool = Field(
+        True, description="Solve the global allocation at load and refresh; lists subtract its capacity prices."
+    )
+    allocation_products_per_creator: int = Field(
+        50, ge=1, description="Edges per creator in the allocation graph (its best retrieved products)."
+    )
+    allocation_creators_per_product: int = Field(
+        20, ge=1, description="Edges per product in the allocation graph (its best retrieved creators)."
+    )
+    allocation_max_edges: int = Field(
+        3_000_000, ge=1000, description="Cap on allocation graph edges (per-entity edges shrink to fit)."
+    )
+    exposure_decay: float = Field(
+        0.5, ge=0, description="Creators in many lists this period: value x (1 + lists / mean)^-decay (0 = off)."
+    )
+    exposure_depth: int = Field(
+        200, ge=1, description="A creator is 'in' a product's list when retrieval ranks it this high for it."
+    )
+    new_creator_boost: float = Field(
+        0.3, ge=0, description="New and small creators (no sales history, nano or micro): value x (1 + boost)."
+    )
+    category_diversity: float = Field(
+        0.15, ge=0, lt=1, description="A creator's pool: each earlier item of the same category x (1 - this)."
+    )
+
+    @classmethod
+    def per_query(cls) -> MatchingSettings:
+        """The matcher as it was before marketplace matching: existing partners shown, no prices, no exposure
+        controls (a baseline in experiments)."""
+        return cls(
+            include_existing=True, allocation=False, exposure_decay=0.0, new_creator_boost=0.0, category_diversity=0.0
+        )
+
+    def capacity_by_tier(self) -> dict[str, int]:
+        """Default weekly capacity per fan tier (used where a creator has no ``weekly_capacity``)."""
+        return {
+            "nano": self.capacity_nano,
+            "micro": self.capacity_micro,
+            "mid": self.capacity_mid,
+            "macro": self.capacity_macro,
+            "mega": self.capacity_mega,
+        }
+
+
 class DemoSettings(_Section):
     """The embedded demo (``recsys demo`` / ``make run``): synthetic marketplace sizes and seed."""
 
@@ -222,6 +278,7 @@ class Settings(BaseSettings):
     retrieval: RetrievalSettings = RetrievalSettings()
     ranker: RankerSettings = RankerSettings()
     serving: ServingSettings = ServingSettings()
+    matching: MatchingSettings = MatchingSettings()
     demo: DemoSettings = DemoSettings()
 
     @model_validator(mode="after")

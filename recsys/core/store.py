@@ -198,29 +198,40 @@ class Store:
             return int(conn.execute(sa.select(sa.func.count()).select_from(SA_TABLES[table])).scalar_one())
 
     def read_table(
-        self, table: str, conn: Connection | None = None, since_revision: int | None = None, extras: bool = True
+        self,
+        table: str,
+        conn: Connection | None = None,
+        since_revision: int | None = None,
+        extras: bool | tuple[str, ...] = True,
+        started_since: datetime | None = None,
     ) -> pd.DataFrame:
         """A dataset table as a DataFrame with extra columns expanded (rows changed after ``since_revision`` only);
-        ``extras=False`` reads the schema's columns only."""
+        ``extras=False`` reads the schema's columns only, a tuple of names only those extra columns.
+        ``started_since``: only promotions started at or after it."""
         spec = TABLES[table]
         sa_table = SA_TABLES[table]
-        columns = [c for c in sa_table.c if extras or c.name != EXTRA_COLUMN]
+        columns = [c for c in sa_table.c if extras is not False or c.name != EXTRA_COLUMN]
         query = sa.select(*columns)
         if since_revision is not None:
             query = query.where(sa_table.c[REVISION_COLUMN] > since_revision)
+        if started_since is not None:
+            query = query.where(sa_table.c["started_at"] >= started_since)
+        keep = extras if isinstance(extras, tuple) else None
         if conn is None:
             with self.engine.connect() as own:
-                return self._frame(spec, own, query)
-        return self._frame(spec, conn, query)
+                return self._frame(spec, own, query, keep)
+        return self._frame(spec, conn, query, keep)
 
     @staticmethod
-    def _frame(spec: TableSpec, conn: Connection, query: sa.Select[Any]) -> pd.DataFrame:
+    def _frame(
+        spec: TableSpec, conn: Connection, query: sa.Select[Any], keep: tuple[str, ...] | None = None
+    ) -> pd.DataFrame:
         # Chunks keep at most _READ_CHUNK row objects alive at a time: reading 2.3M rows at once left ~1.6 GiB of
         # heap the process never returned.
         result = conn.execute(query).mappings()
         frames = []
         while chunk := result.fetchmany(_READ_CHUNK):
-            frames.append(records_to_frame(spec, [dict(r) for r in chunk]))
+            frames.append(records_to_frame(spec, [dict(r) for r in chunk], keep))
         if not frames:
             return records_to_frame(spec, [])
         return frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
@@ -232,12 +243,17 @@ class Store:
         return Marketplace(**frames)
 
 
-def records_to_frame(spec: TableSpec, records: list[dict[str, Any]]) -> pd.DataFrame:
-    """Store records as a DataFrame: spec columns typed, ``extra`` expanded into columns, bookkeeping dropped."""
+def records_to_frame(
+    spec: TableSpec, records: list[dict[str, Any]], keep_extras: tuple[str, ...] | None = None
+) -> pd.DataFrame:
+    """Store records as a DataFrame: spec columns typed, ``extra`` expanded into columns (only ``keep_extras`` when
+    given), bookkeeping dropped."""
     extras: list[dict[str, Any]] = []
     for r in records:
         r.pop(REVISION_COLUMN, None)
         extra = r.pop(EXTRA_COLUMN, None) if spec.keeps_extras else None
+        if extra and keep_extras is not None:
+            extra = {k: v for k, v in extra.items() if k in keep_extras}
         extras.append(extra or {})
     frame = pd.DataFrame.from_records(records, columns=spec.column_names)
     for c in spec.columns:

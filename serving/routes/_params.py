@@ -33,6 +33,13 @@ FanTierQuery = Annotated[
     FanTier | None,
     Query(description="Only creators in this fan tier (<5k, 5k–20k, 20k–100k, 100k–1M, >1M followers)."),
 ]
+IncludeExistingQuery = Annotated[
+    bool | None,
+    Query(
+        description="Also list existing collaborations (a creator already promoting the product), labelled "
+        "`existing: true`. Default: settings.matching.include_existing (false: new partners only)."
+    ),
+]
 RegionQuery = Annotated[
     str | None, Query(min_length=1, max_length=100, description="Only creators in this region.", examples=["south"])
 ]

@@ -12,6 +12,7 @@ from serving.routes._params import (
     CategoryQuery,
     CursorQuery,
     FormatQuery,
+    IncludeExistingQuery,
     KQuery,
     check_category,
     page_size,
@@ -41,16 +42,19 @@ async def creator_products(
     ),
     format: FormatQuery = None,
     cursor: CursorQuery = None,
+    include_existing: IncludeExistingQuery = None,
 ) -> ProductPool:
     """Products the creator may promote now, best first: the effective plan (exclusive > targeted > public) and
     commission, expected earnings, fit score, distribution weight and the reasons. Only plans offered to this
-    creator count; products of merchants who are not admitted never appear.
+    creator count; products of merchants who are not admitted never appear. Products the creator already promotes
+    only with `include_existing=true`; the order blends capacity-aware value with expected earnings.
 
     Who may call: the creator itself (creator key) and the admin."""
     size = page_size(k, settings)
     check_category(state, category)
     offset = start_offset(cursor, state, settings)
-    recs = state.matcher.recommend_products(creator_id, size, ProductFilters(category, min_commission, format), offset)
+    filters = ProductFilters(category, min_commission, format)
+    recs = state.matcher.recommend_products(creator_id, size, filters, offset, include_existing)
     notice = refusal(state.matcher.creator_refusal(creator_id)) if not recs else None
     return ProductPool(
         creator_id=creator_id,

@@ -14,6 +14,7 @@ from serving.routes._params import (
     CursorQuery,
     FanTierQuery,
     FormatQuery,
+    IncludeExistingQuery,
     KQuery,
     RegionQuery,
     check_category,
@@ -43,9 +44,11 @@ async def merchant_creators(
     category: CategoryQuery = None,
     format: FormatQuery = None,
     cursor: CursorQuery = None,
+    include_existing: IncludeExistingQuery = None,
 ) -> CreatorList:
     """The best creators across the merchant's top-selling admitted products, each creator once with the product
-    it fits best (`product_id`), ranked by fit; predicted GMV, commission cost, ROI and reasons.
+    it fits best (`product_id`), ranked by capacity-aware value; predicted GMV, commission cost, ROI and reasons.
+    Creators already promoting that product only with `include_existing=true`.
 
     Who may call: the merchant itself and the admin."""
     size = page_size(k, settings)
@@ -53,7 +56,9 @@ async def merchant_creators(
     offset = start_offset(cursor, state, settings)
     filters = CreatorFilters(fan_tier=fan_tier, region=region, category=category, format=format)
     try:
-        recs = state.matcher.recommend_creators_for_merchant(merchant_id, size, filters, offset)
+        recs = state.matcher.recommend_creators_for_merchant(
+            merchant_id, size, filters, offset, include_existing=include_existing
+        )
     except UnknownEntity:
         if merchant_id not in state.merchant_ids:
             raise not_found("merchant", merchant_id) from None

@@ -14,6 +14,7 @@ from serving.routes._params import (
     CursorQuery,
     FanTierQuery,
     FormatQuery,
+    IncludeExistingQuery,
     KQuery,
     RegionQuery,
     check_category,
@@ -52,9 +53,12 @@ async def product_creators(
     category: CategoryQuery = None,
     format: FormatQuery = None,
     cursor: CursorQuery = None,
+    include_existing: IncludeExistingQuery = None,
 ) -> CreatorList:
-    """Creators ranked by fit for this product, with predicted GMV, the commission the merchant would pay, its
-    expected ROI, distribution weight and reasons. Only creators the product's plans and creator admission allow.
+    """New creators for this product, ranked by capacity-aware value (predicted GMV net of the creator's
+    congestion price, with exposure controls; see docs/matching.md), with predicted GMV, the commission the merchant
+    would pay, its expected ROI, distribution weight and reasons. Only creators the product's plans and creator
+    admission allow; creators already promoting the product only with `include_existing=true`.
     `category` keeps creators who list that content category.
 
     Who may call: the product's merchant and the admin."""
@@ -63,7 +67,7 @@ async def product_creators(
     check_category(state, category)
     offset = start_offset(cursor, state, settings)
     filters = CreatorFilters(fan_tier=fan_tier, region=region, category=category, format=format)
-    recs = state.matcher.recommend_creators(product_id, size, filters, offset)
+    recs = state.matcher.recommend_creators(product_id, size, filters, offset, include_existing)
     notice = refusal(state.matcher.product_refusal(product_id)) if not recs else None
     return CreatorList(
         product_id=product_id,

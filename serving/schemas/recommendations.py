@@ -19,7 +19,22 @@ class _Scores(PublicModel):
     distribution_weight: float = Field(description="Predicted content distribution weight of the promotion, [0, 1].")
     predicted_gmv: float = Field(description="Predicted GMV of the promotion (currency units).")
     predicted_units: float = Field(description="Predicted units sold (GMV / price).")
-    score: float = Field(description="The value the list is ordered by.")
+    score: float = Field(
+        description="The value the list is ordered by: predicted GMV net of the capacity price, scaled by the "
+        "exposure controls (a creator's pool blends in expected earnings and category diversity)."
+    )
+    capacity_price: float = Field(
+        description="Congestion price subtracted from the predicted GMV: what one more collaboration of this "
+        "creator (and one more sample of this product) is worth elsewhere in the market this period; 0 = no "
+        "congestion."
+    )
+    existing: bool = Field(
+        description="The creator already promotes this product. Lists leave such pairs out unless the request "
+        "sets include_existing=true."
+    )
+    creator_capacity_left: int | None = Field(
+        description="New collaborations the creator can still take this period (null: no capacity known)."
+    )
     reasons: list[Reason] = Field(description="Features that pushed this recommendation up, strongest first.")
 
 

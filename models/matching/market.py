@@ -1,0 +1,178 @@
+"""The market around a request: who already works with whom, who has room, and what congestion costs.
+
+:class:`MarketState` is read from the marketplace's current tables (the store) whenever a matcher is assembled —
+at load and on every refresh:
+
+- existing collaborations: (creator, product) pairs with any promotion — the bundle's pair history plus the
+  market's promotions (serving reads those since the bundle's cutoff); lists leave them out unless asked;
+- each creator's capacity for collaborations in a period (``weekly_capacity`` column, else a default by fan tier,
+  ``matching.capacity_*``) and its current load: the distinct products it started promoting in the last
+  ``matching.capacity_days``;
+- each product's samples left (``sample_stock`` column; empty = unlimited);
+- which creators are new or small (no sales history, or nano / micro), for the new-creator boost.
+
+:class:`CapacityPrices` solves the global allocation (:mod:`models.matching.allocation`) over the retrieved
+candidate graph — each admitted creator's best products and each admitted product's best creators, valued by the
+GMV model — and keeps the dual prices of creator and product capacity, plus how many products' candidate lists
+(retrieval's top ``matching.exposure_depth``) each creator enters: its exposure this period. The reranker
+(:mod:`models.matching.rerank`) applies both.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+
+import numpy as np
+import pandas as pd
+
+from features.tables import FeatureTables
+from models.engine import Engine
+from models.matching.allocation import allocate
+from models.retrieval.retriever import Retriever
+from recsys.core.config import MatchingSettings
+from recsys.core.rules import PlanBook
+from recsys.core.schema import Marketplace
+from recsys.core.vocab import Direction, FanTier, find_sorted
+
+log = logging.getLogger(__name__)
+_CHUNK = 200_000  # pairs per feature / prediction batch when valuing the graph
+
+
+@dataclass(frozen=True)
+class MarketState:
+    """Per creator row and product row of a bundle: existing pairs, capacity, load, stock."""
+
+    existing_keys: np.ndarray  # sorted unique int64 keys creator_row * n_products + product_row
+    n_products: int
+    creator_capacity: np.ndarray  # int64: new collaborations a period
+    creator_load: np.ndarray  # int64: new collaborations started in the current period
+    product_stock: np.ndarray  # float64 samples left (inf = unlimited)
+    new_creator: np.ndarray  # bool: no sales history yet, or a nano / micro creator
+
+    @classmethod
+    def empty(cls, n_creators: int, n_products: int) -> MarketState:
+        """No collaborations, unlimited capacity: the matcher without a market (offline diagnostics)."""
+        return cls(
+            np.empty(0, np.int64),
+            n_products,
+            np.full(n_creators, np.iinfo(np.int32).max, np.int64),
+            np.zeros(n_creators, np.int64),
+            np.full(n_products, np.inf),
+            np.zeros(n_creators, bool),
+        )
+
+    @classmethod
+    def build(
+        cls, market: Marketplace, tables: FeatureTables, settings: MatchingSettings, now: datetime
+    ) -> MarketState:
+        n_c, n_p = len(tables.creators), len(tables.products)
+        promotions = market.promotions
+        c = tables.creators.rows(promotions["creator_id"])
+        p = tables.products.rows(promotions["product_id"])
+        known = (c >= 0) & (p >= 0)
+        pair = c[known].astype(np.int64) * n_p + p[known]
+        keys = np.union1d(np.asarray(tables.arrays["pair_keys"], dtype=np.int64), pair)
+        started = pd.to_datetime(promotions["started_at"]).to_numpy()[known]
+        since = np.datetime64(pd.Timestamp(now) - pd.Timedelta(days=settings.capacity_days))
+        in_period = np.unique(pair[(started >= since) & (started < np.datetime64(pd.Timestamp(now)))])
+        load = np.bincount(in_period // n_p, minlength=n_c).astype(np.int64)
+        creators = market.creators.set_index("creator_id").reindex(tables.creators.ids)
+        tier_default = np.array([settings.capacity_by_tier()[t] for t in FanTier], np.int64)
+        followers = creators["followers"].fillna(0).to_numpy(np.float64)
+        capacity = tier_default[FanTier.codes(followers)]
+        if "weekly_capacity" in creators:
+            given = pd.to_numeric(creators["weekly_capacity"], errors="coerce").to_numpy(np.float64)
+            capacity = np.where(np.isfinite(given), np.maximum(given, 0), capacity).astype(np.int64)
+        products = market.products.set_index("product_id").reindex(tables.products.ids)
+        stock = np.full(n_p, np.inf)
+        if "sample_stock" in products:
+            given = pd.to_numeric(products["sample_stock"], errors="coerce").to_numpy(np.float64)
+            stock = np.where(np.isfinite(given), np.maximum(given, 0), np.inf)
+        history = tables.creator[:, tables.creator_names.index("c_has_history")] > 0
+        small = FanTier.codes(followers) <= FanTier.MICRO.code
+        return cls(keys, n_p, capacity, load, stock, ~history | small)
+
+    @property
+    def creator_left(self) -> np.ndarray:
+        """New collaborations each creator can still take this period (≥ 0)."""
+        return np.maximum(self.creator_capacity - self.creator_load, 0)
+
+    def existing(self, c: np.ndarray, p: np.ndarray) -> np.ndarray:
+        """True for pairs that already collaborated."""
+        if len(self.existing_keys) == 0:
+            return np.zeros(len(c), bool)
+        wanted = np.asarray(c, dtype=np.int64) * self.n_products + np.asarray(p, dtype=np.int64)
+        return find_sorted(self.existing_keys, wanted)[1]
+
+
+@dataclass(frozen=True)
+class CapacityPrices:
+    """Per creator row / product row: the capacity price (value units: yuan of predicted GMV) and, per creator,
+    the number of product lists of the allocation graph it enters (``exposure``)."""
+
+    creator: np.ndarray
+    product: np.ndarray
+    exposure: np.ndarray
+    graph_edges: int = 0
+    allocated: int = 0
+
+    @classmethod
+    def zero(cls, n_creators: int, n_products: int) -> CapacityPrices:
+        return cls(np.zeros(n_creators), np.zeros(n_products), np.zeros(n_creators, np.int64))
+
+    @classmethod
+    def solve(
+        cls, engine: Engine, book: PlanBook | None, state: MarketState, settings: MatchingSettings
+    ) -> CapacityPrices:
+        """Build the candidate graph, value it with the GMV model and solve the allocation (see module doc)."""
+        tables, retriever = engine.tables, engine.retriever
+        n_c, n_p = len(tables.creators), len(tables.products)
+        creators = np.flatnonzero(book.admitted_creators) if book is not None else np.arange(n_c)
+        products = np.flatnonzero(book.admitted_products) if book is not None else np.arange(n_p)
+        per_c, per_p = settings.allocation_products_per_creator, settings.allocation_creators_per_product
+        wanted = len(creators) * per_c + len(products) * per_p
+        if wanted > settings.allocation_max_edges:  # shrink both sides alike to fit the edge budget
+            shrink = settings.allocation_max_edges / wanted
+            per_c, per_p = max(1, int(per_c * shrink)), max(1, int(per_p * shrink))
+        log.info(f"allocation graph: {len(creators)} creators x {per_c} products, {len(products)} products x {per_p}")
+        c1, p1 = _top_pairs(retriever, Direction.CREATOR, creators, per_c)
+        p2, c2 = _top_pairs(retriever, Direction.PRODUCT, products, per_p)
+        depth = max(per_p, settings.exposure_depth)
+        listed = c2 if depth == per_p else _top_pairs(retriever, Direction.PRODUCT, products, depth)[1]
+        exposure = np.bincount(listed, minlength=n_c).astype(np.int64)
+        keys = np.unique(np.concatenate([c1 * n_p + p1, c2 * n_p + p2]))
+        c, p = keys // n_p, keys % n_p
+        fresh = ~state.existing(c, p)
+        c, p = c[fresh], p[fresh]
+        value = np.zeros(len(c))
+        for lo in range(0, len(c), _CHUNK):
+            cc, pp = c[lo : lo + _CHUNK], p[lo : lo + _CHUNK]
+            if book is not None:
+                res = book.resolve_pairs(cc, pp, None, tables.pair_orders(cc, pp))
+                rate, ok = res.rate, res.eligible
+            else:
+                rate, ok = None, np.ones(len(cc), bool)
+            fmt = tables.arrays["creator_main_format"][cc].astype(np.int64)
+            X = tables.vectors(cc, pp, rate, fmt)
+            value[lo : lo + _CHUNK] = np.where(ok, np.maximum(engine.gmv.predict(X), 0.0), 0.0)
+        allocation = allocate(c, p, value, state.creator_left, state.product_stock)
+        log.info(f"allocation: {int(allocation.take.sum())} pairs of {len(c)} edges, value {allocation.value:,.0f}")
+        return cls(allocation.creator_price, allocation.product_price, exposure, len(c), int(allocation.take.sum()))
+
+
+def _top_pairs(retriever: Retriever, direction: Direction, rows: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """(query rows, candidate rows) of each query row's top-``n`` retrieved candidates, batched."""
+    if len(rows) == 0:
+        return np.empty(0, np.int64), np.empty(0, np.int64)
+    base = direction.select(retriever.creator_vectors, retriever.product_vectors)
+    index = retriever.index_for(direction)
+    out_q, out_c = [], []
+    for lo in range(0, len(rows), 4096):
+        q = rows[lo : lo + 4096]
+        _, found = index.search(np.asarray(base[q], dtype=np.float32), n)
+        keep = found >= 0
+        out_q.append(np.repeat(q, keep.sum(axis=1)))
+        out_c.append(found[keep].astype(np.int64))
+    return np.concatenate(out_q), np.concatenate(out_c)
