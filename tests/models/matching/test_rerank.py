@@ -1,0 +1,40 @@
+"""The capacity-aware reranker, worked by hand."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from models.matching.market import CapacityPrices, MarketState
+from models.matching.rerank import MarketView, _diversified
+from recsys.core.config import MatchingSettings
+
+
+def _view(settings: MatchingSettings, exposure: list[int], new: list[bool]) -> MarketView:
+    n = len(exposure)
+    state = MarketState.empty(n, 2)
+    state = MarketState(
+        state.existing_keys, 2, state.creator_capacity, state.creator_load, state.product_stock, np.array(new)
+    )
+    prices = CapacityPrices(np.array([0.0, 5.0, 0.0]), np.array([1.0, 0.0]), np.array(exposure))
+    return MarketView(state, prices, settings)
+
+
+def test_creator_multiplier_is_boost_times_exposure_decay() -> None:
+    view = _view(MatchingSettings(exposure_decay=1.0, new_creator_boost=0.5), [0, 3, 6], [True, False, False])
+    # mean exposure 3: lists / mean = 0, 1, 2 -> decay 1, 1/2, 1/3; creator 0 is new: x 1.5
+    assert view.creator_multiplier(np.array([0, 1, 2])) == pytest.approx([1.5, 0.5, 1 / 3])
+    assert view.price(np.array([1, 0]), np.array([0, 1])) == pytest.approx([6.0, 0.0])
+
+
+def test_controls_off_leave_value_alone() -> None:
+    view = _view(MatchingSettings(exposure_decay=0.0, new_creator_boost=0.0), [0, 3, 6], [True, False, False])
+    assert view.creator_multiplier(np.array([0, 1, 2])) == pytest.approx([1.0, 1.0, 1.0])
+
+
+def test_diversity_discounts_each_later_item_of_a_category() -> None:
+    score = np.array([1.0, 0.9, 0.8, 0.7])
+    category = np.array([0, 0, 0, 1])
+    # ranks within category: 0, 1, 2, 0 -> x 1, 0.5, 0.25, 1
+    assert _diversified(score, category, 0.5) == pytest.approx([1.0, 0.45, 0.2, 0.7])
+    assert _diversified(score, category, 0.0) is score
