@@ -36,9 +36,7 @@ def load_serving_market(store: Store, promotions_since: datetime | None = None) 
     serving never looks at them). Extra columns are left out too, but for the capacity columns: their values reach
     the matcher through the bundle's features (1M products' embedding lists took 0.6 GiB as Python objects)."""
     with store.engine.connect() as conn, conn.begin():
-        frames = {
-            name: store.read_table(name, conn, extras=CAPACITY_COLUMNS.get(name, ())) for name in SERVING_TABLES
-        }
+        frames = {name: store.read_table(name, conn, extras=CAPACITY_COLUMNS.get(name, ())) for name in SERVING_TABLES}
         if promotions_since is not None:
             frames["promotions"] = store.read_table("promotions", conn, started_since=promotions_since)
     for name in TABLES:

@@ -197,7 +197,9 @@ class MatchingSettings(_Section):
     capacity_mega: int = Field(12, ge=0, description="Default weekly new collaborations of a mega creator.")
     capacity_days: int = Field(7, ge=1, description="Period a creator's capacity covers (its current load).")
     allocation: bool = Field(
-        True, description="Solve the global allocation at load and refresh; lists subtract its capacity prices."
+        False,
+        description="Solve the global allocation at load and reload; lists subtract its capacity prices (off: in "
+        "the market simulation its prices still cost GMV, see docs/matching.md).",
     )
     allocation_products_per_creator: int = Field(
         50, ge=1, description="Edges per creator in the allocation graph (its best retrieved products)."

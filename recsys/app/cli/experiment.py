@@ -6,13 +6,17 @@ Heavy imports (pandas, matplotlib, the adapters) happen inside the commands: ``r
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any, get_args
 
 import typer
 
 from recsys.app.cli._app import app, console, err_console, fail
 
 _DATASETS = "synthetic, amazon-beauty, ml-100k, brand-influencer (and demo: a tiny framework demo)"
+_PROTOCOLS = (
+    "synthetic: ranking (default; logged test window and full eligible catalogue) or market (weekly rounds of a "
+    "simulated marketplace with creator capacity and product samples, against an allocation oracle)"
+)
 
 EXPERIMENT_HELP = (
     "Run an offline ranking experiment and write [bold]runs/<run_id>/[/].\n\n"
@@ -22,8 +26,10 @@ EXPERIMENT_HELP = (
     "across the long tail). The results table is printed; the last line is the run directory. The same seed "
     "gives the same metrics.json.\n\n"
     f"Datasets: {_DATASETS}.\n\n"
+    f"Protocols (--protocol, where a dataset has several): {_PROTOCOLS}.\n\n"
     "[bold]Examples[/]\n\n"
     "  recsys experiment --dataset ml-100k\n\n"
+    "  recsys experiment -d synthetic --protocol market\n\n"
     "  recsys experiment -d brand-influencer --seed 1 --data-dir ../shared/data\n\n"
     "  recsys experiment -d demo --config my.toml     [dim]# my.toml: n_users = 100[/]\n\n"
     "  recsys experiment -d demo --config runs/<run_id>/config.json   [dim]# repeat[/]\n"
@@ -57,6 +63,16 @@ def experiment(
             "error), or a run's config.json to repeat it.",
         ),
     ] = None,
+    protocol: Annotated[
+        str | None,
+        typer.Option(
+            "--protocol",
+            "-p",
+            help=f"Evaluation protocol, for datasets that have several (the config field protocol; overrides "
+            f"--config): {_PROTOCOLS}.",
+            show_default=False,
+        ),
+    ] = None,
     seed: Annotated[int | None, typer.Option(help="Random seed. \\[default: settings.seed]")] = None,
     data_dir: Annotated[
         Path | None,
@@ -66,7 +82,7 @@ def experiment(
         Path | None, typer.Option(help="Where runs/<run_id>/ is written. \\[default: settings.runs_dir]")
     ] = None,
 ) -> None:
-    from recsys.app.experiments.framework.registry import AdapterError, available_datasets
+    from recsys.app.experiments.framework.registry import AdapterError, available_datasets, get_adapter
     from recsys.app.experiments.framework.rundir import ResultError
     from recsys.app.experiments.framework.runner import ConfigError, load_overrides, run_experiment
     from recsys.core.config import get_settings
@@ -79,12 +95,25 @@ def experiment(
     runs_dir = runs_dir or settings.runs_dir
     try:
         overrides = load_overrides(config) if config is not None else {}
+        if protocol is not None:
+            overrides["protocol"] = _checked_protocol(get_adapter(dataset), dataset, protocol)
         output = run_experiment(dataset, seed, data_dir, runs_dir, overrides)
     except (AdapterError, ConfigError, ResultError) as exc:
         raise fail(str(exc)) from exc
     except FileNotFoundError as exc:
         raise fail(f"{exc} (data dir: {data_dir}; set --data-dir or RECSYS_SHARED_DATA_DIR)") from exc
     _print_run(output)
+
+
+def _checked_protocol(adapter: Any, dataset: str, protocol: str) -> str:
+    """``protocol`` if the dataset's Config has a ``protocol`` field that accepts it; a clear error otherwise."""
+    field = adapter.Config.model_fields.get("protocol")
+    if field is None:
+        raise fail(f"dataset {dataset!r} has a single protocol (its config has no protocol field); drop --protocol")
+    valid = [str(v) for v in get_args(field.annotation)]
+    if valid and protocol not in valid:
+        raise fail(f"unknown protocol {protocol!r} for dataset {dataset!r}; choose one of: {', '.join(valid)}")
+    return protocol
 
 
 def _print_run(output: object) -> None:

@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from recsys.core.datasets.io import FileFormat, write_dataset
 from recsys.core.schema import Marketplace
 from recsys.core.synth.activity import make_activity
+from recsys.core.synth.capacity import add_capacities
 from recsys.core.synth.entities import EmbeddingSpace, make_creators, make_merchants, make_products
 from recsys.core.synth.plans import finalize_budgets, make_plans, plans_frame
 from recsys.core.synth.truth import GroundTruth, TruthCoefficients
@@ -66,7 +67,9 @@ class Synthetic:
 
 
 def generate(config: SynthConfig) -> Synthetic:
-    """Draw a whole marketplace. Every random draw comes from one generator seeded by ``config.seed``."""
+    """Draw a whole marketplace. Every random draw comes from one generator seeded by ``config.seed``, except the
+    capacity columns (``weekly_capacity``, ``sample_stock``: :mod:`recsys.core.synth.capacity`), drawn last from
+    their own generator so that adding them changed no other value."""
     rng = np.random.default_rng(config.seed)
     as_of = pd.Timestamp(config.as_of)
     space = EmbeddingSpace.draw(rng)
@@ -110,10 +113,14 @@ def generate(config: SynthConfig) -> Synthetic:
     plans_table = plans_frame(plans, products, creators, budget, spent)
     promotions = activity.promotions
     promotions["plan_id"] = plans_table["plan_id"].to_numpy()[promotions["plan_id"].to_numpy()]
+    # capacities last, from their own generator: every value above is the same as without them
+    creators_frame, products_frame = add_capacities(
+        config.seed, creators.frame, creators.format_weights, products.frame
+    )
     market = Marketplace(
         merchants=merchants.frame,
-        products=products.frame,
-        creators=creators.frame,
+        products=products_frame,
+        creators=creators_frame,
         plans=plans_table,
         promotions=promotions,
         orders=activity.orders,

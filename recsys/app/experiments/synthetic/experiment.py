@@ -1,14 +1,19 @@
 """Synthetic marketplace experiment: the full pipeline against baselines and the generator's ground truth.
 
-Protocol: generate a marketplace (seeded), hold out the last ``test_days`` of promotions, train the whole engine on
-what came before (its own validation window is the 30 days before the test), then evaluate both directions on the
-test window (logged outcomes, with an oracle from the ground truth) and on the full eligible catalogue (true
-expected GMV of every candidate). See :mod:`recsys.app.experiments.synthetic.evaluation` for the two protocols.
+Protocol ``ranking`` (the default): generate a marketplace (seeded), hold out the last ``test_days`` of promotions,
+train the whole engine on what came before (its own validation window is the 30 days before the test), then evaluate
+both directions on the test window (logged outcomes, with an oracle from the ground truth) and on the full eligible
+catalogue (true expected GMV of every candidate). See :mod:`recsys.app.experiments.synthetic.evaluation` for the two
+evaluations.
+
+Protocol ``market``: the same split and engine, then weekly rounds of a simulated marketplace with limited creator
+capacity and product samples (:mod:`recsys.app.experiments.synthetic.market`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
@@ -34,6 +39,7 @@ from recsys.app.experiments.synthetic.evaluation import (
 )
 from recsys.core.config import RankerSettings, RetrievalSettings, RulesSettings, Settings
 from recsys.core.rules import PlanBook
+from recsys.core.schema import Marketplace
 from recsys.core.synth import GroundTruth, SynthConfig, generate
 from recsys.core.vocab import DIRECTIONS, Direction
 
@@ -66,9 +72,29 @@ class Config(BaseModel):
     distill_queries: int = Field(400, ge=10)
     recall_queries: int = Field(100, ge=5)
     candidates: int = Field(1000, ge=10, description="Retrieval depth of the full pipeline.")
+    protocol: Literal["ranking", "market"] = Field(
+        "ranking", description="ranking: logged + full-catalogue lists; market: weekly rounds with capacities."
+    )
+    # --- the market protocol (see market.py; sized so that 5000 x 20000 runs in under 20 minutes on 2 cores) ---
+    market_rounds: int = Field(3, ge=1, le=12, description="Weekly rounds of the market simulation.")
+    market_inviting_share: float = Field(
+        0.04, gt=0, le=1, description="Share of admitted products with samples left that invite creators a round."
+    )
+    market_invites_per_product: int = Field(10, ge=1, description="Creators each inviting product invites.")
+    market_browsing_share: float = Field(
+        0.15, gt=0, le=1, description="Share of creators with capacity left who also open their own pool a round."
+    )
+    market_pool_size: int = Field(5, ge=1, description="Top products of its own pool a browsing creator considers.")
+    market_preference_noise: float = Field(
+        0.5, ge=0, description="Sigma of the log-normal noise on a creator's estimate of its expected commission."
+    )
+    market_ablations: bool = Field(True, description="Also run the capacity-aware pipeline with each control off.")
+    market_oracle_products_per_creator: int = Field(50, ge=1, description="Oracle graph: best new products each.")
+    market_oracle_creators_per_product: int = Field(20, ge=1, description="Oracle graph: best new creators each.")
 
 
-def _settings(config: Config) -> Settings:
+def engine_settings(config: Config) -> Settings:
+    """The engine and matcher settings of both protocols."""
     return Settings(
         ranker=RankerSettings(
             mode=config.ranker_mode,
@@ -84,7 +110,7 @@ def _settings(config: Config) -> Settings:
     )
 
 
-def _feature(tables: FeatureTables, side: Direction, name: str) -> np.ndarray:
+def feature_column(tables: FeatureTables, side: Direction, name: str) -> np.ndarray:
     """Column ``name`` of ``side``'s feature table, every row (``side``: whose table — creators or products)."""
     table, names = side.select((tables.creator, tables.creator_names), (tables.product, tables.product_names))
     return table[:, names.index(name)]
@@ -111,7 +137,7 @@ def _logged(
     query_rows, candidate_rows = d.query_rows(g.c_rows, g.p_rows), d.candidate_rows(g.c_rows, g.p_rows)
     query_side = d.select(r.creator_vectors, r.product_vectors)[query_rows]
     other_side = d.select(r.product_vectors, r.creator_vectors)[candidate_rows]
-    popular = _feature(tables, _other(d), d.select("p_log_gmv_90d", "c_log_gmv_90d"))[candidate_rows]
+    popular = feature_column(tables, _other(d), d.select("p_log_gmv_90d", "c_log_gmv_90d"))[candidate_rows]
     scores = {
         PIPELINE: engine.rankers[d].predict(X),
         RETRIEVAL: np.einsum("ij,ij->i", query_side * r.weights[d], other_side),
@@ -123,7 +149,7 @@ def _logged(
     ids = d.select(tables.creators, tables.products).ids[g.query_rows]
     frames = {name: logged_per_query(g, s, ids, TAG[d]) for name, s in scores.items()}
     # cold start: queries whose creator / product had no history before the test window
-    flag = _feature(tables, d, d.select("c_has_history", "p_has_history"))
+    flag = feature_column(tables, d, d.select("c_has_history", "p_has_history"))
     cold_ids = {f"{TAG[d]}:{i}" for i in ids[flag[g.query_rows] == 0]}
     extra: dict[str, float] = {f"{TAG[d]}_cold_queries": float(len(cold_ids & set(frames[PIPELINE]["query"])))}
     for name in (PIPELINE, POPULARITY, RANDOM):
@@ -156,20 +182,24 @@ def _full_catalogue(
     products_for: Callable[..., list[Recommendation]] = matcher.recommend_products  # a creator's query
     creators_for: Callable[..., list[Recommendation]] = matcher.recommend_creators  # a product's query
     recommend = d.select(products_for, creators_for)
-    popularity = _feature(tables, _other(d), d.select("p_log_gmv_90d", "c_log_gmv_90d"))
+    popularity = feature_column(tables, _other(d), d.select("p_log_gmv_90d", "c_log_gmv_90d"))
     pool = np.flatnonzero(d.select(book.admitted_creators, book.admitted_products))
     for q in rng.permutation(pool):
         if len(eligible) >= n_queries:
             break
-        mask = eligible_mask(int(q))
+        mask = eligible_mask(int(q)).copy()
         rows = np.flatnonzero(mask)
+        c, p = d.orient(np.full(len(rows), q), rows)
+        old = matcher.market.state.existing(c, p)  # discovery: pairs that already collaborated are not candidates
+        mask[rows[old]] = False
+        rows = rows[~old]
         if len(rows) < 20:
             continue
         res = resolve(int(q), rows)
         c, p = d.orient(np.full(len(rows), q), rows)
         tc, tp = truth_rows(truth, engine, c, p)
         eligible[int(q)], gains[int(q)] = rows, truth.expected_gmv(tc, tp, rate=res.rate)
-        recs = recommend(query_vocab.id(int(q)), k=10)
+        recs = recommend(query_vocab.id(int(q)), k=20)
         lists[PIPELINE][int(q)] = candidate_vocab.rows([d.select(x.product_id, x.creator_id) for x in recs])
         popular = popularity[rows]
         lists[RETRIEVAL][int(q)] = engine.retriever.candidates(d, int(q), 10, mask)[1]
@@ -183,8 +213,33 @@ def _full_catalogue(
     return frames, exposure
 
 
-def run(config: Config, seed: int, data_dir: Path) -> ExperimentResult:
-    rng = np.random.default_rng(seed)
+def _spread(exposure: np.ndarray, d: Direction, book: PlanBook) -> dict[str, float]:
+    """How widely the pipeline's full-catalogue lists (k = 20) spread: distinct candidates over the admitted ones and
+    the share of slots the top 1% of candidates hold."""
+    admitted = int(d.select(book.admitted_products, book.admitted_creators).sum())
+    slots = int(exposure.sum())
+    top = np.sort(exposure)[::-1][: max(1, len(exposure) // 100)].sum()
+    return {
+        f"{TAG[d]}_distinct_over_admitted": float((exposure > 0).sum() / max(admitted, 1)),
+        f"{TAG[d]}_top1pct_slot_share": float(top / max(slots, 1)),
+    }
+
+
+@dataclass(frozen=True)
+class Split:
+    """The generated marketplace, its truth, the test window and the engine trained on what came before it."""
+
+    market: Marketplace
+    truth: GroundTruth
+    past: Marketplace  # the marketplace as it stood at test_start
+    test_start: pd.Timestamp
+    end: pd.Timestamp
+    settings: Settings
+    engine: Engine
+
+
+def train_split(config: Config, seed: int) -> Split:
+    """Generate the marketplace, hold out the last ``test_days`` and train the engine on the rest."""
     synthetic = generate(
         SynthConfig(
             creators=config.creators,
@@ -198,10 +253,28 @@ def run(config: Config, seed: int, data_dir: Path) -> ExperimentResult:
     end = data_now(market)
     test_start = end - pd.Timedelta(days=config.test_days)
     past = test_market(market, test_start)
-    settings = _settings(config)
+    settings = engine_settings(config)
     engine = train_engine(past, settings, seed)
+    return Split(market, truth, past, test_start, end, settings, engine)
+
+
+def run(config: Config, seed: int, data_dir: Path) -> ExperimentResult:
+    if config.protocol == "market":
+        from recsys.app.experiments.synthetic import market as market_protocol  # market.py imports this module
+
+        return market_protocol.run_market(config, train_split(config, seed), seed)
+    return run_ranking(config, seed)
+
+
+def run_ranking(config: Config, seed: int) -> ExperimentResult:
+    """The ``ranking`` protocol: logged test window and full eligible catalogue, both directions."""
+    rng = np.random.default_rng(seed)
+    split = train_split(config, seed)
+    market, truth, past, test_start, end = split.market, split.truth, split.past, split.test_start, split.end
+    settings, engine = split.settings, split.engine
     pairs = window_pairs(market, engine.tables, test_start, end)
-    matcher = assemble_matcher(engine, market, settings, test_start.to_pydatetime())
+    # the market as it stood at test_start: its collaborations and loads, never the test window's
+    matcher = assemble_matcher(engine, past, settings, test_start.to_pydatetime())
     book = matcher.planbook
     assert book is not None
     parts: dict[str, list[pd.DataFrame]] = {}
@@ -211,6 +284,7 @@ def run(config: Config, seed: int, data_dir: Path) -> ExperimentResult:
         logged, cold = _logged(engine, pairs, past.promotions, truth, d, rng)
         full, exp = _full_catalogue(engine, matcher, book, truth, d, config.full_catalogue_queries, rng)
         exposure = d.select(exp, exposure)
+        extra.update(_spread(exp, d, book))
         extra.update(cold)
         for name in logged:
             parts.setdefault(name, []).extend([logged[name], full.get(name, pd.DataFrame())])
@@ -271,4 +345,4 @@ def run(config: Config, seed: int, data_dir: Path) -> ExperimentResult:
     )
 
 
-__all__ = ["DATASET", "KS", "Config", "run"]
+__all__ = ["DATASET", "KS", "Config", "Split", "engine_settings", "feature_column", "run", "train_split"]
