@@ -88,7 +88,9 @@ class Config(BaseModel):
     market_preference_noise: float = Field(
         0.5, ge=0, description="Sigma of the log-normal noise on a creator's estimate of its expected commission."
     )
-    market_ablations: bool = Field(True, description="Also run the capacity-aware pipeline with each control off.")
+    market_ablations: bool = Field(
+        True, description="Also run the capacity-aware pipeline with one control toggled each (see market.ABLATIONS)."
+    )
     market_oracle_products_per_creator: int = Field(50, ge=1, description="Oracle graph: best new products each.")
     market_oracle_creators_per_product: int = Field(20, ge=1, description="Oracle graph: best new creators each.")
 

@@ -667,6 +667,14 @@ def market_result(world: World, runs: list[MethodRun], best: OracleAllocation, s
         "per category = per fan tier of the creators; exposure = times a creator was in a product's list",
         f"cutoff of features: {engine.tables.cutoff.date()}",
     ]
+    for m in methods:  # the per-tier table is otherwise only in the per-category plot
+        tiers = m.per_category
+        assert tiers is not None
+        notes.append(
+            f"{m.name}, per fan tier ({' / '.join(tiers['category'])}): collaborations "
+            f"{' / '.join(str(int(x)) for x in tiers['collaborations'])}; new GMV "
+            f"{' / '.join(f'{x:,.0f}' for x in tiers[PRIMARY])}"
+        )
     if mismatched:
         notes.append(
             "the matcher's creator load differed from the simulation's for some creators and rounds (extra metrics "

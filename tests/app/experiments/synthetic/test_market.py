@@ -110,6 +110,8 @@ def test_counts_add_up(played: Played) -> None:
         assert per_query["creator_collaborations"].sum() == v["collaborations"]
         assert tiers["new_gmv"].sum() == pytest.approx(v["new_gmv"])
         assert tiers["collaborations"].sum() == v["collaborations"]
+        note = next(n for n in played.result.notes if n.startswith(f"{method.name}, per fan tier"))
+        assert f"collaborations {' / '.join(str(int(x)) for x in tiers['collaborations'])};" in note
         if method.name == market.ORACLE:
             continue
         declined = v["declined_capacity"] + v["declined_samples"] + v.get("invites_ineligible", 0.0)
