@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
+import numpy as np
+
 from models.engine import Engine
 from models.matching.catalog import Catalog
-from models.matching.market import CapacityPrices, MarketState
+from models.matching.market import CapacityPrices, MarketState, list_exposure
 from models.matching.matcher import Matcher
 from models.matching.rerank import MarketView
 from models.matching.rulebook import aligned_planbook
@@ -26,4 +28,11 @@ def assemble_matcher(engine: Engine, market: Marketplace, settings: Settings, no
         prices = CapacityPrices.solve(engine, book, state, settings.matching)
     else:
         prices = CapacityPrices.zero(len(tables.creators), len(tables.products))
-    return Matcher(engine, catalog, book, settings, MarketView(state, prices, settings.matching))
+    m = settings.matching
+    products = np.flatnonzero(book.admitted_products) if book is not None else np.arange(len(tables.products))
+    exposure = (
+        list_exposure(engine.retriever, products, m.exposure_depth)
+        if m.exposure_decay > 0
+        else np.zeros(len(tables.creators), np.int64)
+    )
+    return Matcher(engine, catalog, book, settings, MarketView(state, prices, exposure, m))

@@ -13,9 +13,9 @@ at load and on every refresh:
 
 :class:`CapacityPrices` solves the global allocation (:mod:`models.matching.allocation`) over the retrieved
 candidate graph — each admitted creator's best products and each admitted product's best creators, valued by the
-GMV model — and keeps the dual prices of creator and product capacity, plus how many products' candidate lists
-(retrieval's top ``matching.exposure_depth``) each creator enters: its exposure this period. The reranker
-(:mod:`models.matching.rerank`) applies both.
+GMV model — and keeps the dual prices of creator and product capacity. :func:`list_exposure` counts how many
+products' candidate lists (retrieval's top ``matching.exposure_depth``) each creator enters: its exposure this
+period. The reranker (:mod:`models.matching.rerank`) applies both.
 """
 
 from __future__ import annotations
@@ -34,10 +34,32 @@ from models.retrieval.retriever import Retriever
 from recsys.core.config import MatchingSettings
 from recsys.core.rules import PlanBook
 from recsys.core.schema import Marketplace
-from recsys.core.vocab import Direction, FanTier, find_sorted
+from recsys.core.vocab import Direction, FanTier, Vocabulary, find_sorted
 
 log = logging.getLogger(__name__)
 _CHUNK = 200_000  # pairs per feature / prediction batch when valuing the graph
+UNLIMITED = np.iinfo(np.int32).max  # a creator capacity that is not known (no market): never binding
+
+
+def period_load(
+    promotions: pd.DataFrame, creators: Vocabulary, products: Vocabulary, now: datetime, days: int
+) -> np.ndarray:
+    """Per creator row, its load this period: the distinct products it promoted in ``[now − days, now)``."""
+    started = pd.to_datetime(promotions["started_at"]).to_numpy()
+    end = np.datetime64(pd.Timestamp(now))
+    recent = (started >= end - np.timedelta64(days, "D")) & (started < end)
+    c = creators.rows(promotions.loc[recent, "creator_id"])
+    p = products.rows(promotions.loc[recent, "product_id"])
+    known = (c >= 0) & (p >= 0)
+    pairs = np.unique(c[known] * len(products) + p[known])
+    return np.bincount(pairs // len(products), minlength=len(creators)).astype(np.int64)
+
+
+def list_exposure(retriever: Retriever, products: np.ndarray, depth: int) -> np.ndarray:
+    """Per creator row, how many of ``products`` rank it in their top ``depth`` by retrieval: the product lists it
+    would be shown in this period (what the exposure decay damps)."""
+    listed = _top_pairs(retriever, Direction.PRODUCT, products, depth)[1]
+    return np.bincount(listed, minlength=len(retriever.creator_vectors)).astype(np.int64)
 
 
 @dataclass(frozen=True)
@@ -57,7 +79,7 @@ class MarketState:
         return cls(
             np.empty(0, np.int64),
             n_products,
-            np.full(n_creators, np.iinfo(np.int32).max, np.int64),
+            np.full(n_creators, UNLIMITED, np.int64),
             np.zeros(n_creators, np.int64),
             np.full(n_products, np.inf),
             np.zeros(n_creators, bool),
@@ -67,17 +89,13 @@ class MarketState:
     def build(
         cls, market: Marketplace, tables: FeatureTables, settings: MatchingSettings, now: datetime
     ) -> MarketState:
-        n_c, n_p = len(tables.creators), len(tables.products)
+        n_p = len(tables.products)
         promotions = market.promotions
         c = tables.creators.rows(promotions["creator_id"])
         p = tables.products.rows(promotions["product_id"])
         known = (c >= 0) & (p >= 0)
-        pair = c[known].astype(np.int64) * n_p + p[known]
-        keys = np.union1d(np.asarray(tables.arrays["pair_keys"], dtype=np.int64), pair)
-        started = pd.to_datetime(promotions["started_at"]).to_numpy()[known]
-        since = np.datetime64(pd.Timestamp(now) - pd.Timedelta(days=settings.capacity_days))
-        in_period = np.unique(pair[(started >= since) & (started < np.datetime64(pd.Timestamp(now)))])
-        load = np.bincount(in_period // n_p, minlength=n_c).astype(np.int64)
+        keys = np.union1d(np.asarray(tables.arrays["pair_keys"], dtype=np.int64), c[known] * n_p + p[known])
+        load = period_load(promotions, tables.creators, tables.products, now, settings.capacity_days)
         creators = market.creators.set_index("creator_id").reindex(tables.creators.ids)
         tier_default = np.array([settings.capacity_by_tier()[t] for t in FanTier], np.int64)
         followers = creators["followers"].fillna(0).to_numpy(np.float64)
@@ -95,6 +113,11 @@ class MarketState:
         return cls(keys, n_p, capacity, load, stock, ~history | small)
 
     @property
+    def capacity_known(self) -> np.ndarray:
+        """True for creators whose capacity is known (a market was given)."""
+        return np.asarray(self.creator_capacity < UNLIMITED)
+
+    @property
     def creator_left(self) -> np.ndarray:
         """New collaborations each creator can still take this period (≥ 0)."""
         return np.maximum(self.creator_capacity - self.creator_load, 0)
@@ -109,18 +132,16 @@ class MarketState:
 
 @dataclass(frozen=True)
 class CapacityPrices:
-    """Per creator row / product row: the capacity price (value units: yuan of predicted GMV) and, per creator,
-    the number of product lists of the allocation graph it enters (``exposure``)."""
+    """Per creator row / product row: the capacity price (value units: yuan of predicted GMV)."""
 
     creator: np.ndarray
     product: np.ndarray
-    exposure: np.ndarray
     graph_edges: int = 0
     allocated: int = 0
 
     @classmethod
     def zero(cls, n_creators: int, n_products: int) -> CapacityPrices:
-        return cls(np.zeros(n_creators), np.zeros(n_products), np.zeros(n_creators, np.int64))
+        return cls(np.zeros(n_creators), np.zeros(n_products))
 
     @classmethod
     def solve(
@@ -139,9 +160,6 @@ class CapacityPrices:
         log.info(f"allocation graph: {len(creators)} creators x {per_c} products, {len(products)} products x {per_p}")
         c1, p1 = _top_pairs(retriever, Direction.CREATOR, creators, per_c)
         p2, c2 = _top_pairs(retriever, Direction.PRODUCT, products, per_p)
-        depth = max(per_p, settings.exposure_depth)
-        listed = c2 if depth == per_p else _top_pairs(retriever, Direction.PRODUCT, products, depth)[1]
-        exposure = np.bincount(listed, minlength=n_c).astype(np.int64)
         keys = np.unique(np.concatenate([c1 * n_p + p1, c2 * n_p + p2]))
         c, p = keys // n_p, keys % n_p
         fresh = ~state.existing(c, p)
@@ -159,7 +177,7 @@ class CapacityPrices:
             value[lo : lo + _CHUNK] = np.where(ok, np.maximum(engine.gmv.predict(X), 0.0), 0.0)
         allocation = allocate(c, p, value, state.creator_left, state.product_stock)
         log.info(f"allocation: {int(allocation.take.sum())} pairs of {len(c)} edges, value {allocation.value:,.0f}")
-        return cls(allocation.creator_price, allocation.product_price, exposure, len(c), int(allocation.take.sum()))
+        return cls(allocation.creator_price, allocation.product_price, len(c), int(allocation.take.sum()))
 
 
 def _top_pairs(retriever: Retriever, direction: Direction, rows: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:

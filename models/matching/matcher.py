@@ -147,8 +147,7 @@ class Matcher:
         weight, reasons = self.explainer.explain(scored, outcomes.idx)
         state = self.market.state
         existing = state.existing(scored.c[outcomes.idx], scored.p[outcomes.idx])
-        left = state.creator_left
-        limited = state.creator_capacity < np.iinfo(np.int32).max
+        left, limited = state.creator_left, state.capacity_known
         plan_ids = self.planbook.plan_ids if self.planbook is not None else None
         tables, res = self.engine.tables, outcomes.resolved
         recs = []

@@ -38,19 +38,25 @@ class MarketView:
 
     state: MarketState
     prices: CapacityPrices
+    exposure: np.ndarray  # per creator row: product lists it enters this period (:func:`.market.list_exposure`)
     settings: MatchingSettings
 
     @classmethod
     def none(cls, n_creators: int, n_products: int, settings: MatchingSettings) -> MarketView:
-        """No market: no existing pairs, no prices (offline diagnostics, plain per-query ranking)."""
-        return cls(MarketState.empty(n_creators, n_products), CapacityPrices.zero(n_creators, n_products), settings)
+        """No market: no existing pairs, no prices, no exposure (offline diagnostics, plain per-query ranking)."""
+        return cls(
+            MarketState.empty(n_creators, n_products),
+            CapacityPrices.zero(n_creators, n_products),
+            np.zeros(n_creators, np.int64),
+            settings,
+        )
 
     def creator_multiplier(self, c: np.ndarray) -> np.ndarray:
         """The exposure controls' factor on each creator's value."""
-        s, prices = self.settings, self.prices
+        s = self.settings
         boost = 1.0 + s.new_creator_boost * self.state.new_creator[c]
-        mean = float(prices.exposure.mean()) if len(prices.exposure) else 0.0
-        lists = prices.exposure[c] / mean if mean > 0 else np.zeros(len(c))
+        mean = float(self.exposure.mean()) if len(self.exposure) else 0.0
+        lists = self.exposure[c] / mean if mean > 0 else np.zeros(len(c))
         return np.asarray(boost * (1.0 + lists) ** -s.exposure_decay, dtype=np.float64)
 
     def price(self, c: np.ndarray, p: np.ndarray) -> np.ndarray:

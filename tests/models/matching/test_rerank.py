@@ -16,8 +16,8 @@ def _view(settings: MatchingSettings, exposure: list[int], new: list[bool]) -> M
     state = MarketState(
         state.existing_keys, 2, state.creator_capacity, state.creator_load, state.product_stock, np.array(new)
     )
-    prices = CapacityPrices(np.array([0.0, 5.0, 0.0]), np.array([1.0, 0.0]), np.array(exposure))
-    return MarketView(state, prices, settings)
+    prices = CapacityPrices(np.array([0.0, 5.0, 0.0]), np.array([1.0, 0.0]))
+    return MarketView(state, prices, np.array(exposure), settings)
 
 
 def test_creator_multiplier_is_boost_times_exposure_decay() -> None:

@@ -12,6 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 import recsys.app.cli.experiment  # noqa: F401  (registers the command under test)
+from models.matching.market import period_load
 from recsys.app.cli._app import app
 from recsys.app.experiments.framework.base import ExperimentResult
 from recsys.app.experiments.synthetic import experiment as synthetic
@@ -50,28 +51,6 @@ def played() -> Played:
     return Played()
 
 
-def test_current_load_counts_the_distinct_products_promoted_in_the_week_before_now() -> None:
-    now = pd.Timestamp("2026-06-01")
-    promotions = pd.DataFrame(
-        {
-            "creator_id": ["a", "a", "a", "b", "b", "b", "c", "c"],
-            "product_id": ["x", "y", "z", "x", "x", "y", "x", "x"],
-            "started_at": [
-                now - pd.Timedelta(days=3),  # a–x: this week
-                now - pd.Timedelta(days=7),  # a–y: the week's first instant counts
-                now,  # a–z: starts now, not before
-                now - pd.Timedelta(days=20),  # b–x: an old pair ...
-                now - pd.Timedelta(days=1),  # ... promoted again this week: counts
-                now - pd.Timedelta(days=7, seconds=1),  # b–y: a second too early
-                now - pd.Timedelta(hours=1),  # c–x twice this week: one collaboration
-                now - pd.Timedelta(hours=2),
-            ],
-        }
-    )
-    creators, products = pd.Index(["a", "b", "c", "d"]), pd.Index(["x", "y", "z"])
-    assert market.current_load(promotions, creators, products, now).tolist() == [2, 1, 1, 0]
-
-
 def test_accepted_collaborations_fit_each_rounds_capacity_and_the_samples(played: Played) -> None:
     world = played.world
     tables = world.engine.tables
@@ -80,7 +59,7 @@ def test_accepted_collaborations_fit_each_rounds_capacity_and_the_samples(played
         used = np.zeros(world.n_p, np.int64)
         assert len(run.added) == TINY.market_rounds
         for r, added in enumerate(run.added):
-            load = market.current_load(promotions, tables.creators.index, tables.products.index, world.nows[r])
+            load = period_load(promotions, tables.creators, tables.products, world.nows[r], market.WEEK_DAYS)
             left = np.maximum(world.capacity - load, 0)
             taken = np.bincount(tables.creators.rows(added["creator_id"]), minlength=world.n_c)
             assert np.all(taken <= left), (run.method.name, r)
