@@ -2,9 +2,10 @@
 
 - Requests read :attr:`Service.current` once and use that reference to the end, so a swap never changes what a
   request in flight sees.
-- Plan edits: the worker that writes a plan calls :meth:`Service.refresh_plans` at once; every worker also checks
-  the store revision at most once per :attr:`check_interval` seconds (one tiny query, in a background thread) and
-  applies the plans changed since the revision it last saw (``Store.read_table("plans", since_revision=r)``).
+- Plan edits and events: the worker that writes a plan or ingests events calls :meth:`Service.refresh_plans` at
+  once; every worker also checks the store revision at most once per :attr:`check_interval` seconds (one tiny
+  query, in a background thread) and applies the plans changed and the promotions that arrived since the revision
+  it last saw (``Store.read_table(..., since_revision=r)``): new collaborations leave the lists at once.
 - Plan windows and merchant ages are re-evaluated every :data:`CLOCK_REFRESH_SECONDS`.
 - Reload: :meth:`Service.reload` loads and verifies the newest bundle, then swaps; a broken bundle raises
   :class:`models.bundle.BundleError` and the old state keeps serving. A successful reload bumps a counter in the
@@ -34,6 +35,7 @@ from serving.state import (
     open_matcher_state,
     release_free_memory,
     with_plans,
+    with_promotions,
 )
 from serving.telemetry import ServiceMetrics
 
@@ -142,7 +144,8 @@ class Service:
         return previous, state
 
     def refresh_plans(self) -> MatcherState | None:
-        """Apply the plans changed since the current state's revision (at once, in this worker)."""
+        """Apply the plans changed and the promotions that arrived since the current state's revision (at once, in
+        this worker)."""
         with self._swap:
             base = self._state
             if base is None:
@@ -151,7 +154,9 @@ class Service:
             if revision <= base.revision:
                 return base
             changed = self.store.read_table("plans", since_revision=base.revision)
+            arrived = self.store.read_table("promotions", since_revision=base.revision)
             state = with_plans(base, changed, revision, self.settings, now_utc())
+            state = with_promotions(state, arrived, self.settings, now_utc())
             self._set(state)
             return state
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -105,6 +105,18 @@ def with_plans(
     if planbook is not None and now is not None:
         planbook = planbook.at(now)
     return MatcherState(state.matcher.with_planbook(planbook), state.bundle, revision, state.merchant_ids)
+
+
+def with_promotions(state: MatcherState, arrived: pd.DataFrame, settings: Settings, now: datetime) -> MatcherState:
+    """A new state whose market knows the ``arrived`` promotions (events since the state was built): their pairs
+    are existing collaborations from now on, and their creators' loads grow."""
+    if arrived.empty:
+        return state
+    market = state.matcher.market
+    tables = state.bundle.engine.tables
+    moved = market.state.with_promotions(arrived, tables, now, settings.matching.capacity_days)
+    matcher = state.matcher.with_market(replace(market, state=moved))
+    return MatcherState(matcher, state.bundle, state.revision, state.merchant_ids)
 
 
 def at_time(state: MatcherState, now: datetime, settings: Settings) -> MatcherState:

@@ -112,6 +112,17 @@ class MarketState:
         small = FanTier.codes(followers) <= FanTier.MICRO.code
         return cls(keys, n_p, capacity, load, stock, ~history | small)
 
+    def with_promotions(self, promotions: pd.DataFrame, tables: FeatureTables, now: datetime, days: int) -> MarketState:
+        """The state after ``promotions`` arrived (events since it was built): their pairs become existing and
+        their creators' loads grow by the distinct products they started this period (a product a creator had
+        already promoted earlier this period is counted again: the load errs on the full side)."""
+        c = tables.creators.rows(promotions["creator_id"])
+        p = tables.products.rows(promotions["product_id"])
+        known = (c >= 0) & (p >= 0)
+        keys = np.union1d(self.existing_keys, c[known] * self.n_products + p[known])
+        load = self.creator_load + period_load(promotions, tables.creators, tables.products, now, days)
+        return MarketState(keys, self.n_products, self.creator_capacity, load, self.product_stock, self.new_creator)
+
     @property
     def capacity_known(self) -> np.ndarray:
         """True for creators whose capacity is known (a market was given)."""

@@ -115,6 +115,10 @@ class Matcher:
         """The same matcher under other plan rules (plan edits, another time)."""
         return Matcher(self.engine, self.catalog, planbook, self.settings, self.market)
 
+    def with_market(self, market: MarketView) -> Matcher:
+        """The same matcher in another market state (promotions that arrived since)."""
+        return Matcher(self.engine, self.catalog, self.planbook, self.settings, market)
+
     # --- stages chained -----------------------------------------------------------------------------------
 
     def _score(

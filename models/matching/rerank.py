@@ -3,10 +3,11 @@
 Every list is ordered by a pair's *capacity-aware value*: predicted GMV minus the capacity prices of the creator
 and the product from the global allocation (:class:`~.market.CapacityPrices`; the pair's reduced cost), scaled by
 the exposure controls of the creator — a boost for new and small creators, a decay for creators already in many
-lists this period:
+lists this period, and its room: the share of its capacity still free this period:
 
     net   = predicted_gmv − price_c − price_p
     m_c   = (1 + new_creator_boost · new_c) · (1 + lists_c / mean lists)^−exposure_decay
+            · max(left_c / capacity_c, 0.05)^capacity_room
     value = net · m_c  if net ≥ 0,  net / m_c  otherwise      (m_c < 1 always moves a creator down)
 
 - creators for a product: by value;
@@ -30,6 +31,7 @@ from recsys.core.config import MatchingSettings
 from recsys.core.rules import blend_fit_and_earnings
 
 RERANK_DEPTH = 200  # candidates that get GMV predictions and the capacity-aware value
+ROOM_FLOOR = 0.05  # a full creator's room: low enough to sink it, above 0 so that values stay finite
 
 
 @dataclass(frozen=True)
@@ -57,7 +59,10 @@ class MarketView:
         boost = 1.0 + s.new_creator_boost * self.state.new_creator[c]
         mean = float(self.exposure.mean()) if len(self.exposure) else 0.0
         lists = self.exposure[c] / mean if mean > 0 else np.zeros(len(c))
-        return np.asarray(boost * (1.0 + lists) ** -s.exposure_decay, dtype=np.float64)
+        state = self.state
+        free = state.creator_left[c] / np.maximum(state.creator_capacity[c], 1)
+        room = np.where(state.capacity_known[c], np.clip(free, ROOM_FLOOR, 1.0), 1.0)
+        return np.asarray(boost * (1.0 + lists) ** -s.exposure_decay * room**s.capacity_room, dtype=np.float64)
 
     def price(self, c: np.ndarray, p: np.ndarray) -> np.ndarray:
         return np.asarray(self.prices.creator[c] + self.prices.product[p], dtype=np.float64)

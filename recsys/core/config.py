@@ -213,6 +213,9 @@ class MatchingSettings(_Section):
     exposure_decay: float = Field(
         0.5, ge=0, description="Creators in many lists this period: value x (1 + lists / mean)^-decay (0 = off)."
     )
+    capacity_room: float = Field(
+        1.0, ge=0, description="Creators with less capacity left: value x max(left / capacity, 0.05)^this (0 = off)."
+    )
     exposure_depth: int = Field(
         200, ge=1, description="A creator is 'in' a product's list when retrieval ranks it this high for it."
     )
@@ -228,7 +231,12 @@ class MatchingSettings(_Section):
         """The matcher as it was before marketplace matching: existing partners shown, no prices, no exposure
         controls (a baseline in experiments)."""
         return cls(
-            include_existing=True, allocation=False, exposure_decay=0.0, new_creator_boost=0.0, category_diversity=0.0
+            include_existing=True,
+            allocation=False,
+            exposure_decay=0.0,
+            new_creator_boost=0.0,
+            category_diversity=0.0,
+            capacity_room=0.0,
         )
 
     def capacity_by_tier(self) -> dict[str, int]:

@@ -22,7 +22,8 @@ def post_events(body: EventBatch, _admin: AdminDep, service: ServiceDep, setting
     """Each event carries an `event_id` (idempotency key), a `kind` (promotion or order) and the row in `data`.
     Rows get the same validation as `recsys import`; good rows are stored at once (one new store revision per
     batch), bad ones are kept in `quarantined_events` and answered with their reason; an event id seen before
-    answers `duplicate` and changes nothing. Accepted events reach the features and models at the next
+    answers `duplicate` and changes nothing. An accepted promotion makes its pair an existing collaboration
+    at once (lists leave it out, the creator's load grows); events reach the features and models at the next
     `recsys train` (then `POST /v1/admin/reload`).
 
     Who may call: the admin key (the platform's order and content pipelines)."""
@@ -34,4 +35,6 @@ def post_events(body: EventBatch, _admin: AdminDep, service: ServiceDep, setting
             f"body.events: {message}",
             [{"loc": ["body", "events"], "msg": message, "type": "too_long"}],
         )
-    return ingest_events(service.store, settings, body.events)
+    result = ingest_events(service.store, settings, body.events)
+    service.refresh_plans()
+    return result

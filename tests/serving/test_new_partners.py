@@ -54,3 +54,29 @@ def test_product_creators_have_no_existing_collaborations_unless_asked(client, e
         assert labelled == {i["creator_id"] for i in both} & by_product[product_id]
         checked += bool(labelled)
     assert checked, "some of the most promoted products list existing creators when asked"
+
+
+def test_a_promotion_event_makes_the_pair_existing_at_once(client, env) -> None:  # type: ignore[no-untyped-def]
+    w = env.world
+    url = f"/v1/creators/{w.other_creator}/products"
+    before = client.get(url, params={"k": 5}, headers=key(w, "other_creator")).json()["items"]
+    top = before[0]
+    promotions, store = _promotions(env)
+    store.dispose()
+    row = promotions.iloc[0].to_dict()
+    row.update(
+        promotion_id="ev-new-partner",
+        creator_id=w.other_creator,
+        product_id=top["product_id"],
+        plan_id=top["plan_id"],
+        started_at=row["started_at"].isoformat(),
+    )
+    data = {k: (v.item() if hasattr(v, "item") else v) for k, v in row.items()}
+    event = {"event_id": "ev-new-partner", "kind": "promotion", "data": data}
+    answer = client.post("/v1/events", json={"events": [event]}, headers=key(w, "admin")).json()
+    assert answer["results"][0]["status"] == "accepted", answer
+    after = client.get(url, params={"k": 5}, headers=key(w, "other_creator")).json()["items"]
+    assert top["product_id"] not in {i["product_id"] for i in after}
+    both = client.get(url, params={"k": 5, "include_existing": True}, headers=key(w, "other_creator")).json()
+    labelled = [i for i in both["items"] if i["product_id"] == top["product_id"]]
+    assert labelled and labelled[0]["existing"]

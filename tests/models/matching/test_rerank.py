@@ -38,3 +38,18 @@ def test_diversity_discounts_each_later_item_of_a_category() -> None:
     # ranks within category: 0, 1, 2, 0 -> x 1, 0.5, 0.25, 1
     assert _diversified(score, category, 0.5) == pytest.approx([1.0, 0.45, 0.2, 0.7])
     assert _diversified(score, category, 0.0) is score
+
+
+def test_room_scales_value_by_the_share_of_capacity_still_free() -> None:
+    settings = MatchingSettings(exposure_decay=0.0, new_creator_boost=0.0, capacity_room=1.0)
+    state = MarketState(
+        np.empty(0, np.int64),
+        2,
+        np.array([3, 3, 1]),  # capacities
+        np.array([0, 3, 5]),  # loads: free, full, over
+        np.full(2, np.inf),
+        np.zeros(3, bool),
+    )
+    view = MarketView(state, CapacityPrices.zero(3, 2), np.zeros(3, np.int64), settings)
+    # left / capacity, at least 0.05: 3/3, 0/3 -> 0.05, none left -> 0.05
+    assert view.creator_multiplier(np.array([0, 1, 2])) == pytest.approx([1.0, 0.05, 0.05])

@@ -29,6 +29,7 @@ ABLATIONS: dict[str, dict[str, object]] = {
     "capacity-aware, no exposure decay": {"exposure_decay": 0.0},
     "capacity-aware, no new-creator boost": {"new_creator_boost": 0.0},
     "capacity-aware, no category diversity": {"category_diversity": 0.0},
+    "capacity-aware, no capacity room": {"capacity_room": 0.0},
 }
 PRIMARY = "new_gmv"
 WEEK_DAYS = 7
