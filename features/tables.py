@@ -18,6 +18,7 @@ import pandas as pd
 
 from features.collaborative import factorize
 from features.entities import Extras, creator_block, embedding_matrix, fan_tier_codes, product_block
+from features.evidence import evidence_arrays
 from features.history import (
     History,
     creator_category_history,
@@ -54,7 +55,7 @@ class FeatureTables:
     pair_names: list[str]
     creator: np.ndarray  # (n_c, len(creator_names)) float32
     product: np.ndarray  # (n_p, len(product_names)) float32
-    arrays: dict[str, np.ndarray] = field(default_factory=dict)  # pair-feature inputs, see build_feature_tables
+    arrays: dict[str, np.ndarray] = field(default_factory=dict)  # pair-feature inputs and evidence (features.evidence)
     extras: dict[str, dict[str, Any]] = field(default_factory=dict)  # side -> {"numeric": [...], "embeddings": {...}}
 
     @property
@@ -247,7 +248,9 @@ def build_feature_tables(
         "pair_counts": counts.astype(np.float32),
         "pair_gmv": gmv.astype(np.float32),
         "pair_orders": orders.astype(np.float32),
+        "pair_sales_gmv": gmv,  # float64: the exact GMV reasons quote (pair_gmv is the float32 feature input)
         "creator_main_format": main_format(history, len(PROMOTION_FORMATS)),
+        **evidence_arrays(creators, products, market.merchants, history, category_code, len(categories), regions),
     }
     for name, matrix in c_emb.items():
         arrays[f"cemb_{name}"] = matrix

@@ -33,14 +33,16 @@ from models.engine import Engine
 from models.gbm.calibration import QuantileMap
 from models.gbm.compiled import CompiledTrees, compile_or_load, cpu_signature
 from models.gbm.distribution import DistributionModel
+from models.gbm.gmv_calibration import GMVCalibrator
 from models.gbm.ranker import LambdaRanker
 from models.gbm.regressor import GBMRegressor
+from models.integrity.fake_engagement import EngagementFlags
 from models.retrieval.retriever import Retriever
 from recsys.core.provenance import CORE_LIBRARIES, file_problem, library_versions, sha256_file
 from recsys.core.schema import TABLES, Marketplace
 from recsys.core.vocab import DIRECTIONS, Direction
 
-BUNDLE_FORMAT = 1
+BUNDLE_FORMAT = 2  # 2: models/gmv_calibration.json, integrity/
 
 
 class BundleError(Exception):
@@ -97,6 +99,12 @@ def save_bundle(
                 engine.rankers[d].save(models / f"ranker_{d}.txt")
         engine.gmv.save(models / "gmv.txt")
         engine.distribution.save(models)
+        if engine.gmv_calibration is None:
+            raise ValueError("the engine has no GMV calibration; train it with models.training.train.train_engine")
+        engine.gmv_calibration.save(models)
+        if engine.engagement is None:
+            raise ValueError("the engine has no engagement flags; train it with models.training.train.train_engine")
+        engine.engagement.save(tmp / "integrity")
         (models / "fit_maps.json").write_text(json.dumps({d: m.to_list() for d, m in engine.fit_maps.items()}))
         compiled_cpu = None
         if compile_models:
@@ -223,6 +231,8 @@ def load_bundle(
             rankers = {d: LambdaRanker.load(models / f"ranker_{d}.txt") for d in DIRECTIONS}
         gmv = GBMRegressor.load(models / "gmv.txt")
         distribution = DistributionModel.load(models)
+        gmv_calibration = GMVCalibrator.load(models)
+        engagement = EngagementFlags.load(path / "integrity", mmap=mmap)
         maps = json.loads((models / "fit_maps.json").read_text())
         fit_maps = {d: QuantileMap(np.array(maps[d])) for d in DIRECTIONS}
         retriever = Retriever.load(path / "retrieval", mmap=mmap)
@@ -235,7 +245,17 @@ def load_bundle(
     _check_names(path, "distribution model", distribution.regressor_.feature_names_, names)
     if retriever.product_index.n_rows != len(tables.products) or retriever.creator_index.n_rows != len(tables.creators):
         raise BundleError(f"bundle {path.name}: retrieval indexes do not cover the feature tables' creators/products")
-    engine = Engine(tables, rankers, gmv, distribution, fit_maps, retriever, dict(manifest.get("metrics", {})))
+    engine = Engine(
+        tables,
+        rankers,
+        gmv,
+        distribution,
+        fit_maps,
+        retriever,
+        dict(manifest.get("metrics", {})),
+        gmv_calibration,
+        engagement,
+    )
     if compiled:
         _attach_compiled(engine, path, manifest, cache_dir or path.parent / ".compiled" / path.name)
     return Bundle(path, manifest, engine)

@@ -12,8 +12,10 @@ from typing import Any
 from features.tables import FeatureTables
 from models.gbm.calibration import QuantileMap
 from models.gbm.distribution import DistributionModel
+from models.gbm.gmv_calibration import GMVCalibrator
 from models.gbm.ranker import LambdaRanker
 from models.gbm.regressor import GBMRegressor
+from models.integrity.fake_engagement import EngagementFlags
 from models.retrieval.retriever import Retriever
 from recsys.core.vocab import Direction
 
@@ -29,3 +31,5 @@ class Engine:
     fit_maps: dict[Direction, QuantileMap]
     retriever: Retriever
     metrics: dict[str, Any] = field(default_factory=dict)
+    gmv_calibration: GMVCalibrator | None = None  # raw GMV -> calibrated GMV of a new collaboration, with interval
+    engagement: EngagementFlags | None = None  # creators whose engagement looks bought (scores, flags)

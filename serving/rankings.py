@@ -57,7 +57,9 @@ def ranking(state: MatcherState, kind: str, category: str | None, settings: Sett
     key = f"ranking:{kind}:{category}"
     cached = state.cache.get(key)
     if cached is None:
-        hot = hot_list(state.matcher, HotListKind(kind), category, settings.serving.new_hit_days)
+        engagement = state.bundle.engine.engagement
+        flagged = engagement.flagged if engagement is not None else None
+        hot = hot_list(state.matcher, HotListKind(kind), category, settings.serving.new_hit_days, flagged)
         cached = _creator_items(state, hot) if hot.kind is HotListKind.TOP_CREATORS else _product_items(state, hot)
         state.cache[key] = cached
     return list(cached)

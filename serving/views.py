@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 
 from models.matching.matcher import Recommendation
 from recsys.core.rules import REASONS
 from recsys.core.vocab import FanTier
-from serving.schemas import CreatorRecommendation, PairScore, ProductRecommendation, Reason, Refusal
+from serving.schemas import CreatorRecommendation, Interval, PairScore, ProductRecommendation, Reason, Refusal
 from serving.state import MatcherState
 
 _TIERS = tuple(FanTier)
@@ -38,7 +39,23 @@ def refusal(code: str | None) -> Refusal | None:
 
 
 def _reasons(rec: Recommendation) -> list[Reason]:
-    return [Reason(feature=r.feature, contribution=round(float(r.contribution), 4), text=r.text) for r in rec.reasons]
+    return [Reason(code=r.code, params=r.params, text=r.text, contribution=r.contribution) for r in rec.reasons]
+
+
+def _interval(low: float, high: float) -> Interval:
+    return Interval(low=_f(low), high=_f(high))
+
+
+def _money(state: MatcherState, rec: Recommendation) -> dict[str, Any]:
+    """The horizon, predicted GMV with its interval and expected orders (every item shows them)."""
+    calibration = state.bundle.engine.gmv_calibration
+    return {
+        "horizon_days": calibration.horizon_days if calibration is not None else 30,
+        "predicted_gmv": _f(rec.predicted_gmv),
+        "predicted_gmv_interval": _interval(rec.predicted_gmv_low, rec.predicted_gmv_high),
+        "predicted_units": _f(rec.predicted_units),
+        "predicted_units_interval": _interval(rec.predicted_units_low, rec.predicted_units_high),
+    }
 
 
 def fan_tier(state: MatcherState, creator_row: int) -> FanTier:
@@ -59,10 +76,10 @@ def product_item(state: MatcherState, rec: Recommendation) -> ProductRecommendat
         plan_type=rec.plan_type,
         commission_rate=_f(rec.commission_rate),
         expected_earnings=_f(rec.expected_commission),
+        expected_earnings_interval=_interval(rec.expected_commission_low, rec.expected_commission_high),
         fit_score=_f(rec.fit_score),
         distribution_weight=_f(rec.distribution_weight),
-        predicted_gmv=_f(rec.predicted_gmv),
-        predicted_units=_f(rec.predicted_units),
+        **_money(state, rec),
         score=_f(rec.score),
         capacity_price=_f(rec.capacity_price),
         existing=rec.existing,
@@ -85,11 +102,13 @@ def creator_item(state: MatcherState, rec: Recommendation) -> CreatorRecommendat
         plan_type=rec.plan_type,
         commission_rate=_f(rec.commission_rate),
         expected_commission=_f(rec.expected_commission),
+        expected_commission_interval=_interval(rec.expected_commission_low, rec.expected_commission_high),
+        sample_cost=_f(rec.sample_cost),
         merchant_roi=rec.merchant_roi,
+        suspected_fake_engagement=rec.suspected_fake_engagement,
         fit_score=_f(rec.fit_score),
         distribution_weight=_f(rec.distribution_weight),
-        predicted_gmv=_f(rec.predicted_gmv),
-        predicted_units=_f(rec.predicted_units),
+        **_money(state, rec),
         score=_f(rec.score),
         capacity_price=_f(rec.capacity_price),
         existing=rec.existing,
@@ -98,7 +117,7 @@ def creator_item(state: MatcherState, rec: Recommendation) -> CreatorRecommendat
     )
 
 
-def pair_item(rec: Recommendation) -> PairScore:
+def pair_item(state: MatcherState, rec: Recommendation) -> PairScore:
     return PairScore(
         creator_id=rec.creator_id,
         product_id=rec.product_id,
@@ -108,11 +127,13 @@ def pair_item(rec: Recommendation) -> PairScore:
         plan_type=rec.plan_type if rec.eligible else None,
         commission_rate=_f(rec.commission_rate),
         expected_commission=_f(rec.expected_commission),
+        expected_commission_interval=_interval(rec.expected_commission_low, rec.expected_commission_high),
+        sample_cost=_f(rec.sample_cost),
         merchant_roi=rec.merchant_roi,
+        suspected_fake_engagement=rec.suspected_fake_engagement,
         fit_score=_f(rec.fit_score),
         distribution_weight=_f(rec.distribution_weight),
-        predicted_gmv=_f(rec.predicted_gmv),
-        predicted_units=_f(rec.predicted_units),
+        **_money(state, rec),
         reasons=_reasons(rec),
     )
 

@@ -2,9 +2,12 @@
 
 A LightGBM regression predicts the promotion's content performance — log(1 + GPM), GMV per 1,000 views, the figure
 platforms allocate traffic by — from the creator's engagement, the pair's fit, the product, and the promotion
-format. The weight is that prediction's place among validation promotions: 0.8 means "predicted to convert views
-into sales better than 80% of comparable promotions", so content with weight 0.8 deserves wider distribution than
-80% of content; 0.5 is typical.
+format. The weight is that prediction's place among the promotions our lists recommend (the top of sampled queries'
+lists, set at training by :meth:`DistributionModel.set_reference`): 0.8 means "predicted to convert views into
+sales better than 80% of the promotions our lists typically recommend", so within one list it separates the content
+worth wider distribution from the ordinary (a reference of all promotions would place nearly every recommended item
+near the top and tell a user nothing); 0.5 is a typical recommended promotion. Without a reference set the
+validation promotions serve.
 """
 
 from __future__ import annotations
@@ -63,6 +66,13 @@ class DistributionModel:
         ).fit(X, np.log1p(gpm), feature_names, X_valid, np.log1p(gpm_valid), categorical)
         reference = X_valid if len(X_valid) else X
         self.weight_map_ = QuantileMap.fit(self.regressor_.predict(reference))
+        return self
+
+    def set_reference(self, X: np.ndarray) -> DistributionModel:
+        """Place weights among the predictions for ``X`` of shape (n_pairs, n_features): the pairs lists recommend."""
+        if len(X) == 0:
+            raise ValueError("the distribution weight needs a non-empty reference set")
+        self.weight_map_ = QuantileMap.fit(self.regressor_.predict(X))
         return self
 
     def predicted_gpm(self, X: np.ndarray, num_threads: int | None = None) -> np.ndarray:

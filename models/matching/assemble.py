@@ -35,4 +35,6 @@ def assemble_matcher(engine: Engine, market: Marketplace, settings: Settings, no
         if m.exposure_decay > 0
         else np.zeros(len(tables.creators), np.int64)
     )
-    return Matcher(engine, catalog, book, settings, MarketView(state, prices, exposure, m))
+    flagged = engine.engagement.flagged if engine.engagement is not None else None
+    view = MarketView(state, prices, exposure, m, flagged, settings.integrity.fake_penalty)
+    return Matcher(engine, catalog, book, settings, view)

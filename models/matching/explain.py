@@ -1,119 +1,129 @@
-"""Reasons in words: the features that pushed a recommendation up, from LightGBM's per-feature contributions.
+"""Reasons for a page of recommendations: typed, exact and varied.
 
-Each reason names the feature, its contribution to the ranker's score (SHAP value) and a sentence built from the
-feature's value. Features without a sentence of their own fall back to a sentence per family (prefix).
+A reason is a code (:class:`recsys.core.vocab.ReasonCode`), the exact figures it quotes (``params``, from the
+evidence arrays: :mod:`models.matching.reasons`) and a sentence built from them (:mod:`models.matching.sentences`).
+Which reasons an item shows:
+
+1. **evidence** — per code, the summed contributions of the ranker's features behind it (e.g. ``x_overlap*`` for
+   ``audience_match``), so a reason is shown only where the model's score actually leaned on it (evidence of at
+   least ``min_evidence``, 0.001);
+2. **eligibility** — per code, a threshold on the facts, so what the sentence claims is true and worth saying
+   (e.g. ``audience_match`` only at an overlap of 80% or more with a target the merchant published);
+3. **diversity over the page** — items are taken in page order; a code's evidence is multiplied by
+   ``repeat_decay`` for every earlier item that shows it, a code leads at most ``ceil(lead_share x page size)``
+   items, and an item shows at most ``per_item`` reasons. A list of 20 then does not open with the same code 20
+   times, while each item still shows only its own true, model-backed reasons.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import math
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
+from features.tables import FeatureTables
+from models.matching.reasons import SPECS, PairFacts, ReasonSpec
+from models.matching.sentences import Params, sentence
+from recsys.core.vocab import Direction, ReasonCode
+
 
 @dataclass(frozen=True)
 class Reason:
-    feature: str
-    contribution: float
+    """One reason: its code, the exact figures it quotes, its sentence, and its evidence — the summed
+    contributions to the ranker's score of the features behind the code (>= ``Selection.min_evidence``)."""
+
+    code: ReasonCode
+    params: Params
     text: str
+    contribution: float
 
 
-def _pct(v: float) -> str:
-    return f"{100 * v:.0f}%"
+@dataclass(frozen=True)
+class Selection:
+    """How a page's reasons are chosen and spread (see the module docstring); ``min_evidence``: the least summed
+    contribution (in the ranker's score units) that counts as the score leaning on a reason."""
+
+    per_item: int = 3
+    lead_share: float = 0.25
+    repeat_decay: float = 0.5
+    min_evidence: float = 1e-3
 
 
-def _money(v: float) -> str:
-    return f"¥{v:,.0f}"
+def evidence_weights(names: Sequence[str], specs: Sequence[ReasonSpec]) -> np.ndarray:
+    """(n_features, n_specs) 0/1: feature ``j`` counts as evidence of spec ``s`` when its name starts with one of
+    the spec's prefixes."""
+    out = np.zeros((len(names), len(specs)))
+    for s, spec in enumerate(specs):
+        out[[j for j, name in enumerate(names) if name.startswith(spec.evidence)], s] = 1.0
+    return out
 
 
-_TEMPLATES: dict[str, Callable[[float], str]] = {
-    "x_overlap": lambda v: f"the creator's audience overlaps {_pct(v)} with the product's target buyers",
-    "x_overlap_gender": lambda v: f"audience gender mix matches the product's buyers ({_pct(v)} overlap)",
-    "x_overlap_age": lambda v: f"audience age mix matches the product's buyers ({_pct(v)} overlap)",
-    "x_overlap_city_tier": lambda v: f"audience city tiers match the product's buyers ({_pct(v)} overlap)",
-    "x_category_listed": lambda v: (
-        "the product's category is one of the creator's content categories"
-        if v > 0
-        else "the product is outside the creator's usual categories"
-    ),
-    "x_category_gmv_share": lambda v: f"{_pct(v)} of the creator's recent GMV is in this category",
-    "x_category_promotions": lambda v: f"the creator promoted {np.expm1(v):.0f} products of this category in 90 days",
-    "x_category_conversion": lambda v: f"the creator converts {_pct(v)} of clicks in this category",
-    "x_price_vs_usual": lambda v: (
-        "the price is close to what the creator's audience usually buys"
-        if abs(v) < 0.4
-        else (
-            "the price is above the creator's usual range" if v > 0 else "the price is below the creator's usual range"
-        )
-    ),
-    "x_size_vs_typical_promoter": lambda v: (
-        "the creator's reach is typical of this product's best sellers"
-        if abs(v) < 1
-        else (
-            "the creator is larger than this product's usual promoters" if v > 0 else "the creator is a smaller account"
-        )
-    ),
-    "x_cf_score": lambda v: "creators with similar sales histories sold products like this",
-    "x_commission_rate": lambda v: f"commission rate {_pct(v)}",
-    "x_commission_vs_category": lambda v: f"commission is {v:.1f}x the category median",
-    "x_prev_promotions": lambda v: f"the creator promoted this product {np.expm1(v):.0f} time(s) before",
-    "x_prev_gmv": lambda v: f"earlier promotions of this product by the creator sold {_money(np.expm1(v))}",
-    "p_rating": lambda v: f"product rating {v:.1f}/5",
-    "p_best_rate": lambda v: f"commission rate {_pct(v)}",
-    "p_log_price": lambda v: f"price {_money(np.exp(v))}",
-    "c_log_avg_views": lambda v: f"the creator averages {np.expm1(v):,.0f} views per post",
-    "c_log_followers": lambda v: f"{np.expm1(v):,.0f} followers",
-    "c_completion_rate": lambda v: f"viewers watch {_pct(v)} of the creator's videos to the end",
-    "c_interaction_rate_30d": lambda v: f"30-day interaction rate {_pct(v)}",
-}
+def choose(evidence: np.ndarray, eligible: np.ndarray, selection: Selection = Selection()) -> list[list[int]]:
+    """Per row (page order), the columns (codes) to show, leading reason first.
 
-_FAMILIES: list[tuple[str, str]] = [
-    ("p_log_gmv", "the product sells well recently"),
-    ("p_log_orders", "the product sells well recently"),
-    ("p_conversion", "the product converts clicks into orders well"),
-    ("p_gpm", "the product earns a high GMV per 1,000 views"),
-    ("p_refund_rate", "the product's refund rate"),
-    ("p_target_", "the product's target audience"),
-    ("p_", "the product's own qualities"),
-    ("m_", "the merchant's service quality"),
-    ("c_log_gmv", "the creator's strong recent sales"),
-    ("c_log_orders", "the creator's strong recent sales"),
-    ("c_conversion", "the creator converts clicks into orders well"),
-    ("c_gpm", "the creator earns a high GMV per 1,000 views"),
-    ("c_aud_", "the creator's audience profile"),
-    ("c_", "the creator's engagement and reach"),
-    ("x_emb_", "the creator's content is similar to the product's description"),
-    ("x_", "the creator–product fit"),
-]
-
-
-def describe(feature: str, value: float) -> str:
-    """A sentence for one feature value."""
-    template = _TEMPLATES.get(feature)
-    if template is not None and np.isfinite(value):
-        return template(float(value))
-    for prefix, sentence in _FAMILIES:
-        if feature.startswith(prefix):
-            return sentence
-    return feature
-
-
-def top_reasons(contributions: np.ndarray, values: np.ndarray, names: list[str], n: int = 3) -> list[list[Reason]]:
-    """For each row, the ``n`` features with the largest positive contributions, as reasons.
-
-    contributions : (n_rows, n_features + 1) from ``pred_contrib`` (last column = bias, ignored)
-    values : (n_rows, n_features) the feature vectors
+    evidence : (n_rows, n_codes) evidence of each code for each row
+    eligible : (n_rows, n_codes) bool — the code's threshold holds for the row
     """
-    features = np.asarray(contributions)[:, :-1]
-    top = np.argsort(-features, axis=1, kind="stable")[:, :n]
-    top_contrib = np.take_along_axis(features, top, axis=1).tolist()
-    top_values = np.take_along_axis(np.asarray(values), top, axis=1).tolist()
-    return [
-        [
-            Reason(names[j], round(c, 4), describe(names[j], v))
-            for j, c, v in zip(row, row_contrib, row_values, strict=True)
-            if c > 0
-        ]
-        for row, row_contrib, row_values in zip(top.tolist(), top_contrib, top_values, strict=True)
-    ]
+    n_rows, n_codes = evidence.shape
+    cap = max(1, math.ceil(selection.lead_share * n_rows))
+    shown, led = [0] * n_codes, [0] * n_codes
+    strength = evidence.tolist()  # a page is ~20 rows of ~10 codes: plain Python beats numpy per row here
+    allowed = (eligible & (evidence >= selection.min_evidence)).tolist()
+    out: list[list[int]] = []
+    for row, ok in zip(strength, allowed, strict=True):
+        candidates = [j for j in range(n_codes) if ok[j]]
+        # strongest first after the decay for earlier items showing the code; ties by code order
+        order = sorted(candidates, key=lambda j: (-row[j] * selection.repeat_decay ** shown[j], j))
+        if not order:
+            out.append([])
+            continue
+        lead = next((j for j in order if led[j] < cap), order[0])
+        picked = [lead, *[j for j in order if j != lead][: selection.per_item - 1]]
+        led[lead] += 1
+        for j in picked:
+            shown[j] += 1
+        out.append(picked)
+    return out
+
+
+class ReasonExplainer:
+    """Reasons of a direction's pages from the ranker's contributions and the tables' evidence arrays. Codes whose
+    arrays the bundle lacks (a bundle written before they existed) are never shown."""
+
+    def __init__(self, tables: FeatureTables, direction: Direction, selection: Selection = Selection()) -> None:
+        self.tables = tables
+        self.direction = direction
+        self.selection = selection
+        self.specs = [s for s in SPECS if direction in s.directions and all(name in tables.arrays for name in s.arrays)]
+        self.weights = evidence_weights(tables.feature_names, self.specs)
+
+    def explain(self, contributions: np.ndarray, c: np.ndarray, p: np.ndarray, rate: np.ndarray) -> list[list[Reason]]:
+        """Reasons per pair of a page, in page order.
+
+        contributions : (n_pairs, n_features + 1) the ranker's per-feature contributions (last column: bias)
+        c, p : (n_pairs,) creator and product rows; rate : (n_pairs,) the commission rate each pair would get
+        """
+        facts = PairFacts(self.tables, c, p, rate)
+        evidence = np.asarray(contributions)[:, :-1] @ self.weights
+        eligible = np.zeros(evidence.shape, dtype=bool)
+        for s, spec in enumerate(self.specs):
+            eligible[:, s] = spec.eligible(facts)
+        out = []
+        for i, columns in enumerate(choose(evidence, eligible, self.selection)):
+            row = []
+            for s in columns:
+                spec = self.specs[s]
+                params = spec.params(facts, i)
+                text = sentence(spec.code, params, self.direction)
+                row.append(Reason(spec.code, params, text, round(float(evidence[i, s]), 4)))
+            out.append(row)
+        return out
+
+
+def reason_type_coverage(lists: Iterable[Sequence[Sequence[Reason]]], min_codes: int = 4) -> float:
+    """The share of lists whose items together carry at least ``min_codes`` distinct reason codes (NaN without
+    lists). Each list is its items' reasons, e.g. ``[rec.reasons for rec in page]``."""
+    hits = [len({r.code for item in items for r in item}) >= min_codes for items in lists]
+    return float(np.mean(hits)) if hits else math.nan

@@ -1,7 +1,8 @@
 """Public hot lists: the marketplace's leaders by recent sales or commission, from the model's feature tables and
 the public plans open now.
 
-- ``top-creators``: creators by GMV over the last 30 days of the model's data (``c_log_gmv_30d``);
+- ``top-creators``: creators by GMV over the last 30 days of the model's data (``c_log_gmv_30d``), leaving out
+  creators flagged for fake engagement (``exclude``: :mod:`models.integrity.fake_engagement`);
 - ``new-hits``: products listed within ``new_hit_days`` with the highest 30-day GMV;
 - ``commission-picks``: products with the best public commission open now (open plans and tiered base rates).
 
@@ -65,10 +66,13 @@ def _category_code(matcher: Matcher, category: str) -> int:
     return code
 
 
-def top_creators(matcher: Matcher, category: str | None) -> HotList:
+def top_creators(matcher: Matcher, category: str | None, exclude: np.ndarray | None = None) -> HotList:
+    """``exclude``: creators left out, a bool per creator row (e.g. ``EngagementFlags.flagged``)."""
     tables = matcher.engine.tables
     gmv = np.expm1(_column(tables.creator, tables.creator_names, "c_log_gmv_30d"))
     mask = gmv > 0
+    if exclude is not None:
+        mask &= ~np.asarray(exclude, dtype=bool)
     if category is not None:
         mask &= tables.arrays["creator_category_listed"][:, _category_code(matcher, category)] > 0
     rows = _top(gmv, mask, matcher.catalog.creator_followers.astype(np.float64))
@@ -93,8 +97,15 @@ def top_products(matcher: Matcher, kind: HotListKind, category: str | None, new_
     return HotList(kind, rows, gmv[rows], rates[rows], days[rows])
 
 
-def hot_list(matcher: Matcher, kind: HotListKind, category: str | None, new_hit_days: int) -> HotList:
-    """The full list (up to :data:`LIST_DEPTH`); ``category`` must be one the tables know (or None)."""
+def hot_list(
+    matcher: Matcher,
+    kind: HotListKind,
+    category: str | None,
+    new_hit_days: int,
+    exclude_creators: np.ndarray | None = None,
+) -> HotList:
+    """The full list (up to :data:`LIST_DEPTH`); ``category`` must be one the tables know (or None);
+    ``exclude_creators``: a bool per creator row, left out of ``top-creators`` (flagged for fake engagement)."""
     if kind is HotListKind.TOP_CREATORS:
-        return top_creators(matcher, category)
+        return top_creators(matcher, category, exclude_creators)
     return top_products(matcher, kind, category, new_hit_days)

@@ -8,7 +8,8 @@ at load and on every refresh:
 - each creator's capacity for collaborations in a period (``weekly_capacity`` column, else a default by fan tier,
   ``matching.capacity_*``) and its current load: the distinct products it started promoting in the last
   ``matching.capacity_days``;
-- each product's samples left (``sample_stock`` column; empty = unlimited);
+- each product's samples left (``sample_stock`` column; empty = unlimited) and what one sample costs the merchant
+  (``sample_cost`` column; empty = the default of ``rules.sample_cost_share`` and ``rules.sample_shipping``);
 - which creators are new or small (no sales history, or nano / micro), for the new-creator boost.
 
 :class:`CapacityPrices` solves the global allocation (:mod:`models.matching.allocation`) over the retrieved
@@ -72,6 +73,7 @@ class MarketState:
     creator_load: np.ndarray  # int64: new collaborations started in the current period
     product_stock: np.ndarray  # float64 samples left (inf = unlimited)
     new_creator: np.ndarray  # bool: no sales history yet, or a nano / micro creator
+    product_sample_cost: np.ndarray | None = None  # float64 yuan per sample the product states (NaN: not stated)
 
     @classmethod
     def empty(cls, n_creators: int, n_products: int) -> MarketState:
@@ -83,6 +85,7 @@ class MarketState:
             np.zeros(n_creators, np.int64),
             np.full(n_products, np.inf),
             np.zeros(n_creators, bool),
+            np.full(n_products, np.nan),
         )
 
     @classmethod
@@ -108,9 +111,13 @@ class MarketState:
         if "sample_stock" in products:
             given = pd.to_numeric(products["sample_stock"], errors="coerce").to_numpy(np.float64)
             stock = np.where(np.isfinite(given), np.maximum(given, 0), np.inf)
+        sample_cost = np.full(n_p, np.nan)
+        if "sample_cost" in products:
+            given = pd.to_numeric(products["sample_cost"], errors="coerce").to_numpy(np.float64)
+            sample_cost = np.where(given >= 0, given, np.nan)
         history = tables.creator[:, tables.creator_names.index("c_has_history")] > 0
         small = FanTier.codes(followers) <= FanTier.MICRO.code
-        return cls(keys, n_p, capacity, load, stock, ~history | small)
+        return cls(keys, n_p, capacity, load, stock, ~history | small, sample_cost)
 
     def with_promotions(self, promotions: pd.DataFrame, tables: FeatureTables, now: datetime, days: int) -> MarketState:
         """The state after ``promotions`` arrived (events since it was built): their pairs become existing and
@@ -121,7 +128,15 @@ class MarketState:
         known = (c >= 0) & (p >= 0)
         keys = np.union1d(self.existing_keys, c[known] * self.n_products + p[known])
         load = self.creator_load + period_load(promotions, tables.creators, tables.products, now, days)
-        return MarketState(keys, self.n_products, self.creator_capacity, load, self.product_stock, self.new_creator)
+        return MarketState(
+            keys,
+            self.n_products,
+            self.creator_capacity,
+            load,
+            self.product_stock,
+            self.new_creator,
+            self.product_sample_cost,
+        )
 
     @property
     def capacity_known(self) -> np.ndarray:

@@ -24,14 +24,14 @@ from models.matching import rerank
 from models.matching.candidates import CandidateFinder
 from models.matching.catalog import Catalog
 from models.matching.explain import Reason
-from models.matching.outcomes import OutcomePredictor, Outcomes
+from models.matching.outcomes import OutcomePredictor, Outcomes, sample_costs
 from models.matching.page import PageExplainer
 from models.matching.rerank import MarketView, Ranked
 from models.matching.resolution import PlanResolver
 from models.matching.scoring import PairScorer, ScoredPairs
 from recsys.core.config import Settings
 from recsys.core.rules import PairResolution, PlanBook
-from recsys.core.vocab import Direction, FanTier, PlanType, PromotionFormat
+from recsys.core.vocab import CreatorSort, Direction, FanTier, PlanType, PromotionFormat
 
 _PLAN_TYPES = tuple(PlanType)
 
@@ -66,20 +66,28 @@ class Recommendation:
     product_id: str
     score: float  # the value the list is ordered by (capacity-aware; a creator's pool blends in earnings)
     fit_score: float  # the ranker's score as its place among validation pairs, in [0, 1]
-    predicted_gmv: float
-    predicted_units: float
+    predicted_gmv: float  # calibrated expected GMV of a new collaboration over the horizon (yuan)
+    predicted_units: float  # expected units (orders) over the horizon
     distribution_weight: float
     commission_rate: float
     plan_id: str | None
     plan_type: PlanType | None
     expected_commission: float  # the creator's expected earnings = the merchant's expected commission cost
-    merchant_roi: float | None
+    merchant_roi: float | None  # expected GMV / (expected commission + sample cost)
     eligible: bool = True
     refusal_reason: str | None = None
     reasons: list[Reason] = field(default_factory=list)
     existing: bool = False  # the creator already promotes the product (shown only when asked for)
     capacity_price: float = 0.0  # congestion price of the creator's and product's capacity, in yuan of GMV
     creator_capacity_left: int | None = None  # new collaborations the creator can still take this period
+    predicted_gmv_low: float = 0.0  # 80% interval of predicted_gmv
+    predicted_gmv_high: float = 0.0
+    predicted_units_low: float = 0.0  # 80% interval of predicted_units
+    predicted_units_high: float = 0.0
+    expected_commission_low: float = 0.0  # 80% interval of expected_commission
+    expected_commission_high: float = 0.0
+    sample_cost: float = 0.0  # what the collaboration's sample costs the merchant (0 for an existing partner)
+    suspected_fake_engagement: bool = False  # the creator's followers or views look bought (models.integrity)
     creator_row: int = -1  # rows of the bundle's id maps, so the response needs no id lookups
     product_row: int = -1
 
@@ -108,7 +116,12 @@ class Matcher:
         self.candidates = CandidateFinder(engine.tables, engine.retriever, catalog, planbook, settings.retrieval)
         self.resolver = PlanResolver(planbook, engine.tables)
         self.scorer = PairScorer(engine, threads)
-        self.outcomes = OutcomePredictor(engine, catalog, self.resolver, threads)
+        stated = self.market.state.product_sample_cost
+        rules = settings.rules
+        sample_cost = sample_costs(stated, catalog.product_price, rules.sample_cost_share, rules.sample_shipping)
+        self.outcomes = OutcomePredictor(
+            engine, catalog, self.resolver, sample_cost, self.market.state.existing, threads
+        )
         self.explainer = PageExplainer(engine, threads)
 
     def with_planbook(self, planbook: PlanBook | None) -> Matcher:
@@ -148,12 +161,14 @@ class Matcher:
         """Recommendation objects for the page: ``outcomes`` rows in order, with their list score."""
         if len(outcomes.idx) == 0:  # an empty page (e.g. nothing pays min_commission): no model sees 0 rows
             return []
-        weight, reasons = self.explainer.explain(scored, outcomes.idx)
+        weight, reasons = self.explainer.explain(scored, outcomes.idx, outcomes.resolved.rate)
         state = self.market.state
         existing = state.existing(scored.c[outcomes.idx], scored.p[outcomes.idx])
+        suspected = self.market.suspected(scored.c[outcomes.idx])
         left, limited = state.creator_left, state.capacity_known
         plan_ids = self.planbook.plan_ids if self.planbook is not None else None
         tables, res = self.engine.tables, outcomes.resolved
+        price_of = np.maximum(self.catalog.product_price[scored.p[outcomes.idx]], 1e-9)
         recs = []
         for j, i in enumerate(outcomes.idx.tolist()):
             c, p = int(scored.c[i]), int(scored.p[i])
@@ -172,6 +187,14 @@ class Matcher:
                     plan_type=_PLAN_TYPES[plan_type] if plan_type >= 0 else None,
                     expected_commission=round(float(outcomes.commission[j]), 2),
                     merchant_roi=round(roi, 3) if np.isfinite(roi) else None,
+                    predicted_gmv_low=round(float(outcomes.gmv_low[j]), 2),
+                    predicted_gmv_high=round(float(outcomes.gmv_high[j]), 2),
+                    predicted_units_low=round(float(outcomes.gmv_low[j] / price_of[j]), 2),
+                    predicted_units_high=round(float(outcomes.gmv_high[j] / price_of[j]), 2),
+                    expected_commission_low=round(float(outcomes.commission_low[j]), 2),
+                    expected_commission_high=round(float(outcomes.commission_high[j]), 2),
+                    sample_cost=round(float(outcomes.sample_cost[j]), 2),
+                    suspected_fake_engagement=bool(suspected[j]),
                     eligible=bool(res.eligible[j]),
                     refusal_reason=res.reason[j],
                     reasons=reasons[j],
@@ -251,9 +274,10 @@ class Matcher:
         filters: CreatorFilters = CreatorFilters(),
         offset: int = 0,
         include_existing: bool | None = None,
+        sort: CreatorSort = CreatorSort.FIT,
     ) -> list[Recommendation]:
-        """New creators for one product by capacity-aware value; with predicted GMV and the merchant's expected
-        ROI (``include_existing``: also creators already promoting it)."""
+        """New creators for one product by capacity-aware value (or ``sort``: expected GMV, ROI); with predicted
+        GMV and the merchant's expected ROI (``include_existing``: also creators already promoting it)."""
         p = self._product_row(product_id)
         rows, known = self.candidates.find_resolved(
             Direction.PRODUCT, p, self.settings.retrieval.candidates, self._creator_filter(filters)
@@ -264,7 +288,7 @@ class Matcher:
             return []
         scored = self._score(Direction.PRODUCT, rows, np.full(len(rows), p), filters.format, known)
         outcomes = self.outcomes.predict(scored, rerank.by_score(scored, max(rerank.RERANK_DEPTH, offset + k)))
-        ranked = rerank.creators_by_value(scored, outcomes, self.market)
+        ranked = rerank.sorted_by(rerank.creators_by_value(scored, outcomes, self.market), outcomes, sort)
         return self._ranked_page(scored, outcomes, ranked, slice(offset, offset + k))
 
     def recommend_creators_for_merchant(
@@ -276,6 +300,7 @@ class Matcher:
         max_products: int = 20,
         per_product: int = 200,
         include_existing: bool | None = None,
+        sort: CreatorSort = CreatorSort.FIT,
     ) -> list[Recommendation]:
         """Shop-level: the best new creators across the merchant's top-selling admitted products, each creator
         listed once with the product it fits best, by capacity-aware value. Candidates of all products are scored
@@ -299,7 +324,7 @@ class Matcher:
         scored = self._score(Direction.PRODUCT, c[keep], p[keep], filters.format)
         idx = rerank.best_product_per_creator(scored)[: max(rerank.RERANK_DEPTH, offset + k)]
         outcomes = self.outcomes.predict(scored, idx)
-        ranked = rerank.creators_by_value(scored, outcomes, self.market)
+        ranked = rerank.sorted_by(rerank.creators_by_value(scored, outcomes, self.market), outcomes, sort)
         return self._ranked_page(scored, outcomes, ranked, slice(offset, offset + k))
 
     def recommend(self, direction: Direction, query_id: str, k: int = 20, offset: int = 0) -> list[Recommendation]:

@@ -1,25 +1,33 @@
 """Stage: explanation — what only the rows of a returned page need: the content distribution weight and the
-reasons (the ranker's per-feature contributions along each row's decision paths, in words)."""
+reasons (typed, exact and varied over the page: :mod:`models.matching.explain`, from the ranker's per-feature
+contributions along each row's decision paths)."""
 
 from __future__ import annotations
 
 import numpy as np
 
 from models.engine import Engine
-from models.matching.explain import Reason, top_reasons
+from models.matching.explain import Reason, ReasonExplainer, Selection
 from models.matching.scoring import ScoredPairs
+from recsys.core.vocab import DIRECTIONS
 
 
 class PageExplainer:
-    def __init__(self, engine: Engine, num_threads: int = 1) -> None:
+    def __init__(self, engine: Engine, num_threads: int = 1, selection: Selection = Selection()) -> None:
         self.engine = engine
         self.num_threads = num_threads
         for ranker in engine.rankers.values():  # built once here, not by the first request (~150 ms at 1M)
             ranker.prepare_explanations()
+        self.reasons = {d: ReasonExplainer(engine.tables, d, selection) for d in DIRECTIONS}
 
-    def explain(self, scored: ScoredPairs, idx: np.ndarray) -> tuple[np.ndarray, list[list[Reason]]]:
-        """(distribution weight, reasons) for rows ``idx`` of ``scored``."""
+    def explain(
+        self, scored: ScoredPairs, idx: np.ndarray, rate: np.ndarray | None = None
+    ) -> tuple[np.ndarray, list[list[Reason]]]:
+        """(distribution weight, reasons) for rows ``idx`` of ``scored``, a page in its order; ``rate``: the
+        commission rate each row shows (default: the plan rate it was scored with)."""
         X = scored.X[idx]
         weight = self.engine.distribution.weight(X, num_threads=self.num_threads)
         contributions = self.engine.rankers[scored.direction].explain(X)
-        return weight, top_reasons(contributions, X, self.engine.tables.feature_names)
+        shown_rate = scored.resolved.rate[idx] if rate is None else rate
+        reasons = self.reasons[scored.direction].explain(contributions, scored.c[idx], scored.p[idx], shown_rate)
+        return weight, reasons

@@ -12,6 +12,7 @@ lists this period, and its room: the share of its capacity still free this perio
 
 - creators for a product: by value;
 - shop-level creators: each creator once with its best product, by value;
+- a merchant may reorder either creator list by expected GMV or expected ROI (``sort=``, :func:`sorted_by`);
 - a creator's pool: joinable products by a blend of value and expected earnings (``rules.earnings_blend``), each
   product after the first of its category discounted by ``(1 − category_diversity)`` per earlier one; optionally
   only those paying at least ``min_commission``.
@@ -29,6 +30,7 @@ from models.matching.outcomes import Outcomes
 from models.matching.scoring import ScoredPairs
 from recsys.core.config import MatchingSettings
 from recsys.core.rules import blend_fit_and_earnings
+from recsys.core.vocab import CreatorSort
 
 RERANK_DEPTH = 200  # candidates that get GMV predictions and the capacity-aware value
 ROOM_FLOOR = 0.05  # a full creator's room: low enough to sink it, above 0 so that values stay finite
@@ -42,6 +44,8 @@ class MarketView:
     prices: CapacityPrices
     exposure: np.ndarray  # per creator row: product lists it enters this period (:func:`.market.list_exposure`)
     settings: MatchingSettings
+    flagged: np.ndarray | None = None  # per creator row: engagement looks bought (models.integrity)
+    fake_penalty: float = 1.0  # a flagged creator's value x this (settings.integrity.fake_penalty)
 
     @classmethod
     def none(cls, n_creators: int, n_products: int, settings: MatchingSettings) -> MarketView:
@@ -62,7 +66,14 @@ class MarketView:
         state = self.state
         free = state.creator_left[c] / np.maximum(state.creator_capacity[c], 1)
         room = np.where(state.capacity_known[c], np.clip(free, ROOM_FLOOR, 1.0), 1.0)
-        return np.asarray(boost * (1.0 + lists) ** -s.exposure_decay * room**s.capacity_room, dtype=np.float64)
+        penalty = np.where(self.flagged[c], self.fake_penalty, 1.0) if self.flagged is not None else 1.0
+        return np.asarray(
+            boost * (1.0 + lists) ** -s.exposure_decay * room**s.capacity_room * penalty, dtype=np.float64
+        )
+
+    def suspected(self, c: np.ndarray) -> np.ndarray:
+        """True for creators flagged for bought followers or views."""
+        return self.flagged[c] if self.flagged is not None else np.zeros(len(c), bool)
 
     def price(self, c: np.ndarray, p: np.ndarray) -> np.ndarray:
         return np.asarray(self.prices.creator[c] + self.prices.product[p], dtype=np.float64)
@@ -99,6 +110,18 @@ def creators_by_value(scored: ScoredPairs, outcomes: Outcomes, market: MarketVie
     value, price = capacity_value(scored, outcomes, market)
     order = np.lexsort((scored.c[outcomes.idx], -value))
     return Ranked(order, value, value, price)
+
+
+def sorted_by(ranked: Ranked, outcomes: Outcomes, sort: CreatorSort) -> Ranked:
+    """``ranked`` reordered by a business figure: expected GMV or ROI (highest first; an undefined ROI last), ties
+    by the matcher's order; ``fit`` keeps it."""
+    if sort is CreatorSort.FIT:
+        return ranked
+    key = outcomes.gmv if sort is CreatorSort.EXPECTED_GMV else np.nan_to_num(outcomes.roi, nan=-np.inf)
+    position = np.empty(len(ranked.order), np.int64)
+    position[ranked.order] = np.arange(len(ranked.order))
+    order = ranked.order[np.lexsort((position[ranked.order], -key[ranked.order]))]
+    return Ranked(order, ranked.score, ranked.value, ranked.price)
 
 
 def creator_pool(

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 
-from models.training.windows import Groups
+from models.engine import Engine
+from models.gbm.gmv_calibration import calibration_table
+from models.training.windows import Groups, LabelWindow, new_pairs
 from recsys.core.metrics import ndcg_at_k
 
 
@@ -35,3 +38,30 @@ def recall_of_top(reference_top: list[np.ndarray], retrieved: list[np.ndarray]) 
     """Mean share of each query's reference top items found in its retrieved list."""
     hits = [len(np.intersect1d(ref, got)) / max(1, len(ref)) for ref, got in zip(reference_top, retrieved, strict=True)]
     return float(np.mean(hits)) if hits else float("nan")
+
+
+def money_calibration(engine: Engine, window: LabelWindow) -> tuple[dict[str, float], pd.DataFrame]:
+    """How well the engine's money figures hold on ``window``'s new collaborations (features as of its start):
+    total predicted / total realized (calibrated and raw), the worst decile's realized / predicted, the 80%
+    interval's coverage — and the table by decile of predicted GMV."""
+    fresh = new_pairs(window)
+    if engine.gmv_calibration is None or len(fresh) == 0:
+        return {}, pd.DataFrame()
+    c, p = fresh["c_row"].to_numpy(), fresh["p_row"].to_numpy()
+    X = window.tables.vectors(c, p, fresh["rate"].to_numpy(), fresh["format_code"].to_numpy())
+    raw = np.maximum(engine.gmv.predict(X), 0.0)
+    money = engine.gmv_calibration.predict(raw)
+    realized = fresh["gmv"].to_numpy(np.float64)
+    table = calibration_table(money.expected, realized, money.low, money.high)
+    ratios = table["realized_over_predicted"].to_numpy(np.float64)
+    inside = (realized >= money.low) & (realized <= money.high)
+    total = max(float(realized.sum()), 1e-9)
+    figures = {
+        "gmv_new_pairs": float(len(fresh)),
+        "gmv_total_predicted_over_true": float(money.expected.sum()) / total,
+        "gmv_raw_total_predicted_over_true": float(raw.sum()) / total,
+        "gmv_decile_ratio_min": float(np.nanmin(ratios)),
+        "gmv_decile_ratio_max": float(np.nanmax(ratios)),
+        "gmv_interval80_coverage": float(inside.mean()),
+    }
+    return figures, table

@@ -21,9 +21,12 @@ from models.engine import Engine
 from models.gbm.calibration import QuantileMap
 from models.gbm.config import GBMConfig
 from models.gbm.distribution import MIN_VIEWS, DistributionModel
+from models.gbm.gmv_calibration import GMVCalibrator
 from models.gbm.ranker import LambdaRanker
 from models.gbm.regressor import GBMRegressor
+from models.integrity.fake_engagement import engagement_flags
 from models.retrieval.build import build_retriever
+from models.retrieval.retriever import Retriever
 from models.training.evaluation import mean_ndcg
 from models.training.windows import (
     Groups,
@@ -32,6 +35,7 @@ from models.training.windows import (
     data_now,
     label_gains,
     make_windows,
+    new_pairs,
     query_groups,
 )
 from recsys.core.config import Settings
@@ -163,6 +167,45 @@ def train_outcome_models(
     return regressor, distribution
 
 
+def calibrate_gmv(regressor: GBMRegressor, valid: LabelWindow, settings: Settings) -> GMVCalibrator:
+    """Calibrate the GMV model on the validation window's new collaborations (isotonic + conformal interval)."""
+    fresh = new_pairs(valid)
+    if len(fresh) < 2:
+        raise ValueError("not enough new collaborations in the validation window to calibrate predicted GMV")
+    c, p = fresh["c_row"].to_numpy(), fresh["p_row"].to_numpy()
+    X = valid.tables.vectors(c, p, fresh["rate"].to_numpy(), fresh["format_code"].to_numpy())
+    return GMVCalibrator(coverage=0.8, horizon_days=settings.ranker.label_days).fit(
+        regressor.predict(X), fresh["gmv"].to_numpy()
+    )
+
+
+def list_like_pairs(
+    tables: FeatureTables,
+    retriever: Retriever,
+    rankers: dict[Direction, LambdaRanker],
+    seed: int,
+    queries: int = 200,
+    depth: int = 200,
+    top: int = 20,
+) -> np.ndarray:
+    """Feature vectors of the pairs lists typically recommend: for ``queries`` seeded random queries per direction,
+    the ``top`` of ``depth`` retrieved candidates by the direction's ranker (the distribution weight's reference)."""
+    rng = np.random.default_rng([seed, 21])
+    blocks = []
+    for d in DIRECTIONS:
+        n_query = d.select(len(tables.creators), len(tables.products))
+        for q in rng.choice(n_query, min(queries, n_query), replace=False):
+            rows = retriever.candidates(d, int(q), depth)[1]
+            rows = rows[rows >= 0]
+            if len(rows) == 0:
+                continue
+            c, p = d.orient(np.full(len(rows), q), rows)
+            X = tables.vectors(c, p)
+            best = np.argsort(-rankers[d].predict(X), kind="stable")[:top]
+            blocks.append(X[best])
+    return np.vstack(blocks) if blocks else np.empty((0, len(tables.feature_names)), np.float32)
+
+
 def popularity_scores(split: _Split, tables: FeatureTables) -> np.ndarray:
     """The 'popular' baseline: the candidate's GMV over the last 90 days."""
     g = split.groups
@@ -197,6 +240,7 @@ def train_engine(market: Marketplace, settings: Settings, seed: int) -> Engine:
         rankers = train_rankers(train, stop, names, settings, seed)
     with timed(stage_seconds, "outcome_models", "training GMV and content distribution models"):
         gmv, distribution = train_outcome_models(windows, valid, names, settings, seed)
+        gmv_calibration = calibrate_gmv(gmv, valid, settings)
     metrics: dict[str, Any] = {"valid_window": [str(valid.start), str(valid.end)]}
     fit_maps: dict[Direction, QuantileMap] = {}
     for d in DIRECTIONS:
@@ -209,10 +253,18 @@ def train_engine(market: Marketplace, settings: Settings, seed: int) -> Engine:
         metrics[f"{d}_best_iteration"] = rankers[d].best_iteration_
     with timed(stage_seconds, "features_now", "building features as of now"):
         tables = build_feature_tables(market, data_now(market), scale, settings.retrieval.cf_factors, seed)
+    with timed(stage_seconds, "integrity", "looking for bought followers and views"):
+        engagement = engagement_flags(tables, settings.integrity.fake_contamination, seed)
+    metrics["flagged_creators"] = int(engagement.flagged.sum())
     with timed(stage_seconds, "retrieval", "distilling the rankers into FAISS retrieval"):
         retriever, retrieval_metrics = build_retriever(tables, rankers, settings.retrieval, seed)
     metrics.update(retrieval_metrics)
+    with timed(stage_seconds, "distribution_reference", "placing distribution weights among recommended pairs"):
+        reference = list_like_pairs(tables, retriever, rankers, seed)
+        if len(reference):
+            distribution.set_reference(reference)
     metrics["train_seconds"] = round(time.perf_counter() - started, 1)
     metrics["stage_seconds"] = stage_seconds
     metrics["sizes"] = {**market.sizes(), "train_pairs": int(sum(len(w.pairs) for w in windows))}
-    return Engine(tables, rankers, gmv, distribution, fit_maps, retriever, metrics)
+    metrics["gmv_calibration_pairs"] = gmv_calibration.n_calibration_
+    return Engine(tables, rankers, gmv, distribution, fit_maps, retriever, metrics, gmv_calibration, engagement)

@@ -94,6 +94,14 @@ def make_windows(
     return windows, valid
 
 
+def new_pairs(window: LabelWindow) -> pd.DataFrame:
+    """The window's pairs that had never collaborated before it: what a list of new partners recommends."""
+    keys = np.asarray(window.tables.arrays["pair_keys"], dtype=np.int64)
+    pairs = window.pairs
+    wanted = pairs["c_row"].to_numpy(np.int64) * len(window.tables.products) + pairs["p_row"].to_numpy(np.int64)
+    return pairs[~np.isin(wanted, keys)]
+
+
 MAX_GRADE = 30  # LightGBM's label_gain table holds 31 grades by default
 
 

@@ -55,6 +55,16 @@ class RulesSettings(_Section):
         15, ge=7, le=15, description="After-sale window (days) before a commission is settleable."
     )
     withdrawal_min_balance: float = Field(100.0, ge=0, description="Settled balance needed to withdraw.")
+    sample_cost_share: float = Field(
+        0.5,
+        ge=0,
+        le=5,
+        description="A sample's cost to the merchant as a share of the product's price (goods at cost), when the "
+        "product states no sample_cost.",
+    )
+    sample_shipping: float = Field(
+        8.0, ge=0, description="Shipping per sample (yuan), added when the product states no sample_cost."
+    )
     stop_loss_min_views: int = Field(
         10_000, ge=0, description="Views needed before stop-loss may flag a collaboration."
     )
@@ -250,6 +260,24 @@ class MatchingSettings(_Section):
         }
 
 
+class IntegritySettings(_Section):
+    """Marketplace integrity: creators whose followers or views look bought (see docs/integrity.md)."""
+
+    fake_contamination: float = Field(
+        0.05,
+        ge=0,
+        lt=0.5,
+        description="Share of creators the fake-engagement detector flags at training: the expected share who "
+        "bought followers or views (0 = flag nobody).",
+    )
+    fake_penalty: float = Field(
+        0.05,
+        ge=0,
+        le=1,
+        description="A flagged creator's list value x this (0 = to the bottom of every list, 1 = no penalty).",
+    )
+
+
 class DemoSettings(_Section):
     """The embedded demo (``recsys demo`` / ``make run``): synthetic marketplace sizes and seed."""
 
@@ -289,6 +317,7 @@ class Settings(BaseSettings):
     ranker: RankerSettings = RankerSettings()
     serving: ServingSettings = ServingSettings()
     matching: MatchingSettings = MatchingSettings()
+    integrity: IntegritySettings = IntegritySettings()
     demo: DemoSettings = DemoSettings()
 
     @model_validator(mode="after")

@@ -236,10 +236,15 @@ ORDERS = TableSpec(
 TABLES: dict[str, TableSpec] = {t.name: t for t in (MERCHANTS, PRODUCTS, CREATORS, PLANS, PROMOTIONS, ORDERS)}
 """The dataset tables in load order (a table only references tables before it)."""
 
-CAPACITY_COLUMNS: dict[str, tuple[str, ...]] = {"creators": ("weekly_capacity",), "products": ("sample_stock",)}
-"""Optional extra columns the matcher reads as capacities, never as model features: a creator's ``weekly_capacity``
-(new collaborations a week; default by fan tier, ``matching.capacity_*``) and a product's ``sample_stock`` (samples
-left; empty = unlimited). Like other extra columns they live in the store's ``extra`` JSON column."""
+CAPACITY_COLUMNS: dict[str, tuple[str, ...]] = {
+    "creators": ("weekly_capacity",),
+    "products": ("sample_stock", "sample_cost"),
+}
+"""Optional extra columns the matcher reads as capacities and sample policy, never as model features: a creator's
+``weekly_capacity`` (new collaborations a week; default by fan tier, ``matching.capacity_*``), a product's
+``sample_stock`` (samples left; empty = unlimited) and ``sample_cost`` (yuan one sample costs the merchant, goods and
+shipping; empty = ``rules.sample_cost_share`` x price + ``rules.sample_shipping``). Like other extra columns they
+live in the store's ``extra`` JSON column."""
 
 EXTRA_COLUMN = "extra"  # store column holding extra numeric / embedding columns as JSON
 REVISION_COLUMN = "revision"  # store column: monotone write counter, lets services refresh incrementally

@@ -1,5 +1,5 @@
 """Vocabularies: external id <-> row index (LensKit's ``Vocabulary`` idea) and the closed sets of the domain —
-directions, promotion formats, plan types, fan tiers, key roles — each defined once as a type."""
+directions, promotion formats, plan types, fan tiers, key roles, reason codes — each defined once as a type."""
 
 from __future__ import annotations
 
@@ -142,6 +142,16 @@ class PlanType(StrEnum):
 _PLAN_TYPE_ORDER: tuple[PlanType, ...] = tuple(PlanType)
 
 
+class CreatorSort(StrEnum):
+    """How a merchant's creator list is ordered (``sort=``): ``fit`` — the matcher's order (fit to the product,
+    net of capacity and exposure; the default); ``expected_gmv`` — calibrated expected GMV; ``roi`` — expected ROI
+    including the sample."""
+
+    FIT = "fit"
+    EXPECTED_GMV = "expected_gmv"
+    ROI = "roi"
+
+
 class FanTier(StrEnum):
     """Fan tiers by follower count (``min_followers`` inclusive; the last tier is open-ended)."""
 
@@ -187,3 +197,22 @@ class Role(StrEnum):
     ADMIN = "admin"
     MERCHANT = "merchant"
     CREATOR = "creator"
+
+
+class ReasonCode(StrEnum):
+    """Why a pair is recommended: the closed set of reason types an item's reasons are drawn from. Each reason
+    carries its code, the exact figures it quotes (``params``) and a sentence built from them; what each code
+    quotes and when it may be shown: :mod:`models.matching.reasons`."""
+
+    PROMOTED_SIMILAR = "promoted_similar"  # the creator's recent promotions in the product's category
+    AUDIENCE_MATCH = "audience_match"  # the creator's followers against the product's target buyers
+    PRICE_FIT = "price_fit"  # the price within the creator's usual price range
+    COMMISSION_ABOVE_CATEGORY = "commission_above_category"  # the rate against the category's median rate
+    SIMILAR_CREATORS_SOLD = "similar_creators_sold"  # creators of the same fan tier sold the product
+    SOLD_THIS_PRODUCT_BEFORE = "sold_this_product_before"  # the pair's own earlier promotions
+    REGION_MATCH = "region_match"  # creator and merchant in the same region
+    PRODUCT_SELLING_WELL = "product_selling_well"  # the product's last 30 days of sales (creator-side)
+    HIGH_RATING = "high_rating"  # the product's rating and its shop's good-review rate (creator-side)
+    STRONG_CONTENT = "strong_content"  # the creator's completion rate among all creators (merchant-side)
+    REACH = "reach"  # followers and views per post (merchant-side)
+    CREATOR_SALES = "creator_sales"  # the creator's last 30 days of sales (merchant-side)

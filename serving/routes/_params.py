@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import Query
 
 from recsys.core.config import Settings
-from recsys.core.vocab import FanTier, PromotionFormat
+from recsys.core.vocab import CreatorSort, FanTier, PromotionFormat
 from serving.errors import ApiError
 from serving.pagination import decode_cursor
 from serving.state import MatcherState
@@ -38,6 +38,14 @@ IncludeExistingQuery = Annotated[
     Query(
         description="Also list existing collaborations (a creator already promoting the product), labelled "
         "`existing: true`. Default: settings.matching.include_existing (false: new partners only)."
+    ),
+]
+SortQuery = Annotated[
+    CreatorSort,
+    Query(
+        description="Order of the list: `fit` (the matcher's order: fit to the product, net of capacity and "
+        "exposure; default), `expected_gmv` (calibrated expected GMV, highest first) or `roi` (expected ROI "
+        "including the sample, highest first). Pass the same value with `cursor` for the next page."
     ),
 ]
 RegionQuery = Annotated[

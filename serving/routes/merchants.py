@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from models.matching.matcher import CreatorFilters, UnknownEntity
+from recsys.core.vocab import CreatorSort
 from serving import plan_store
 from serving.deps import ClockDep, MerchantIdPath, MerchantSelfDep, ServiceDep, SettingsDep, StateDep
 from serving.errors import not_found, responses
@@ -17,6 +18,7 @@ from serving.routes._params import (
     IncludeExistingQuery,
     KQuery,
     RegionQuery,
+    SortQuery,
     check_category,
     page_size,
     start_offset,
@@ -45,6 +47,7 @@ async def merchant_creators(
     format: FormatQuery = None,
     cursor: CursorQuery = None,
     include_existing: IncludeExistingQuery = None,
+    sort: SortQuery = CreatorSort.FIT,
 ) -> CreatorList:
     """The best creators across the merchant's top-selling admitted products, each creator once with the product
     it fits best (`product_id`), ranked by capacity-aware value; predicted GMV, commission cost, ROI and reasons.
@@ -57,7 +60,7 @@ async def merchant_creators(
     filters = CreatorFilters(fan_tier=fan_tier, region=region, category=category, format=format)
     try:
         recs = state.matcher.recommend_creators_for_merchant(
-            merchant_id, size, filters, offset, include_existing=include_existing
+            merchant_id, size, filters, offset, include_existing=include_existing, sort=sort
         )
     except UnknownEntity:
         if merchant_id not in state.merchant_ids:

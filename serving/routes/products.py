@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from models.matching.matcher import CreatorFilters, UnknownEntity
+from recsys.core.vocab import CreatorSort
 from serving.auth import require_product_owner
 from serving.deps import PrincipalDep, ProductIdPath, SettingsDep, StateDep
 from serving.errors import responses
@@ -17,6 +18,7 @@ from serving.routes._params import (
     IncludeExistingQuery,
     KQuery,
     RegionQuery,
+    SortQuery,
     check_category,
     page_size,
     start_offset,
@@ -54,6 +56,7 @@ async def product_creators(
     format: FormatQuery = None,
     cursor: CursorQuery = None,
     include_existing: IncludeExistingQuery = None,
+    sort: SortQuery = CreatorSort.FIT,
 ) -> CreatorList:
     """New creators for this product, ranked by capacity-aware value (predicted GMV net of the creator's
     congestion price, with exposure controls; see docs/matching.md), with predicted GMV, the commission the merchant
@@ -67,7 +70,7 @@ async def product_creators(
     check_category(state, category)
     offset = start_offset(cursor, state, settings)
     filters = CreatorFilters(fan_tier=fan_tier, region=region, category=category, format=format)
-    recs = state.matcher.recommend_creators(product_id, size, filters, offset, include_existing)
+    recs = state.matcher.recommend_creators(product_id, size, filters, offset, include_existing, sort)
     notice = refusal(state.matcher.product_refusal(product_id)) if not recs else None
     return CreatorList(
         product_id=product_id,

@@ -62,4 +62,4 @@ async def score_pairs(
     recs = state.matcher.score_pairs(
         [p.creator_id for p in body.pairs], [p.product_id for p in body.pairs], body.format
     )
-    return ScoreResponse(model_run_id=state.run_id, items=[pair_item(r) for r in recs])
+    return ScoreResponse(model_run_id=state.run_id, items=[pair_item(state, r) for r in recs])

@@ -8,6 +8,7 @@ from serving.schemas.rankings import Ranking, RankingItem, RankingKind
 from serving.schemas.recommendations import (
     CreatorList,
     CreatorRecommendation,
+    Interval,
     Pair,
     PairScore,
     ProductPool,
@@ -24,6 +25,7 @@ __all__ = [
     "EventBatchResult",
     "EventResult",
     "Health",
+    "Interval",
     "Page",
     "Pair",
     "PairScore",

@@ -7,13 +7,23 @@ from typing import Any, cast
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.config import JsonDict
 
+from recsys.core.vocab import ReasonCode
+
 
 class Reason(BaseModel):
-    """One feature that pushed the recommendation up, with its contribution to the ranker's score."""
+    """Why the pair is recommended: a reason type, the exact figures it quotes and a sentence built from them."""
 
-    feature: str = Field(examples=["x_overlap"])
-    contribution: float = Field(description="SHAP contribution to the ranker's score (higher = stronger).")
-    text: str = Field(examples=["the creator's audience overlaps 82% with the product's target buyers"])
+    code: ReasonCode = Field(description="The reason type (a closed set; see docs/serving.md for each code).")
+    params: dict[str, int | float | str] = Field(
+        description="The figures the sentence quotes, exactly as stored: counts as integers, money in yuan to the "
+        "cent, shares and rates as fractions to 4 decimals.",
+        examples=[{"overlap": 0.86, "gender": "female", "creator_gender_share": 0.78, "target_gender_share": 0.7}],
+    )
+    text: str = Field(examples=["followers match your buyers (86% overlap): 78% female vs your target 70%"])
+    contribution: float = Field(
+        description="The ranker's evidence for this reason: the summed contributions of the features behind it "
+        "(> 0; higher = the score leaned on it more)."
+    )
 
 
 class Refusal(BaseModel):

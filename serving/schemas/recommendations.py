@@ -8,17 +8,45 @@ from recsys.core.vocab import FanTier, PlanType, PromotionFormat
 from serving.schemas.common import InputModel, Page, PublicModel, Reason, Refusal, examples
 
 _REASON_EXAMPLE = {
-    "feature": "x_overlap",
+    "code": "audience_match",
+    "params": {
+        "overlap": 0.86,
+        "gender": "female",
+        "creator_gender_share": 0.78,
+        "target_gender_share": 0.7,
+        "age": "age_24_30",
+        "creator_age_share": 0.41,
+        "target_age_share": 0.45,
+    },
+    "text": "followers match your buyers (86% overlap): 78% female vs your target 70%, 41% aged 24–30 vs 45%",
     "contribution": 0.41,
-    "text": "the creator's audience overlaps 82% with the product's target buyers",
 }
 
 
-class _Scores(PublicModel):
+class Interval(PublicModel):
+    """An 80% prediction interval: 8 in 10 new collaborations land inside (measured on held-out ones)."""
+
+    low: float
+    high: float
+
+
+class _Money(PublicModel):
+    horizon_days: int = Field(
+        description="Horizon of every money figure: the promotions a new collaboration starts in its first "
+        "horizon_days days (the window the GMV model learnt; 30 by default)."
+    )
+    predicted_gmv: float = Field(
+        description="Expected GMV (yuan) of the collaboration over the horizon, calibrated on held-out new "
+        "collaborations (isotonic)."
+    )
+    predicted_gmv_interval: Interval = Field(description="80% interval of predicted_gmv (split conformal).")
+    predicted_units: float = Field(description="Expected orders (units sold) over the horizon: GMV / price.")
+    predicted_units_interval: Interval = Field(description="80% interval of predicted_units.")
+
+
+class _Scores(_Money):
     fit_score: float = Field(description="The ranker's score as its place among validation pairs, in [0, 1].")
     distribution_weight: float = Field(description="Predicted content distribution weight of the promotion, [0, 1].")
-    predicted_gmv: float = Field(description="Predicted GMV of the promotion (currency units).")
-    predicted_units: float = Field(description="Predicted units sold (GMV / price).")
     score: float = Field(
         description="The value the list is ordered by: predicted GMV net of the capacity price, scaled by the "
         "exposure controls (a creator's pool blends in expected earnings and category diversity)."
@@ -52,8 +80,10 @@ class ProductRecommendation(_Scores):
         description="Effective commission rate (tiered plans: projected from predicted units)."
     )
     expected_earnings: float = Field(
-        description="predicted GMV x (1 - expected refund rate) x effective rate: what the creator should earn."
+        description="predicted GMV x (1 - expected refund rate) x effective rate: what the creator should earn "
+        "over the horizon."
     )
+    expected_earnings_interval: Interval = Field(description="80% interval of expected_earnings.")
 
 
 class ProductPool(Page):
@@ -77,10 +107,14 @@ class ProductPool(Page):
                     "plan_type": "open",
                     "commission_rate": 0.2,
                     "expected_earnings": 412.5,
+                    "expected_earnings_interval": {"low": 0.0, "high": 1180.0},
                     "fit_score": 0.93,
                     "distribution_weight": 0.71,
+                    "horizon_days": 30,
                     "predicted_gmv": 2300.0,
+                    "predicted_gmv_interval": {"low": 0.0, "high": 6560.0},
                     "predicted_units": 17.8,
+                    "predicted_units_interval": {"low": 0.0, "high": 50.9},
                     "score": 0.88,
                     "reasons": [_REASON_EXAMPLE],
                 }
@@ -101,8 +135,20 @@ class CreatorRecommendation(_Scores):
     plan_id: str | None
     plan_type: PlanType | None
     commission_rate: float = Field(description="Commission the merchant would pay this creator.")
-    expected_commission: float = Field(description="The merchant's expected commission cost.")
-    merchant_roi: float | None = Field(description="predicted GMV / expected commission cost (null if no cost).")
+    expected_commission: float = Field(description="The merchant's expected commission cost over the horizon.")
+    expected_commission_interval: Interval = Field(description="80% interval of expected_commission.")
+    sample_cost: float = Field(
+        description="What the collaboration's sample costs the merchant: the product's sample_cost, else "
+        "rules.sample_cost_share x price + rules.sample_shipping; 0 for an existing partner."
+    )
+    merchant_roi: float | None = Field(
+        description="Expected ROI including the sample: predicted GMV / (expected commission + sample cost); "
+        "differs by creator (null if no cost)."
+    )
+    suspected_fake_engagement: bool = Field(
+        description="The creator's followers or views look bought (僵尸粉; see docs/integrity.md): its list value is "
+        "down-weighted by settings.integrity.fake_penalty and it never enters the top-creators hot list."
+    )
 
 
 class CreatorList(Page):
@@ -129,11 +175,17 @@ class CreatorList(Page):
                     "plan_type": "open",
                     "commission_rate": 0.2,
                     "expected_commission": 412.5,
-                    "merchant_roi": 5.6,
+                    "expected_commission_interval": {"low": 0.0, "high": 1180.0},
+                    "sample_cost": 72.5,
+                    "merchant_roi": 4.78,
+                    "suspected_fake_engagement": False,
                     "fit_score": 0.93,
                     "distribution_weight": 0.71,
+                    "horizon_days": 30,
                     "predicted_gmv": 2300.0,
+                    "predicted_gmv_interval": {"low": 0.0, "high": 6560.0},
                     "predicted_units": 17.8,
+                    "predicted_units_interval": {"low": 0.0, "high": 50.9},
                     "score": 1.84,
                     "reasons": [_REASON_EXAMPLE],
                 }
@@ -159,7 +211,7 @@ class ScoreRequest(InputModel):
     model_config = examples({"pairs": [{"creator_id": "c00012", "product_id": "p00075"}], "format": "video"})
 
 
-class PairScore(PublicModel):
+class PairScore(_Money):
     creator_id: str
     product_id: str
     eligible: bool = Field(description="The creator may join a plan of this product now.")
@@ -168,11 +220,12 @@ class PairScore(PublicModel):
     plan_type: PlanType | None
     commission_rate: float = Field(description="Effective rate when eligible; else the product's best public rate.")
     expected_commission: float
+    expected_commission_interval: Interval
+    sample_cost: float
     merchant_roi: float | None
+    suspected_fake_engagement: bool
     fit_score: float
     distribution_weight: float
-    predicted_gmv: float
-    predicted_units: float
     reasons: list[Reason]
 
 
@@ -193,11 +246,17 @@ class ScoreResponse(PublicModel):
                     "plan_type": "open",
                     "commission_rate": 0.2,
                     "expected_commission": 412.5,
-                    "merchant_roi": 5.6,
+                    "expected_commission_interval": {"low": 0.0, "high": 1180.0},
+                    "sample_cost": 72.5,
+                    "merchant_roi": 4.78,
+                    "suspected_fake_engagement": False,
                     "fit_score": 0.93,
                     "distribution_weight": 0.71,
+                    "horizon_days": 30,
                     "predicted_gmv": 2300.0,
+                    "predicted_gmv_interval": {"low": 0.0, "high": 6560.0},
                     "predicted_units": 17.8,
+                    "predicted_units_interval": {"low": 0.0, "high": 50.9},
                     "reasons": [_REASON_EXAMPLE],
                 }
             ],

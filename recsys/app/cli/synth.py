@@ -45,7 +45,9 @@ def generate_command(
     commission 5–30%, new and below-threshold merchants, creators without showcase or deposit, open / exclusive /
     targeted / tiered plans, promotions biased toward popular products, orders with refunds. Outcomes follow a hidden
     funnel (audience overlap, category affinity, price fit, engagement, commission, rating, hidden taste, noise); the
-    truth is written to DIR/ground_truth/ for oracle comparisons and is ignored by `recsys import`.
+    truth is written to DIR/ground_truth/ for oracle comparisons and is ignored by `recsys import`. 5% of the
+    creators bought followers or views: their observed counts are inflated, their sales are not (who bought what:
+    DIR/ground_truth/fake_engagement.parquet; docs/integrity.md).
     """
     from recsys.core.progress import stage
     from recsys.core.synth import SynthConfig, generate, write_synthetic

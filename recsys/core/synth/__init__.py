@@ -21,10 +21,11 @@ from recsys.core.schema import Marketplace
 from recsys.core.synth.activity import make_activity
 from recsys.core.synth.capacity import add_capacities
 from recsys.core.synth.entities import EmbeddingSpace, make_creators, make_merchants, make_products
+from recsys.core.synth.fake_engagement import FakeEngagement, add_fake_engagement
 from recsys.core.synth.plans import finalize_budgets, make_plans, plans_frame
 from recsys.core.synth.truth import GroundTruth, TruthCoefficients
 
-__all__ = ["GroundTruth", "SynthConfig", "Synthetic", "generate", "write_synthetic"]
+__all__ = ["FakeEngagement", "GroundTruth", "SynthConfig", "Synthetic", "generate", "write_synthetic"]
 
 
 class SynthConfig(BaseModel):
@@ -42,6 +43,14 @@ class SynthConfig(BaseModel):
     with_orders: bool = Field(True, description="Write one orders row per order (large at scale).")
     target_published_share: float = Field(
         0.7, ge=0, le=1, description="Share of products publishing a target audience."
+    )
+    fake_engagement_share: float = Field(
+        0.05,
+        ge=0,
+        le=1,
+        description="Share of creators who bought followers and/or views: their observed followers, views and "
+        "engagement rates are inflated or diluted, their real reach and sales are not "
+        "(recsys.core.synth.fake_engagement).",
     )
 
     @model_validator(mode="after")
@@ -68,8 +77,9 @@ class Synthetic:
 
 def generate(config: SynthConfig) -> Synthetic:
     """Draw a whole marketplace. Every random draw comes from one generator seeded by ``config.seed``, except the
-    capacity columns (``weekly_capacity``, ``sample_stock``: :mod:`recsys.core.synth.capacity`), drawn last from
-    their own generator so that adding them changed no other value."""
+    capacity columns (``weekly_capacity``, ``sample_stock``: :mod:`recsys.core.synth.capacity`) and the fake
+    engagement (:mod:`recsys.core.synth.fake_engagement`), drawn last from their own generators so that adding them
+    changed no other value (fake engagement changes only its fake creators' rows and promotions)."""
     rng = np.random.default_rng(config.seed)
     as_of = pd.Timestamp(config.as_of)
     space = EmbeddingSpace.draw(rng)
@@ -117,6 +127,11 @@ def generate(config: SynthConfig) -> Synthetic:
     creators_frame, products_frame = add_capacities(
         config.seed, creators.frame, creators.format_weights, products.frame
     )
+    # fake engagement after the capacities (they follow the real fan tier), from its own generator
+    creators_frame, promotions, fake = add_fake_engagement(
+        config.seed, config.fake_engagement_share, creators_frame, promotions
+    )
+    truth.fake_engagement = fake
     market = Marketplace(
         merchants=merchants.frame,
         products=products_frame,

@@ -15,6 +15,8 @@ how close the price is to what the creator's audience pays in that category (spe
 age), taste a hidden factor product learnable only from sales history, q_p a hidden product appeal and s_c a hidden
 creator skill that the engagement rates reveal noisily. Realized outcomes add log-normal view noise and
 binomial/Poisson count noise. Nothing here is visible to the models; experiments use it for oracle ratios.
+Creators who bought followers or views (``fake_engagement``, :mod:`recsys.core.synth.fake_engagement`) keep their
+real reach here: only the tables the platform observes are inflated.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from recsys.core.schema import PROMOTION_FORMATS
+from recsys.core.synth.fake_engagement import FakeEngagement
 from recsys.core.synth.world import CATEGORIES, N_CATEGORIES, TASTE_DIM
 
 MEAN_DISCOUNT = 0.925  # orders are paid at 85–100% of list price
@@ -94,6 +97,7 @@ class GroundTruth:
     product_taste: np.ndarray  # (n_p, TASTE_DIM)
     base_rate: np.ndarray  # (n_p,) the product's typical open commission
     coef: TruthCoefficients
+    fake_engagement: FakeEngagement | None = None  # who bought followers / views (observed counts only)
 
     # --- the funnel ---------------------------------------------------------------------------------------------
 
@@ -201,6 +205,8 @@ class GroundTruth:
         creators.to_parquet(out / "creators.parquet", index=False)
         products.to_parquet(out / "products.parquet", index=False)
         (out / "coefficients.json").write_text(json.dumps(asdict(self.coef), indent=2, sort_keys=True))
+        if self.fake_engagement is not None:
+            self.fake_engagement.save(out)
 
     @classmethod
     def load(cls, directory: Path) -> GroundTruth:
@@ -232,4 +238,5 @@ class GroundTruth:
             product_taste=block(products, "taste_"),
             base_rate=products["base_rate"].to_numpy(np.float64),
             coef=coef,
+            fake_engagement=FakeEngagement.load(src),
         )

@@ -53,3 +53,12 @@ def test_room_scales_value_by_the_share_of_capacity_still_free() -> None:
     view = MarketView(state, CapacityPrices.zero(3, 2), np.zeros(3, np.int64), settings)
     # left / capacity, at least 0.05: 3/3, 0/3 -> 0.05, none left -> 0.05
     assert view.creator_multiplier(np.array([0, 1, 2])) == pytest.approx([1.0, 0.05, 0.05])
+
+
+def test_a_flagged_creator_keeps_only_the_fake_penalty_share_of_its_value() -> None:
+    settings = MatchingSettings(exposure_decay=0.0, new_creator_boost=0.0, capacity_room=0.0)
+    base = MarketView.none(3, 2, settings)
+    view = MarketView(base.state, base.prices, base.exposure, settings, np.array([False, True, False]), 0.2)
+    assert view.creator_multiplier(np.array([0, 1, 2])) == pytest.approx([1.0, 0.2, 1.0])
+    assert view.suspected(np.array([1, 2])).tolist() == [True, False]
+    assert base.suspected(np.array([1])).tolist() == [False]  # no detection: nobody suspected

@@ -66,6 +66,7 @@ class ExperimentResult:
     notes: list[str] = field(default_factory=list)
     extra_metrics: dict[str, float] = field(default_factory=dict)  # e.g. oracle ratios, index recall
     headline_method: str | None = None  # the method quoted against published results (default: best primary)
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)  # more report sections: title -> table
 
     def method(self, name: str) -> MethodResult:
         for m in self.methods:

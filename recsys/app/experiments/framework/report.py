@@ -188,6 +188,9 @@ def render_report(result: ExperimentResult, meta: Mapping[str, Any], plots: Mapp
         extra = pd.DataFrame({"value": {k: format_value(v) for k, v in result.extra_metrics.items()}})
         extra.index.name = "metric"
         lines += ["## Extra metrics", "", markdown_table(extra), ""]
+    for title, table in result.tables.items():
+        shown = table.map(lambda v: format_value(float(v)) if isinstance(v, float) else str(v))
+        lines += [f"## {title}", "", markdown_table(shown), ""]
     if result.notes:
         lines += ["## Notes", "", *(f"- {note}" for note in result.notes), ""]
     if plots:

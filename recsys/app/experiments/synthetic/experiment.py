@@ -20,13 +20,17 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
+from scipy.stats import spearmanr
 
 from features.tables import FeatureTables
 from models.engine import Engine
+from models.integrity.evaluation import detection_against_truth
 from models.matching.assemble import assemble_matcher
+from models.matching.explain import Reason, reason_type_coverage
 from models.matching.matcher import Matcher, Recommendation
+from models.training.evaluation import money_calibration
 from models.training.train import train_engine
-from models.training.windows import data_now, query_groups, window_pairs
+from models.training.windows import LabelWindow, data_now, query_groups, window_pairs
 from recsys.app.experiments.framework.base import ExperimentResult, MethodResult
 from recsys.app.experiments.synthetic.evaluation import (
     KS,
@@ -170,8 +174,12 @@ def _full_catalogue(
     d: Direction,
     n_queries: int,
     rng: np.random.Generator,
-) -> tuple[dict[str, pd.DataFrame], np.ndarray]:
+) -> tuple[dict[str, pd.DataFrame], np.ndarray, dict[str, float]]:
     tables = engine.tables
+    weight_spread: list[float] = []
+    weight_truth: list[float] = []
+    flagged_in_top10: list[bool] = []
+    reasons: list[list[list[Reason]]] = []  # per list of 20: its items' reasons
     lists: dict[str, dict[int, np.ndarray]] = {m: {} for m in (PIPELINE, RETRIEVAL, POPULARITY, RANDOM, ORACLE)}
     eligible: dict[int, np.ndarray] = {}
     gains: dict[int, np.ndarray] = {}
@@ -203,6 +211,13 @@ def _full_catalogue(
         eligible[int(q)], gains[int(q)] = rows, truth.expected_gmv(tc, tp, rate=res.rate)
         recs = recommend(query_vocab.id(int(q)), k=20)
         lists[PIPELINE][int(q)] = candidate_vocab.rows([d.select(x.product_id, x.creator_id) for x in recs])
+        flagged_in_top10.append(any(r.suspected_fake_engagement for r in recs[:10]))
+        if len(recs) == 20:
+            reasons.append([r.reasons for r in recs])
+        if len(recs) >= 5:
+            spread, agreement = _weight_in_list(recs, engine, truth)
+            weight_spread.append(spread)
+            weight_truth.append(agreement)
         popular = popularity[rows]
         lists[RETRIEVAL][int(q)] = engine.retriever.candidates(d, int(q), 10, mask)[1]
         lists[POPULARITY][int(q)] = rows[np.lexsort((rows, -popular))][:10]
@@ -212,7 +227,30 @@ def _full_catalogue(
     exposure = np.bincount(
         np.concatenate(list(lists[PIPELINE].values()) or [np.empty(0, int)]), minlength=len(candidate_vocab)
     )
-    return frames, exposure
+    weights = {
+        f"{TAG[d]}_distribution_weight_iqr_in_list": float(np.median(weight_spread)) if weight_spread else np.nan,
+        f"{TAG[d]}_distribution_weight_spearman_true_gpm": float(np.nanmedian(weight_truth))
+        if weight_truth
+        else np.nan,
+    }
+    weights[f"{TAG[d]}_lists_with_4_reason_codes"] = reason_type_coverage(reasons)
+    if d is Direction.PRODUCT:  # creators are the items: how often a flagged one still reaches a top 10
+        weights["p2c_lists_with_flagged_creator_in_top10"] = (
+            float(np.mean(flagged_in_top10)) if flagged_in_top10 else 0.0
+        )
+    return frames, exposure, weights
+
+
+def _weight_in_list(recs: list[Recommendation], engine: Engine, truth: GroundTruth) -> tuple[float, float]:
+    """(interquartile range of the list's distribution weights, their Spearman correlation with the items' true
+    GPM): does the weight separate good from ordinary content within one list?"""
+    weight = np.array([r.distribution_weight for r in recs])
+    tc, tp = truth_rows(truth, engine, np.array([r.creator_row for r in recs]), np.array([r.product_row for r in recs]))
+    funnel = truth.funnel(tc, tp, rate=np.array([r.commission_rate for r in recs]))
+    gpm = 1000 * funnel["gmv"] / np.maximum(funnel["views"], 1e-9)
+    q75, q25 = np.percentile(weight, [75, 25])
+    agreement = spearmanr(weight, gpm).statistic if np.ptp(weight) > 0 and np.ptp(gpm) > 0 else np.nan
+    return float(q75 - q25), float(agreement)
 
 
 def _spread(exposure: np.ndarray, d: Direction, book: PlanBook) -> dict[str, float]:
@@ -284,8 +322,9 @@ def run_ranking(config: Config, seed: int) -> ExperimentResult:
     exposure = None
     for d in DIRECTIONS:
         logged, cold = _logged(engine, pairs, past.promotions, truth, d, rng)
-        full, exp = _full_catalogue(engine, matcher, book, truth, d, config.full_catalogue_queries, rng)
+        full, exp, weights = _full_catalogue(engine, matcher, book, truth, d, config.full_catalogue_queries, rng)
         exposure = d.select(exp, exposure)
+        extra.update(weights)
         extra.update(_spread(exp, d, book))
         extra.update(cold)
         for name in logged:
@@ -326,6 +365,11 @@ def run_ranking(config: Config, seed: int) -> ExperimentResult:
                 extra[f"{tag}_{variant}pipeline_over_oracle"] = by_name[PIPELINE][key] / by_name[ORACLE][key]
     # timings vary run to run (bench/ measures them): metrics.json stays identical for the same seed
     extra.update({k: float(v) for k, v in engine.metrics.items() if isinstance(v, int | float) and "seconds" not in k})
+    money, calibration = money_calibration(engine, LabelWindow(test_start, end, engine.tables, pairs))
+    extra.update(money)
+    if engine.engagement is not None and truth.fake_engagement is not None:
+        found = detection_against_truth(engine.engagement.flagged, engine.tables.creators.ids, truth.fake_engagement)
+        extra.update({f"fake_engagement_{k}": v for k, v in found.as_dict().items()})
     return ExperimentResult(
         dataset=DATASET,
         protocol=(
@@ -344,6 +388,9 @@ def run_ranking(config: Config, seed: int) -> ExperimentResult:
         ],
         extra_metrics=extra,
         headline_method=PIPELINE,
+        tables={"Predicted GMV on the test window's new collaborations, by decile of prediction": calibration}
+        if len(calibration)
+        else {},
     )
 
 
