@@ -30,7 +30,7 @@ from models.matching.explain import Reason, reason_type_coverage
 from models.matching.matcher import Matcher, Recommendation
 from models.training.evaluation import money_calibration
 from models.training.train import train_engine
-from models.training.windows import LabelWindow, data_now, query_groups, window_pairs
+from models.training.windows import LabelWindow, data_now, new_pairs, query_groups, window_pairs
 from recsys.app.experiments.framework.base import ExperimentResult, MethodResult
 from recsys.app.experiments.synthetic.evaluation import (
     KS,
@@ -174,11 +174,13 @@ def _full_catalogue(
     d: Direction,
     n_queries: int,
     rng: np.random.Generator,
+    promotions_per_pair: float,
 ) -> tuple[dict[str, pd.DataFrame], np.ndarray, dict[str, float]]:
     tables = engine.tables
     weight_spread: list[float] = []
     weight_truth: list[float] = []
     flagged_in_top10: list[bool] = []
+    money = [0.0, 0.0]  # the lists' predicted GMV, their true expected GMV (30-day pace of a new pair)
     reasons: list[list[list[Reason]]] = []  # per list of 20: its items' reasons
     lists: dict[str, dict[int, np.ndarray]] = {m: {} for m in (PIPELINE, RETRIEVAL, POPULARITY, RANDOM, ORACLE)}
     eligible: dict[int, np.ndarray] = {}
@@ -215,7 +217,9 @@ def _full_catalogue(
         if len(recs) == 20:
             reasons.append([r.reasons for r in recs])
         if len(recs) >= 5:
-            spread, agreement = _weight_in_list(recs, engine, truth)
+            spread, agreement, predicted, true_one = _weight_in_list(recs, engine, truth)
+            money[0] += predicted
+            money[1] += true_one * promotions_per_pair
             weight_spread.append(spread)
             weight_truth.append(agreement)
         popular = popularity[rows]
@@ -234,6 +238,7 @@ def _full_catalogue(
         else np.nan,
     }
     weights[f"{TAG[d]}_lists_with_4_reason_codes"] = reason_type_coverage(reasons)
+    weights[f"{TAG[d]}_list_predicted_over_true_gmv"] = money[0] / money[1] if money[1] > 0 else np.nan
     if d is Direction.PRODUCT:  # creators are the items: how often a flagged one still reaches a top 10
         weights["p2c_lists_with_flagged_creator_in_top10"] = (
             float(np.mean(flagged_in_top10)) if flagged_in_top10 else 0.0
@@ -241,16 +246,20 @@ def _full_catalogue(
     return frames, exposure, weights
 
 
-def _weight_in_list(recs: list[Recommendation], engine: Engine, truth: GroundTruth) -> tuple[float, float]:
+def _weight_in_list(
+    recs: list[Recommendation], engine: Engine, truth: GroundTruth
+) -> tuple[float, float, float, float]:
     """(interquartile range of the list's distribution weights, their Spearman correlation with the items' true
-    GPM): does the weight separate good from ordinary content within one list?"""
+    GPM — does the weight separate good from ordinary content within one list? —, the list's total predicted GMV,
+    its total true expected GMV of one promotion per pair)."""
     weight = np.array([r.distribution_weight for r in recs])
     tc, tp = truth_rows(truth, engine, np.array([r.creator_row for r in recs]), np.array([r.product_row for r in recs]))
     funnel = truth.funnel(tc, tp, rate=np.array([r.commission_rate for r in recs]))
     gpm = 1000 * funnel["gmv"] / np.maximum(funnel["views"], 1e-9)
     q75, q25 = np.percentile(weight, [75, 25])
     agreement = spearmanr(weight, gpm).statistic if np.ptp(weight) > 0 and np.ptp(gpm) > 0 else np.nan
-    return float(q75 - q25), float(agreement)
+    predicted = float(sum(r.predicted_gmv for r in recs))
+    return float(q75 - q25), float(agreement), predicted, float(funnel["gmv"].sum())
 
 
 def _spread(exposure: np.ndarray, d: Direction, book: PlanBook) -> dict[str, float]:
@@ -319,10 +328,14 @@ def run_ranking(config: Config, seed: int) -> ExperimentResult:
     assert book is not None
     parts: dict[str, list[pd.DataFrame]] = {}
     extra: dict[str, float] = {}
+    # a new pair's promotions in 30 days, to put the truth's per-promotion GMV on the predictions' horizon
+    promotions_per_pair = float(new_pairs(LabelWindow(test_start, end, engine.tables, pairs))["promotions"].mean())
     exposure = None
     for d in DIRECTIONS:
         logged, cold = _logged(engine, pairs, past.promotions, truth, d, rng)
-        full, exp, weights = _full_catalogue(engine, matcher, book, truth, d, config.full_catalogue_queries, rng)
+        full, exp, weights = _full_catalogue(
+            engine, matcher, book, truth, d, config.full_catalogue_queries, rng, promotions_per_pair
+        )
         exposure = d.select(exp, exposure)
         extra.update(weights)
         extra.update(_spread(exp, d, book))
