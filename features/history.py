@@ -118,7 +118,8 @@ def creator_category_history(
     size = history.n_creators * n_categories
 
     def matrix(weights: np.ndarray | None) -> np.ndarray:
-        return np.bincount(cell, weights=weights, minlength=size).reshape(history.n_creators, n_categories)
+        counts = np.bincount(cell, weights=weights, minlength=size)  # int64 when ``cell`` is empty, even weighted
+        return counts.astype(np.float64).reshape(history.n_creators, n_categories)
 
     o = history.outcomes
     gmv, orders = matrix(o["gmv"][recent]), matrix(o["orders"][recent])

@@ -184,14 +184,25 @@ def build_feature_tables(
     experience_scale: int = 100,
     cf_factors: int = 32,
     seed: int = 0,
+    *,
+    categories: list[str] | None = None,
+    regions: list[str] | None = None,
+    extras: tuple[Extras, Extras] | None = None,
 ) -> FeatureTables:
-    """Feature tables of ``market`` as known just before ``cutoff``."""
+    """Feature tables of ``market`` as known just before ``cutoff``.
+
+    ``categories`` / ``regions`` fix the code lists and ``extras`` the (creator, product) extra columns (default:
+    those of ``market``); ``features.overlay`` passes a bundle's own, so rows built later for a few new entities
+    carry the same codes and columns."""
     cutoff = pd.Timestamp(cutoff)
     creators, products = market.creators, market.products
     c_index, p_index = pd.Index(creators["creator_id"]), pd.Index(products["product_id"])
     history = History.of(market.promotions, c_index, p_index, cutoff, PROMOTION_FORMATS)
-    categories = sorted(set(products["category"]) | {c for cats in creators["categories"] for c in cats})
-    c_extras, p_extras = Extras.of(creators, "creators"), Extras.of(products, "products")
+    if categories is None:
+        categories = sorted(set(products["category"]) | {c for cats in creators["categories"] for c in cats})
+    c_extras, p_extras = (
+        extras if extras is not None else (Extras.of(creators, "creators"), Extras.of(products, "products"))
+    )
     c_block = creator_block(creators, history, cutoff, c_extras)
     p_block = product_block(
         products, market.merchants, market.plans, history, cutoff, categories, experience_scale, p_extras
@@ -208,7 +219,8 @@ def build_feature_tables(
     log_price = np.log(products["price"].to_numpy(np.float64))
     best_rate = p_block["p_best_rate"].to_numpy(np.float64)
     cat_rate = pd.Series(best_rate).groupby(category_code).median().reindex(range(len(categories)))
-    regions = sorted(set(creators["region"]) | set(market.merchants["region"]))
+    if regions is None:
+        regions = sorted(set(creators["region"]) | set(market.merchants["region"]))
     merchant_region = market.merchants.set_index("merchant_id")["region"].reindex(products["merchant_id"])
     keys, counts, gmv, orders = pair_history(history)
     c_emb = {k: _unit_rows(embedding_matrix(creators[k], d)) for k, d in c_extras.embeddings.items()}

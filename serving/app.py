@@ -38,6 +38,8 @@ TAGS = [
     {"name": "score", "description": "Explicit pairs."},
     {"name": "rankings", "description": "Public hot lists."},
     {"name": "plans", "description": "Merchant-owned promotion plans, validated by the plan rules."},
+    {"name": "invites", "description": "Invitations to targeted plans; accepting starts a collaboration."},
+    {"name": "samples", "description": "Sample requests: request, approve or reject, ship, report the content."},
     {"name": "events", "description": "Promotion and order events (admin)."},
     {"name": "admin", "description": "Operations (admin key)."},
     {"name": "health", "description": "Liveness, readiness and Prometheus metrics (no key)."},
@@ -58,6 +60,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         try:
             yield
         finally:
+            await run_in_threadpool(service.stop)
             store.dispose()
 
     app = FastAPI(

@@ -28,11 +28,13 @@ from recsys.core.schema import REVISIONS
 from recsys.core.store import Store, now_utc
 from serving.auth import KeyRing
 from serving.errors import ApiError
+from serving.invite_store import collaborations_frame
+from serving.live_entities import LiveEntities
+from serving.sample_store import SAMPLE_FULFILMENT_KEY, fulfilment_rates
 from serving.state import (
     MatcherState,
     at_time,
     load_serving_bundle,
-    open_matcher_state,
     release_free_memory,
     with_plans,
     with_promotions,
@@ -70,6 +72,7 @@ class Service:
         self.store = store
         self.metrics = metrics
         self.keys = KeyRing(store)
+        self.entities = LiveEntities(settings, store)  # creators, products, merchants written after training
         self.check_interval = check_interval
         self.not_ready_reason: str | None = "the service is starting"
         self._state: MatcherState | None = None
@@ -96,9 +99,18 @@ class Service:
     # --- transitions --------------------------------------------------------------------------------------
 
     def _set(self, state: MatcherState) -> None:
+        self._attach_sample_fulfilment(state)
         self._state = state
         self.not_ready_reason = None
         self.metrics.observe_state(state)
+
+    def _attach_sample_fulfilment(self, state: MatcherState) -> None:
+        """The creators' sample fulfilment rates at the state's time, read from the store into its cache (every
+        new state: a shipped sample or reported content bumps the revision, so every worker re-reads them)."""
+        try:
+            state.cache[SAMPLE_FULFILMENT_KEY] = fulfilment_rates(self.store, now_utc())
+        except Exception as exc:  # a store hiccup must not block a state swap; the next state reads them again
+            log.warning("could not read sample fulfilment rates: %s", exc)
 
     def _swap_in_new_bundle(self, state: MatcherState) -> None:
         """Swap to a state built from a (re)loaded bundle, collect the previous one, return the garbage to the OS
@@ -115,7 +127,7 @@ class Service:
         """Load the current bundle; without one the service still starts and says why it is not ready."""
         self._reload_counter = read_reload_counter(self.store)
         try:
-            state = open_matcher_state(self.settings, self.store)
+            state = self.entities.open()
         except Exception as exc:  # no bundle, a broken one, or data the rules cannot read: start, say why
             self.not_ready_reason = f"{exc}; fix it, then POST /v1/admin/reload"
             log.warning("starting without a model: %s", exc)
@@ -131,7 +143,7 @@ class Service:
             previous = self._state.run_id if self._state is not None else None
             try:
                 bundle = load_serving_bundle(self.settings)
-                state = open_matcher_state(self.settings, self.store, bundle)
+                state = self.entities.open(bundle)
             except BundleError:
                 self.metrics.reloads.labels("refused").inc()
                 raise
@@ -153,19 +165,49 @@ class Service:
             revision = self.store.current_revision()
             if revision <= base.revision:
                 return base
+            live = self._with_entities(base)
+            if live is not None:
+                self._set(live)
+                return live
             changed = self.store.read_table("plans", since_revision=base.revision)
             arrived = self.store.read_table("promotions", since_revision=base.revision)
             state = with_plans(base, changed, revision, self.settings, now_utc())
             state = with_promotions(state, arrived, self.settings, now_utc())
+            accepted = collaborations_frame(self.store, since_revision=base.revision)
+            state = with_promotions(state, accepted, self.settings, now_utc())
             self._set(state)
             return state
+
+    def _with_entities(self, base: MatcherState) -> MatcherState | None:
+        """The state with the creators, products and merchants written since ``base`` (None when there are none,
+        or when they could not be added: then ``base`` keeps serving, with plans and promotions applied)."""
+        try:
+            return self.entities.refresh(base)
+        except Exception:
+            log.exception(
+                "could not add the entities written since revision %d; the previous state keeps serving", base.revision
+            )
+            return None
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """No more background checks; waits (bounded) for one in progress, so the process never exits halfway
+        through re-assembling a matcher."""
+        self._next_check = float("inf")
+        if self._checking.acquire(timeout=timeout):
+            self._checking.release()
+
+    def refresh_soon(self) -> None:
+        """Check the store at once (in the background) rather than at the next interval: after an entity write."""
+        if self._next_check != float("inf"):  # not stopped
+            self._next_check = 0.0
+            self.maybe_refresh()
 
     def _follow_reload(self, counter: int) -> None:
         """Another worker reloaded: load the same (current) bundle here, in the background."""
         try:
             with self._reload:
                 bundle = load_serving_bundle(self.settings)
-                state = open_matcher_state(self.settings, self.store, bundle)
+                state = self.entities.open(bundle)
                 self._swap_in_new_bundle(state)
                 self._reload_counter = counter
         except Exception as exc:

@@ -24,6 +24,7 @@ from models.matching.matcher import Matcher
 from recsys.core.config import Settings
 from recsys.core.schema import CAPACITY_COLUMNS, TABLES, Marketplace
 from recsys.core.store import Store, now_utc, records_to_frame
+from serving.invite_store import collaborations_frame
 
 SERVING_TABLES = ("merchants", "products", "creators", "plans")
 """What the matcher needs from the store (promotions and orders reach it through the bundle's features)."""
@@ -84,6 +85,9 @@ def open_matcher_state(settings: Settings, store: Store | None = None, bundle: B
     now = now_utc()
     since = min(bundle.engine.tables.cutoff.to_pydatetime(), now - timedelta(days=settings.matching.capacity_days))
     market = load_serving_market(store, since)
+    accepted = collaborations_frame(store, started_since=since)  # accepted invitations count like promotions
+    if len(accepted):
+        market.promotions = pd.concat([market.promotions, accepted], ignore_index=True)
     return MatcherState(
         assemble_matcher(bundle.engine, market, settings, now),
         bundle,

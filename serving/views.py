@@ -8,8 +8,10 @@ from typing import Any
 import numpy as np
 
 from models.matching.matcher import Recommendation
+from models.matching.notices import Notice
 from recsys.core.rules import REASONS
 from recsys.core.vocab import FanTier
+from serving.sample_store import SAMPLE_FULFILMENT_KEY
 from serving.schemas import CreatorRecommendation, Interval, PairScore, ProductRecommendation, Reason, Refusal
 from serving.state import MatcherState
 
@@ -36,6 +38,11 @@ def _f(value: float) -> float:
 
 def refusal(code: str | None) -> Refusal | None:
     return None if code is None else Refusal(code=code, message=REASONS.get(code, code))
+
+
+def list_notice(notice: Notice) -> Refusal:
+    """An empty page's notice (no admission rule explains it): a :class:`ListNotice` code and its sentence."""
+    return Refusal(code=notice.code.value, message=notice.message)
 
 
 def _reasons(rec: Recommendation) -> list[Reason]:
@@ -106,6 +113,7 @@ def creator_item(state: MatcherState, rec: Recommendation) -> CreatorRecommendat
         sample_cost=_f(rec.sample_cost),
         merchant_roi=rec.merchant_roi,
         suspected_fake_engagement=rec.suspected_fake_engagement,
+        sample_fulfilment_rate=state.cache.get(SAMPLE_FULFILMENT_KEY, {}).get(rec.creator_id),
         fit_score=_f(rec.fit_score),
         distribution_weight=_f(rec.distribution_weight),
         **_money(state, rec),

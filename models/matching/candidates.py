@@ -1,23 +1,25 @@
 """Candidate selection: eligible, filtered candidates from FAISS at a cost that does not grow with the catalogue.
 
 Unfiltered requests (the common case) search the index unfiltered with over-fetch and check plan eligibility only on
-the rows found, widening while too few pass — O(candidates), not O(catalogue). Requests with a filter (category,
-fan tier, region) combine a cached mask of the filter with the eligibility mask and search exactly the allowed rows
-(see :meth:`models.retrieval.ann.VectorIndex.search_filtered`), so a filtered list is still full.
+the rows found, widening while too few pass — O(candidates), not O(catalogue). Requests with a filter
+(:mod:`.filters`: category, price, fan tier, region, reach, audience, sales, engagement, exclusions) combine the
+filter's mask with the eligibility mask and search exactly the allowed rows (see
+:meth:`models.retrieval.ann.VectorIndex.search_filtered`), so a filtered list is still full. ``min_commission``
+depends on each creator's plans: :meth:`CandidateFinder.find_paying` searches the products some plan of which may
+pay it and resolves the plans of the rows found, widening until enough pay it.
 """
 
 from __future__ import annotations
-
-from collections.abc import Callable
 
 import numpy as np
 
 from features.tables import FeatureTables
 from models.matching.catalog import Catalog
+from models.matching.filters import CreatorFilters, FilterMasks, ProductFilters
 from models.retrieval.retriever import Retriever
 from recsys.core.config import RetrievalSettings
 from recsys.core.rules import PairResolution, PlanBook
-from recsys.core.vocab import Direction, FanTier
+from recsys.core.vocab import Direction
 
 _MAX_WIDENING = 2  # fetch at most this many times the wanted count before switching to the mask path
 
@@ -38,46 +40,18 @@ class CandidateFinder:
         self.catalog = catalog
         self.planbook = planbook
         self.settings = settings
-        self._masks: dict[tuple[str, str], np.ndarray] = {}
+        self.masks = FilterMasks(tables, catalog)
+        self._best_rates: np.ndarray | None = None
 
-    # --- static filter masks (cached per value) --------------------------------------------------------------
+    # --- static filter masks ---------------------------------------------------------------------------------
 
-    def _cached(self, key: tuple[str, str], build: Callable[[], np.ndarray]) -> np.ndarray:
-        if key not in self._masks:
-            self._masks[key] = build()
-        return self._masks[key]
+    def product_filter(self, filters: ProductFilters) -> np.ndarray | None:
+        """Bool per product row: the rows ``filters`` keep (None: every row)."""
+        return self.masks.products(filters)
 
-    def product_filter(self, category: str | None) -> np.ndarray | None:
-        if category is None:
-            return None
-        code = self.tables.category_vocab.code(category)
-        return self._cached(("product_category", category), lambda: self.tables.arrays["product_category"] == code)
-
-    def creator_filter(self, fan_tier: FanTier | None, region: str | None, category: str | None) -> np.ndarray | None:
-        a = self.tables.arrays
-        parts: list[np.ndarray] = []
-        if fan_tier is not None:
-            if fan_tier not in FanTier.__members__.values():
-                raise ValueError(f"fan_tier must be one of {', '.join(FanTier)}, not {fan_tier!r}")
-            tier = FanTier(fan_tier)
-            parts.append(self._cached(("fan_tier", tier), lambda: a["creator_fan_tier"] == tier.code))
-        if region is not None:
-            parts.append(self._cached(("region", region), lambda: self.catalog.creator_region == region))
-        if category is not None:
-            code = self.tables.category_vocab.code(category)
-            n = len(self.tables.creators)
-            parts.append(
-                self._cached(
-                    ("creator_category", category),
-                    lambda: a["creator_category_listed"][:, code] > 0 if code >= 0 else np.zeros(n, bool),
-                )
-            )
-        if not parts:
-            return None
-        mask = parts[0]
-        for part in parts[1:]:
-            mask = mask & part
-        return mask
+    def creator_filter(self, filters: CreatorFilters) -> np.ndarray | None:
+        """Bool per creator row: the rows ``filters`` keep (None: every row)."""
+        return self.masks.creators(filters)
 
     # --- search ------------------------------------------------------------------------------------------------
 
@@ -129,3 +103,35 @@ class CandidateFinder:
             mask = static if mask is None else mask & static
         _, rows = self.retriever.candidates(direction, row, n, mask, self.settings.overfetch)
         return rows, None
+
+    def best_rates(self) -> np.ndarray:
+        """Per product row, the highest rate a plan open now may pay anyone (-inf: no plan open now)."""
+        if self._best_rates is None:
+            book = self.planbook
+            rates = book.best_rates() if book is not None else self.tables.arrays["product_best_rate"]
+            self._best_rates = np.nan_to_num(np.asarray(rates, dtype=np.float64), nan=-np.inf)
+        return self._best_rates
+
+    def _paying_bound(self, min_rate: float) -> np.ndarray:
+        """Products some plan of which may pay ``min_rate`` (an upper bound of any creator's rate)."""
+        return self.best_rates() >= min_rate
+
+    def find_paying(
+        self, creator_row: int, n: int, min_rate: float, static: np.ndarray | None = None
+    ) -> tuple[np.ndarray, PairResolution | None]:
+        """Up to ``n`` products the creator may join at an effective rate of at least ``min_rate``, best retrieval
+        score first, with their plan resolution: the search runs over the products whose plans may pay that much
+        and the pairs found are resolved, widening until ``n`` pay it or the products run out."""
+        mask = self._paying_bound(min_rate)
+        mask = mask if static is None else mask & static
+        fetch = n
+        while True:
+            rows, _ = self.find_resolved(Direction.CREATOR, creator_row, fetch, mask)
+            if self.planbook is None:
+                return rows[:n], None
+            resolution = self._resolve(Direction.CREATOR, creator_row, rows)
+            keep = np.flatnonzero(resolution.eligible & (resolution.rate >= min_rate))
+            if len(keep) >= n or len(rows) < fetch:
+                keep = keep[:n]
+                return rows[keep], resolution.take(keep)
+            fetch *= 2

@@ -1,8 +1,8 @@
 """Public hot lists: the marketplace's leaders by recent sales or commission, from the model's feature tables and
 the public plans open now.
 
-- ``top-creators``: creators by GMV over the last 30 days of the model's data (``c_log_gmv_30d``), leaving out
-  creators flagged for fake engagement (``exclude``: :mod:`models.integrity.fake_engagement`);
+- ``top-creators``: admitted creators by GMV over the last 30 days of the model's data (``c_log_gmv_30d``),
+  leaving out creators flagged for fake engagement (``exclude``: :mod:`models.integrity.fake_engagement`);
 - ``new-hits``: products listed within ``new_hit_days`` with the highest 30-day GMV;
 - ``commission-picks``: products with the best public commission open now (open plans and tiered base rates).
 
@@ -71,6 +71,8 @@ def top_creators(matcher: Matcher, category: str | None, exclude: np.ndarray | N
     tables = matcher.engine.tables
     gmv = np.expm1(_column(tables.creator, tables.creator_names, "c_log_gmv_30d"))
     mask = gmv > 0
+    if matcher.planbook is not None:  # only creators who may join plans now
+        mask &= matcher.planbook.admitted_creators
     if exclude is not None:
         mask &= ~np.asarray(exclude, dtype=bool)
     if category is not None:

@@ -1,8 +1,9 @@
 """The matcher: the named stages of a recommendation, assembled in one place.
 
-candidate selection (:mod:`.candidates`; existing collaborations left out unless asked) → plan resolution, once
-(:mod:`.resolution`) → scoring (:mod:`.scoring`) → outcomes for the rerank depth (:mod:`.outcomes`) → reranking by
-capacity-aware value (:mod:`.rerank`, with the market's state and capacity prices from :mod:`.market`) →
+candidate selection (:mod:`.candidates`, filters from :mod:`.filters` restricting the search; existing
+collaborations left out unless asked) → plan resolution, once (:mod:`.resolution`) → scoring (:mod:`.scoring`) →
+outcomes for the rerank blocks the page touches (:mod:`.outcomes`) → reranking by capacity-aware value, block by
+block so pages continue exactly (:mod:`.rerank`, with the market's state and capacity prices from :mod:`.market`) →
 explanation of the returned page only (:mod:`.page`). Rows stay row numbers until :class:`Recommendation` objects
 are built for the page.
 
@@ -14,6 +15,7 @@ diagnostics) every pair is eligible at the product's best public rate.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import faiss
@@ -24,14 +26,17 @@ from models.matching import rerank
 from models.matching.candidates import CandidateFinder
 from models.matching.catalog import Catalog
 from models.matching.explain import Reason
+from models.matching.filters import CreatorFilters, ProductFilters
 from models.matching.outcomes import OutcomePredictor, Outcomes, sample_costs
 from models.matching.page import PageExplainer
 from models.matching.rerank import MarketView, Ranked
-from models.matching.resolution import PlanResolver
+from models.matching.resolution import PlanResolver, Resolved
 from models.matching.scoring import PairScorer, ScoredPairs
 from recsys.core.config import Settings
 from recsys.core.rules import PairResolution, PlanBook
-from recsys.core.vocab import CreatorSort, Direction, FanTier, PlanType, PromotionFormat
+from recsys.core.vocab import CreatorSort, Direction, PlanType, PromotionFormat
+
+__all__ = ["CreatorFilters", "Matcher", "ProductFilters", "Recommendation", "UnknownEntity"]
 
 _PLAN_TYPES = tuple(PlanType)
 
@@ -43,21 +48,6 @@ class UnknownEntity(KeyError):
         super().__init__(f"unknown {kind} {entity_id!r}")
         self.kind = kind
         self.entity_id = entity_id
-
-
-@dataclass(frozen=True)
-class ProductFilters:
-    category: str | None = None
-    min_commission: float | None = None
-    format: PromotionFormat | None = None  # promotion format the creator plans (predictions depend on it)
-
-
-@dataclass(frozen=True)
-class CreatorFilters:
-    fan_tier: FanTier | None = None
-    region: str | None = None
-    category: str | None = None
-    format: PromotionFormat | None = None
 
 
 @dataclass
@@ -148,6 +138,34 @@ class Matcher:
         """Positions of the pairs a list may show: all, or only new partners (the default)."""
         include = self.settings.matching.include_existing if include_existing is None else include_existing
         return np.arange(len(c)) if include else np.flatnonzero(~self.market.state.existing(c, p))
+
+    def _joinable(
+        self, c: np.ndarray, p: np.ndarray, known: PairResolution | None, include_existing: bool | None
+    ) -> tuple[np.ndarray, np.ndarray, Resolved]:
+        """The pairs a list may show — new partners unless asked, joinable under the plan rules — resolved once."""
+        keep = self._new_only(c, p, include_existing)
+        c, p = c[keep], p[keep]
+        resolved = self.resolver.resolve(c, p, known.take(keep) if known is not None else None)
+        ok = np.flatnonzero(resolved.eligible)
+        return c[ok], p[ok], resolved.take(ok)
+
+    def _blocked_page(
+        self,
+        scored: ScoredPairs,
+        order: np.ndarray,
+        pick: slice,
+        block: int,
+        rank: Callable[[Outcomes], Ranked],
+    ) -> list[Recommendation]:
+        """The page ``pick`` of the list whose candidates, in ``order``, are reranked by ``rank`` block by block
+        (:func:`.rerank.in_blocks`): outcomes only for the blocks the page touches, the same order on every page."""
+        if pick.start >= len(order):  # past the end of the list
+            return []
+        span = rerank.page_blocks(len(order), pick.start, pick.stop - pick.start, block)
+        outcomes = self.outcomes.predict(scored, order[span])
+        ranked = rerank.in_blocks(rank, outcomes, block)
+        start = pick.start - span.start
+        return self._ranked_page(scored, outcomes, ranked, slice(start, start + pick.stop - pick.start))
 
     def _ranked_page(
         self, scored: ScoredPairs, outcomes: Outcomes, ranked: Ranked, pick: slice
@@ -244,28 +262,37 @@ class Matcher:
         """The creator's product pool: joinable new products ranked by a blend of capacity-aware value and expected
         earnings (``include_existing``: also products it already promotes; default ``matching.include_existing``)."""
         c = self._creator_row(creator_id)
-        static = self.candidates.product_filter(filters.category)
-        rows, known = self.candidates.find_resolved(Direction.CREATOR, c, self.settings.retrieval.candidates, static)
-        keep = self._new_only(np.full(len(rows), c), rows, include_existing)
-        rows, known = rows[keep], known.take(keep) if known is not None else None
-        if len(rows) == 0:
+        static = self.candidates.product_filter(filters)
+        n = self.settings.retrieval.candidates
+        if filters.min_commission is None:
+            rows, known = self.candidates.find_resolved(Direction.CREATOR, c, n, static)
+        else:  # rate-dependent: the plan resolution decides, before any truncation
+            rows, known = self.candidates.find_paying(c, n, filters.min_commission, static)
+        cs, ps, resolved = self._joinable(np.full(len(rows), c), rows, known, include_existing)
+        if len(ps) == 0:
             return []
-        scored = self._score(Direction.CREATOR, np.full(len(rows), c), rows, filters.format, known)
-        outcomes = self.outcomes.predict(scored, rerank.by_score(scored, max(rerank.RERANK_DEPTH, offset + k)))
-        ranked = rerank.creator_pool(
-            scored,
-            outcomes,
-            self.market,
-            self.settings.rules.earnings_blend,
-            filters.min_commission,
-            self.engine.tables.arrays["product_category"],
-        )
-        return self._ranked_page(scored, outcomes, ranked, slice(offset, offset + k))
+        scored = self.scorer.score(Direction.CREATOR, cs, ps, filters.format, resolved)
+        blend, category = self.settings.rules.earnings_blend, self.engine.tables.arrays["product_category"]
+
+        def rank(outcomes: Outcomes) -> Ranked:
+            return rerank.creator_pool(scored, outcomes, self.market, blend, category)
+
+        order = rerank.by_score(scored, len(ps))
+        return self._blocked_page(scored, order, slice(offset, offset + k), rerank.RERANK_DEPTH, rank)
 
     # --- product / merchant -> creators --------------------------------------------------------------------
 
-    def _creator_filter(self, filters: CreatorFilters) -> np.ndarray | None:
-        return self.candidates.creator_filter(filters.fan_tier, filters.region, filters.category)
+    def _creators_page(
+        self, scored: ScoredPairs, order: np.ndarray, pick: slice, sort: CreatorSort
+    ) -> list[Recommendation]:
+        """A creator list's page: by capacity-aware value in blocks of the rerank depth, or sorted by a business
+        figure over the whole list (one block)."""
+
+        def rank(outcomes: Outcomes) -> Ranked:
+            return rerank.sorted_by(rerank.creators_by_value(scored, outcomes, self.market), outcomes, sort)
+
+        block = rerank.RERANK_DEPTH if sort is CreatorSort.FIT else max(len(order), 1)
+        return self._blocked_page(scored, order, pick, block, rank)
 
     def recommend_creators(
         self,
@@ -279,17 +306,13 @@ class Matcher:
         """New creators for one product by capacity-aware value (or ``sort``: expected GMV, ROI); with predicted
         GMV and the merchant's expected ROI (``include_existing``: also creators already promoting it)."""
         p = self._product_row(product_id)
-        rows, known = self.candidates.find_resolved(
-            Direction.PRODUCT, p, self.settings.retrieval.candidates, self._creator_filter(filters)
-        )
-        keep = self._new_only(rows, np.full(len(rows), p), include_existing)
-        rows, known = rows[keep], known.take(keep) if known is not None else None
-        if len(rows) == 0:
+        static = self.candidates.creator_filter(filters)
+        rows, known = self.candidates.find_resolved(Direction.PRODUCT, p, self.settings.retrieval.candidates, static)
+        cs, ps, resolved = self._joinable(rows, np.full(len(rows), p), known, include_existing)
+        if len(cs) == 0:
             return []
-        scored = self._score(Direction.PRODUCT, rows, np.full(len(rows), p), filters.format, known)
-        outcomes = self.outcomes.predict(scored, rerank.by_score(scored, max(rerank.RERANK_DEPTH, offset + k)))
-        ranked = rerank.sorted_by(rerank.creators_by_value(scored, outcomes, self.market), outcomes, sort)
-        return self._ranked_page(scored, outcomes, ranked, slice(offset, offset + k))
+        scored = self.scorer.score(Direction.PRODUCT, cs, ps, filters.format, resolved)
+        return self._creators_page(scored, rerank.by_score(scored, len(cs)), slice(offset, offset + k), sort)
 
     def recommend_creators_for_merchant(
         self,
@@ -312,20 +335,18 @@ class Matcher:
             rows = rows[self.planbook.admitted_products[rows]]
         gmv90 = self.engine.tables.product[rows, self.engine.tables.product_names.index("p_log_gmv_90d")]
         rows = rows[np.lexsort((rows, -gmv90))][:max_products]
-        static = self._creator_filter(filters)
+        static = self.candidates.creator_filter(filters)
         found = [self.candidates.find(Direction.PRODUCT, int(p), per_product, static) for p in rows]
         if sum(len(x) for x in found) == 0:
             return []
         c = np.concatenate(found)
         p = np.concatenate([np.full(len(x), row) for x, row in zip(found, rows, strict=True)])
-        keep = self._new_only(c, p, include_existing)
-        if len(keep) == 0:
+        c, p, resolved = self._joinable(c, p, None, include_existing)
+        if len(c) == 0:
             return []
-        scored = self._score(Direction.PRODUCT, c[keep], p[keep], filters.format)
-        idx = rerank.best_product_per_creator(scored)[: max(rerank.RERANK_DEPTH, offset + k)]
-        outcomes = self.outcomes.predict(scored, idx)
-        ranked = rerank.sorted_by(rerank.creators_by_value(scored, outcomes, self.market), outcomes, sort)
-        return self._ranked_page(scored, outcomes, ranked, slice(offset, offset + k))
+        scored = self.scorer.score(Direction.PRODUCT, c, p, filters.format, resolved)
+        order = rerank.best_product_per_creator(scored)
+        return self._creators_page(scored, order, slice(offset, offset + k), sort)
 
     def recommend(self, direction: Direction, query_id: str, k: int = 20, offset: int = 0) -> list[Recommendation]:
         """A direction's list for a query id (a creator's pool or a product's creators), default filters."""

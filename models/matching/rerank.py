@@ -14,13 +14,18 @@ lists this period, and its room: the share of its capacity still free this perio
 - shop-level creators: each creator once with its best product, by value;
 - a merchant may reorder either creator list by expected GMV or expected ROI (``sort=``, :func:`sorted_by`);
 - a creator's pool: joinable products by a blend of value and expected earnings (``rules.earnings_blend``), each
-  product after the first of its category discounted by ``(1 − category_diversity)`` per earlier one; optionally
-  only those paying at least ``min_commission``.
+  product after the first of its category discounted by ``(1 − category_diversity)`` per earlier one.
 Ties break on the candidate's row, so equal values always list in the same order.
+
+A list is reranked in blocks (:func:`in_blocks`): the candidates in the ranker's order, cut into consecutive blocks
+of :data:`RERANK_DEPTH` (a sorted merchant list: one block, the whole list), each block reranked on its own. An
+item's place then depends only on its block, so page n + 1 continues page n exactly, to the end of the list, and a
+page needs outcomes only for the blocks it touches (:func:`page_blocks`). Filters act before (on the candidates).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -96,6 +101,28 @@ def by_score(scored: ScoredPairs, depth: int) -> np.ndarray:
     return np.lexsort((candidates, -scored.score))[:depth]
 
 
+def page_blocks(n: int, offset: int, k: int, block: int) -> slice:
+    """Positions (in the ranker's order of ``n`` candidates) of the whole blocks the page ``[offset, offset + k)``
+    falls in."""
+    start = (offset // block) * block
+    return slice(min(start, n), min(-(-(offset + k) // block) * block, n))
+
+
+def in_blocks(rank: Callable[[Outcomes], Ranked], outcomes: Outcomes, block: int) -> Ranked:
+    """``rank`` applied to each consecutive ``block`` of ``outcomes`` rows on its own, the blocks kept in order."""
+    n = len(outcomes.idx)
+    parts = [(s, rank(outcomes.take(np.arange(s, min(s + block, n))))) for s in range(0, n, block)]
+    if not parts:
+        empty = np.empty(0)
+        return Ranked(np.empty(0, np.int64), empty, empty, empty)
+    return Ranked(
+        np.concatenate([r.order + s for s, r in parts]),
+        np.concatenate([r.score for _, r in parts]),
+        np.concatenate([r.value for _, r in parts]),
+        np.concatenate([r.price for _, r in parts]),
+    )
+
+
 def capacity_value(scored: ScoredPairs, outcomes: Outcomes, market: MarketView) -> tuple[np.ndarray, np.ndarray]:
     """(value, price) of each outcomes row (see the module docstring)."""
     c, p = scored.c[outcomes.idx], scored.p[outcomes.idx]
@@ -129,20 +156,15 @@ def creator_pool(
     outcomes: Outcomes,
     market: MarketView,
     blend: float,
-    min_commission: float | None,
     product_category: np.ndarray,
 ) -> Ranked:
-    """A creator's pool, best first, joinable rows only (see the module docstring). ``product_category``: category
-    code per product row."""
-    keep = outcomes.resolved.eligible.copy()
-    if min_commission is not None:
-        keep &= outcomes.resolved.rate >= min_commission
+    """A creator's pool, best first (see the module docstring); the candidates are joinable products.
+    ``product_category``: category code per product row."""
     value, price = capacity_value(scored, outcomes, market)
     blended = blend_fit_and_earnings(value, outcomes.commission, blend)
     p = scored.p[outcomes.idx]
     blended = _diversified(blended, product_category[p], market.settings.category_diversity)
-    order = np.lexsort((p, -blended))
-    return Ranked(order[keep[order]], blended, value, price)
+    return Ranked(np.lexsort((p, -blended)), blended, value, price)
 
 
 def _diversified(score: np.ndarray, category: np.ndarray, diversity: float) -> np.ndarray:

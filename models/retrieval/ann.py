@@ -113,6 +113,39 @@ class VectorIndex:
         self.scale_ = s
         return self
 
+    def with_vectors(self, vectors: np.ndarray, appended_only: bool = False) -> VectorIndex:
+        """A new index of the same kind and scale over ``vectors`` (n_rows >= this index's; rows may have changed),
+        this one untouched. Flat: a new exact index; IVF: the trained coarse quantizer, every vector added to new
+        lists (no k-means); HNSW: the graph copied and the appended rows added when ``appended_only``, else rebuilt.
+        Used to add entities written after training (``models.overlay``)."""
+        x = _as_f32(vectors)
+        if x.ndim != 2 or x.shape[1] != self.dim or x.shape[0] < self.n_rows:
+            raise ValueError(f"vectors of shape {x.shape} cannot replace an index of {self.n_rows}x{self.dim}")
+        scaled = _as_f32(x * self.scale_)
+        d = self.dim
+        if self.kind_ == "ivf":
+            ivf = faiss.extract_index_ivf(self.index_)
+            quantizer = faiss.clone_index(ivf.quantizer)
+            index: faiss.Index = faiss.IndexIVFFlat(quantizer, d, ivf.nlist, faiss.METRIC_INNER_PRODUCT)
+            index.is_trained = True
+            faiss.ParameterSpace().set_index_parameter(index, "nprobe", ivf.nprobe)
+            index.add(scaled)
+        elif self.kind_ == "hnsw" and appended_only:
+            index = faiss.clone_index(self.index_)
+            index.add(scaled[self.n_rows :])
+        elif self.kind_ == "hnsw":
+            index = faiss.IndexHNSWFlat(d, self.hnsw_m, faiss.METRIC_INNER_PRODUCT)
+            index.hnsw.efSearch = self.ef_search
+            index.add(scaled)
+        else:
+            index = faiss.IndexFlatIP(d)
+            index.add(scaled)
+        out = VectorIndex(
+            self.kind, self.exact_threshold, self.nlist, self.nprobe, self.hnsw_m, self.ef_search, self.seed
+        )
+        out.index_, out.kind_, out.vectors_, out.scale_ = index, self.kind_, x, self.scale_
+        return out
+
     @property
     def n_rows(self) -> int:
         return int(self.vectors_.shape[0])

@@ -20,6 +20,7 @@ clusters along the dimensions that matter to that direction.
 from __future__ import annotations
 
 import json
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -60,31 +61,79 @@ _CREATOR_MAIN = [
 ]
 
 
-def _standardise(matrix: np.ndarray) -> np.ndarray:
+@dataclass(frozen=True)
+class RetrievalNorms:
+    """What turns feature rows into retrieval vectors beyond the rows themselves: the mean and standard deviation of
+    each main-effect column over a bundle's rows, and the usual log price a creator without history takes. Kept from
+    the bundle's tables, so vectors computed later for new rows (``models.overlay``) sit in the same space."""
+
+    creator_mean: np.ndarray
+    creator_std: np.ndarray
+    product_mean: np.ndarray
+    product_std: np.ndarray
+    usual_log_price: float
+
+    @classmethod
+    def of(cls, tables: FeatureTables) -> RetrievalNorms:
+        c = np.asarray(tables.creator[:, _main_columns(tables.creator_names, _CREATOR_MAIN)], dtype=np.float64)
+        p = np.asarray(tables.product[:, _main_columns(tables.product_names, _PRODUCT_MAIN)], dtype=np.float64)
+        usual = tables.arrays["creator_usual_log_price"].astype(np.float64)
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # an all-NaN column stays NaN, as before
+            return cls(
+                np.nanmean(c, axis=0),
+                np.nanstd(c, axis=0),
+                np.nanmean(p, axis=0),
+                np.nanstd(p, axis=0),
+                float(np.nanmean(usual)) if np.isfinite(usual).any() else 0.0,
+            )
+
+
+def _main_columns(names: list[str], wanted: list[str]) -> list[int]:
+    return [names.index(n) for n in wanted if n in names]
+
+
+def _standardise(matrix: np.ndarray, mean: np.ndarray, std: np.ndarray) -> np.ndarray:
     m = np.asarray(matrix, dtype=np.float64)
-    mean = np.nanmean(m, axis=0)
-    std = np.nanstd(m, axis=0)
     out = (m - mean) / np.where(std > 0, std, 1.0)
     return np.nan_to_num(out, nan=0.0)
 
 
-def retrieval_blocks(tables: FeatureTables) -> tuple[np.ndarray, np.ndarray, list[str]]:
-    """Aligned (creator vectors U, product vectors V, dimension names) before weighting."""
+def retrieval_blocks(
+    tables: FeatureTables,
+    norms: RetrievalNorms | None = None,
+    creator_rows: np.ndarray | None = None,
+    product_rows: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """Aligned (creator vectors U, product vectors V, dimension names) before weighting.
+
+    ``norms``: standardisation of the main effects (default: of ``tables`` itself, as training does);
+    ``creator_rows`` / ``product_rows``: only these rows (default: all)."""
+    norms = norms if norms is not None else RetrievalNorms.of(tables)
     a = tables.arrays
-    n_c, n_p = len(tables.creators), len(tables.products)
+    c_sel = slice(None) if creator_rows is None else np.asarray(creator_rows, dtype=np.int64)
+    p_sel = slice(None) if product_rows is None else np.asarray(product_rows, dtype=np.int64)
+    n_c = len(tables.creators) if creator_rows is None else len(c_sel)  # type: ignore[arg-type]
+    n_p = len(tables.products) if product_rows is None else len(p_sel)  # type: ignore[arg-type]
     k = len(tables.categories)
-    one_hot = np.eye(k, dtype=np.float64)[a["product_category"]]
-    usual = a["creator_usual_log_price"].astype(np.float64)
-    usual = np.where(np.isnan(usual), np.nanmean(usual) if np.isfinite(usual).any() else 0.0, usual)
-    lp = a["product_log_price"].astype(np.float64)
+    one_hot = np.eye(k, dtype=np.float64)[a["product_category"][p_sel]]
+    usual = a["creator_usual_log_price"][c_sel].astype(np.float64)
+    usual = np.where(np.isnan(usual), norms.usual_log_price, usual)
+    lp = a["product_log_price"][p_sel].astype(np.float64)
     u_blocks = [
-        a["creator_audience"],
-        a["creator_category_listed"],
-        a["creator_category_gmv_share"],
+        a["creator_audience"][c_sel],
+        a["creator_category_listed"][c_sel],
+        a["creator_category_gmv_share"][c_sel],
         np.column_stack([2 * usual, -np.ones(n_c), -(usual**2)]),
-        a["cf_creator"],
+        a["cf_creator"][c_sel],
     ]
-    v_blocks = [a["product_target"], one_hot, one_hot, np.column_stack([lp, lp**2, np.ones(n_p)]), a["cf_product"]]
+    v_blocks = [
+        a["product_target"][p_sel],
+        one_hot,
+        one_hot,
+        np.column_stack([lp, lp**2, np.ones(n_p)]),
+        a["cf_product"][p_sel],
+    ]
     names = (
         [f"audience_{i}" for i in range(a["creator_audience"].shape[1])]
         + [f"category_listed_{c}" for c in tables.categories]
@@ -96,13 +145,19 @@ def retrieval_blocks(tables: FeatureTables) -> tuple[np.ndarray, np.ndarray, lis
         if key.startswith("cemb_"):
             for p_key in sorted(a):
                 if p_key.startswith("pemb_") and a[p_key].shape[1] == a[key].shape[1]:
-                    u_blocks.append(a[key])
-                    v_blocks.append(a[p_key])
+                    u_blocks.append(a[key][c_sel])
+                    v_blocks.append(a[p_key][p_sel])
                     names += [f"{key}__{p_key}_{i}" for i in range(a[key].shape[1])]
-    p_cols = [tables.product_names.index(n) for n in _PRODUCT_MAIN if n in tables.product_names]
-    c_cols = [tables.creator_names.index(n) for n in _CREATOR_MAIN if n in tables.creator_names]
-    u_blocks += [np.ones((n_c, len(p_cols))), _standardise(tables.creator[:, c_cols])]
-    v_blocks += [_standardise(tables.product[:, p_cols]), np.ones((n_p, len(c_cols)))]
+    p_cols = _main_columns(tables.product_names, _PRODUCT_MAIN)
+    c_cols = _main_columns(tables.creator_names, _CREATOR_MAIN)
+    u_blocks += [
+        np.ones((n_c, len(p_cols))),
+        _standardise(tables.creator[c_sel][:, c_cols], norms.creator_mean, norms.creator_std),
+    ]
+    v_blocks += [
+        _standardise(tables.product[p_sel][:, p_cols], norms.product_mean, norms.product_std),
+        np.ones((n_p, len(c_cols))),
+    ]
     names += [f"product_{tables.product_names[i]}" for i in p_cols] + [
         f"creator_{tables.creator_names[i]}" for i in c_cols
     ]
@@ -174,6 +229,39 @@ class Retriever:
     def scores(self, direction: Direction, row: int, others: np.ndarray) -> np.ndarray:
         """Retrieval scores of given rows of the other side (for retrieval-only baselines and diagnostics)."""
         return self.candidate_vectors(direction)[others] @ self.query(direction, row)
+
+    def with_rows(
+        self,
+        tables: FeatureTables,
+        norms: RetrievalNorms,
+        creator_rows: np.ndarray,
+        product_rows: np.ndarray,
+    ) -> Retriever:
+        """A retriever whose vectors of ``creator_rows`` / ``product_rows`` of ``tables`` (rows past the current
+        ones are new) are computed from the tables with ``norms``, and whose indexes hold them; weights unchanged."""
+        u_rows, v_rows, names = retrieval_blocks(tables, norms, creator_rows, product_rows)
+        if names != self.dim_names:
+            raise ValueError("the new rows' retrieval dimensions differ from the bundle's")
+
+        def grown(vectors: np.ndarray, rows: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
+            out = np.zeros((n, vectors.shape[1]), np.float32)
+            out[: len(vectors)] = vectors
+            out[rows] = values
+            return out
+
+        n_c, n_p = len(tables.creators), len(tables.products)
+        u = grown(self.creator_vectors, creator_rows, u_rows, n_c)
+        v = grown(self.product_vectors, product_rows, v_rows, n_p)
+        creators_appended = bool(np.all(creator_rows >= len(self.creator_vectors)))
+        products_appended = bool(np.all(product_rows >= len(self.product_vectors)))
+        return Retriever(
+            self.product_index.with_vectors(v, products_appended),
+            self.creator_index.with_vectors(u, creators_appended),
+            u,
+            v,
+            self.weights,
+            self.dim_names,
+        )
 
     def save(self, directory: Path) -> None:
         directory.mkdir(parents=True, exist_ok=True)

@@ -11,6 +11,8 @@ next run:
    recommendations, kept in ``<data_dir>/demo_keys.json`` — demo only: real keys are shown once and never
    stored in clear. The caller passes how to open the matcher the service will answer with
    (:data:`OpenMatcher`; the CLI passes ``serving.state``'s), so this module does not import ``serving``.
+5. seed a few invitations and sample requests for the demo merchant and creator (:data:`SeedWorkflows`; the CLI
+   passes ``serving.demo_workflows``'), once.
 
 ``<data_dir>/demo_state.json`` records what is done. ``--rebuild`` removes the demo folder, state, keys and the
 embedded SQLite store, then builds again.
@@ -41,6 +43,8 @@ if TYPE_CHECKING:
 
     OpenMatcher = Callable[[Settings, Store], Matcher]
     """Opens the matcher the service will answer with, over the current bundle and ``store``."""
+    SeedWorkflows = Callable[[Settings, Store, str, str], dict[str, object]]
+    """Seeds invitations and sample requests for the demo merchant and creator (ids); returns what it seeded."""
 
 MARKER = ".complete.json"
 _console = Console(stderr=True)
@@ -209,9 +213,24 @@ def _keys(settings: Settings, store: Store, open_matcher: OpenMatcher) -> DemoKe
     return keys
 
 
-def build_demo(settings: Settings, *, open_matcher: OpenMatcher, rebuild: bool = False) -> DemoKeys:
+def _seed(settings: Settings, store: Store, state: dict[str, Any], keys: DemoKeys, seed: SeedWorkflows) -> None:
+    if "workflows" in state:
+        return
+    with stage("demo: seeding invitations and sample requests"):
+        state["workflows"] = seed(settings, store, keys.merchant_id, keys.creator_id)
+    _write_json(state_file(settings), state)
+
+
+def build_demo(
+    settings: Settings,
+    *,
+    open_matcher: OpenMatcher,
+    rebuild: bool = False,
+    seed_workflows: SeedWorkflows | None = None,
+) -> DemoKeys:
     """Build whatever of the demo is missing; returns the demo keys. ``open_matcher`` opens the matcher the
-    service will answer with (used to pick the demo keys' creator and merchant)."""
+    service will answer with (used to pick the demo keys' creator and merchant); ``seed_workflows`` (the CLI
+    passes ``serving.demo_workflows``') seeds invitations and sample requests once."""
     if rebuild:
         wipe(settings)
     if _generate(settings):
@@ -221,6 +240,9 @@ def build_demo(settings: Settings, *, open_matcher: OpenMatcher, rebuild: bool =
         state = _read_json(state_file(settings))
         _import(settings, store, state)
         _train(settings, store, state)
-        return _keys(settings, store, open_matcher)
+        keys = _keys(settings, store, open_matcher)
+        if seed_workflows is not None:
+            _seed(settings, store, state, keys, seed_workflows)
+        return keys
     finally:
         store.dispose()

@@ -17,15 +17,15 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
 
-from recsys.core.vocab import FanTier, PlanType, PromotionFormat
+from recsys.core.vocab import AgeBand, AudienceGender, CityTier, FanTier, PlanType, PromotionFormat
 
 ColumnKind = Literal["str", "int", "float", "bool", "datetime", "str_list", "tiers"]
 
 # --- audience share groups -------------------------------------------------------------------------------------
 # Creators carry their audience as ``aud_<key>``; products may carry their target audience as ``target_<key>``.
-GENDER_KEYS: tuple[str, ...] = ("female", "male")
-AGE_KEYS: tuple[str, ...] = ("age_18_23", "age_24_30", "age_31_40", "age_41_50", "age_50_plus")
-CITY_TIER_KEYS: tuple[str, ...] = ("tier_1", "tier_2", "tier_3", "tier_4_plus")
+GENDER_KEYS: tuple[str, ...] = tuple(g.value for g in AudienceGender)
+AGE_KEYS: tuple[str, ...] = tuple(a.value for a in AgeBand)
+CITY_TIER_KEYS: tuple[str, ...] = tuple(t.value for t in CityTier)
 SHARE_GROUPS: dict[str, tuple[str, ...]] = {"gender": GENDER_KEYS, "age": AGE_KEYS, "city_tier": CITY_TIER_KEYS}
 AUDIENCE_KEYS: tuple[str, ...] = GENDER_KEYS + AGE_KEYS + CITY_TIER_KEYS
 SHARE_TOLERANCE = 0.01
@@ -325,6 +325,60 @@ REVISIONS = sa.Table(
     METADATA,
     sa.Column("name", sa.String(), primary_key=True),
     sa.Column("value", sa.BigInteger(), nullable=False),
+)
+
+# Workflow tables (invitations, samples, collaborations: ``recsys.core.workflows``). Every state change has its own
+# ``*_at`` column, so features read them point in time; ``revision`` lets services refresh incrementally. Created by
+# ``Store.create_schema`` like every table here, so an older store gains them on open, its data untouched.
+INVITES = sa.Table(
+    "invites",
+    METADATA,
+    sa.Column("invite_id", sa.String(), primary_key=True),
+    sa.Column("product_id", sa.String(), nullable=False, index=True),
+    sa.Column("merchant_id", sa.String(), nullable=False),
+    sa.Column("creator_id", sa.String(), nullable=False, index=True),
+    sa.Column("plan_id", sa.String(), nullable=False),  # the targeted plan the invite lists the creator in
+    sa.Column("commission_rate", sa.Float(), nullable=False),
+    sa.Column("status", sa.String(), nullable=False),  # pending | accepted | declined (expired: read-time)
+    sa.Column("created_at", sa.DateTime(), nullable=False),
+    sa.Column("extended_at", sa.DateTime(), nullable=True),  # last time a new invitation extended it
+    sa.Column("expires_at", sa.DateTime(), nullable=False),
+    sa.Column("accepted_at", sa.DateTime(), nullable=True),
+    sa.Column("declined_at", sa.DateTime(), nullable=True),
+    sa.Column(REVISION_COLUMN, sa.BigInteger(), nullable=False, default=0, index=True),
+)
+
+SAMPLE_REQUESTS = sa.Table(
+    "sample_requests",
+    METADATA,
+    sa.Column("request_id", sa.String(), primary_key=True),
+    sa.Column("product_id", sa.String(), nullable=False, index=True),
+    sa.Column("merchant_id", sa.String(), nullable=False, index=True),
+    sa.Column("creator_id", sa.String(), nullable=False, index=True),
+    sa.Column("status", sa.String(), nullable=False),  # requested | approved | rejected | shipped | content_posted
+    sa.Column("note", sa.String(), nullable=True),
+    sa.Column("requested_at", sa.DateTime(), nullable=False),
+    sa.Column("approved_at", sa.DateTime(), nullable=True),
+    sa.Column("rejected_at", sa.DateTime(), nullable=True),
+    sa.Column("reject_reason", sa.String(), nullable=True),
+    sa.Column("shipped_at", sa.DateTime(), nullable=True),
+    sa.Column("content_promotion_id", sa.String(), nullable=True),
+    sa.Column("content_started_at", sa.DateTime(), nullable=True),  # when the promotion that followed started
+    sa.Column("content_recorded_at", sa.DateTime(), nullable=True),  # when the creator reported it
+    sa.Column(REVISION_COLUMN, sa.BigInteger(), nullable=False, default=0, index=True),
+)
+
+COLLABORATIONS = sa.Table(
+    "collaborations",
+    METADATA,
+    sa.Column("collaboration_id", sa.String(), primary_key=True),
+    sa.Column("creator_id", sa.String(), nullable=False, index=True),
+    sa.Column("product_id", sa.String(), nullable=False, index=True),
+    sa.Column("plan_id", sa.String(), nullable=False),
+    sa.Column("source", sa.String(), nullable=False),  # invite
+    sa.Column("source_id", sa.String(), nullable=False, unique=True),  # one collaboration per accepted invite
+    sa.Column("started_at", sa.DateTime(), nullable=False),
+    sa.Column(REVISION_COLUMN, sa.BigInteger(), nullable=False, default=0, index=True),
 )
 
 

@@ -7,6 +7,7 @@ number and stamps it on the rows it changed; services use it to refresh incremen
 
 from __future__ import annotations
 
+import contextlib
 import math
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -221,6 +222,21 @@ class Store:
             with self.engine.connect() as own:
                 return self._frame(spec, own, query, keep)
         return self._frame(spec, conn, query, keep)
+
+    def read_rows(self, table: str, column: str, values: Iterable[str], conn: Connection | None = None) -> pd.DataFrame:
+        """The rows of ``table`` whose ``column`` is one of ``values`` (extra columns expanded)."""
+        spec, sa_table = TABLES[table], SA_TABLES[table]
+        wanted = list(dict.fromkeys(values))
+        frames = []
+        with contextlib.ExitStack() as stack:
+            connection = conn if conn is not None else stack.enter_context(self.engine.connect())
+            for start in range(0, len(wanted), 900):
+                query = sa.select(*sa_table.c).where(sa_table.c[column].in_(wanted[start : start + 900]))
+                frames.append(self._frame(spec, connection, query))
+        frames = [f for f in frames if len(f)]
+        if not frames:
+            return records_to_frame(spec, [])
+        return frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
 
     @staticmethod
     def _frame(

@@ -191,6 +191,42 @@ _FAN_TIER_LOWER: dict[FanTier, int] = {
 }
 
 
+class AudienceGender(StrEnum):
+    """Audience gender keys (a creator's ``aud_<key>`` share columns)."""
+
+    FEMALE = "female"
+    MALE = "male"
+
+
+class AgeBand(StrEnum):
+    """Audience age bands (``aud_<key>``), youngest first."""
+
+    AGE_18_23 = "age_18_23"
+    AGE_24_30 = "age_24_30"
+    AGE_31_40 = "age_31_40"
+    AGE_41_50 = "age_41_50"
+    AGE_50_PLUS = "age_50_plus"
+
+
+class CityTier(StrEnum):
+    """Audience city tiers (``aud_<key>``), largest cities first."""
+
+    TIER_1 = "tier_1"
+    TIER_2 = "tier_2"
+    TIER_3 = "tier_3"
+    TIER_4_PLUS = "tier_4_plus"
+
+
+class ListNotice(StrEnum):
+    """Why a list page is empty when no admission rule explains it (the ``notice`` of list responses)."""
+
+    PRODUCT_WITHOUT_PLAN = "product_without_plan"
+    MERCHANT_WITHOUT_PRODUCTS = "merchant_without_products"
+    END_OF_LIST = "end_of_list"
+    NO_MATCH_FOR_FILTERS = "no_match_for_filters"
+    NO_NEW_PARTNERS = "no_new_partners"
+
+
 class Role(StrEnum):
     """Whom an API key acts for."""
 

@@ -1,6 +1,8 @@
 """One router per resource."""
 
-from serving.routes import admin, creators, events, health, merchants, plans, products, rankings, score
+from serving.routes import admin, creators, events, health, merchants, onboarding, plans, products, rankings, score
+from serving.routes import invites as invite_routes
+from serving.routes import samples as sample_routes
 
 ROUTERS = [
     creators.router,
@@ -9,6 +11,9 @@ ROUTERS = [
     score.router,
     rankings.router,
     plans.router,
+    onboarding.router,
+    invite_routes.router,
+    sample_routes.router,
     events.router,
     admin.router,
     health.router,

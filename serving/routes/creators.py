@@ -2,24 +2,23 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter
 
-from models.matching.matcher import ProductFilters
+from models.matching.notices import pool_notice
 from serving.deps import CreatorIdPath, CreatorSelfDep, SettingsDep, StateDep
 from serving.errors import responses
 from serving.pagination import next_cursor
 from serving.routes._params import (
-    CategoryQuery,
     CursorQuery,
-    FormatQuery,
     IncludeExistingQuery,
     KQuery,
+    ProductFiltersDep,
     check_category,
     page_size,
     start_offset,
 )
 from serving.schemas import ProductPool
-from serving.views import product_item, refusal
+from serving.views import list_notice, product_item, refusal
 
 router = APIRouter(prefix="/v1/creators", tags=["creators"])
 
@@ -35,27 +34,26 @@ async def creator_products(
     _caller: CreatorSelfDep,
     settings: SettingsDep,
     state: StateDep,
+    filters: ProductFiltersDep,
     k: KQuery = None,
-    category: CategoryQuery = None,
-    min_commission: float | None = Query(
-        None, ge=0, le=1, description="Only plans paying at least this effective rate.", examples=[0.15]
-    ),
-    format: FormatQuery = None,
     cursor: CursorQuery = None,
     include_existing: IncludeExistingQuery = None,
 ) -> ProductPool:
     """Products the creator may promote now, best first: the effective plan (exclusive > targeted > public) and
     commission, expected earnings, fit score, distribution weight and the reasons. Only plans offered to this
     creator count; products of merchants who are not admitted never appear. Products the creator already promotes
-    only with `include_existing=true`; the order blends capacity-aware value with expected earnings.
+    only with `include_existing=true`; the order blends capacity-aware value with expected earnings. Filters
+    restrict the candidates before the list is ranked and cut into pages, so every page is full while items match;
+    an empty page carries a `notice` saying why.
 
     Who may call: the creator itself (creator key) and the admin."""
     size = page_size(k, settings)
-    check_category(state, category)
+    check_category(state, filters.category)
     offset = start_offset(cursor, state, settings)
-    filters = ProductFilters(category, min_commission, format)
     recs = state.matcher.recommend_products(creator_id, size, filters, offset, include_existing)
-    notice = refusal(state.matcher.creator_refusal(creator_id)) if not recs else None
+    notice = None
+    if not recs:
+        notice = refusal(state.matcher.creator_refusal(creator_id)) or list_notice(pool_notice(filters, offset))
     return ProductPool(
         creator_id=creator_id,
         model_run_id=state.run_id,

@@ -4,27 +4,25 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from models.matching.matcher import CreatorFilters, UnknownEntity
+from models.matching.matcher import UnknownEntity
+from models.matching.notices import merchant_creators_notice
 from recsys.core.vocab import CreatorSort
 from serving import plan_store
 from serving.deps import ClockDep, MerchantIdPath, MerchantSelfDep, ServiceDep, SettingsDep, StateDep
 from serving.errors import not_found, responses
 from serving.pagination import next_cursor
 from serving.routes._params import (
-    CategoryQuery,
+    CreatorFiltersDep,
     CursorQuery,
-    FanTierQuery,
-    FormatQuery,
     IncludeExistingQuery,
     KQuery,
-    RegionQuery,
     SortQuery,
     check_category,
     page_size,
     start_offset,
 )
 from serving.schemas import CreatorList, PlanList
-from serving.views import creator_item
+from serving.views import creator_item, list_notice
 
 router = APIRouter(prefix="/v1/merchants", tags=["merchants"])
 
@@ -40,11 +38,8 @@ async def merchant_creators(
     _caller: MerchantSelfDep,
     settings: SettingsDep,
     state: StateDep,
+    filters: CreatorFiltersDep,
     k: KQuery = None,
-    fan_tier: FanTierQuery = None,
-    region: RegionQuery = None,
-    category: CategoryQuery = None,
-    format: FormatQuery = None,
     cursor: CursorQuery = None,
     include_existing: IncludeExistingQuery = None,
     sort: SortQuery = CreatorSort.FIT,
@@ -55,9 +50,8 @@ async def merchant_creators(
 
     Who may call: the merchant itself and the admin."""
     size = page_size(k, settings)
-    check_category(state, category)
+    check_category(state, filters.category)
     offset = start_offset(cursor, state, settings)
-    filters = CreatorFilters(fan_tier=fan_tier, region=region, category=category, format=format)
     try:
         recs = state.matcher.recommend_creators_for_merchant(
             merchant_id, size, filters, offset, include_existing=include_existing, sort=sort
@@ -71,6 +65,7 @@ async def merchant_creators(
         model_run_id=state.run_id,
         items=[creator_item(state, r) for r in recs],
         next_cursor=next_cursor(offset, size, len(recs), state.run_id, settings.serving.max_list_depth),
+        notice=None if recs else list_notice(merchant_creators_notice(state.matcher, merchant_id, filters, offset)),
     )
 
 

@@ -4,20 +4,18 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from models.matching.matcher import CreatorFilters, UnknownEntity
+from models.matching.matcher import UnknownEntity
+from models.matching.notices import product_creators_notice
 from recsys.core.vocab import CreatorSort
 from serving.auth import require_product_owner
 from serving.deps import PrincipalDep, ProductIdPath, SettingsDep, StateDep
 from serving.errors import responses
 from serving.pagination import next_cursor
 from serving.routes._params import (
-    CategoryQuery,
+    CreatorFiltersDep,
     CursorQuery,
-    FanTierQuery,
-    FormatQuery,
     IncludeExistingQuery,
     KQuery,
-    RegionQuery,
     SortQuery,
     check_category,
     page_size,
@@ -25,7 +23,7 @@ from serving.routes._params import (
 )
 from serving.schemas import CreatorList
 from serving.state import MatcherState
-from serving.views import creator_item, refusal, text
+from serving.views import creator_item, list_notice, refusal, text
 
 router = APIRouter(prefix="/v1/products", tags=["products"])
 
@@ -49,11 +47,8 @@ async def product_creators(
     principal: PrincipalDep,
     settings: SettingsDep,
     state: StateDep,
+    filters: CreatorFiltersDep,
     k: KQuery = None,
-    fan_tier: FanTierQuery = None,
-    region: RegionQuery = None,
-    category: CategoryQuery = None,
-    format: FormatQuery = None,
     cursor: CursorQuery = None,
     include_existing: IncludeExistingQuery = None,
     sort: SortQuery = CreatorSort.FIT,
@@ -62,16 +57,20 @@ async def product_creators(
     congestion price, with exposure controls; see docs/matching.md), with predicted GMV, the commission the merchant
     would pay, its expected ROI, distribution weight and reasons. Only creators the product's plans and creator
     admission allow; creators already promoting the product only with `include_existing=true`.
-    `category` keeps creators who list that content category.
+    `category` keeps creators who list that content category. Filters restrict the candidates before the list
+    is ranked and cut into pages, so every page is full while creators match; an empty page carries a `notice`.
 
     Who may call: the product's merchant and the admin."""
     require_product_owner(principal, product_id, product_merchant(state, product_id))
     size = page_size(k, settings)
-    check_category(state, category)
+    check_category(state, filters.category)
     offset = start_offset(cursor, state, settings)
-    filters = CreatorFilters(fan_tier=fan_tier, region=region, category=category, format=format)
     recs = state.matcher.recommend_creators(product_id, size, filters, offset, include_existing, sort)
-    notice = refusal(state.matcher.product_refusal(product_id)) if not recs else None
+    notice = None
+    if not recs:
+        notice = refusal(state.matcher.product_refusal(product_id)) or list_notice(
+            product_creators_notice(state.matcher, product_id, filters, offset)
+        )
     return CreatorList(
         product_id=product_id,
         model_run_id=state.run_id,

@@ -2,6 +2,14 @@
 
 from serving.schemas.common import Page, Reason, Refusal
 from serving.schemas.events import Event, EventBatch, EventBatchResult, EventResult
+from serving.schemas.onboarding import (
+    CreatorPublic,
+    CreatorPut,
+    MerchantPublic,
+    MerchantPut,
+    ProductPublic,
+    ProductPut,
+)
 from serving.schemas.ops import Health, Readiness, ReloadResult
 from serving.schemas.plans import PlanCreate, PlanList, PlanPublic, PlanUpdate, Tier
 from serving.schemas.rankings import Ranking, RankingItem, RankingKind
@@ -16,9 +24,20 @@ from serving.schemas.recommendations import (
     ScoreRequest,
     ScoreResponse,
 )
+from serving.schemas.workflows import (
+    InviteCreate,
+    InviteList,
+    InvitePublic,
+    SampleContent,
+    SampleReject,
+    SampleRequestCreate,
+    SampleRequestPublic,
+)
 
 __all__ = [
     "CreatorList",
+    "CreatorPublic",
+    "CreatorPut",
     "CreatorRecommendation",
     "Event",
     "EventBatch",
@@ -26,6 +45,11 @@ __all__ = [
     "EventResult",
     "Health",
     "Interval",
+    "InviteCreate",
+    "InviteList",
+    "InvitePublic",
+    "MerchantPublic",
+    "MerchantPut",
     "Page",
     "Pair",
     "PairScore",
@@ -34,6 +58,8 @@ __all__ = [
     "PlanPublic",
     "PlanUpdate",
     "ProductPool",
+    "ProductPublic",
+    "ProductPut",
     "ProductRecommendation",
     "Ranking",
     "RankingItem",
@@ -42,6 +68,10 @@ __all__ = [
     "Reason",
     "Refusal",
     "ReloadResult",
+    "SampleContent",
+    "SampleReject",
+    "SampleRequestCreate",
+    "SampleRequestPublic",
     "ScoreRequest",
     "ScoreResponse",
     "Tier",

@@ -56,7 +56,9 @@ class Page(PublicModel):
     )
     notice: Refusal | None = Field(
         default=None,
-        description="Why the list is empty or short, when the rules explain it (e.g. the creator is not admitted).",
+        description="Why the page is empty: a plan-rule reason code (e.g. `creator_showcase_disabled`), or "
+        "`product_without_plan`, `merchant_without_products`, `end_of_list`, `no_match_for_filters` (the message "
+        "names the filters) or `no_new_partners`. Null on a page with items.",
     )
 
 

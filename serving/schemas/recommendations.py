@@ -149,6 +149,13 @@ class CreatorRecommendation(_Scores):
         description="The creator's followers or views look bought (僵尸粉; see docs/integrity.md): its list value is "
         "down-weighted by settings.integrity.fake_penalty and it never enters the top-creators hot list."
     )
+    sample_fulfilment_rate: float | None = Field(
+        default=None,
+        ge=0.0,
+        le=1.0,
+        description="Of the samples shipped to the creator in the last 90 days, the share followed by content "
+        "within 14 days (samples still inside their 14 days without content are not judged); null without any.",
+    )
 
 
 class CreatorList(Page):

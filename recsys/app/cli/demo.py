@@ -24,6 +24,13 @@ def serving_matcher(settings: Settings, store: Store) -> Matcher:
     return open_matcher_state(settings, store).matcher
 
 
+def serving_workflows(settings: Settings, store: Store, merchant_id: str, creator_id: str) -> dict[str, object]:
+    """Seed the demo's invitations and sample requests through the service's store functions."""
+    from serving.demo_workflows import seed_demo_workflows
+
+    return seed_demo_workflows(settings, store, merchant_id, creator_id)
+
+
 def print_demo_banner(keys: DemoKeys, host: str, port: int, keys_path: str) -> None:
     url = f"http://{host}:{port}"
     lines = [
@@ -65,7 +72,7 @@ def demo_command(
 
     settings = get_settings()
     try:
-        keys = build_demo(settings, rebuild=rebuild, open_matcher=serving_matcher)
+        keys = build_demo(settings, rebuild=rebuild, open_matcher=serving_matcher, seed_workflows=serving_workflows)
     except DemoError as exc:
         raise fail(str(exc)) from exc
     host, port = host or settings.serving.host, port or settings.serving.port

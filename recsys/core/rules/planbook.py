@@ -258,6 +258,18 @@ class PlanBook:
         np.maximum.at(rates, a.product_row[public], a.base_rate[public])
         return np.where(np.isfinite(rates), rates, np.nan)
 
+    def best_rates(self) -> np.ndarray:
+        """Per product row, the highest rate any of its plans open now with valid terms may pay (base or tier rate,
+        listed plans included); NaN where none. An upper bound of every creator's effective rate on the product
+        (filters on a minimum rate search only the products it keeps)."""
+        a = self._plans
+        plan_best = a.base_rate.copy()
+        np.fmax.at(plan_best, a.tier_plan, a.tier_rate)
+        ok = (self._static_code == NO_REASON) & (a.product_row >= 0)
+        rates = np.full(len(self.product_ids), np.nan)
+        np.fmax.at(rates, a.product_row[ok], plan_best[ok])
+        return rates
+
     @property
     def admitted_products(self) -> np.ndarray:
         """Bool per product row: its merchant is known and admitted (others are never recommended)."""

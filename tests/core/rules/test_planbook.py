@@ -285,3 +285,17 @@ def test_project_equals_resolving_again_with_the_units(market: dict, seed: int) 
     fresh = book.resolve_pairs(c[subset], p[subset], units[subset], cumulative[subset])
     for field in ("eligible", "plan_row", "plan_type", "rate", "reason"):
         np.testing.assert_array_equal(getattr(projected, field), getattr(fresh, field), err_msg=field)
+
+
+@settings(max_examples=100, deadline=None)
+@given(marketplaces())
+def test_best_rates_bound_every_creators_effective_rate(market: dict) -> None:  # type: ignore[type-arg]
+    """``min_commission`` searches only products whose best rate reaches it: no creator may be paid more."""
+    book = _build(market)
+    n_c, n_p = len(market["creators"]), len(market["products"])
+    c, p = np.repeat(np.arange(n_c), n_p), np.tile(np.arange(n_p), n_c)
+    for units in (0.0, 1e9):  # no sales yet, and the top tier
+        res = book.resolve_pairs(c, p, None, np.full(len(c), units))
+        best = book.best_rates()[p]
+        assert np.all(np.isfinite(best[res.eligible]))
+        assert np.all(res.rate[res.eligible] <= best[res.eligible] + 1e-12)

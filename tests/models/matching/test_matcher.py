@@ -152,3 +152,17 @@ def test_selective_products_get_the_best_eligible_creators_by_retrieval_score(ma
         best = eligible[np.lexsort((eligible, -scores))][: len(found)]
         assert len(found) == min(50, len(eligible))
         assert set(found.tolist()) == set(best.tolist())
+
+
+def test_pages_of_a_1000_item_list_hold_each_item_once(matcher: Matcher) -> None:
+    retrieval = matcher.settings.retrieval.model_copy(update={"candidates": 1200})
+    settings = matcher.settings.model_copy(update={"retrieval": retrieval})
+    # without plan rules every product is joinable: a creator's pool is the whole catalogue of 1,200
+    unruled = Matcher(matcher.engine, matcher.catalog, None, settings, matcher.market)
+    creator = _admitted_creators(matcher)[0]
+    pages = [unruled.recommend_products(creator, 90, offset=o, include_existing=True) for o in range(0, 1260, 90)]
+    ids = [r.product_id for page in pages for r in page]
+    assert len(ids) == 1200 and len(set(ids)) == 1200
+    assert all(len(page) == 90 for page in pages[:-1])
+    # one page of 450 across three rerank blocks is the same list
+    assert ids[:450] == [r.product_id for r in unruled.recommend_products(creator, 450, include_existing=True)]

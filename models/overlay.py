@@ -1,0 +1,87 @@
+"""Entities written after training, added to a trained engine without retraining (onboarding through the API).
+
+:func:`overlay_engine` returns a new :class:`~models.engine.Engine` whose feature tables, retrieval vectors and FAISS
+indexes also hold the given creators and products (``features.overlay`` computes their rows with the training
+builders; :meth:`models.retrieval.retriever.Retriever.with_rows` their vectors with the bundle's retrieval weights
+and standardisation). The rankers, outcome models and weights are the bundle's: a new product is judged like a
+cold product in training. Admission and plans come from the store when the matcher is assembled
+(``models.matching.assemble``). The engine given is never changed (requests in flight keep using it).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import numpy as np
+import pandas as pd
+
+from features.overlay import ColdStart, fresh_rows, known_category, with_rows
+from models.engine import Engine
+from models.integrity.fake_engagement import EngagementFlags
+from models.retrieval.retriever import RetrievalNorms
+from recsys.core.schema import Marketplace
+
+
+@dataclass(frozen=True)
+class OverlayBase:
+    """What new rows are computed against, taken once from the engine as trained: the cold-start factor maps, the
+    retrieval standardisation and the bundle's own row counts (rows past them were added by an overlay)."""
+
+    cold: ColdStart
+    norms: RetrievalNorms
+    n_creators: int
+    n_products: int
+
+    @classmethod
+    def of(cls, engine: Engine) -> OverlayBase:
+        tables = engine.tables
+        return cls(ColdStart.fit(tables), RetrievalNorms.of(tables), len(tables.creators), len(tables.products))
+
+
+@dataclass(frozen=True)
+class OverlayResult:
+    engine: Engine
+    creators: list[str]  # ids written (added or replaced)
+    products: list[str]
+    skipped: dict[str, str]  # product id -> why it waits for the next training
+
+
+def _engagement(flags: EngagementFlags | None, n_creators: int) -> EngagementFlags | None:
+    """New creators are not flagged (the detector is fit at training); their scores are 0."""
+    if flags is None or len(flags.flagged) >= n_creators:
+        return flags
+    extra = n_creators - len(flags.flagged)
+    return EngagementFlags(
+        np.concatenate([flags.score, np.zeros(extra, flags.score.dtype)]),
+        np.concatenate([flags.flagged, np.zeros(extra, bool)]),
+    )
+
+
+def overlay_engine(
+    engine: Engine, part: Marketplace, now: pd.Timestamp, experience_scale: int, base: OverlayBase
+) -> OverlayResult:
+    """``engine`` with ``part``'s creators and products added (new ids) or their content replaced (known ids).
+
+    ``part.merchants`` and ``part.plans`` must hold the merchants and plans of ``part.products``. Products of a
+    category the bundle does not know cannot be encoded and are skipped (reported in the result)."""
+    tables = engine.tables
+    encodable = known_category(tables, part.products)
+    skipped = {
+        str(pid): f"category {cat!r} is not in the model yet; recommended after the next training"
+        for pid, cat in zip(part.products["product_id"][~encodable], part.products["category"][~encodable], strict=True)
+    }
+    part = replace(part, products=part.products[encodable].reset_index(drop=True))
+    if part.creators.empty and part.products.empty:
+        return OverlayResult(engine, [], [], skipped)
+    fresh = fresh_rows(tables, part, pd.Timestamp(now), experience_scale, base.cold)
+    grown, c_rows, p_rows = with_rows(tables, fresh)
+    retriever = engine.retriever.with_rows(grown, base.norms, c_rows, p_rows)
+    new_engine = replace(
+        engine,
+        tables=grown,
+        retriever=retriever,
+        engagement=_engagement(engine.engagement, len(grown.creators)),
+    )
+    return OverlayResult(
+        new_engine, list(fresh.creators.ids.astype(str)), list(fresh.products.ids.astype(str)), skipped
+    )
