@@ -8,13 +8,16 @@ Layout (no pickle anywhere)::
     artifacts/<run_id>/retrieval/              FAISS indexes (.faiss), their vectors (.npy), retrieval.json
     artifacts/<run_id>/models/                 LightGBM text models (+ .json sidecars), quantile maps (JSON)
 
-A bundle is written to a hidden temporary folder and renamed into place, and ``current`` is replaced atomically, so
-a failed or interrupted training run leaves the previous bundle active. Loading refuses a bundle whose format, files
-(checksums) or feature names do not match, with a message naming the mismatch.
+A bundle is written to a hidden temporary folder, its files made read-only (0444), renamed into place, and
+``current`` is replaced atomically, so a failed or interrupted training run leaves the previous bundle active.
+Loading refuses a bundle whose format, files (checksums) or feature names do not match, with a message naming the
+mismatch. The service loads from a private snapshot (``models.bundle_snapshot``): the files are copied and verified
+in one pass, and everything it memory-maps or loads later comes from that copy.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -29,6 +32,14 @@ import pandas as pd
 
 from features.names import feature_names
 from features.tables import FeatureTables
+from models.bundle_snapshot import (
+    SnapshotError,
+    copy_into_snapshot,
+    is_snapshot,
+    make_read_only,
+    remove_snapshot,
+    snapshot_bundle,
+)
 from models.engine import Engine
 from models.gbm.calibration import QuantileMap
 from models.gbm.compiled import CompiledTrees, compile_or_load, cpu_signature
@@ -129,6 +140,7 @@ def save_bundle(
             "files": files,
         }
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str))
+        make_read_only(tmp)
         final = root / run_id
         os.replace(tmp, final)
     except BaseException:
@@ -160,11 +172,13 @@ def current_bundle_dir(root: Path) -> Path:
 
 @dataclass
 class Bundle:
-    """A loaded, verified bundle."""
+    """A loaded, verified bundle. ``path`` is the folder its files were loaded from: the bundle's own, or the private
+    snapshot the service serves from (then ``source`` is the bundle's own folder)."""
 
     path: Path
     manifest: dict[str, Any]
     engine: Engine
+    source: Path | None = None
 
     @property
     def run_id(self) -> str:
@@ -205,13 +219,33 @@ def _check_names(path: Path, what: str, got: list[str], want: list[str]) -> None
 
 
 def load_bundle(
-    path: Path, mmap: bool = False, check_files: bool = True, compiled: bool = False, cache_dir: Path | None = None
+    path: Path,
+    mmap: bool = False,
+    check_files: bool = True,
+    compiled: bool = False,
+    cache_dir: Path | None = None,
+    snapshot_into: Path | None = None,
 ) -> Bundle:
     """Load and verify the bundle in ``path`` (a run folder).
 
     ``compiled`` attaches native-code models for serving: the bundle's own when they were built for this CPU,
-    else copies compiled once into ``cache_dir`` (default ``<artifacts>/.compiled/<run_id>``).
+    else copies compiled once into ``cache_dir`` (default ``<artifacts>/.compiled/<run_id>``). With
+    ``snapshot_into`` (an artifacts folder) every file is first copied into a private snapshot under it, verified
+    as it is copied, and the bundle is loaded from the copy (compiled models too).
     """
+    if snapshot_into is not None:
+        try:
+            snapshot = snapshot_bundle(path, snapshot_into)
+        except SnapshotError as exc:
+            raise BundleError(str(exc)) from exc
+        cache = cache_dir or path.parent / ".compiled" / path.name
+        try:
+            bundle = load_bundle(snapshot, mmap=mmap, check_files=False, compiled=compiled, cache_dir=cache)
+        except BaseException:
+            remove_snapshot(snapshot)
+            raise
+        bundle.source = path
+        return bundle
     manifest_path = path / "manifest.json"
     if not manifest_path.exists():
         raise BundleError(f"{path} is not a bundle: manifest.json is missing")
@@ -271,8 +305,28 @@ def _attach_compiled(engine: Engine, path: Path, manifest: dict[str, Any], cache
         targets += [(f"ranker_{d}", engine.rankers[d]) for d in DIRECTIONS]
     for name, model in targets:
         text = models / f"{name}.txt"
-        model.compiled_ = compile_or_load(text, text.with_suffix(".so"), cache, manifest.get("compiled_cpu"))
+        so_file = text.with_suffix(".so")
+        if is_snapshot(path) and manifest.get("compiled_cpu") != cpu_signature():
+            model.compiled_ = _compiled_privately(text, so_file, cache, path / ".compiled")
+        else:
+            model.compiled_ = compile_or_load(text, so_file, cache, manifest.get("compiled_cpu"))
 
 
-def load_current(root: Path, mmap: bool = False, compiled: bool = False) -> Bundle:
-    return load_bundle(current_bundle_dir(root), mmap=mmap, compiled=compiled)
+def _compiled_privately(text: Path, so_file: Path, shared: Path, private: Path) -> CompiledTrees | None:
+    """A model compiled for this CPU, loaded from the snapshot's own copy (the shared cache is only a source)."""
+    cached = shared / so_file.name
+    if cached.is_file() and not (private / so_file.name).exists():
+        copy_into_snapshot(cached, private / so_file.name)
+    compiled = compile_or_load(text, so_file, private, None)
+    if compiled is not None and not cached.exists():  # compiled here: keep it for the next load
+        with contextlib.suppress(OSError):
+            shared.mkdir(parents=True, exist_ok=True)
+            partial = shared / f".{so_file.name}.{os.getpid()}.tmp"
+            shutil.copyfile(private / so_file.name, partial)
+            os.replace(partial, cached)  # whole or absent: another worker may be copying it at the same time
+    return compiled
+
+
+def load_current(root: Path, mmap: bool = False, compiled: bool = False, snapshot: bool = False) -> Bundle:
+    """The bundle ``root/current`` names; with ``snapshot``, loaded from a private verified copy under ``root``."""
+    return load_bundle(current_bundle_dir(root), mmap=mmap, compiled=compiled, snapshot_into=root if snapshot else None)

@@ -15,6 +15,8 @@ from recsys.core.config import Settings, get_settings
 from recsys.core.store import Store
 from serving.deps import reject_unknown_query
 from serving.errors import install_error_handlers
+from serving.limits import RequestLimits
+from serving.log_redaction import install_key_redaction
 from serving.routes import ROUTERS
 from serving.runtime import Service
 from serving.telemetry import MetricsMiddleware, ServiceMetrics
@@ -50,10 +52,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     """The service for ``settings`` (default: the process settings)."""
     settings = settings or get_settings()
     metrics = ServiceMetrics()
+    install_key_redaction()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        install_key_redaction()  # again at start: a logging config applied after create_app keeps it either way
         store = Store.from_settings(settings)
+        store.pin_file()  # a deleted store file is told from a new one at the same path (/readyz, every write)
         service = Service(settings, store, metrics, check_interval=settings.serving.refresh_seconds)
         app.state.service = service
         await run_in_threadpool(service.start)
@@ -74,5 +79,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     for router in ROUTERS:
         app.include_router(router)
+    app.add_middleware(RequestLimits, max_body_bytes=settings.serving.max_body_bytes)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     return app

@@ -16,9 +16,12 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
+from sqlalchemy.exc import OperationalError
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from models.matching.matcher import UnknownEntity
+from recsys.core.store import StoreFault
 
 log = logging.getLogger("recsys.serving")
 
@@ -131,6 +134,19 @@ def install_error_handlers(app: FastAPI) -> None:
         details = _field_details(list(exc.errors()))
         return error_response(422, "invalid_request", _validation_message(details), details)
 
+    @app.exception_handler(StoreFault)
+    async def _store_fault(_request: Request, exc: StoreFault) -> JSONResponse:
+        log.error("store fault: %s", exc)
+        return error_response(503, "store_unavailable", f"{exc}; nothing this request wrote is kept")
+
+    @app.exception_handler(OperationalError)
+    async def _store_error(request: Request, exc: OperationalError) -> JSONResponse:
+        service = getattr(request.app.state, "service", None)
+        cause = await run_in_threadpool(service.store.fault) if service is not None else None
+        log.error("store error: %s (%s)", cause or "the store did not answer", type(exc.orig).__name__)
+        message = cause or "the store did not answer (it may be locked or unreachable); try again"
+        return error_response(503, "store_unavailable", message)
+
     @app.exception_handler(StarletteHTTPException)
     async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
         if exc.status_code == 400 and str(exc.detail).startswith("There was an error parsing the body"):
@@ -161,6 +177,6 @@ def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
         404: "Unknown id",
         409: "Conflict",
         422: "Invalid parameters or body (field details)",
-        503: "No model loaded yet",
+        503: "No model loaded yet, or the store is unavailable",
     }
     return {s: {"model": ErrorBody, "description": text.get(s, "Error")} for s in statuses}

@@ -150,6 +150,13 @@ class _Batch:
         if self.accepted_rows:
             self.conn.execute(sa.insert(EVENTS), self.accepted_rows)
         if self.quarantined_rows:
+            # once per event id: a resent bad event replaces its earlier row (the latest payload and reason), so
+            # resending a batch never grows the quarantine; the DELETE takes the write lock first, so concurrent
+            # identical batches serialise here
+            quarantined = [r["event_id"] for r in self.quarantined_rows]
+            for start in range(0, len(quarantined), 900):
+                chunk = quarantined[start : start + 900]
+                self.conn.execute(sa.delete(QUARANTINED_EVENTS).where(QUARANTINED_EVENTS.c.event_id.in_(chunk)))
             self.conn.execute(sa.insert(QUARANTINED_EVENTS), self.quarantined_rows)
 
 

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.exc import IntegrityError
 
 from recsys.core.config import Settings
@@ -56,6 +57,36 @@ def load_plan(store: Store, plan_id: str) -> dict[str, Any] | None:
     if row is None:
         return None
     return {c: _plain(row[c]) for c in PLAN_COLUMNS}
+
+
+def _names_creator(creator_ids: Any, creator_id: str, dialect: str) -> sa.ColumnElement[bool]:
+    """SQL: the JSON list ``creator_ids`` holds ``creator_id`` (PostgreSQL: JSONB containment; SQLite: json_each)."""
+    if dialect == "postgresql":
+        return sa.cast(creator_ids, JSONB).contains([creator_id])
+    listed = sa.func.json_each(creator_ids).table_valued("value")
+    return sa.exists().where(listed.c.value == creator_id)
+
+
+def load_visible_plan(store: Store, plan_id: str, creator_id: str | None) -> tuple[dict[str, Any], str] | None:
+    """The stored plan and its product's merchant in one query, or None — for a creator (``creator_id``) also None
+    when the plan is listed (exclusive, targeted) and does not name it. Unknown and hidden plans thus take the same
+    path and the same work (the visibility is a condition of the query, not a second step), so neither the answer
+    nor its timing tells them apart."""
+    plans, products = SA_TABLES["plans"], SA_TABLES["products"]
+    query = (
+        sa.select(plans, products.c.merchant_id.label("_merchant_id"))
+        .outerjoin(products, products.c.product_id == plans.c.product_id)
+        .where(plans.c.plan_id == plan_id)
+    )
+    with store.engine.connect() as conn:
+        if creator_id is not None:
+            names = _names_creator(plans.c.creator_ids, creator_id, conn.dialect.name)
+            query = query.where(sa.or_(plans.c.plan_type.not_in(LISTED_PLAN_TYPES), names))
+        row = conn.execute(query).mappings().first()
+    if row is None:
+        return None
+    merchant = row["_merchant_id"]
+    return {c: _plain(row[c]) for c in PLAN_COLUMNS}, "" if merchant is None else str(merchant)
 
 
 def product_merchant(store: Store, product_id: str) -> str | None:

@@ -27,6 +27,7 @@ from recsys.core.config import Settings
 from recsys.core.schema import REVISIONS
 from recsys.core.store import Store, now_utc
 from serving.auth import KeyRing
+from serving.bundle_guard import BundleGuard
 from serving.errors import ApiError
 from serving.invite_store import collaborations_frame
 from serving.live_entities import LiveEntities
@@ -64,6 +65,22 @@ def bump_reload_counter(store: Store) -> int:
     return int(value)
 
 
+def one_sentence(text: str, limit: int = 160) -> str:
+    """The first line of ``text``, whitespace collapsed, cut at ``limit`` characters (readiness and refusal messages
+    are one short sentence; the log keeps the whole text)."""
+    first = " ".join((text.strip().splitlines() or [""])[0].split())
+    return first if len(first) <= limit else first[: limit - 1].rstrip() + "…"
+
+
+def unready_reason(exc: BaseException) -> str:
+    """Why no model could be opened, in one short sentence: a refused bundle says why in its own words; anything
+    else failed while aligning the bundle with the store's rows (e.g. pandas quoting a whole array), which is a
+    bundle that does not match the store."""
+    if isinstance(exc, BundleError):
+        return one_sentence(str(exc))
+    return f"the bundle does not match the store's data ({type(exc).__name__}); retrain or restore the store"
+
+
 class Service:
     """Settings, store, keys, metrics and the swappable matcher state of one worker."""
 
@@ -73,6 +90,7 @@ class Service:
         self.metrics = metrics
         self.keys = KeyRing(store)
         self.entities = LiveEntities(settings, store)  # creators, products, merchants written after training
+        self.guard = BundleGuard(settings.artifacts_dir)  # the served snapshot; the bundle problem /readyz reports
         self.check_interval = check_interval
         self.not_ready_reason: str | None = "the service is starting"
         self._state: MatcherState | None = None
@@ -118,6 +136,7 @@ class Service:
         object arrays (~5M references at 1M products) and stalled a request for ~120 ms now and then."""
         with self._swap:
             self._set(state)
+        self.guard.swapped(state.bundle)
         gc.unfreeze()
         gc.collect()
         gc.freeze()
@@ -126,10 +145,11 @@ class Service:
     def start(self) -> None:
         """Load the current bundle; without one the service still starts and says why it is not ready."""
         self._reload_counter = read_reload_counter(self.store)
+        self.guard.start()
         try:
-            state = self.entities.open()
+            state = self._open_bundle()
         except Exception as exc:  # no bundle, a broken one, or data the rules cannot read: start, say why
-            self.not_ready_reason = f"{exc}; fix it, then POST /v1/admin/reload"
+            self.not_ready_reason = f"{unready_reason(exc)}; fix it, then POST /v1/admin/reload"
             log.warning("starting without a model: %s", exc)
             return
         self._swap_in_new_bundle(state)
@@ -142,14 +162,15 @@ class Service:
         with self._reload:
             previous = self._state.run_id if self._state is not None else None
             try:
-                bundle = load_serving_bundle(self.settings)
-                state = self.entities.open(bundle)
-            except BundleError:
+                state = self._open_bundle()
+            except BundleError as exc:
                 self.metrics.reloads.labels("refused").inc()
+                log.error("reload refused, the previous bundle keeps serving: %s", exc)
                 raise
             except Exception as exc:  # e.g. store rows the bundle cannot be aligned with: refuse, keep serving
                 self.metrics.reloads.labels("refused").inc()
-                raise BundleError(f"the bundle could not be opened with the store's data: {exc}") from exc
+                log.warning("the bundle could not be opened with the store's data: %s", exc)
+                raise BundleError(unready_reason(exc)) from exc
             self._swap_in_new_bundle(state)
             self._reload_counter = bump_reload_counter(self.store)
             self.metrics.reloads.labels("ok").inc()
@@ -195,6 +216,17 @@ class Service:
         self._next_check = float("inf")
         if self._checking.acquire(timeout=timeout):
             self._checking.release()
+        self.guard.close()
+
+    def _open_bundle(self) -> MatcherState:
+        """The live bundle, loaded from a fresh verified snapshot, with the store's state; the snapshot is removed
+        when the state cannot be built."""
+        bundle = load_serving_bundle(self.settings, snapshot=self.settings.serving.snapshot_bundle)
+        try:
+            return self.entities.open(bundle)
+        except BaseException:
+            self.guard.discard(bundle)
+            raise
 
     def refresh_soon(self) -> None:
         """Check the store at once (in the background) rather than at the next interval: after an entity write."""
@@ -206,12 +238,11 @@ class Service:
         """Another worker reloaded: load the same (current) bundle here, in the background."""
         try:
             with self._reload:
-                bundle = load_serving_bundle(self.settings)
-                state = self.entities.open(bundle)
+                state = self._open_bundle()
                 self._swap_in_new_bundle(state)
                 self._reload_counter = counter
         except Exception as exc:
-            log.error("could not follow a reload by another worker: %s", exc)
+            self.guard.refused("could not follow a reload by another worker", exc)
             self._reload_counter = counter
         finally:
             self._following = False
@@ -234,6 +265,7 @@ class Service:
             self._checking.release()
 
     def _check(self) -> None:
+        self.guard.check()
         counter = read_reload_counter(self.store)
         if counter != self._reload_counter and not self._following and not self._reload.locked():
             self._following = True

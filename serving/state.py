@@ -45,10 +45,13 @@ def load_serving_market(store: Store, promotions_since: datetime | None = None) 
     return Marketplace(**frames)
 
 
-def load_serving_bundle(settings: Settings) -> Bundle:
-    """The current bundle as the service holds it: compiled models, arrays and indexes memory-mapped (settings)."""
+def load_serving_bundle(settings: Settings, snapshot: bool = False) -> Bundle:
+    """The current bundle as the service holds it: compiled models, arrays and indexes memory-mapped (settings);
+    with ``snapshot`` (the running service: ``serving.snapshot_bundle``) loaded from a private verified copy, which
+    its owner removes when it is no longer served (``serving.bundle_guard``)."""
+    serving = settings.serving
     return load_current(
-        settings.artifacts_dir, mmap=settings.serving.mmap_bundle, compiled=settings.serving.compiled_models
+        settings.artifacts_dir, mmap=serving.mmap_bundle, compiled=serving.compiled_models, snapshot=snapshot
     )
 
 

@@ -175,6 +175,11 @@ class ServingSettings(_Section):
         description="Memory-map the bundle's feature tables, vectors and FAISS indexes: every worker shares one "
         "copy through the page cache instead of reading its own.",
     )
+    snapshot_bundle: bool = Field(
+        True,
+        description="Serve from a private copy of the bundle (artifacts/.serving/<pid>-...), verified as it is "
+        "copied, so a bundle file changed or truncated later cannot reach a worker (each worker maps its own copy).",
+    )
     host: str = Field("127.0.0.1", description="Interface `recsys serve` binds to.")
     port: int = Field(8000, ge=1, le=65535, description="Port `recsys serve` listens on.")
     workers: int = Field(1, ge=1, description="uvicorn worker processes (one per core).")
@@ -184,6 +189,12 @@ class ServingSettings(_Section):
     max_events: int = Field(1000, ge=1, le=1000, description="Events per POST /v1/events call.")
     max_list_depth: int = Field(
         1000, ge=1, description="How far cursors may page into a recommendation list (offset + k)."
+    )
+    max_body_bytes: int = Field(
+        4_194_304,
+        ge=1024,
+        description="Largest request body (bytes), refused with 413 before it is read: 4 MiB holds the largest "
+        "legal batch (1,000 events of up to ~4 KB each; 1,000 score pairs take ~60 KB).",
     )
     refresh_seconds: float = Field(
         1.0, gt=0, description="Each worker checks the store for plan edits and reloads at most this often."

@@ -313,7 +313,7 @@ QUARANTINED_EVENTS = sa.Table(
     "quarantined_events",
     METADATA,
     sa.Column("id", sa.Integer(), primary_key=True, autoincrement=True),
-    sa.Column("event_id", sa.String(), nullable=True),
+    sa.Column("event_id", sa.String(), nullable=True, index=True),  # one row per event id (serving/events.py)
     sa.Column("kind", sa.String(), nullable=True),
     sa.Column("payload", _JSON, nullable=False),
     sa.Column("reason", sa.String(), nullable=False),

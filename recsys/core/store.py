@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -74,12 +75,32 @@ def _python_value(value: Any) -> Any:
     return value
 
 
+class StoreFault(RuntimeError):
+    """The store is not the one the process opened (an SQLite file deleted or replaced) or does not answer: a write
+    now would not be durable. The message is one short sentence naming the cause."""
+
+
+def _sqlite_path(url: str) -> Path | None:
+    if not url.startswith("sqlite:///") or url == "sqlite:///:memory:":
+        return None
+    return Path(url.removeprefix("sqlite:///").split("?", 1)[0]).absolute()  # as opened, whatever the cwd later
+
+
 class Store:
-    """The marketplace store. ``Store.from_settings(settings)`` opens the configured database."""
+    """The marketplace store. ``Store.from_settings(settings)`` opens the configured database.
+
+    The store checks that it is still the one it opened: an SQLite file's identity (device and inode) is recorded
+    once the schema exists and compared before and after every write transaction (:meth:`transaction`); PostgreSQL
+    is asked ``SELECT 1`` by :meth:`fault`. A fault raises :class:`StoreFault`, so no write is acknowledged that
+    went to a file nobody will read again.
+    """
 
     def __init__(self, url: str) -> None:
         self.url = url
         self.engine = make_engine(url)
+        self._path = _sqlite_path(url)
+        self._identity: tuple[int, int] | None = None
+        self._pin: int | None = None  # a read-only descriptor of the SQLite file (pin_file)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Store:
@@ -93,15 +114,78 @@ class Store:
         with self.engine.begin() as conn:
             if conn.execute(sa.select(REVISIONS.c.value).where(REVISIONS.c.name == "data")).first() is None:
                 conn.execute(sa.insert(REVISIONS).values(name="data", value=0))
+        if self._path is not None and self._identity is None:
+            st = os.stat(self._path)
+            self._identity = (st.st_dev, st.st_ino)
 
     def dispose(self) -> None:
         self.engine.dispose()
+        if self._pin is not None:  # after the connections: closing a descriptor drops the process's SQLite locks
+            os.close(self._pin)
+            self._pin = None
+
+    def pin_file(self) -> None:
+        """Hold the SQLite file open (read-only) until :meth:`dispose`, for a long-running service: its inode then
+        cannot be freed and reused by a new file at the same path, so a deleted file is always told from a fresh one
+        (and its link count says it was deleted). Never closed before ``dispose``: closing any descriptor of an
+        SQLite file releases the locks its connections hold."""
+        if self._path is None or self._pin is not None:
+            return
+        self._pin = os.open(self._path, os.O_RDONLY)
+        st = os.fstat(self._pin)
+        self._identity = (st.st_dev, st.st_ino)
+
+    @property
+    def is_file(self) -> bool:
+        """An SQLite file (its health is a ``stat`` call, no query)."""
+        return self._path is not None or self.url.startswith("sqlite")
+
+    def file_fault(self) -> str | None:
+        """One sentence when the SQLite file is no longer the one opened (deleted, moved or replaced); else None.
+        A ``stat`` call: cheap enough for every write."""
+        if self._path is None or self._identity is None:
+            return None
+        if self._pin is not None and os.fstat(self._pin).st_nlink == 0:
+            return f"the store file {self._path} was deleted after the service opened it"
+        try:
+            st = os.stat(self._path)
+        except OSError:
+            return f"the store file {self._path} was deleted or moved after the service opened it"
+        if (st.st_dev, st.st_ino) != self._identity:
+            return f"the store file {self._path} was replaced after the service opened it"
+        return None
+
+    def fault(self) -> str | None:
+        """One sentence naming what is wrong with the store, or None when it is healthy: the SQLite file's
+        identity, or (any other database) whether it answers ``SELECT 1``."""
+        if self._path is not None:
+            return self.file_fault()
+        if self.url.startswith("sqlite"):
+            return None
+        try:
+            with self.engine.connect() as conn:
+                conn.execute(sa.text("SELECT 1"))
+        except Exception as exc:  # any failure to answer is the fault readiness reports
+            return f"the database does not answer ({type(exc).__name__})"
+        return None
+
+    def check_file(self) -> None:
+        """Raise :class:`StoreFault` when the SQLite file is not the one opened."""
+        problem = self.file_fault()
+        if problem is not None:
+            raise StoreFault(problem)
 
     @contextmanager
     def transaction(self) -> Iterator[Connection]:
-        """One transaction: everything written inside commits together or not at all."""
+        """One transaction: everything written inside commits together or not at all.
+
+        Raises :class:`StoreFault` before starting when the SQLite file is not the one opened, and after the
+        commit when it stopped being so meanwhile (the commit went to a file that is gone: not durable, so the
+        caller must not acknowledge it)."""
+        self.check_file()
         with self.engine.begin() as conn:
             yield conn
+        self.check_file()
 
     # --- revisions ----------------------------------------------------------------------------------------------
 

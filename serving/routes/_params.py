@@ -12,6 +12,7 @@ from recsys.core.config import Settings
 from recsys.core.vocab import AgeBand, AudienceGender, CityTier, CreatorSort, FanTier, PromotionFormat
 from serving.errors import ApiError
 from serving.pagination import decode_cursor
+from serving.schemas.common import MAX_FOLLOWERS, MAX_MONEY
 from serving.state import MatcherState
 
 MAX_K = 200
@@ -55,8 +56,6 @@ RegionQuery = Annotated[
 ]
 
 
-MAX_FOLLOWERS = 10**10
-MAX_MONEY = 1e12  # yuan
 EntityId = Annotated[str, StringConstraints(min_length=1, max_length=200)]
 
 

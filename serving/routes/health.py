@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Response
+from starlette.concurrency import run_in_threadpool
 
 from serving.deps import ServiceDep
 from serving.errors import ApiError, responses
@@ -19,11 +20,17 @@ async def healthz() -> Health:
 
 @router.get("/readyz", response_model=Readiness, summary="Readiness", responses=responses(503))
 async def readyz(service: ServiceDep) -> Readiness:
-    """Ready when a model is loaded; otherwise 503 saying why (e.g. no trained bundle yet)."""
+    """Ready when the store is the one the service opened (and answers) and a model is loaded; otherwise 503 with
+    one sentence saying why (e.g. no trained bundle yet, the store file was deleted)."""
+    fault = service.store.file_fault() if service.store.is_file else await run_in_threadpool(service.store.fault)
+    if fault is not None:
+        raise ApiError(503, "store_unavailable", f"not ready: {fault}")
     service.maybe_refresh()
     state = service.current
     if state is None:
         raise ApiError(503, "model_not_loaded", f"not ready: {service.not_ready_reason}")
+    if service.guard.problem is not None:  # the served bundle is damaged or the live one was refused here
+        raise ApiError(503, "bundle_fault", f"not ready: {service.guard.problem}")
     tables = state.bundle.engine.tables
     book = state.matcher.planbook
     return Readiness(

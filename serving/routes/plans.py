@@ -11,7 +11,6 @@ from typing import Any
 
 from fastapi import APIRouter, Response
 
-from recsys.core.schema import LISTED_PLAN_TYPES
 from recsys.core.vocab import Role
 from serving import plan_store
 from serving.auth import Principal
@@ -90,17 +89,18 @@ def create_plan(
 
 
 def _visible(service: Any, principal: Principal, plan_id: str) -> tuple[dict[str, Any], str, bool]:
-    """The plan, its merchant and whether the caller sees the owner view; 404/403 as the rules say."""
-    record = plan_store.load_plan(service.store, plan_id)
-    if record is None:
-        raise not_found("plan", plan_id)
-    merchant = plan_store.product_merchant(service.store, record["product_id"]) or ""
+    """The plan, its merchant and whether the caller sees the owner view; 404/403 as the rules say.
+
+    A creator's visibility is decided inside the one query that loads the plan, so a listed plan that does not name
+    the creator and an unknown id take the same path: the same 404, the same work, the same time."""
+    creator = (principal.tenant_id or "") if principal.role is Role.CREATOR else None
+    found = plan_store.load_visible_plan(service.store, plan_id, creator)
+    if found is None:
+        raise not_found("plan", plan_id)  # unknown, or not offered to this creator: one answer
+    record, merchant = found
     if principal.is_admin or principal.is_merchant(merchant):
         return record, merchant, True
     if principal.role is Role.CREATOR:
-        listed = record["plan_type"] in LISTED_PLAN_TYPES
-        if listed and principal.tenant_id not in (record.get("creator_ids") or []):
-            raise not_found("plan", plan_id)  # exactly like an unknown plan
         return record, merchant, False
     raise forbidden(f"plan {plan_id!r} belongs to another merchant")
 

@@ -9,6 +9,13 @@ from pydantic.config import JsonDict
 
 from recsys.core.vocab import ReasonCode
 
+# Bounds of request numbers, stated in the OpenAPI schema (``le=`` / ``ge=``) and checked before the store: the
+# store's integers are 64-bit (a larger one was an OverflowError in SQLite), money and counts have physical limits.
+INT64_MAX = 2**63 - 1
+INT64_MIN = -(2**63)
+MAX_FOLLOWERS = 10**10
+MAX_MONEY = 1e12  # yuan
+
 
 class Reason(BaseModel):
     """Why the pair is recommended: a reason type, the exact figures it quotes and a sentence built from them."""

@@ -13,10 +13,9 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from recsys.core.schema import TABLES
-from serving.schemas.common import InputModel, PublicModel, examples
+from serving.schemas.common import INT64_MAX, INT64_MIN, InputModel, PublicModel, examples
 
 ExtraValue = float | list[float]
-INT64_MAX = 2**63 - 1
 
 
 def column(table: str, name: str, example: object = None) -> Any:
@@ -35,7 +34,8 @@ def column(table: str, name: str, example: object = None) -> Any:
     rule = " Required (non-empty)." if spec.required else " Optional."
     return Field(
         ... if spec.required else None,
-        le=INT64_MAX if spec.kind == "int" else None,  # the store's integers are 64-bit
+        ge=INT64_MIN if spec.kind == "int" else None,  # the store's integers are 64-bit
+        le=INT64_MAX if spec.kind == "int" else None,
         description=text[0].upper() + text[1:] + "." + rule,
         examples=[example] if example is not None else None,
         json_schema_extra=schema or None,

@@ -1,7 +1,9 @@
 """Plans: separate models to create (POST), update (PATCH) and show (GET) a plan.
 
 Bounds that the plan rules own (commission range, tier order, listed creators) are *not* enforced here, so a
-refusal carries the rules' reason code (``plan_commission_out_of_bounds`` ...) instead of a generic type error.
+refusal carries the rules' reason code (``plan_commission_out_of_bounds`` ...) instead of a generic type error. What
+the schema does bound is what no rule can read: rates outside 0–1, money and follower counts beyond physical limits
+(an integer beyond 64 bits reached SQLite as an OverflowError), and non-finite numbers (``InputModel``).
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from typing import Literal
 from pydantic import Field
 
 from recsys.core.vocab import PlanType
-from serving.schemas.common import InputModel, PublicModel, examples
+from serving.schemas.common import MAX_FOLLOWERS, MAX_MONEY, InputModel, PublicModel, examples
 
 TierBasis = Literal["units", "gmv"]
 PLAN_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$"
@@ -21,8 +23,8 @@ PLAN_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$"
 class Tier(InputModel):
     """From ``min_amount`` cumulative units (or GMV) in the plan period on, the plan pays ``rate``."""
 
-    min_amount: float = Field(examples=[100])
-    rate: float = Field(examples=[0.25])
+    min_amount: float = Field(le=MAX_MONEY, examples=[100])
+    rate: float = Field(ge=0, le=1, examples=[0.25])
 
 
 class PlanCreate(InputModel):
@@ -33,7 +35,7 @@ class PlanCreate(InputModel):
     )
     product_id: str = Field(min_length=1, max_length=200)
     plan_type: PlanType
-    commission_rate: float = Field(description="Base rate, within the platform's bounds (default 1%–80%).")
+    commission_rate: float = Field(ge=0, le=1, description="Base rate, within the platform's bounds (default 1%–80%).")
     creator_ids: list[str] = Field(
         default_factory=list,
         max_length=10_000,
@@ -41,12 +43,12 @@ class PlanCreate(InputModel):
     )
     tiers: list[Tier] = Field(default_factory=list, max_length=50, description="Tiered plans only; rates never fall.")
     tier_basis: TierBasis = "units"
-    min_followers: int = Field(0, description="Creators need at least this many followers.")
+    min_followers: int = Field(0, le=MAX_FOLLOWERS, description="Creators need at least this many followers.")
     allowed_categories: list[str] = Field(default_factory=list, max_length=100, description="Empty = any category.")
     allowed_regions: list[str] = Field(default_factory=list, max_length=100, description="Empty = any region.")
     starts_at: datetime | None = Field(default=None, description="Default: now. Times without a zone are UTC.")
     ends_at: datetime | None = Field(default=None, description="Empty = open-ended.")
-    budget: float | None = Field(default=None, description="Commission budget; empty = unlimited.")
+    budget: float | None = Field(default=None, le=MAX_MONEY, description="Commission budget; empty = unlimited.")
 
     model_config = examples(
         {
@@ -71,16 +73,16 @@ class PlanUpdate(InputModel):
     and commission may only rise."""
 
     plan_type: PlanType | None = None
-    commission_rate: float | None = None
+    commission_rate: float | None = Field(default=None, ge=0, le=1)
     creator_ids: list[str] | None = Field(default=None, max_length=10_000)
     tiers: list[Tier] | None = Field(default=None, max_length=50)
     tier_basis: TierBasis | None = None
-    min_followers: int | None = None
+    min_followers: int | None = Field(default=None, le=MAX_FOLLOWERS)
     allowed_categories: list[str] | None = Field(default=None, max_length=100)
     allowed_regions: list[str] | None = Field(default=None, max_length=100)
     starts_at: datetime | None = None
     ends_at: datetime | None = Field(default=None, description="Set to end the plan; null makes it open-ended.")
-    budget: float | None = None
+    budget: float | None = Field(default=None, le=MAX_MONEY)
 
     model_config = examples(
         {"commission_rate": 0.3},

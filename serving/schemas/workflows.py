@@ -24,7 +24,9 @@ class InviteCreate(InputModel):
     creator_ids: list[str] = Field(
         min_length=1, max_length=50, description="1–50 creators (a targeted plan lists at most 50)."
     )
-    commission_rate: float = Field(description="The targeted rate, within the platform's bounds (default 1%–80%).")
+    commission_rate: float = Field(
+        ge=0, le=1, description="The targeted rate, within the platform's bounds (default 1%–80%)."
+    )
     expires_at: datetime | None = Field(
         default=None, description="Until when the creators may accept; default: 7 days from now, at most 90."
     )

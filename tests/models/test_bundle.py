@@ -15,7 +15,7 @@ from recsys.core.vocab import DIRECTIONS
 
 
 def _copy(src: Path, dst: Path) -> Path:
-    shutil.copytree(src, dst)
+    shutil.copytree(src, dst, copy_function=shutil.copyfile)  # writable copies: saved bundles are read-only
     return dst
 
 

@@ -106,3 +106,21 @@ def test_batches_are_bounded(client, env) -> None:  # type: ignore[no-untyped-de
     events = [_event(f"b{i}", "order", {}) for i in range(1001)]
     assert _post(client, env, events).status_code == 422
     assert _post(client, env, []).status_code == 422
+
+
+def test_a_resent_bad_event_is_quarantined_once(client, env, store, promotion) -> None:  # type: ignore[no-untyped-def]
+    """8 identical batches of 10 bad events leave 10 quarantine rows, not 80 (one per event id, the latest)."""
+    from recsys.core.schema import QUARANTINED_EVENTS
+
+    bad = [
+        _event(f"q-once-{i}", "promotion", {**promotion, "promotion_id": f"q-pr-{i}", "views": -1}) for i in range(10)
+    ]
+    for _ in range(8):
+        body = _post(client, env, bad).json()
+        assert body["quarantined"] == 10
+    with store.engine.connect() as conn:
+        rows = conn.execute(
+            sa.select(QUARANTINED_EVENTS.c.event_id).where(QUARANTINED_EVENTS.c.event_id.like("q-once-%"))
+        ).scalars()
+        kept = sorted(rows)
+    assert kept == sorted(f"q-once-{i}" for i in range(10))

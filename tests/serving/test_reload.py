@@ -22,7 +22,7 @@ def _copy_bundle(env, run_id: str) -> Path:  # type: ignore[no-untyped-def]
     source = current_bundle_dir(env.settings.artifacts_dir)
     target = env.settings.artifacts_dir / run_id
     if not target.exists():
-        shutil.copytree(source, target)
+        shutil.copytree(source, target, copy_function=shutil.copyfile)  # writable: saved bundles are read-only
         manifest = json.loads((target / "manifest.json").read_text())
         manifest["run_id"] = run_id
         (target / "manifest.json").write_text(json.dumps(manifest))

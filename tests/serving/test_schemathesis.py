@@ -1,10 +1,16 @@
 """Property-based run over the OpenAPI schema (every operation, admin key): no 5xx, no schema violations.
 
-Bounded for CI: the schema's own examples (which name real fixture ids) plus a few generated valid and invalid
-cases per operation (mostly exercising the 404/422 paths). Runs in-process through schemathesis' ASGI transport.
+Bounded for CI (~1.5 min): the schema's own examples (which name real fixture ids) plus 50 generated valid and
+invalid cases per operation, then a stateful phase of 25 scenarios (sequences of calls chained by the links
+schemathesis infers: a created plan read, patched, listed ...), the same cases every run. Runs in-process through
+schemathesis' ASGI transport. ``python -m bench.fuzz`` runs the same tests heavier and with new random cases
+(``RECSYS_FUZZ_EXAMPLES``, ``RECSYS_FUZZ_STATEFUL``, ``RECSYS_FUZZ_RANDOM``).
 """
 
 from __future__ import annotations
+
+import os
+from typing import Any
 
 import schemathesis
 from hypothesis import HealthCheck, given, settings
@@ -14,11 +20,14 @@ from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from tests.serving.conftest import key
 
-GENERATED_PER_OPERATION = 8
+GENERATED_PER_OPERATION = int(os.environ.get("RECSYS_FUZZ_EXAMPLES", "50"))
+STATEFUL_SCENARIOS = int(os.environ.get("RECSYS_FUZZ_STATEFUL", "25"))
+FIXED = os.environ.get("RECSYS_FUZZ_RANDOM") != "1"  # CI replays the same cases; bench.fuzz draws new ones
 # Not a schema violation: a schema-valid value can still name an unknown category, a foreign cursor or an invalid
 # plan, which the API rightly answers with 422 and field details. Every other check (5xx, status codes, content
 # types, response schemas and headers, auth) stays on.
 EXCLUDED = [positive_data_acceptance]
+QUIET = list(HealthCheck)
 
 
 def test_the_api_honours_its_schema(env) -> None:  # type: ignore[no-untyped-def]
@@ -40,9 +49,7 @@ def test_the_api_honours_its_schema(env) -> None:  # type: ignore[no-untyped-def
             n = GENERATED_PER_OPERATION + 2 * len(examples)
 
             @given(case=strategy)
-            @settings(
-                max_examples=n, deadline=None, derandomize=True, database=None, suppress_health_check=list(HealthCheck)
-            )
+            @settings(max_examples=n, deadline=None, derandomize=FIXED, database=None, suppress_health_check=QUIET)
             def check(case) -> None:  # type: ignore[no-untyped-def]
                 response = case.call_and_validate(headers=headers, excluded_checks=EXCLUDED)
                 assert response.status_code < 500
@@ -54,3 +61,37 @@ def test_the_api_honours_its_schema(env) -> None:  # type: ignore[no-untyped-def
     finally:
         shutdown_lifespans()
     assert not failures, "\n\n".join(f"{label}:\n{text}" for label, text in failures.items())
+
+
+def test_call_sequences_never_fail(env) -> None:  # type: ignore[no-untyped-def]
+    """The stateful phase: calls chained by inferred links (a created plan read, patched, listed ...)."""
+    from schemathesis.python.asgi import shutdown_lifespans
+
+    from serving.app import create_app
+
+    if STATEFUL_SCENARIOS <= 0:
+        return
+    schema = schemathesis.openapi.from_asgi("/openapi.json", create_app(env.settings))
+    headers = key(env.world, "admin")
+
+    class Sequences(schema.as_state_machine()):  # type: ignore[misc]
+        def get_call_kwargs(self, case: Any) -> dict[str, Any]:
+            return {"headers": headers}
+
+        def validate_response(self, response: Any, case: Any, additional_checks: Any = None, **kwargs: Any) -> None:
+            case.validate_response(response, excluded_checks=EXCLUDED, transport_kwargs=kwargs or None)
+            assert response.status_code < 500
+
+    try:
+        Sequences.run(
+            settings=settings(
+                max_examples=STATEFUL_SCENARIOS,
+                stateful_step_count=6,
+                deadline=None,
+                derandomize=FIXED,
+                database=None,
+                suppress_health_check=QUIET,
+            )
+        )
+    finally:
+        shutdown_lifespans()

@@ -31,7 +31,7 @@ def test_compiled_bundle_scores_like_lightgbm_and_recompiles_for_another_cpu(fix
 
     # the same bundle on "another CPU": its own files are not loaded, a local copy is compiled once
     moved = tmp_path / "elsewhere" / path.name
-    shutil.copytree(path, moved)
+    shutil.copytree(path, moved, copy_function=shutil.copyfile)  # writable: saved bundles are read-only
     manifest = json.loads((moved / "manifest.json").read_text())
     manifest["compiled_cpu"] = "some-other-cpu:+sse2"
     (moved / "manifest.json").write_text(json.dumps(manifest))

@@ -1,0 +1,89 @@
+"""The bundle a worker serves: its private snapshot's life, its damage, and failures to load the live bundle.
+
+The service loads every bundle from a private snapshot (``models.bundle_snapshot``: copied and verified in one
+pass, under ``<artifacts>/.serving/``), so changing or truncating the artifacts after a load reaches no worker. This
+guard removes a snapshot once it is no longer served (after a swap; at shutdown), sweeps those of dead workers at
+start, checks on every background tick that the served snapshot itself is intact (a truncated memory-mapped file
+would be a SIGBUS on the next page read), and keeps the reason ``/readyz`` reports while something is wrong: the
+served snapshot damaged, or the live bundle (the one another worker switched to) refused here. The last good bundle
+keeps serving meanwhile. A fatal signal still possible (a snapshot truncated by hand) prints a traceback to the
+worker's log (``faulthandler``), so a worker never dies silently.
+"""
+
+from __future__ import annotations
+
+import faulthandler
+import logging
+import sys
+from pathlib import Path
+
+from models.bundle import Bundle
+from models.bundle_snapshot import file_sizes, is_snapshot, remove_snapshot, snapshot_damage, sweep_stale_snapshots
+
+log = logging.getLogger("recsys.serving")
+
+
+class BundleGuard:
+    """Per worker: the served snapshot, its cleanup, and the bundle problem ``/readyz`` reports (None: none)."""
+
+    def __init__(self, artifacts_dir: Path) -> None:
+        self.artifacts_dir = artifacts_dir
+        self.problem: str | None = None
+        self._served: tuple[Path, dict[str, int]] | None = None  # the snapshot and its files' sizes, set at once
+
+    def start(self) -> None:
+        """At worker start: fatal signals print a traceback; snapshots of workers that died are removed."""
+        if not faulthandler.is_enabled():
+            faulthandler.enable(file=sys.stderr, all_threads=True)
+        try:
+            for folder in sweep_stale_snapshots(self.artifacts_dir):
+                log.info("removed the bundle snapshot %s of a worker that no longer runs", folder.name)
+        except OSError as exc:
+            log.warning("could not sweep old bundle snapshots: %s", exc)
+
+    def swapped(self, bundle: Bundle) -> None:
+        """``bundle`` is served now: the previous snapshot goes (its mappings stay valid until unmapped)."""
+        served = (bundle.path, file_sizes(bundle.path)) if is_snapshot(bundle.path) else None
+        previous, self._served = self._served, served
+        self.problem = None
+        if previous is not None and (served is None or previous[0] != served[0]):
+            self._remove(previous[0])
+
+    def discard(self, bundle: Bundle) -> None:
+        """A snapshot loaded but never served (the state could not be built from it) goes at once."""
+        served = self._served
+        if is_snapshot(bundle.path) and (served is None or bundle.path != served[0]):
+            self._remove(bundle.path)
+
+    def refused(self, what: str, exc: BaseException) -> None:
+        """The live bundle could not be loaded here: logged, and ``/readyz`` says so until a load succeeds."""
+        log.error("%s: %s; the previous bundle keeps serving", what, exc)
+        self.problem = _short(f"{what} ({exc}); the previous bundle keeps serving")
+
+    def check(self) -> None:
+        """Whether the served snapshot is as it was copied (sizes); a change is logged once and turns /readyz red."""
+        served = self._served
+        if served is None or self.problem is not None:
+            return
+        damage = snapshot_damage(*served)
+        if damage is not None and self._served is served:  # not a folder a swap just removed
+            log.error("%s; reload a bundle (POST /v1/admin/reload) to serve from a fresh copy", damage)
+            self.problem = _short(f"{damage}; POST /v1/admin/reload")
+
+    def close(self) -> None:
+        """At shutdown: the served snapshot is removed."""
+        served, self._served = self._served, None
+        if served is not None:
+            self._remove(served[0])
+
+    def _remove(self, folder: Path) -> None:
+        try:
+            remove_snapshot(folder)
+        except OSError as exc:
+            log.warning("could not remove the bundle snapshot %s: %s", folder, exc)
+
+
+def _short(text: str, limit: int = 240) -> str:
+    """One line for /readyz (the log keeps the whole text)."""
+    line = " ".join(text.split())
+    return line if len(line) <= limit else line[: limit - 1] + "…"

@@ -1,0 +1,47 @@
+"""The soak benchmark's summaries (``bench/soak_summary.py``) on small hand-checked records."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from bench.soak_summary import errors_outside, fault_cost, fault_spans, percentile, rss_growth, windows
+
+
+def test_percentile_interpolates_like_numpy_and_is_nan_when_empty() -> None:
+    assert percentile([4.0, 1.0, 3.0, 2.0], 50) == 2.5
+    assert percentile([1.0, 2.0, 3.0, 4.0, 5.0], 99) == pytest.approx(4.96)
+    assert math.isnan(percentile([], 99))
+
+
+def test_windows_count_requests_errors_latency_and_rss_per_window() -> None:
+    records = [(1.0, 10.0, 200), (2.0, 30.0, 200), (29.0, 0.0, "timeout"), (31.0, 5.0, 503), (45.0, 7.0, 201)]
+    memory = [(0.0, {1: 100, 2: 50}), (20.0, {1: 120, 2: 50}), (40.0, {1: 90})]
+    first, second = windows(records, memory, duration_s=60.0)
+    assert (first.requests, dict(first.errors), first.p50_ms, first.rss_bytes) == (3, {"timeout": 1}, 20.0, 170)
+    assert (second.requests, dict(second.errors), second.p99_ms, second.rss_bytes) == (2, {503: 1}, 7.0, 90)
+
+
+def test_errors_outside_fault_windows_go_by_when_the_request_ended() -> None:
+    # queued at 8 s, failed at 12 s, after the fault at 10 s: the fault's, not an error outside
+    records = [(8.0, 4000.0, "conn_error"), (2.0, 1.0, 500), (11.0, 1.0, 503), (50.0, 1.0, 200)]
+    assert dict(errors_outside(records, [(10.0, 40.0)])) == {500: 1}
+
+
+def test_rss_growth_leaves_out_a_restarted_process() -> None:
+    memory = [(0.0, {1: 100, 2: 100}), (10.0, {1: 100, 2: 100}), (50.0, {1: 103, 3: 500}), (60.0, {1: 105, 3: 500})]
+    assert rss_growth(memory, span_s=15.0) == pytest.approx(0.04)  # pid 1 only: 100 -> 104 on average
+    assert math.isnan(rss_growth([], 60.0))
+
+
+def test_fault_cost_counts_the_window_after_the_fault_and_the_recovery_time() -> None:
+    records = [(float(t), 10.0, 200) for t in range(10)]  # baseline p99 10 ms
+    records += [(10.5, 0.0, "conn_error"), (12.0, 500.0, 200), (15.0, 11.0, 200), (25.0, 10.0, 200)]
+    cost = fault_cost(records, "worker killed", at=10.0, window_s=10.0)
+    assert (cost.requests, dict(cost.errors), cost.baseline_p99_ms) == (3, {"conn_error": 1}, 10.0)
+    assert cost.recovery_s == pytest.approx(2.5)  # the 500 ms answer scheduled at 12 s ended at 12.5 s
+
+
+def test_fault_spans_are_cut_short_by_the_next_fault_and_the_end() -> None:
+    assert fault_spans([("a", 10.0), ("b", 25.0), ("c", 50.0)], duration_s=60.0) == [15.0, 25.0, 10.0]
