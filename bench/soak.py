@@ -52,6 +52,7 @@ from pathlib import Path
 from bench.soak_load import closed_loop, open_loop
 from bench.soak_ops import Operations, Target, promotion_templates, read_keys
 from bench.soak_report import SoakResult, print_result, write_result
+from bench.soak_summary import Record
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_DEMO = HERE / "out" / "soak-demo"
@@ -121,7 +122,7 @@ def _ready(port: int) -> bool:
 
 
 @contextlib.contextmanager
-def running_server(root: Path, port: int, workers: int, timeout_s: float = 180) -> Iterator[subprocess.Popen]:  # type: ignore[type-arg]
+def running_server(root: Path, port: int, workers: int, timeout_s: float = 180) -> Iterator[subprocess.Popen[bytes]]:
     """``recsys serve`` in its own process group until /readyz answers 200 ten times in a row; always stopped."""
     log = (root / "serve.log").open("w")
     cmd = [sys.executable, "-m", "recsys", "serve", "--host", "127.0.0.1", "--port", str(port)]
@@ -143,7 +144,7 @@ def running_server(root: Path, port: int, workers: int, timeout_s: float = 180) 
         log.close()
 
 
-def _stop(proc: subprocess.Popen) -> None:  # type: ignore[type-arg]
+def _stop(proc: subprocess.Popen[bytes]) -> None:
     """SIGTERM to the process group, SIGKILL after 20 s; then any process of the group still there."""
     with contextlib.suppress(ProcessLookupError):
         os.killpg(proc.pid, signal.SIGTERM)
@@ -202,30 +203,27 @@ def _every(first: float, step: float, end: float) -> list[float]:
 async def soak(target: Target, paths: list[str], args: argparse.Namespace) -> SoakResult:
     headers = {"X-API-Key": target.keys["admin"]}
     connections = 2 * args.workers
-    await closed_loop(target.port, headers, paths, connections, 3.0)  # warm every worker
-    capacity, _ = await closed_loop(target.port, headers, paths, connections, CAPACITY_S)
-    rate = max(1.0, args.load * capacity)
+    capacity, _ = await closed_loop(target.port, headers, paths, connections, 3.0)  # warms every worker
+    if args.rate is None:
+        capacity, _ = await closed_loop(target.port, headers, paths, connections, CAPACITY_S)
+    rate = args.rate or max(1.0, args.load * capacity)
     duration = 60.0 * args.minutes
     closed = f"closed loop, {connections} connections"
     print(f"capacity {capacity:.0f} req/s ({closed}); soak at {rate:.0f} req/s for {duration:.0f} s", flush=True)
     t0 = time.perf_counter() + 0.5
-    records: list = []
+    records: list[Record] = []
     ops = Operations(target, t0, tag=time.strftime("%H%M%S"))
     planned, faults = schedule(duration)
     fault_notes: dict[str, str] = {}
 
     async def mixed_in() -> None:
-        jobs = [(t, what, None) for t, what in planned] + [(t, "fault", name) for name, t in faults]
+        jobs = [(t, what) for t, what in planned] + [(t, f"fault:{name}") for name, t in faults]
         pending = set()
-        for t, what, name in sorted(jobs, key=lambda j: j[0]):
+        for t, what in sorted(jobs):
             await asyncio.sleep(max(0.0, t - ops.now()))
-            if what == "fault":
-                pending.add(asyncio.create_task(_fault(ops, name, fault_notes)))
-                continue
             if what == "readyz":
                 ops.sample_memory()
-            action = {"reload": ops.reload, "plan": ops.plan_edit, "events": ops.events, "readyz": ops.readyz}[what]
-            pending.add(asyncio.create_task(action()))
+            pending.add(asyncio.create_task(_operation(ops, what, fault_notes)))
         await asyncio.wait(pending, timeout=60)
 
     try:
@@ -239,16 +237,27 @@ async def soak(target: Target, paths: list[str], args: argparse.Namespace) -> So
     return SoakResult(vars(args), capacity, rate, duration, records, ops.ops, ops.memory, faults, fault_notes)
 
 
-async def _fault(ops: Operations, name: str, notes: dict[str, str]) -> None:
-    try:
-        action = {
-            "worker killed": ops.kill_worker,
-            "store locked": ops.lock_store,
-            "bundle file damaged": ops.damage_bundle,
-        }
-        notes[name] = await action[name]()
-    except Exception as exc:  # a fault that could not be injected is reported, not fatal
-        notes[name] = f"could not inject: {type(exc).__name__}: {exc}"
+async def _operation(ops: Operations, what: str, notes: dict[str, str]) -> None:
+    """One mixed-in operation, or a fault (``fault:<name>``) whose outcome goes to ``notes``."""
+    if what == "reload":
+        await ops.reload()
+    elif what == "plan":
+        await ops.plan_edit()
+    elif what == "events":
+        await ops.events()
+    elif what == "readyz":
+        await ops.readyz()
+    else:
+        name = what.removeprefix("fault:")
+        try:
+            if name == "worker killed":
+                notes[name] = await ops.kill_worker()
+            elif name == "store locked":
+                notes[name] = await ops.lock_store()
+            else:
+                notes[name] = await ops.damage_bundle()
+        except Exception as exc:  # a fault that could not be injected is reported, not fatal
+            notes[name] = f"could not inject: {type(exc).__name__}: {exc}"
 
 
 def _interrupt(signum: int, frame: object) -> None:
@@ -262,6 +271,9 @@ def main() -> None:
     parser.add_argument("--minutes", type=float, default=10.0, help="length of the open-loop soak (default 10)")
     parser.add_argument("--workers", type=int, default=2, help="recsys serve --workers (default 2)")
     parser.add_argument("--load", type=float, default=0.8, help="share of the measured capacity to send (default 0.8)")
+    parser.add_argument(
+        "--rate", type=float, default=None, help="a fixed open-loop rate in req/s instead of --load x capacity"
+    )
     parser.add_argument(
         "--data-root",
         type=Path,
@@ -292,6 +304,9 @@ def main() -> None:
         print_result(result)
         write_result(result, args.out)
         print(f"written to {args.out}")
+    except KeyboardInterrupt:
+        print("interrupted: the server was stopped, no results written", file=sys.stderr)
+        raise SystemExit(130) from None
     finally:
         if args.keep:
             print(f"workspace kept: {root}")

@@ -156,22 +156,28 @@ class Operations:
         return found
 
     async def kill_worker(self) -> str:
-        """SIGKILL one worker; wait (bounded) for the supervisor to start a new one."""
+        """SIGKILL one worker; wait (bounded) for the supervisor to start a new process, and for its app to start
+        (its "Application startup complete." in the server's log)."""
         before = self.workers()
         if not before:
             return "no worker process found (single-process server?): nothing killed"
         victim = before[0]
+        log_offset = self.target.log.stat().st_size
         started = self.now()
         os.kill(victim, signal.SIGKILL)
         self.ops.append(Op(started, "fault: worker killed", "SIGKILL", 0.0, f"pid {victim} of {before}"))
-        while self.now() - started < RESTART_WAIT_S:
+        spawned = ready = None
+        while self.now() - started < RESTART_WAIT_S and ready is None:
             now = self.workers()
-            if len(now) >= len(before) and victim not in now:
-                return (
-                    f"pid {victim} killed; a new worker ({set(now) - set(before)}) after {self.now() - started:.1f} s"
-                )
+            if spawned is None and len(now) >= len(before) and victim not in now:
+                spawned = self.now() - started
+            if spawned is not None and _logged_since(self.target.log, log_offset, "Application startup complete"):
+                ready = self.now() - started
             await asyncio.sleep(0.2)
-        return f"pid {victim} killed; NOT restarted within {RESTART_WAIT_S:g} s (workers now {self.workers()})"
+        if spawned is None:
+            return f"pid {victim} killed; NOT restarted within {RESTART_WAIT_S:g} s (workers now {self.workers()})"
+        app = f"its app started after {ready:.1f} s" if ready is not None else "its app did not start in time"
+        return f"pid {victim} killed; new worker process after {spawned:.1f} s, {app}"
 
     def _hold_lock(self, seconds: float) -> float:
         """Seconds the exclusive transaction was held (from the moment it was granted)."""

@@ -18,6 +18,7 @@ from bench.soak_summary import (
     FaultCost,
     MemorySample,
     Record,
+    Status,
     errors_outside,
     fault_cost,
     fault_spans,
@@ -56,10 +57,12 @@ class SoakResult:
             for (name, at), n in zip(self.faults, lengths, strict=True)
         ]
 
-    def totals(self) -> list[tuple[str, str, str]]:
+    def totals(self) -> list[tuple[str, ...]]:
         spans = self.spans()
         outside = errors_outside(self.records, spans)
-        op_errors = Counter(f"{op.name} {op.status}" for op in self.ops if is_error(op.status) and not _in(op.t, spans))
+        op_errors: Counter[Status] = Counter(
+            f"{op.name} {op.status}" for op in self.ops if is_error(op.status) and not _in(op.t, spans)
+        )
         span = min(60.0, self.duration_s / 3)
         growth = rss_growth(self.memory, span)
         requests = len(self.records)
@@ -106,7 +109,7 @@ def _ms(x: float) -> str:
 
 def window_rows(result: SoakResult) -> list[tuple[str, ...]]:
     faults_at = {int(at // WINDOW_S): name for name, at in result.faults}
-    rows = []
+    rows: list[tuple[str, ...]] = []
     for i, w in enumerate(windows(result.records, result.memory, result.duration_s, WINDOW_S)):
         rows.append(
             (
@@ -142,7 +145,7 @@ def op_rows(result: SoakResult) -> list[tuple[str, ...]]:
     by_name: dict[str, list[Op]] = defaultdict(list)
     for op in result.ops:
         by_name[op.name].append(op)
-    rows = []
+    rows: list[tuple[str, ...]] = []
     for name, ops in by_name.items():
         statuses = Counter(op.status for op in ops)
         worst = max(ops, key=lambda o: o.latency_ms)
