@@ -36,7 +36,10 @@ class LoadResult:
         return len(self.latencies_ms) / self.seconds if self.seconds else 0.0
 
 
-class _Connection:
+class Connection:
+    """One HTTP/1.1 keep-alive connection (GET only; bodies read by Content-Length; a `Connection: close` answer
+    closes it, the next GET reconnects)."""
+
     def __init__(self, host: str, port: int, headers: dict[str, str]) -> None:
         self.host, self.port = host, port
         self.extra = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
@@ -54,13 +57,16 @@ class _Connection:
         status = int(lines[0].split()[1])
         length = next((int(x.split(":", 1)[1]) for x in lines if x.lower().startswith("content-length:")), 0)
         await self.reader.readexactly(length)
+        if any(x.lower() == "connection: close" for x in lines):
+            await self.close()
         return status
 
     async def close(self) -> None:
-        if self.writer is not None:
-            self.writer.close()
+        writer, self.reader, self.writer = self.writer, None, None
+        if writer is not None:
+            writer.close()
             with contextlib.suppress(ConnectionError):
-                await self.writer.wait_closed()
+                await writer.wait_closed()
 
 
 async def _closed(
@@ -72,7 +78,7 @@ async def _closed(
     deadline = time.perf_counter() + limit_s
 
     async def client() -> None:
-        conn = _Connection(host, port, headers)
+        conn = Connection(host, port, headers)
         try:
             while remaining[0] > 0 and time.perf_counter() < deadline:
                 remaining[0] -= 1
@@ -81,7 +87,7 @@ async def _closed(
                     status = await conn.get(next(queue))
                 except (ConnectionError, asyncio.IncompleteReadError):
                     result.errors += 1
-                    conn = _Connection(host, port, headers)
+                    conn = Connection(host, port, headers)
                     continue
                 if status == 200:
                     result.latencies_ms.append(1000 * (time.perf_counter() - started))
@@ -100,9 +106,9 @@ async def _open(
     host: str, port: int, headers: dict[str, str], paths: Sequence[str], rate: float, seconds: float, pool: int
 ) -> LoadResult:
     result = LoadResult()
-    idle: asyncio.Queue[_Connection] = asyncio.Queue()
+    idle: asyncio.Queue[Connection] = asyncio.Queue()
     for _ in range(pool):
-        idle.put_nowait(_Connection(host, port, headers))
+        idle.put_nowait(Connection(host, port, headers))
     queue = itertools.cycle(paths)
 
     async def one(scheduled: float, path: str) -> None:
@@ -115,7 +121,7 @@ async def _open(
                 result.errors += 1
         except (ConnectionError, asyncio.IncompleteReadError):
             result.errors += 1
-            conn = _Connection(host, port, headers)
+            conn = Connection(host, port, headers)
         finally:
             idle.put_nowait(conn)
 

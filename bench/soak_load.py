@@ -8,58 +8,33 @@ coordinated omission) and sheds (records ``"shed"``) rather than queue more than
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import itertools
 import time
 from collections.abc import Sequence
 
+from bench import http_load
 from bench.soak_summary import Record
 
 REQUEST_TIMEOUT_S = 10.0
 MAX_IN_FLIGHT = 2000
 
 
-class Connection:
-    """One HTTP/1.1 keep-alive connection to 127.0.0.1 (GET only; bodies are read by Content-Length)."""
+class Connection(http_load.Connection):
+    """A keep-alive connection to 127.0.0.1 whose GETs are bounded in time and never raise."""
 
     def __init__(self, port: int, headers: dict[str, str]) -> None:
-        self.port = port
-        self.extra = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
-        self.reader: asyncio.StreamReader | None = None
-        self.writer: asyncio.StreamWriter | None = None
-
-    async def _get(self, path: str) -> int:
-        if self.writer is None:
-            self.reader, self.writer = await asyncio.open_connection("127.0.0.1", self.port)
-        assert self.reader is not None
-        self.writer.write(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n{self.extra}\r\n".encode())
-        await self.writer.drain()
-        head = await self.reader.readuntil(b"\r\n\r\n")
-        lines = head.decode("latin-1").split("\r\n")
-        status = int(lines[0].split()[1])
-        length = next((int(x.split(":", 1)[1]) for x in lines if x.lower().startswith("content-length:")), 0)
-        await self.reader.readexactly(length)
-        if any(x.lower() == "connection: close" for x in lines):
-            await self.close()
-        return status
+        super().__init__("127.0.0.1", port, headers)
 
     async def get(self, path: str) -> int | str:
         """The status code, or ``"timeout"`` / ``"conn_error"`` (the connection is then dropped)."""
         try:
-            return await asyncio.wait_for(self._get(path), REQUEST_TIMEOUT_S)
+            return await asyncio.wait_for(super().get(path), REQUEST_TIMEOUT_S)
         except TimeoutError:
             await self.close()
             return "timeout"
         except (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, ValueError, IndexError):
             await self.close()
             return "conn_error"
-
-    async def close(self) -> None:
-        writer, self.reader, self.writer = self.writer, None, None
-        if writer is not None:
-            writer.close()
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(writer.wait_closed(), 2)
 
 
 async def closed_loop(

@@ -15,10 +15,13 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
+from scipy.stats import spearmanr
 
 from models.engine import Engine
+from models.matching.matcher import Recommendation
 from models.training.windows import Groups
 from recsys.core import metrics
+from recsys.core.rules import PlanBook
 from recsys.core.schema import Marketplace
 from recsys.core.synth import GroundTruth
 from recsys.core.vocab import Direction
@@ -105,3 +108,29 @@ def test_market(market: Marketplace, test_start: pd.Timestamp) -> Marketplace:
     promotions = market.promotions[market.promotions["started_at"] < test_start]
     orders = market.orders[market.orders["promotion_id"].isin(promotions["promotion_id"])]
     return Marketplace(market.merchants, market.products, market.creators, market.plans, promotions, orders)
+
+
+def weight_in_list(recs: list[Recommendation], engine: Engine, truth: GroundTruth) -> tuple[float, float, float, float]:
+    """(interquartile range of the list's distribution weights, their Spearman correlation with the items' true
+    GPM — does the weight separate good from ordinary content within one list? —, the list's total predicted GMV,
+    its total true expected GMV of one promotion per pair)."""
+    weight = np.array([r.distribution_weight for r in recs])
+    tc, tp = truth_rows(truth, engine, np.array([r.creator_row for r in recs]), np.array([r.product_row for r in recs]))
+    funnel = truth.funnel(tc, tp, rate=np.array([r.commission_rate for r in recs]))
+    gpm = 1000 * funnel["gmv"] / np.maximum(funnel["views"], 1e-9)
+    q75, q25 = np.percentile(weight, [75, 25])
+    agreement = spearmanr(weight, gpm).statistic if np.ptp(weight) > 0 and np.ptp(gpm) > 0 else np.nan
+    predicted = float(sum(r.predicted_gmv for r in recs))
+    return float(q75 - q25), float(agreement), predicted, float(funnel["gmv"].sum())
+
+
+def list_spread(exposure: np.ndarray, d: Direction, book: PlanBook) -> dict[str, float]:
+    """How widely the pipeline's full-catalogue lists (k = 20) spread: distinct candidates over the admitted ones and
+    the share of slots the top 1% of candidates hold."""
+    admitted = int(d.select(book.admitted_products, book.admitted_creators).sum())
+    slots = int(exposure.sum())
+    top = np.sort(exposure)[::-1][: max(1, len(exposure) // 100)].sum()
+    return {
+        f"{TAG[d]}_distinct_over_admitted": float((exposure > 0).sum() / max(admitted, 1)),
+        f"{TAG[d]}_top1pct_slot_share": float(top / max(slots, 1)),
+    }

@@ -20,7 +20,6 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
-from scipy.stats import spearmanr
 
 from features.tables import FeatureTables
 from models.engine import Engine
@@ -37,9 +36,11 @@ from recsys.app.experiments.synthetic.evaluation import (
     TAG,
     full_catalogue_lists,
     knn_scores,
+    list_spread,
     logged_per_query,
     test_market,
     truth_rows,
+    weight_in_list,
 )
 from recsys.core.config import RankerSettings, RetrievalSettings, RulesSettings, Settings
 from recsys.core.rules import PlanBook
@@ -217,7 +218,7 @@ def _full_catalogue(
         if len(recs) == 20:
             reasons.append([r.reasons for r in recs])
         if len(recs) >= 5:
-            spread, agreement, predicted, true_one = _weight_in_list(recs, engine, truth)
+            spread, agreement, predicted, true_one = weight_in_list(recs, engine, truth)
             money[0] += predicted
             money[1] += true_one * promotions_per_pair
             weight_spread.append(spread)
@@ -244,34 +245,6 @@ def _full_catalogue(
             float(np.mean(flagged_in_top10)) if flagged_in_top10 else 0.0
         )
     return frames, exposure, weights
-
-
-def _weight_in_list(
-    recs: list[Recommendation], engine: Engine, truth: GroundTruth
-) -> tuple[float, float, float, float]:
-    """(interquartile range of the list's distribution weights, their Spearman correlation with the items' true
-    GPM — does the weight separate good from ordinary content within one list? —, the list's total predicted GMV,
-    its total true expected GMV of one promotion per pair)."""
-    weight = np.array([r.distribution_weight for r in recs])
-    tc, tp = truth_rows(truth, engine, np.array([r.creator_row for r in recs]), np.array([r.product_row for r in recs]))
-    funnel = truth.funnel(tc, tp, rate=np.array([r.commission_rate for r in recs]))
-    gpm = 1000 * funnel["gmv"] / np.maximum(funnel["views"], 1e-9)
-    q75, q25 = np.percentile(weight, [75, 25])
-    agreement = spearmanr(weight, gpm).statistic if np.ptp(weight) > 0 and np.ptp(gpm) > 0 else np.nan
-    predicted = float(sum(r.predicted_gmv for r in recs))
-    return float(q75 - q25), float(agreement), predicted, float(funnel["gmv"].sum())
-
-
-def _spread(exposure: np.ndarray, d: Direction, book: PlanBook) -> dict[str, float]:
-    """How widely the pipeline's full-catalogue lists (k = 20) spread: distinct candidates over the admitted ones and
-    the share of slots the top 1% of candidates hold."""
-    admitted = int(d.select(book.admitted_products, book.admitted_creators).sum())
-    slots = int(exposure.sum())
-    top = np.sort(exposure)[::-1][: max(1, len(exposure) // 100)].sum()
-    return {
-        f"{TAG[d]}_distinct_over_admitted": float((exposure > 0).sum() / max(admitted, 1)),
-        f"{TAG[d]}_top1pct_slot_share": float(top / max(slots, 1)),
-    }
 
 
 @dataclass(frozen=True)
@@ -338,7 +311,7 @@ def run_ranking(config: Config, seed: int) -> ExperimentResult:
         )
         exposure = d.select(exp, exposure)
         extra.update(weights)
-        extra.update(_spread(exp, d, book))
+        extra.update(list_spread(exp, d, book))
         extra.update(cold)
         for name in logged:
             parts.setdefault(name, []).extend([logged[name], full.get(name, pd.DataFrame())])
