@@ -141,13 +141,14 @@ def _list_on_plan(
         plan_store.check_plan(store, record, settings, None, now)
         plan_store.write_plan(store, record, settings, create=True)
         return str(record["plan_id"])
-    old = plans[position]
-    listed = [str(c) for c in old.get("creator_ids") or []]
-    new = {**old, "creator_ids": listed + [c for c in creator_ids if c not in listed]}
-    if new["creator_ids"] != listed:
-        plan_store.check_plan(store, new, settings, old, now)
-        plan_store.write_plan(store, new, settings, create=False)
-    return str(old["plan_id"])
+    plan_id = str(plans[position]["plan_id"])
+
+    def listing(old: dict[str, Any]) -> dict[str, Any]:  # on the row as it is at write time (a concurrent batch)
+        listed = [str(c) for c in old.get("creator_ids") or []]
+        return {**old, "creator_ids": listed + [c for c in creator_ids if c not in listed]}
+
+    plan_store.update_plan(store, plan_id, listing, settings, now)
+    return plan_id
 
 
 def invite_creators(
@@ -271,12 +272,14 @@ def _delist(store: Store, settings: Settings, invite: dict[str, Any], now: datet
     old = plan_store.load_plan(store, invite["plan_id"])
     if old is None or invite["creator_id"] not in (old.get("creator_ids") or []):
         return
-    listed = [c for c in old["creator_ids"] if c != invite["creator_id"]]
-    new = {**old, "creator_ids": listed}
-    if not listed:
-        new = {**old, "ends_at": max(now, old["starts_at"] + pd.Timedelta(seconds=1).to_pytimedelta())}
-    plan_store.check_plan(store, new, settings, old, now)
-    plan_store.write_plan(store, new, settings, create=False)
+
+    def delisted(old: dict[str, Any]) -> dict[str, Any]:  # on the row as it is at write time
+        listed = [c for c in old.get("creator_ids") or [] if c != invite["creator_id"]]
+        if not listed:
+            return {**old, "ends_at": max(now, old["starts_at"] + pd.Timedelta(seconds=1).to_pytimedelta())}
+        return {**old, "creator_ids": listed}
+
+    plan_store.update_plan(store, invite["plan_id"], delisted, settings, now)
 
 
 def collaborations_frame(
@@ -294,3 +297,16 @@ def collaborations_frame(
     frame = pd.DataFrame(rows, columns=["creator_id", "product_id", "started_at"])
     frame["started_at"] = pd.to_datetime(frame["started_at"])
     return frame
+
+
+def pending_invite_counts(store: Store, now: datetime) -> dict[str, int]:
+    """Per creator, the invitations it has not answered yet and that have not expired at ``now``: the room they hold
+    in its capacity (``matching.pending_invites``), so further lists stop inviting a creator already invited to its
+    limit until it answers."""
+    query = (
+        sa.select(INVITES.c.creator_id, sa.func.count())
+        .where(INVITES.c.status == InviteStatus.PENDING.value, INVITES.c.expires_at > now)
+        .group_by(INVITES.c.creator_id)
+    )
+    with store.engine.connect() as conn:
+        return {str(creator): int(n) for creator, n in conn.execute(query)}

@@ -9,6 +9,7 @@ monotone tiers, only raises after launch, ...), and that every listed creator ex
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -24,7 +25,7 @@ from recsys.core.datasets.validate import validate_rows
 from recsys.core.rules import REASONS, PlanTerms, validate_plan, validate_plan_update
 from recsys.core.schema import LISTED_PLAN_TYPES, REVISION_COLUMN, SA_TABLES, TABLES
 from recsys.core.store import Store
-from serving.errors import ApiError
+from serving.errors import ApiError, not_found
 from serving.schemas import PlanPublic
 
 PLAN_COLUMNS = TABLES["plans"].column_names
@@ -184,6 +185,32 @@ def write_plan(store: Store, record: dict[str, Any], settings: Settings, create:
     except IntegrityError:
         raise ApiError(409, "plan_exists", f"plan {record['plan_id']!r} already exists; PATCH it instead") from None
     return revision
+
+
+def update_plan(
+    store: Store,
+    plan_id: str,
+    edit: Callable[[dict[str, Any]], dict[str, Any]],
+    settings: Settings,
+    now: datetime,
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Apply ``edit`` to the plan as it is now and store the result, checked against that same row; returns
+    ``(old, new)``. 404 when the plan is gone, 422 when the rules refuse the edit.
+
+    One transaction holds the row from read to write (``SELECT ... FOR UPDATE`` on PostgreSQL, the write lock
+    SQLite's transactions take at their start), so concurrent edits are checked one after another: after launch two
+    raises of a commission can never end at the lower one, whatever order they arrive in."""
+    table = SA_TABLES["plans"]
+    with store.transaction() as conn:
+        row = conn.execute(sa.select(table).where(table.c.plan_id == plan_id).with_for_update()).mappings().first()
+        if row is None:
+            raise not_found("plan", plan_id)
+        old = {c: _plain(row[c]) for c in PLAN_COLUMNS}
+        new = edit(dict(old))
+        check_plan(store, new, settings, old, now)
+        _import_check(store, conn, new, settings)
+        store.upsert(conn, "plans", [{c: new.get(c) for c in PLAN_COLUMNS}], store.next_revision(conn))
+    return old, new
 
 
 def status(record: dict[str, Any], now: datetime) -> str:

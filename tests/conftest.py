@@ -52,3 +52,44 @@ def fixture_bundle(tmp_path_factory: pytest.TempPathFactory) -> FixtureBundle:
     engine = train_engine(synthetic.market, settings, seed=5)  # type: ignore[arg-type]
     path = save_bundle(engine, settings.artifacts_dir, synthetic.market, 5, {}, compile_models=False)  # type: ignore[attr-defined]
     return FixtureBundle(synthetic.market, synthetic.truth, settings, path, root / "dataset")
+
+
+# --- store back-ends (tests/backends.py) ----------------------------------------------------------------------------
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "backends(*names): run the tests on each named store back-end (sqlite, postgresql)"
+    )
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Tests that use the ``backend`` fixture run once per back-end their module's ``backends`` mark names."""
+    if "backend" in metafunc.fixturenames:
+        marker = metafunc.definition.get_closest_marker("backends")
+        names = marker.args if marker else ("sqlite",)
+        metafunc.parametrize("backend", names, indirect=True, scope="module")
+
+
+@pytest.fixture(scope="module")
+def backend(request: pytest.FixtureRequest) -> str:
+    """``sqlite`` or ``postgresql`` (which skips, or fails under ``.ci/run``, without a server)."""
+    from tests import backends
+
+    name = str(getattr(request, "param", "sqlite"))
+    if name == "postgresql":
+        backends.server_url()
+    return name
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Say how many tests ran against PostgreSQL (and how many were skipped for want of a server)."""
+    counts = {"passed": 0, "failed": 0, "skipped": 0}
+    for outcome in counts:
+        for report in terminalreporter.stats.get(outcome, []):
+            if "[postgresql" in getattr(report, "nodeid", "") or "-postgresql" in getattr(report, "nodeid", ""):
+                counts[outcome] += 1
+    if any(counts.values()):
+        terminalreporter.write_line(
+            f"PostgreSQL back-end: {counts['passed']} passed, {counts['failed']} failed, {counts['skipped']} skipped"
+        )

@@ -22,10 +22,10 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
+import recsys.core.experiments  # noqa: F401  (registers the A/B experiment tables on METADATA)
 from recsys.core.config import Settings
 from recsys.core.schema import (
     EXTRA_COLUMN,
-    METADATA,
     REVISION_COLUMN,
     REVISIONS,
     SA_TABLES,
@@ -33,13 +33,17 @@ from recsys.core.schema import (
     Marketplace,
     TableSpec,
 )
+from recsys.core.workflows import ledger_tables  # noqa: F401  (registers the ledger tables on METADATA)
 
 _CHUNK = 20_000
 _READ_CHUNK = 100_000  # rows per fetch when reading a table
 
 
 def make_engine(url: str) -> Engine:
-    """An engine for ``url``; SQLite files get their folder created, WAL journaling and a busy timeout."""
+    """An engine for ``url``; SQLite files get their folder created, WAL journaling and a busy timeout; a plain
+    ``postgresql://`` URL uses psycopg 3 (the driver the project installs)."""
+    if url.startswith(("postgresql://", "postgres://")):
+        url = "postgresql+psycopg://" + url.split("://", 1)[1]
     if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     if url.startswith("sqlite"):
@@ -109,11 +113,14 @@ class Store:
         return store
 
     def create_schema(self) -> None:
-        """Create every table that does not exist yet (idempotent)."""
-        METADATA.create_all(self.engine)
-        with self.engine.begin() as conn:
-            if conn.execute(sa.select(REVISIONS.c.value).where(REVISIONS.c.name == "data")).first() is None:
-                conn.execute(sa.insert(REVISIONS).values(name="data", value=0))
+        """Bring the tables to the newest schema migration (:mod:`recsys.core.migrate`), creating them in a new store;
+        idempotent, and a store from an older version is upgraded in place."""
+        from recsys.core.migrate import upgrade
+
+        upgrade(self.engine)
+        with self.engine.begin() as conn:  # the revision counter, once (stores opened at once both try)
+            insert_fn = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+            conn.execute(insert_fn(REVISIONS).values(name="data", value=0).on_conflict_do_nothing())
         if self._path is not None and self._identity is None:
             st = os.stat(self._path)
             self._identity = (st.st_dev, st.st_ino)
@@ -181,9 +188,15 @@ class Store:
 
         Raises :class:`StoreFault` before starting when the SQLite file is not the one opened, and after the
         commit when it stopped being so meanwhile (the commit went to a file that is gone: not durable, so the
-        caller must not acknowledge it)."""
+        caller must not acknowledge it).
+
+        Write transactions are serialized: SQLite's starts with ``BEGIN IMMEDIATE`` (one writer at a time, so a rule
+        checked against a row read inside holds at commit); on PostgreSQL read the rows a rule depends on with
+        ``SELECT ... FOR UPDATE`` (``with_for_update()``, which SQLite ignores)."""
         self.check_file()
         with self.engine.begin() as conn:
+            if conn.dialect.name == "sqlite":  # take the write lock now: reads inside see the latest committed rows
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
             yield conn
         self.check_file()
 
@@ -221,10 +234,13 @@ class Store:
         )
         if conn.dialect.name == "sqlite":
             return self._sqlite_executemany(conn, stmt, sa_table, records, revision)
+        # A batched statement's rowcount is -1 on psycopg: count the rows the statement returns instead (inserted or
+        # changed; an identical row is skipped by the WHERE and returns nothing).
+        returning = stmt.returning(sa_table.c[key])
         written = 0
         for start in range(0, len(records), _CHUNK):
             chunk = [{**r, REVISION_COLUMN: revision} for r in records[start : start + _CHUNK]]
-            written += conn.execute(stmt, chunk).rowcount or 0
+            written += len(conn.execute(returning, chunk).all())
         return written
 
     @staticmethod

@@ -120,23 +120,8 @@ def get_plan(plan_id: PlanIdPath, principal: PrincipalDep, service: ServiceDep, 
     return plan_store.public_view(record, merchant, clock(), owner)
 
 
-@router.patch(
-    "/{plan_id}",
-    response_model=PlanPublic,
-    summary="Change a plan",
-    responses=responses(401, 403, 404, 422),
-)
-def update_plan(
-    plan_id: PlanIdPath, body: PlanUpdate, principal: PrincipalDep, service: ServiceDep, clock: ClockDep
-) -> PlanPublic:
-    """Change some fields of a plan. Before launch anything may change; after launch the type, start and tier
-    basis are fixed and the commission may only rise (base rate and the rate at every sales level). To end a plan,
-    set `ends_at`. The change reaches recommendations at once.
-
-    Who may call: the plan's merchant and the admin."""
-    _writable(principal)
-    old, merchant, _ = _visible(service, principal, plan_id)
-    changes = body.model_dump(exclude_unset=True)
+def _edited(old: dict[str, Any], changes: dict[str, Any], body: PlanUpdate) -> dict[str, Any]:
+    """The plan ``old`` with the PATCH body's fields applied (unset fields keep their stored value)."""
     new = dict(old)
     for field, value in changes.items():
         if field == "tiers":
@@ -163,8 +148,29 @@ def update_plan(
     ):
         if new.get(field) is None:
             new[field] = default
+    return new
+
+
+@router.patch(
+    "/{plan_id}",
+    response_model=PlanPublic,
+    summary="Change a plan",
+    responses=responses(401, 403, 404, 422),
+)
+def update_plan(
+    plan_id: PlanIdPath, body: PlanUpdate, principal: PrincipalDep, service: ServiceDep, clock: ClockDep
+) -> PlanPublic:
+    """Change some fields of a plan. Before launch anything may change; after launch the type, start and tier
+    basis are fixed and the commission may only rise (base rate and the rate at every sales level). To end a plan,
+    set `ends_at`. The change reaches recommendations at once.
+
+    Who may call: the plan's merchant and the admin."""
+    _writable(principal)
+    _, merchant, _ = _visible(service, principal, plan_id)
+    changes = body.model_dump(exclude_unset=True)
     now = clock()
-    plan_store.check_plan(service.store, new, service.settings, old, now)
-    plan_store.write_plan(service.store, new, service.settings, create=False)
+    _, new = plan_store.update_plan(
+        service.store, plan_id, lambda old: _edited(old, changes, body), service.settings, now
+    )
     service.refresh_plans()
     return plan_store.public_view(new, merchant, now, owner=True)

@@ -1,8 +1,9 @@
-"""The serving test bed: the session's fixture bundle behind a fresh SQLite store, with keys for every role.
+"""The serving test bed: the session's fixture bundle behind a fresh store, with keys for every role.
 
-The dataset is imported once per session into a "golden" store (orders left out: 1.9M rows the service never
+The dataset is imported once per session into a "golden" SQLite store (orders left out: 1.9M rows the service never
 reads); each module that writes gets its own copy of that store file and of the artifacts folder, so tests never
-see each other's plans, events or reloads.
+see each other's plans, events or reloads. A module marked ``pytest.mark.backends("sqlite", "postgresql")`` runs
+again on PostgreSQL: the golden store copied once into a database, each module's store a copy of that database.
 """
 
 from __future__ import annotations
@@ -75,9 +76,31 @@ def copy_env(golden: Env, root: Path) -> Env:
     return replace(golden, settings=settings, root=root)
 
 
+@pytest.fixture(scope="session")
+def golden_database(golden: Env) -> Iterator[str]:
+    """The golden store copied into a PostgreSQL database (the template of every module's database)."""
+    from tests import backends
+
+    url = backends.create_database()
+    backends.copy_store(golden.settings.resolved_database_url, url)  # type: ignore[attr-defined]
+    yield backends.database_name(url)
+    backends.drop_database(url)
+
+
 @pytest.fixture(scope="module")
-def env(golden: Env, tmp_path_factory: pytest.TempPathFactory) -> Env:
-    return copy_env(golden, tmp_path_factory.mktemp("serving_env"))
+def env(
+    golden: Env, backend: str, request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Env]:
+    copy = copy_env(golden, tmp_path_factory.mktemp("serving_env"))
+    if backend == "sqlite":
+        yield copy
+        return
+    from tests import backends
+
+    url = backends.create_database(template=request.getfixturevalue("golden_database"))
+    settings = copy.settings.model_copy(update={"database_url": url})  # type: ignore[attr-defined]
+    yield replace(copy, settings=settings)
+    backends.drop_database(url)
 
 
 @pytest.fixture(scope="module")

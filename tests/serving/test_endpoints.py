@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
+
 from tests.serving.conftest import key
+
+pytestmark = pytest.mark.backends("sqlite", "postgresql")
 
 
 def test_health_and_readiness(client, env) -> None:  # type: ignore[no-untyped-def]

@@ -9,6 +9,8 @@ import sqlalchemy as sa
 
 from tests.serving.conftest import key
 
+pytestmark = pytest.mark.backends("sqlite", "postgresql")
+
 
 @pytest.fixture(scope="module")
 def store(env):  # type: ignore[no-untyped-def]

@@ -11,6 +11,8 @@ import pytest
 
 from tests.serving.conftest import TestClient, key
 
+pytestmark = pytest.mark.backends("sqlite", "postgresql")
+
 WITHIN_S = 5.0  # the bound: a written entity is recommended within 5 s, without training
 
 

@@ -11,6 +11,8 @@ import pytest
 
 from tests.serving.conftest import TestClient, key
 
+pytestmark = pytest.mark.backends("sqlite", "postgresql")
+
 FUTURE = "2099-01-01T00:00:00Z"
 
 

@@ -5,7 +5,7 @@ never reach the access log."""
 from __future__ import annotations
 
 import logging
-import select
+import selectors
 import socket
 import threading
 import time
@@ -58,6 +58,14 @@ def server(env) -> Iterator[tuple[int, _Capture]]:  # type: ignore[no-untyped-de
         logger.removeHandler(capture)
 
 
+def _readable(sock: socket.socket) -> bool:
+    """The server has answered (or closed): poll-based, so it works whatever the descriptor's number (``select``
+    fails above 1023)."""
+    with selectors.DefaultSelector() as selector:
+        selector.register(sock, selectors.EVENT_READ)
+        return bool(selector.select(timeout=0))
+
+
 def _request(port: int, head: str, chunks: Iterator[bytes] = iter(()), chunked: bool = False) -> tuple[int, str, int]:
     """Send ``head`` then ``chunks`` until the server answers; (status, body, body bytes sent)."""
     sock = socket.create_connection(("127.0.0.1", port), timeout=10)
@@ -66,7 +74,7 @@ def _request(port: int, head: str, chunks: Iterator[bytes] = iter(()), chunked: 
         sock.sendall(head.encode())
         sock.settimeout(2)
         for chunk in chunks:
-            if select.select([sock], [], [], 0)[0]:
+            if _readable(sock):
                 break  # answered: stop sending
             try:
                 sock.sendall(b"%x\r\n%s\r\n" % (len(chunk), chunk) if chunked else chunk)

@@ -14,8 +14,14 @@ from tests.core.datasets.sample import marketplace
 
 
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    return Settings(data_dir=tmp_path / "data", database_url=f"sqlite:///{tmp_path / 'data' / 'recsys.db'}")
+def settings(tmp_path: Path, backend: str) -> Iterator[Settings]:
+    """Settings whose store is a fresh SQLite file or, for the ``postgresql`` back-end, a fresh database."""
+    from tests import backends
+
+    url = f"sqlite:///{tmp_path / 'data' / 'recsys.db'}" if backend == "sqlite" else backends.create_database()
+    yield Settings(data_dir=tmp_path / "data", database_url=url)
+    if backend == "postgresql":
+        backends.drop_database(url)
 
 
 @pytest.fixture

@@ -1,4 +1,5 @@
-"""import_dataset / read_dataset / export_dataset against a real SQLite store under tmp_path."""
+"""import_dataset / read_dataset / export_dataset against a real store: an SQLite file under tmp_path and, with a
+server (tests/backends.py), a PostgreSQL database."""
 
 from __future__ import annotations
 
@@ -17,6 +18,8 @@ from recsys.core.datasets.validate import DatasetError, validate_rows, validate_
 from recsys.core.schema import TABLES
 from recsys.core.store import Store
 from tests.core.datasets.sample import with_row, with_rows, write
+
+pytestmark = pytest.mark.backends("sqlite", "postgresql")
 
 
 def _sizes(tables: Mapping[str, pd.DataFrame]) -> dict[str, int]:
