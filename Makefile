@@ -13,7 +13,16 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
 	@touch $(STAMP)
 
-setup: $(STAMP)
+# Front-end assets of the web console (npm, pinned by package-lock.json; served by the service, no CDN) and
+# Debian's Chromium for the console's browser tests.
+NODE_STAMP := node_modules/.installed
+
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --ignore-scripts --no-audit --no-fund
+	@touch $(NODE_STAMP)
+
+setup: $(STAMP) $(NODE_STAMP)
+	@scripts/ensure-chromium
 
 run: setup
 	$(BIN)/recsys demo
@@ -28,4 +37,4 @@ bench: setup
 	$(BIN)/python -m bench.run
 
 clean:
-	rm -rf $(VENV) data artifacts runs
+	rm -rf $(VENV) data artifacts runs node_modules

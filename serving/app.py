@@ -13,6 +13,7 @@ from starlette.concurrency import run_in_threadpool
 
 from recsys.core.config import Settings, get_settings
 from recsys.core.store import Store
+from serving.console import mount_console
 from serving.deps import reject_unknown_query
 from serving.errors import install_error_handlers
 from serving.limits import RequestLimits
@@ -42,8 +43,11 @@ TAGS = [
     {"name": "plans", "description": "Merchant-owned promotion plans, validated by the plan rules."},
     {"name": "invites", "description": "Invitations to targeted plans; accepting starts a collaboration."},
     {"name": "samples", "description": "Sample requests: request, approve or reject, ship, report the content."},
+    {"name": "statements", "description": "Commission statements (creator, merchant) and creator withdrawals."},
     {"name": "events", "description": "Promotion and order events (admin)."},
+    {"name": "experiments", "description": "A/B experiments of bundles and settings (admin key)."},
     {"name": "admin", "description": "Operations (admin key)."},
+    {"name": "me", "description": "Who a key is: its role and tenant (the web console reads it)."},
     {"name": "health", "description": "Liveness, readiness and Prometheus metrics (no key)."},
 ]
 
@@ -75,10 +79,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         openapi_tags=TAGS,
         lifespan=lifespan,
         dependencies=[Depends(reject_unknown_query)],
+        docs_url=None,  # served by mount_console on local Swagger assets (no CDN)
+        redoc_url=None,
     )
     install_error_handlers(app)
     for router in ROUTERS:
         app.include_router(router)
+    mount_console(app)
     app.add_middleware(RequestLimits, max_body_bytes=settings.serving.max_body_bytes)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     return app

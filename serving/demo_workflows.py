@@ -1,7 +1,8 @@
 """Demo data for the workflows after a match (``recsys demo`` calls it once, through the CLI): the demo merchant
 invites the demo creator and three creators from its best product's list; one accepts, one declines, the demo
 creator's invitation stays pending (its key can accept it); the accepted creator's sample request is approved and
-shipped, and the demo creator's waits for the demo merchant. Written through the same store functions as the API."""
+shipped, and the demo creator's waits for the demo merchant; the demo creator gets orders in every settlement state
+(:mod:`serving.demo_orders`). Written through the same store functions as the API."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from recsys.core.config import Settings
 from recsys.core.store import Store, now_utc
 from recsys.core.workflows import InviteAction, SampleAction
 from serving import invite_store, sample_store
+from serving.demo_orders import seed_demo_orders
 from serving.errors import ApiError
 from serving.state import open_matcher_state
 
@@ -44,4 +46,5 @@ def seed_demo_workflows(settings: Settings, store: Store, merchant_id: str, crea
                 sample_store.apply_action(store, record["request_id"], action, now)
         except ApiError:
             continue
-    return {"product_id": product_id, "invites": len(invites), "sample_requests": requests}
+    orders = seed_demo_orders(settings, store, creator_id)  # statements are not empty (serving.demo_orders)
+    return {"product_id": product_id, "invites": len(invites), "sample_requests": requests, **orders}

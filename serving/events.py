@@ -23,6 +23,8 @@ from recsys.core.datasets.records import iter_records
 from recsys.core.datasets.validate import REASON, SOURCE_ROW, DatasetError, validate_rows
 from recsys.core.schema import EVENTS, QUARANTINED_EVENTS, TABLES
 from recsys.core.store import Store, now_utc
+from serving.experiment_store import arm_problem, record_event_arms
+from serving.ledger_store import order_transition_problems
 from serving.schemas import Event, EventBatchResult, EventResult
 
 EVENT_TABLES: dict[str, str] = {"promotion": "promotions", "order": "orders"}
@@ -118,6 +120,11 @@ class _Batch:
         bad = result.quarantined.get(table, pd.DataFrame(columns=[SOURCE_ROW, REASON]))
         bad_rows = {int(r) - 1: str(reason) for r, reason in zip(bad[SOURCE_ROW], bad[REASON], strict=True)}
         good = result.good[table]
+        if table == "orders" and len(good):  # order states only move forward (recsys.core.rules.settlement)
+            refused = order_transition_problems(self.conn, good, self.received, self.settings)
+            kept = [pos for pos in range(len(positions)) if pos not in bad_rows]
+            bad_rows.update({kept[k]: reason for k, reason in enumerate(refused) if reason is not None})
+            good = good[[reason is None for reason in refused]].reset_index(drop=True)
         for pos, i in enumerate(positions):
             if pos in bad_rows:
                 self.quarantine(i, bad_rows[pos])
@@ -139,7 +146,7 @@ class _Batch:
                 self.result(i, "duplicate")
                 continue
             first.add(event.event_id)
-            problem = shape_problem(event)
+            problem = shape_problem(event) or arm_problem(self.conn, event.experiment, event.arm)
             if problem is not None:
                 self.quarantine(i, problem)
             else:
@@ -149,6 +156,8 @@ class _Batch:
                 self.apply(kind, pending[kind])
         if self.accepted_rows:
             self.conn.execute(sa.insert(EVENTS), self.accepted_rows)
+            arms = {e.event_id: (e.experiment, e.arm) for e in reversed(self.events)}  # the first of a repeated id
+            record_event_arms(self.conn, self.accepted_rows, arms)  # A/B: the arm the event followed
         if self.quarantined_rows:
             # once per event id: a resent bad event replaces its earlier row (the latest payload and reason), so
             # resending a batch never grows the quarantine; the DELETE takes the write lock first, so concurrent

@@ -20,6 +20,7 @@ import threading
 import time
 from datetime import timedelta
 
+import numpy as np
 import sqlalchemy as sa
 
 from models.bundle import BundleError
@@ -29,7 +30,8 @@ from recsys.core.store import Store, now_utc
 from serving.auth import KeyRing
 from serving.bundle_guard import BundleGuard
 from serving.errors import ApiError
-from serving.invite_store import collaborations_frame
+from serving.experiments import ExperimentRuntime
+from serving.invite_store import collaborations_frame, pending_invite_counts
 from serving.live_entities import LiveEntities
 from serving.sample_store import SAMPLE_FULFILMENT_KEY, fulfilment_rates
 from serving.state import (
@@ -100,6 +102,7 @@ class Service:
         self._next_check = 0.0
         self._reload_counter = 0
         self._following = False
+        self.experiments = ExperimentRuntime(settings, store, metrics, self.advanced)  # A/B arms
 
     # --- reading ------------------------------------------------------------------------------------------
 
@@ -118,6 +121,7 @@ class Service:
 
     def _set(self, state: MatcherState) -> None:
         self._attach_sample_fulfilment(state)
+        self._attach_pending_invites(state)
         self._state = state
         self.not_ready_reason = None
         self.metrics.observe_state(state)
@@ -129,6 +133,24 @@ class Service:
             state.cache[SAMPLE_FULFILMENT_KEY] = fulfilment_rates(self.store, now_utc())
         except Exception as exc:  # a store hiccup must not block a state swap; the next state reads them again
             log.warning("could not read sample fulfilment rates: %s", exc)
+
+    def _attach_pending_invites(self, state: MatcherState) -> None:
+        """The invitations creators have not answered yet, read from the store, as room they hold (every new state:
+        sending or answering an invitation bumps the revision, so every worker re-reads them)."""
+        if self.settings.matching.pending_invites <= 0:
+            return
+        try:
+            counts = pending_invite_counts(self.store, now_utc())
+        except Exception as exc:  # a store hiccup must not block a state swap; the next state reads them again
+            log.warning("could not read pending invitations: %s", exc)
+            return
+        creators = state.matcher.engine.tables.creators
+        pending = np.zeros(len(creators))
+        if counts:
+            rows = creators.rows(np.array(list(counts), dtype=object))
+            known = rows >= 0
+            np.add.at(pending, rows[known], np.array(list(counts.values()), dtype=np.float64)[known])
+        state.matcher = state.matcher.with_pending(pending)
 
     def _swap_in_new_bundle(self, state: MatcherState) -> None:
         """Swap to a state built from a (re)loaded bundle, collect the previous one, return the garbage to the OS
@@ -153,6 +175,7 @@ class Service:
             log.warning("starting without a model: %s", exc)
             return
         self._swap_in_new_bundle(state)
+        self.experiments.start()
 
     def reload(self) -> tuple[str | None, MatcherState]:
         """Load, verify and swap to the newest bundle; returns (previous run id, new state).
@@ -183,27 +206,33 @@ class Service:
             base = self._state
             if base is None:
                 return None
-            revision = self.store.current_revision()
-            if revision <= base.revision:
-                return base
-            live = self._with_entities(base)
-            if live is not None:
-                self._set(live)
-                return live
-            changed = self.store.read_table("plans", since_revision=base.revision)
-            arrived = self.store.read_table("promotions", since_revision=base.revision)
-            state = with_plans(base, changed, revision, self.settings, now_utc())
-            state = with_promotions(state, arrived, self.settings, now_utc())
-            accepted = collaborations_frame(self.store, since_revision=base.revision)
-            state = with_promotions(state, accepted, self.settings, now_utc())
-            self._set(state)
+            state = self.advanced(base)
+            if state is not base:
+                self._set(state)
             return state
 
-    def _with_entities(self, base: MatcherState) -> MatcherState | None:
+    def advanced(self, base: MatcherState, entities: LiveEntities | None = None) -> MatcherState:
+        """``base`` brought up to the store's revision: the entities written since (through ``entities``, default
+        the live bundle's), else the plans changed and the promotions and collaborations that arrived since
+        (``base`` itself when nothing was written)."""
+        revision = self.store.current_revision()
+        if revision <= base.revision:
+            return base
+        live = self._with_entities(base, entities or self.entities)
+        if live is not None:
+            return live
+        changed = self.store.read_table("plans", since_revision=base.revision)
+        arrived = self.store.read_table("promotions", since_revision=base.revision)
+        state = with_plans(base, changed, revision, self.settings, now_utc())
+        state = with_promotions(state, arrived, self.settings, now_utc())
+        accepted = collaborations_frame(self.store, since_revision=base.revision)
+        return with_promotions(state, accepted, self.settings, now_utc())
+
+    def _with_entities(self, base: MatcherState, entities: LiveEntities) -> MatcherState | None:
         """The state with the creators, products and merchants written since ``base`` (None when there are none,
         or when they could not be added: then ``base`` keeps serving, with plans and promotions applied)."""
         try:
-            return self.entities.refresh(base)
+            return entities.refresh(base)
         except Exception:
             log.exception(
                 "could not add the entities written since revision %d; the previous state keeps serving", base.revision
@@ -216,7 +245,12 @@ class Service:
         self._next_check = float("inf")
         if self._checking.acquire(timeout=timeout):
             self._checking.release()
+        self.experiments.close()
         self.guard.close()
+        with self._swap:
+            self._state = None
+        gc.unfreeze()  # the frozen state can be collected now (its memory maps hold a descriptor each until then)
+        gc.collect()
 
     def _open_bundle(self) -> MatcherState:
         """The live bundle, loaded from a fresh verified snapshot, with the store's state; the snapshot is removed
@@ -275,6 +309,7 @@ class Service:
             return
         if self.store.current_revision() > state.revision:
             self.refresh_plans()
+        self.experiments.check(self._state)
         state = self._state
         if state is not None and now_utc() - state.now > timedelta(seconds=CLOCK_REFRESH_SECONDS):
             with self._swap:

@@ -9,7 +9,9 @@ maximum (gauges) over the workers.
 from __future__ import annotations
 
 import os
+import threading
 import time
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
@@ -79,7 +81,38 @@ class ServiceMetrics:
         self.reloads = Counter(
             "recsys_bundle_reloads", "Bundle reloads by outcome (ok, refused).", ["outcome"], registry=r
         )
+        self.stop_loss_alerts = Counter(
+            "recsys_stop_loss_alerts",
+            "Stop-loss alerts raised, by suggested action (each collaboration and action once per worker).",
+            ["action"],
+            registry=r,
+        )
+        self.experiment_requests = Counter(
+            "recsys_experiment_requests",
+            "Recommendation lists served inside an A/B experiment, by experiment and arm.",
+            ["experiment", "arm"],
+            registry=r,
+        )
+        self.experiment_exposures = Counter(
+            "recsys_experiment_exposures",
+            "Items shown inside an A/B experiment (exposures), by experiment and arm.",
+            ["experiment", "arm"],
+            registry=r,
+        )
+        self._alerted: set[tuple[str, ...]] = set()
+        self._alert_lock = threading.Lock()
         self._info_labels: tuple[str, str, str] | None = None
+
+    def count_alerts(self, alerts: Iterable[tuple[tuple[str, ...], str]]) -> None:
+        """Count stop-loss alerts ``(collaboration key, action)`` not counted before by this worker, so reading the
+        alerts again does not raise them again."""
+        with self._alert_lock:
+            for key, action in alerts:
+                if (*key, action) not in self._alerted:
+                    if len(self._alerted) >= 100_000:  # bounded memory: a very old alert may count again
+                        self._alerted.clear()
+                    self._alerted.add((*key, action))
+                    self.stop_loss_alerts.labels(action).inc()
 
     def observe_state(self, state: MatcherState) -> None:
         """Set the model and size gauges for the state a worker now serves."""

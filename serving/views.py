@@ -62,6 +62,7 @@ def _money(state: MatcherState, rec: Recommendation) -> dict[str, Any]:
         "predicted_gmv_interval": _interval(rec.predicted_gmv_low, rec.predicted_gmv_high),
         "predicted_units": _f(rec.predicted_units),
         "predicted_units_interval": _interval(rec.predicted_units_low, rec.predicted_units_high),
+        "predicted_gpm": _f(rec.predicted_gpm),
     }
 
 

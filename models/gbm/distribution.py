@@ -78,6 +78,11 @@ class DistributionModel:
     def predicted_gpm(self, X: np.ndarray, num_threads: int | None = None) -> np.ndarray:
         return np.expm1(np.maximum(self.regressor_.predict(X, num_threads=num_threads), 0.0))
 
+    def gpm_and_weight(self, X: np.ndarray, num_threads: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """(predicted GPM, distribution weight) per row from one pass of the trees (a page shows both)."""
+        raw = self.regressor_.predict(X, num_threads=num_threads)
+        return np.expm1(np.maximum(raw, 0.0)), self.weight_map_.transform(raw)
+
     def weight(self, X: np.ndarray, num_threads: int | None = None) -> np.ndarray:
         """Distribution weight in [0, 1] per row."""
         return self.weight_map_.transform(self.regressor_.predict(X, num_threads=num_threads))

@@ -15,8 +15,9 @@ diagnostics) every pair is eligible at the product's best public rate.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import faiss
 import numpy as np
@@ -80,6 +81,7 @@ class Recommendation:
     suspected_fake_engagement: bool = False  # the creator's followers or views look bought (models.integrity)
     creator_row: int = -1  # rows of the bundle's id maps, so the response needs no id lookups
     product_row: int = -1
+    predicted_gpm: float = 0.0  # the distribution model's GMV per 1,000 views of the promotion (yuan)
 
 
 class Matcher:
@@ -117,6 +119,14 @@ class Matcher:
     def with_planbook(self, planbook: PlanBook | None) -> Matcher:
         """The same matcher under other plan rules (plan edits, another time)."""
         return Matcher(self.engine, self.catalog, planbook, self.settings, self.market)
+
+    def with_pending(self, pending: np.ndarray) -> Matcher:
+        """The same matcher with ``pending`` unanswered invitations per creator row holding room: only the reranker's
+        capacity view changes, so nothing else is rebuilt."""
+        other = copy.copy(self)
+        weighted = np.asarray(pending, dtype=np.float64) * self.settings.matching.pending_invites
+        other.market = replace(self.market, state=self.market.state.with_pending(weighted))
+        return other
 
     def with_market(self, market: MarketView) -> Matcher:
         """The same matcher in another market state (promotions that arrived since)."""
@@ -179,7 +189,7 @@ class Matcher:
         """Recommendation objects for the page: ``outcomes`` rows in order, with their list score."""
         if len(outcomes.idx) == 0:  # an empty page (e.g. nothing pays min_commission): no model sees 0 rows
             return []
-        weight, reasons = self.explainer.explain(scored, outcomes.idx, outcomes.resolved.rate)
+        weight, gpm, reasons = self.explainer.explain(scored, outcomes.idx, outcomes.resolved.rate)
         state = self.market.state
         existing = state.existing(scored.c[outcomes.idx], scored.p[outcomes.idx])
         suspected = self.market.suspected(scored.c[outcomes.idx])
@@ -200,6 +210,7 @@ class Matcher:
                     predicted_gmv=round(float(outcomes.gmv[j]), 2),
                     predicted_units=round(float(outcomes.units[j]), 2),
                     distribution_weight=round(float(weight[j]), 4),
+                    predicted_gpm=round(float(gpm[j]), 2),
                     commission_rate=round(float(res.rate[j]), 4),
                     plan_id=str(plan_ids[plan_row]) if plan_ids is not None and plan_row >= 0 else None,
                     plan_type=_PLAN_TYPES[plan_type] if plan_type >= 0 else None,

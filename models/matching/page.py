@@ -22,12 +22,12 @@ class PageExplainer:
 
     def explain(
         self, scored: ScoredPairs, idx: np.ndarray, rate: np.ndarray | None = None
-    ) -> tuple[np.ndarray, list[list[Reason]]]:
-        """(distribution weight, reasons) for rows ``idx`` of ``scored``, a page in its order; ``rate``: the
-        commission rate each row shows (default: the plan rate it was scored with)."""
+    ) -> tuple[np.ndarray, np.ndarray, list[list[Reason]]]:
+        """(distribution weight, predicted GPM, reasons) for rows ``idx`` of ``scored``, a page in its order;
+        ``rate``: the commission rate each row shows (default: the plan rate it was scored with)."""
         X = scored.X[idx]
-        weight = self.engine.distribution.weight(X, num_threads=self.num_threads)
+        gpm, weight = self.engine.distribution.gpm_and_weight(X, num_threads=self.num_threads)
         contributions = self.engine.rankers[scored.direction].explain(X)
         shown_rate = scored.resolved.rate[idx] if rate is None else rate
         reasons = self.reasons[scored.direction].explain(contributions, scored.c[idx], scored.p[idx], shown_rate)
-        return weight, reasons
+        return weight, gpm, reasons

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
 
 from models.matching.notices import pool_notice
-from serving.deps import CreatorIdPath, CreatorSelfDep, SettingsDep, StateDep
+from recsys.core.experiments import ExperimentEndpoint
+from serving.deps import CreatorIdPath, CreatorSelfDep, ServiceDep, SettingsDep, StateDep
 from serving.errors import responses
 from serving.pagination import next_cursor
 from serving.routes._params import (
@@ -34,6 +35,8 @@ async def creator_products(
     _caller: CreatorSelfDep,
     settings: SettingsDep,
     state: StateDep,
+    service: ServiceDep,
+    response: Response,
     filters: ProductFiltersDep,
     k: KQuery = None,
     cursor: CursorQuery = None,
@@ -47,6 +50,8 @@ async def creator_products(
     an empty page carries a `notice` saying why.
 
     Who may call: the creator itself (creator key) and the admin."""
+    choice = service.experiments.choose(ExperimentEndpoint.CREATOR_PRODUCTS, creator_id, state, response)
+    state = choice.state  # an A/B arm serves the whole request (the live state without an experiment)
     size = page_size(k, settings)
     check_category(state, filters.category)
     offset = start_offset(cursor, state, settings)
@@ -54,10 +59,12 @@ async def creator_products(
     notice = None
     if not recs:
         notice = refusal(state.matcher.creator_refusal(creator_id)) or list_notice(pool_notice(filters, offset))
+    service.experiments.served(choice, len(recs))
     return ProductPool(
         creator_id=creator_id,
         model_run_id=state.run_id,
         items=[product_item(state, r) for r in recs],
         next_cursor=next_cursor(offset, size, len(recs), state.run_id, settings.serving.max_list_depth),
         notice=notice,
+        **choice.fields(),
     )

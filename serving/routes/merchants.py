@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
 
 from models.matching.matcher import UnknownEntity
 from models.matching.notices import merchant_creators_notice
+from recsys.core.experiments import ExperimentEndpoint
 from recsys.core.vocab import CreatorSort
 from serving import plan_store
 from serving.deps import ClockDep, MerchantIdPath, MerchantSelfDep, ServiceDep, SettingsDep, StateDep
@@ -38,6 +39,8 @@ async def merchant_creators(
     _caller: MerchantSelfDep,
     settings: SettingsDep,
     state: StateDep,
+    service: ServiceDep,
+    response: Response,
     filters: CreatorFiltersDep,
     k: KQuery = None,
     cursor: CursorQuery = None,
@@ -49,6 +52,8 @@ async def merchant_creators(
     Creators already promoting that product only with `include_existing=true`.
 
     Who may call: the merchant itself and the admin."""
+    choice = service.experiments.choose(ExperimentEndpoint.MERCHANT_CREATORS, merchant_id, state, response)
+    state = choice.state  # an A/B arm serves the whole request (the live state without an experiment)
     size = page_size(k, settings)
     check_category(state, filters.category)
     offset = start_offset(cursor, state, settings)
@@ -60,12 +65,14 @@ async def merchant_creators(
         if merchant_id not in state.merchant_ids:
             raise not_found("merchant", merchant_id) from None
         recs = []  # a known merchant without products in the model
+    service.experiments.served(choice, len(recs))
     return CreatorList(
         merchant_id=merchant_id,
         model_run_id=state.run_id,
         items=[creator_item(state, r) for r in recs],
         next_cursor=next_cursor(offset, size, len(recs), state.run_id, settings.serving.max_list_depth),
         notice=None if recs else list_notice(merchant_creators_notice(state.matcher, merchant_id, filters, offset)),
+        **choice.fields(),
     )
 
 

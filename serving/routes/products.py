@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
 
 from models.matching.matcher import UnknownEntity
 from models.matching.notices import product_creators_notice
+from recsys.core.experiments import ExperimentEndpoint
 from recsys.core.vocab import CreatorSort
 from serving.auth import require_product_owner
-from serving.deps import PrincipalDep, ProductIdPath, SettingsDep, StateDep
+from serving.deps import PrincipalDep, ProductIdPath, ServiceDep, SettingsDep, StateDep
 from serving.errors import responses
 from serving.pagination import next_cursor
 from serving.routes._params import (
@@ -47,6 +48,8 @@ async def product_creators(
     principal: PrincipalDep,
     settings: SettingsDep,
     state: StateDep,
+    service: ServiceDep,
+    response: Response,
     filters: CreatorFiltersDep,
     k: KQuery = None,
     cursor: CursorQuery = None,
@@ -61,7 +64,10 @@ async def product_creators(
     is ranked and cut into pages, so every page is full while creators match; an empty page carries a `notice`.
 
     Who may call: the product's merchant and the admin."""
-    require_product_owner(principal, product_id, product_merchant(state, product_id))
+    owner = product_merchant(state, product_id)
+    require_product_owner(principal, product_id, owner)
+    choice = service.experiments.choose(ExperimentEndpoint.PRODUCT_CREATORS, owner or product_id, state, response)
+    state = choice.state  # an A/B arm serves the whole request (the live state without an experiment)
     size = page_size(k, settings)
     check_category(state, filters.category)
     offset = start_offset(cursor, state, settings)
@@ -71,10 +77,12 @@ async def product_creators(
         notice = refusal(state.matcher.product_refusal(product_id)) or list_notice(
             product_creators_notice(state.matcher, product_id, filters, offset)
         )
+    service.experiments.served(choice, len(recs))
     return CreatorList(
         product_id=product_id,
         model_run_id=state.run_id,
         items=[creator_item(state, r) for r in recs],
         next_cursor=next_cursor(offset, size, len(recs), state.run_id, settings.serving.max_list_depth),
         notice=notice,
+        **choice.fields(),
     )

@@ -48,6 +48,15 @@ class Event(InputModel):
         "likes, comments, shares, completion_rate, clicks, orders, gmv, refunds) or an order (order_id, "
         "promotion_id, amount, created_at, confirmed_at, refunded_at, status). Validated like an import."
     )
+    experiment: str | None = Field(
+        default=None, max_length=64, description="The A/B experiment whose list this event followed (with `arm`)."
+    )
+    arm: str | None = Field(
+        default=None,
+        max_length=64,
+        description="The arm that served that list (the response's `arm`); stored with the event for "
+        "`recsys ab report`. An unknown experiment or arm quarantines the event.",
+    )
 
 
 class EventBatch(InputModel):

@@ -42,6 +42,11 @@ class _Money(PublicModel):
     predicted_gmv_interval: Interval = Field(description="80% interval of predicted_gmv (split conformal).")
     predicted_units: float = Field(description="Expected orders (units sold) over the horizon: GMV / price.")
     predicted_units_interval: Interval = Field(description="80% interval of predicted_units.")
+    predicted_gpm: float = Field(
+        0.0,
+        description="Predicted GPM of the promotion: GMV (yuan) per 1,000 views, from the content distribution "
+        "model (the figure stop-loss alerts compare realized GPM with).",
+    )
 
 
 class _Scores(_Money):
@@ -89,6 +94,8 @@ class ProductRecommendation(_Scores):
 class ProductPool(Page):
     creator_id: str
     items: list[ProductRecommendation]
+    experiment: str | None = Field(default=None, description="The A/B experiment that served this list (or null).")
+    arm: str | None = Field(default=None, description="The experiment's arm that served it (also `X-Recsys-Arm`).")
 
     model_config = examples(
         {
@@ -162,6 +169,8 @@ class CreatorList(Page):
     product_id: str | None = Field(default=None, description="Set for product-level lists.")
     merchant_id: str | None = Field(default=None, description="Set for shop-level lists.")
     items: list[CreatorRecommendation]
+    experiment: str | None = Field(default=None, description="The A/B experiment that served this list (or null).")
+    arm: str | None = Field(default=None, description="The experiment's arm that served it (also `X-Recsys-Arm`).")
 
     model_config = examples(
         {

@@ -35,6 +35,8 @@ def print_demo_banner(keys: DemoKeys, host: str, port: int, keys_path: str) -> N
     url = f"http://{host}:{port}"
     lines = [
         f"service:  {url}    API docs: {url}/docs    readiness: {url}/readyz",
+        f"web console: {url}/console/  (sign in with the merchant or the creator key below; the admin key for the "
+        "model page)",
         f"demo keys (demo only; also in {keys_path}):",
         f"  admin                      {keys.admin}",
         f"  merchant {keys.merchant_id:<17} {keys.merchant}",

@@ -68,6 +68,9 @@ REASONS: dict[str, str] = {
     "order_not_confirmed": "The order has not been confirmed yet.",
     "order_in_after_sale_window": "The order is still inside the after-sale window.",
     "withdrawal_balance_below_minimum": "The settled balance is below the minimum needed to withdraw.",
+    "order_already_refunded": "The order was refunded; its state cannot change any more.",
+    "order_already_settled": "The order was settled (paid to the creator); it cannot be refunded or changed.",
+    "order_status_backwards": "An order's state only moves forward (placed, confirmed, then refunded or settled).",
     # --- stop-loss ------------------------------------------------------------------------------------------
     "stop_loss_gpm_below_prediction": "Realized GPM is far below the predicted GPM after enough views.",
     "stop_loss_insufficient_views": "Not enough views yet to judge the collaboration.",

@@ -11,14 +11,24 @@ settleable  confirmed and the after-sale window is over, not paid yet
 
 An order's commission is ``amount x commission_rate``; :func:`attach_commission` finds the rate through the
 order's promotion and plan (tiered plans: the tier reached by the creator's earlier, non-refunded orders on
-that plan in the plan period, counted in units = orders or in GMV per ``tier_basis``).
+that plan in the plan period, counted in units = orders or in GMV per ``tier_basis``). Money that is summed and
+paid is exact: :func:`commission_amount` is ``Decimal(amount) x Decimal(rate)`` rounded half up to the fen (0.01).
+
+Order states (stored ``status``) move forward only (:func:`order_transition`)::
+
+    placed ──► confirmed ──► settled          (settled: paid to the creator's balance; final)
+       └──────────┴────────► refunded         (final; a settled order can no longer be refunded)
+
+An order becomes ``settled`` once confirmed and its after-sale window is over (:func:`settle_due`, the
+``recsys settle`` command); resending a state it already has changes nothing.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import ROUND_HALF_UP, Context, Decimal
 from typing import Any
 
 import numpy as np
@@ -32,6 +42,34 @@ from recsys.core.rules.reasons import Decision
 from recsys.core.vocab import PlanType
 
 SETTLEMENT_STATUSES: tuple[str, ...] = ("pending", "settleable", "paid", "refunded")
+CURRENCY = "CNY"
+"""The currency of every amount (yuan); the API sends money as decimal strings with two places."""
+FEN = Decimal("0.01")
+MONEY_CONTEXT = Context(prec=400, rounding=ROUND_HALF_UP)
+"""Decimal arithmetic wide enough for any float amount to the fen (1e308 has 309 digits): never rounds a sum,
+never raises on quantizing a huge amount."""
+
+
+def money(value: float | int | str | Decimal) -> Decimal:
+    """``value`` as an exact Decimal rounded half up to the fen; floats go through their shortest repr, so
+    ``129.9`` is ``Decimal("129.90")``, never ``129.900000000000005684...``."""
+    exact = value if isinstance(value, Decimal) else Decimal(str(value))
+    return exact.quantize(FEN, context=MONEY_CONTEXT)
+
+
+def commission_amount(amount: float | str | Decimal, rate: float | str | Decimal) -> Decimal:
+    """One order's commission: ``amount x rate`` in exact decimal, rounded half up to 0.01 (once, per order)."""
+    exact_amount = amount if isinstance(amount, Decimal) else Decimal(str(amount))
+    exact_rate = rate if isinstance(rate, Decimal) else Decimal(str(rate))
+    return MONEY_CONTEXT.multiply(exact_amount, exact_rate).quantize(FEN, context=MONEY_CONTEXT)
+
+
+def money_sum(values: Iterable[Decimal]) -> Decimal:
+    """The exact sum of ``values`` (0.00 when empty), in :data:`MONEY_CONTEXT`."""
+    total = Decimal("0.00")
+    for value in values:
+        total = MONEY_CONTEXT.add(total, value)
+    return total
 
 
 @dataclass(frozen=True)
@@ -110,7 +148,7 @@ def attach_commission(orders: pd.DataFrame, promotions: pd.DataFrame, plans: pd.
             rows = np.flatnonzero((out["plan_id"] == pid).to_numpy())
             in_period = (created.iloc[rows] >= plan.starts_at).to_numpy()
             if plan.ends_at is not None:
-                in_period &= (created.iloc[rows] < plan.ends_at).to_numpy()
+                in_period = in_period & (created.iloc[rows] < plan.ends_at).to_numpy()  # to_numpy may be read-only
             counted = in_period & ~refunded[rows]
             block = pd.DataFrame(
                 {
@@ -198,8 +236,44 @@ def creator_statement(
     return CreatorStatement(str(creator_id), start, end, now_ts, counts, gmv, commission, forfeited)
 
 
-def can_withdraw(settled_balance: float, settings: RulesSettings) -> Decision:
+def can_withdraw(settled_balance: float | Decimal, settings: RulesSettings) -> Decision:
     """A withdrawal needs a settled balance of at least ``withdrawal_min_balance`` (default 100)."""
     if settled_balance >= settings.withdrawal_min_balance:
         return Decision.accept()
     return Decision.refuse("withdrawal_balance_below_minimum")
+
+
+ORDER_STATES: tuple[str, ...] = ("placed", "confirmed", "refunded", "settled")
+"""The stored order states (``recsys.core.schema.ORDER_STATUSES``), in the order they may be reached."""
+_FINAL = {"refunded": "order_already_refunded", "settled": "order_already_settled"}
+
+
+def order_transition(
+    previous: Mapping[str, Any] | None,
+    new: Mapping[str, Any],
+    now: datetime | pd.Timestamp,
+    settings: RulesSettings,
+) -> Decision:
+    """May an order event (``new``: ``status, confirmed_at, amount, promotion_id``) replace the stored order
+    (``previous``; None for a new order)? Refused: leaving a final state (``refunded``, ``settled`` — a settled
+    order's amount and promotion are fixed too), going back (confirmed → placed) and settling an order that is
+    not confirmed or still in its after-sale window at ``now``. The same state again is allowed (no change)."""
+    status = str(new.get("status"))
+    old = None if previous is None else str(previous.get("status"))
+    if old in _FINAL:
+        same = old == status and all(previous.get(k) == new.get(k) for k in ("amount", "promotion_id"))  # type: ignore[union-attr]
+        return Decision.accept() if same else Decision.refuse(_FINAL[old])
+    if old == "confirmed" and status == "placed":
+        return Decision.refuse("order_status_backwards")
+    if status == "settled" and old != "settled":
+        settled = order_settlement({**new, "status": "confirmed"}, now, settings)
+        if not settled.pays:
+            return settled.decision
+    return Decision.accept()
+
+
+def settle_due(orders: pd.DataFrame, as_of: datetime | pd.Timestamp, settings: RulesSettings) -> np.ndarray:
+    """Which orders a settlement run at ``as_of`` settles: stored as ``confirmed``, never refunded, and their
+    after-sale window over by ``as_of`` (the rows :func:`settlement_status` calls settleable). Boolean array."""
+    confirmed = (orders["status"].astype(str) == "confirmed").to_numpy()
+    return confirmed & (settlement_status(orders, as_of, settings) == "settleable")
