@@ -7,7 +7,8 @@ at load and on every refresh:
   market's promotions (serving reads those since the bundle's cutoff); lists leave them out unless asked;
 - each creator's capacity for collaborations in a period (``weekly_capacity`` column, else a default by fan tier,
   ``matching.capacity_*``) and its current load: the distinct products it started promoting in the last
-  ``matching.capacity_days``;
+  ``matching.capacity_days``; the invitations it has not answered yet hold room too (``matching.pending_invites``
+  each), so lists stop sending the same creators more invitations than they can accept;
 - each product's samples left (``sample_stock`` column; empty = unlimited) and what one sample costs the merchant
   (``sample_cost`` column; empty = the default of ``rules.sample_cost_share`` and ``rules.sample_shipping``);
 - which creators are new or small (no sales history, or nano / micro), for the new-creator boost.
@@ -22,7 +23,7 @@ period. The reranker (:mod:`models.matching.rerank`) applies both.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 import numpy as np
@@ -74,6 +75,7 @@ class MarketState:
     product_stock: np.ndarray  # float64 samples left (inf = unlimited)
     new_creator: np.ndarray  # bool: no sales history yet, or a nano / micro creator
     product_sample_cost: np.ndarray | None = None  # float64 yuan per sample the product states (NaN: not stated)
+    creator_pending: np.ndarray | None = None  # float64: invitations not answered yet x matching.pending_invites
 
     @classmethod
     def empty(cls, n_creators: int, n_products: int) -> MarketState:
@@ -128,15 +130,12 @@ class MarketState:
         known = (c >= 0) & (p >= 0)
         keys = np.union1d(self.existing_keys, c[known] * self.n_products + p[known])
         load = self.creator_load + period_load(promotions, tables.creators, tables.products, now, days)
-        return MarketState(
-            keys,
-            self.n_products,
-            self.creator_capacity,
-            load,
-            self.product_stock,
-            self.new_creator,
-            self.product_sample_cost,
-        )
+        return replace(self, existing_keys=keys, creator_load=load)
+
+    def with_pending(self, pending: np.ndarray) -> MarketState:
+        """The state with ``pending`` (per creator row) as the room its unanswered invitations hold: a creator with
+        as many invitations out as capacity left is full for the next list, until they are answered."""
+        return replace(self, creator_pending=np.asarray(pending, dtype=np.float64))
 
     @property
     def capacity_known(self) -> np.ndarray:
@@ -145,8 +144,10 @@ class MarketState:
 
     @property
     def creator_left(self) -> np.ndarray:
-        """New collaborations each creator can still take this period (≥ 0)."""
-        return np.maximum(self.creator_capacity - self.creator_load, 0)
+        """New collaborations each creator can still take this period (≥ 0), less the room its unanswered
+        invitations hold."""
+        left = np.maximum(self.creator_capacity - self.creator_load, 0)
+        return left if self.creator_pending is None else np.maximum(left - self.creator_pending, 0.0)
 
     def existing(self, c: np.ndarray, p: np.ndarray) -> np.ndarray:
         """True for pairs that already collaborated."""

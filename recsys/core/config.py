@@ -240,6 +240,11 @@ class MatchingSettings(_Section):
     exposure_depth: int = Field(
         200, ge=1, description="A creator is 'in' a product's list when retrieval ranks it this high for it."
     )
+    pending_invites: float = Field(
+        1.0,
+        ge=0,
+        description="Each invitation a creator has not answered yet takes this much of its capacity left (0 = off).",
+    )
     new_creator_boost: float = Field(
         0.3, ge=0, description="New and small creators (no sales history, nano or micro): value x (1 + boost)."
     )
@@ -258,6 +263,7 @@ class MatchingSettings(_Section):
             new_creator_boost=0.0,
             category_diversity=0.0,
             capacity_room=0.0,
+            pending_invites=0.0,
         )
 
     def capacity_by_tier(self) -> dict[str, int]:

@@ -12,6 +12,8 @@ from recsys.core.keys import create_key
 from recsys.core.store import Store, now_utc
 from tests.serving.conftest import key
 
+pytestmark = pytest.mark.backends("sqlite", "postgresql")
+
 RATE = 0.31
 
 
@@ -224,3 +226,40 @@ def test_a_worker_started_later_counts_the_accepted_collaboration(env, invited) 
     c = np.array([tables.creators.row(accepted["creator_id"])])
     p = np.array([tables.products.row(accepted["product_id"])])
     assert state.matcher.market.state.existing(c, p)[0]
+
+
+def test_an_unanswered_invitation_holds_a_slot_of_the_creators_capacity(client, env, invited) -> None:  # type: ignore[no-untyped-def]
+    """Lists count pending invitations as taken room (matching.pending_invites): a creator invited to its limit is
+    not sent more invitations than it can accept; answering frees the slot again."""
+    w = env.world
+    url = f"/v1/products/{w.product}/creators"
+
+    def listed() -> dict[str, Any]:
+        items = client.get(url, params={"k": 60}, headers=key(w, "merchant")).json()["items"]
+        return {i["creator_id"]: i for i in items}
+
+    store = Store(env.settings.resolved_database_url)
+    try:
+        from serving.invite_store import pending_invite_counts
+
+        pending = pending_invite_counts(store, now_utc())  # other tests' invitations: a re-invite only extends
+    finally:
+        store.dispose()
+    skip = {w.creator, w.other_creator, w.listed_creator, w.unlisted_creator, *invited["keys"], *pending}
+    before = listed()
+    creator = next(c for c, i in before.items() if c not in skip and (i["creator_capacity_left"] or 0) >= 1)
+    assert before[creator]["creator_capacity_left"] is not None
+    left = before[creator]["creator_capacity_left"]
+    expires = (datetime.now(UTC) + timedelta(days=3)).isoformat()
+    body = {"creator_ids": [creator], "commission_rate": RATE, "expires_at": expires}
+    res = client.post(f"/v1/products/{w.product}/invites", json=body, headers=key(w, "merchant"))
+    assert res.status_code == 201, res.text
+    assert listed()[creator]["creator_capacity_left"] == left - 1
+    store = Store(env.settings.resolved_database_url)
+    try:
+        headers = {"X-API-Key": create_key(store, "creator", creator)[1]}
+    finally:
+        store.dispose()
+    invite_id = res.json()["items"][0]["invite_id"]
+    assert client.post(f"/v1/invites/{invite_id}/decline", headers=headers).status_code == 200
+    assert listed()[creator]["creator_capacity_left"] == left

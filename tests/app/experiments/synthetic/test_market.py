@@ -67,18 +67,29 @@ def test_accepted_collaborations_fit_each_rounds_capacity_and_the_samples(played
             promotions = pd.concat([promotions, added], ignore_index=True)
         assert np.all(used <= world.stock0), run.method.name
         assert np.array_equal(run.stock, world.stock0 - used), run.method.name
-        assert used.sum() > 0 and run.counts["invites_declined_capacity"] > 0  # the limits were really in play
+        assert used.sum() > 0  # the limits were really in play (omniscient lists never exceed them)
+        assert run.counts["invites_declined_capacity"] > 0 or run.method.name == market.OMNISCIENT
 
 
 def test_the_oracle_bounds_every_method(played: Played) -> None:
     m = {x.name: x.metrics for x in played.result.methods}
     oracle = m.pop(market.ORACLE)
-    assert set(m) == {market.POPULARITY, market.PER_QUERY, market.CAPACITY_AWARE}
+    assert set(m) == {market.POPULARITY, market.PER_QUERY, market.CAPACITY_AWARE, market.OMNISCIENT}
     for name, values in m.items():
         assert 0 < values["new_gmv"] <= oracle["new_gmv"], name
         assert values["new_gmv_over_oracle"] == pytest.approx(values["new_gmv"] / oracle["new_gmv"])
     assert np.all(np.bincount(played.best.c, minlength=played.world.n_c) <= played.best.creator_capacity)
     assert np.all(np.bincount(played.best.p, minlength=played.world.n_p) <= played.world.stock0)
+
+
+def test_omniscient_lists_fit_the_rounds_so_every_option_is_taken(played: Played) -> None:
+    """Perfect lists under the same frictions: never more options than room or samples, all new pairs."""
+    v = next(x.metrics for x in played.result.methods if x.name == market.OMNISCIENT)
+    assert v["declined_capacity"] == 0 and v["declined_samples"] == 0 and v.get("invites_ineligible", 0) == 0
+    run = next(r for r in played.runs if r.method.name == market.OMNISCIENT)
+    listed = int(run.creator_slots.sum() + run.product_slots.sum())
+    assert 0 < v["collaborations"] <= listed  # a pair both invited and in the pool is one option
+    assert v["new_pair_share"] == 1.0 and v["new_gmv_over_omniscient"] == pytest.approx(1.0)
 
 
 def test_counts_add_up(played: Played) -> None:

@@ -36,6 +36,11 @@ product its best ``market_oracle_creators_per_product``), a pair eligible if it 
 over the rounds (resolved in round 0, and again in a later round only where that can change it); creator capacity =
 its capacity over all rounds (round 0 less its load), product capacity = its initial samples. It relaxes the round
 structure and the creators' preferences: an upper bound.
+
+*Omniscient lists* (:mod:`.omniscient`) are a diagnostic method that keeps the rounds and knows the truth: each
+round an LP picks, among the pairs the round's invitations and pools can carry, the lists that maximise true GMV
+within capacities and samples. What they reach is the value the market's frictions leave to any list-maker;
+``new_gmv_over_omniscient`` says how much of it a method's lists capture.
 """
 
 from __future__ import annotations
@@ -45,6 +50,7 @@ from recsys.app.experiments.synthetic.market.report import market_result, run_ma
 from recsys.app.experiments.synthetic.market.rounds import MethodRun, decide, play, play_round
 from recsys.app.experiments.synthetic.market.world import (
     CAPACITY_AWARE,
+    OMNISCIENT,
     ORACLE,
     PER_QUERY,
     POPULARITY,
@@ -56,6 +62,7 @@ from recsys.app.experiments.synthetic.market.world import (
 
 __all__ = [
     "CAPACITY_AWARE",
+    "OMNISCIENT",
     "ORACLE",
     "PER_QUERY",
     "POPULARITY",

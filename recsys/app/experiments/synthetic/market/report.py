@@ -14,6 +14,7 @@ from recsys.app.experiments.synthetic.market.oracle import OracleAllocation, ora
 from recsys.app.experiments.synthetic.market.rounds import MethodRun, play
 from recsys.app.experiments.synthetic.market.world import (
     CAPACITY_AWARE,
+    OMNISCIENT,
     ORACLE,
     PER_QUERY,
     PRIMARY,
@@ -79,7 +80,7 @@ def _per_query(
     return frame
 
 
-def _method_result(world: World, run: MethodRun, oracle_gmv: float) -> MethodResult:
+def _method_result(world: World, run: MethodRun, oracle_gmv: float, omniscient_gmv: float) -> MethodResult:
     pop, counts = world.population, run.counts
     slots = run.creator_slots[pop]
     total, new = int(run.collaborations.sum()), int(run.new.sum())
@@ -89,6 +90,7 @@ def _method_result(world: World, run: MethodRun, oracle_gmv: float) -> MethodRes
     values: dict[str, float] = {
         PRIMARY: gmv,
         "new_gmv_over_oracle": _share(gmv, oracle_gmv),
+        "new_gmv_over_omniscient": _share(gmv, omniscient_gmv),
         "creator_new_gmv": float(run.gmv[pop].mean()),
         "collaborations": float(total),
         "new_pair_share": _share(new, total),
@@ -141,7 +143,8 @@ def _oracle_result(world: World, best: OracleAllocation) -> MethodResult:
 def market_result(world: World, runs: list[MethodRun], best: OracleAllocation, split: Split) -> ExperimentResult:
     config, engine = world.config, world.engine
     oracle_gmv = float(best.value.sum())
-    methods = [_method_result(world, run, oracle_gmv) for run in runs]
+    omniscient_gmv = next((float(run.gmv.sum()) for run in runs if run.method.name == OMNISCIENT), float("nan"))
+    methods = [_method_result(world, run, oracle_gmv, omniscient_gmv) for run in runs]
     methods.append(_oracle_result(world, best))
     by_name = {m.name: m.metrics for m in methods}
     admitted_products = np.logical_or.reduce([b.admitted_products for b in world.books])
@@ -195,7 +198,10 @@ def market_result(world: World, runs: list[MethodRun], best: OracleAllocation, s
         "rest are declined. Value = true expected GMV at the plan's rate of new pairs (a re-collaboration is "
         "worth 0). new_gmv = total value over all rounds. The oracle solves the allocation LP over the truly best "
         "new eligible pairs with each creator's capacity over all rounds and each product's initial samples: it "
-        "relaxes the round structure and the creators' preferences, an upper bound."
+        "relaxes the round structure and the creators' preferences, an upper bound. Omniscient lists keep the "
+        "rounds (who invites, who browses, list and pool sizes) and know the truth: each round an LP picks the "
+        "lists that maximise true GMV within capacities and samples, so creators accept every option — what "
+        "perfect lists reach in this market (new_gmv_over_omniscient: the share of it a method reaches)."
     )
     return ExperimentResult(
         dataset=DATASET,

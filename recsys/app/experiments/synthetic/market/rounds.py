@@ -13,12 +13,14 @@ from models.matching.assemble import assemble_matcher
 from models.matching.market import period_load
 from models.matching.matcher import Matcher
 from recsys.app.experiments.framework.rundir import method_slug
+from recsys.app.experiments.synthetic.market.omniscient import omniscient_lists
 from recsys.app.experiments.synthetic.market.world import (
     ACCEPTED,
     COUNTS,
     DATED_BEFORE_NOW,
     NO_CAPACITY,
     NO_SAMPLES,
+    OMNISCIENT,
     WEEK_DAYS,
     Method,
     World,
@@ -94,14 +96,22 @@ def _popularity_lists(world: World, book: PlanBook, keys: np.ndarray) -> tuple[L
 
 
 def _matcher_lists(world: World, matcher: Matcher) -> tuple[Lister, Lister]:
+    """The matcher's lists. Each product's invitations are pending until the creators decide at the end of the
+    round, so the next product's list sees them (``matching.pending_invites``), as the service sees the pending
+    invitations in its store."""
     tables, config = world.engine.tables, world.config
+    current, pending = [matcher], np.zeros(world.n_c)
 
     def creators_for(p: int) -> np.ndarray:
-        recs = matcher.recommend_creators(tables.products.id(p), k=config.market_invites_per_product)
-        return np.array([x.creator_row for x in recs], np.int64)
+        recs = current[0].recommend_creators(tables.products.id(p), k=config.market_invites_per_product)
+        rows = np.array([x.creator_row for x in recs], np.int64)
+        if matcher.settings.matching.pending_invites > 0 and len(rows):
+            np.add.at(pending, rows, 1.0)
+            current[0] = matcher.with_pending(pending.copy())
+        return rows
 
     def products_for(c: int) -> np.ndarray:
-        recs = matcher.recommend_products(tables.creators.id(c), k=config.market_pool_size)
+        recs = current[0].recommend_products(tables.creators.id(c), k=config.market_pool_size)
         return np.array([x.product_row for x in recs], np.int64)
 
     return creators_for, products_for
@@ -113,7 +123,16 @@ def play_round(world: World, run: MethodRun, r: int) -> None:
     promotions = run.promotions(world)
     load = period_load(promotions, tables.creators, tables.products, now, WEEK_DAYS)
     left = np.maximum(world.capacity - load, 0)
-    if run.method.matching is None:
+    products = world.order(r, world.n_p, 0)
+    products = products[book.admitted_products[products] & (run.stock[products] > 0)]
+    products = products[: math.ceil(config.market_inviting_share * len(products))]
+    creators = world.order(r, world.n_c, 1)
+    creators = creators[book.admitted_creators[creators] & (left[creators] > 0)]
+    creators = creators[: math.ceil(config.market_browsing_share * len(creators))]
+    if run.method.name == OMNISCIENT:
+        lists, pools_of = omniscient_lists(world, r, run.keys, products, creators, left, run.stock)
+        creators_for, products_for = lists.__getitem__, pools_of.__getitem__
+    elif run.method.matching is None:
         creators_for, products_for = _popularity_lists(world, book, run.keys)
     else:
         settings = world.settings.model_copy(update={"matching": run.method.matching})
@@ -122,15 +141,9 @@ def play_round(world: World, run: MethodRun, r: int) -> None:
         run.load_mismatch += int(np.count_nonzero(seen[world.population] != load[world.population]))
         creators_for, products_for = _matcher_lists(world, matcher)
 
-    products = world.order(r, world.n_p, 0)
-    products = products[book.admitted_products[products] & (run.stock[products] > 0)]
-    products = products[: math.ceil(config.market_inviting_share * len(products))]
     invited = [creators_for(int(p)) for p in products]
     inv_c = np.concatenate([np.empty(0, np.int64), *invited])
     inv_p = np.repeat(products, [len(x) for x in invited]).astype(np.int64)
-    creators = world.order(r, world.n_c, 1)
-    creators = creators[book.admitted_creators[creators] & (left[creators] > 0)]
-    creators = creators[: math.ceil(config.market_browsing_share * len(creators))]
     pools = [products_for(int(c)) for c in creators]
     pool_p = np.concatenate([np.empty(0, np.int64), *pools])
     pool_c = np.repeat(creators, [len(x) for x in pools]).astype(np.int64)

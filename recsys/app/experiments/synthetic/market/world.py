@@ -24,6 +24,7 @@ POPULARITY = "popularity"
 PER_QUERY = "per-query pipeline (today)"
 CAPACITY_AWARE = "capacity-aware pipeline"
 ORACLE = "oracle (allocation LP, upper bound)"
+OMNISCIENT = "omniscient lists (true values, same rounds)"
 ABLATIONS: dict[str, dict[str, object]] = {
     "capacity-aware, with allocation prices": {"allocation": True},
     "capacity-aware, no exposure decay": {"exposure_decay": 0.0},
@@ -64,6 +65,7 @@ def market_methods(config: Config, settings: Settings) -> list[Method]:
         Method(POPULARITY, None),
         Method(PER_QUERY, MatchingSettings.per_query()),
         Method(CAPACITY_AWARE, base),
+        Method(OMNISCIENT, None),  # a diagnostic: what perfect lists reach in these rounds (omniscient.py)
     ]
     if config.market_ablations:
         methods += [Method(name, base.model_copy(update=change)) for name, change in ABLATIONS.items()]
