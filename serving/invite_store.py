@@ -14,6 +14,7 @@ import secrets
 from datetime import UTC, datetime
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
@@ -21,7 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from recsys.core.config import Settings
 from recsys.core.schema import COLLABORATIONS, INVITES, SA_TABLES
 from recsys.core.store import Store
-from recsys.core.vocab import PlanType
+from recsys.core.vocab import PlanType, Vocabulary
 from recsys.core.workflows import (
     InviteAction,
     InviteStatus,
@@ -310,3 +311,14 @@ def pending_invite_counts(store: Store, now: datetime) -> dict[str, int]:
     )
     with store.engine.connect() as conn:
         return {str(creator): int(n) for creator, n in conn.execute(query)}
+
+
+def pending_invites_by_row(store: Store, creators: Vocabulary, now: datetime) -> np.ndarray:
+    """:func:`pending_invite_counts` as an array over ``creators``' rows (ids the bundle does not know left out)."""
+    counts = pending_invite_counts(store, now)
+    pending = np.zeros(len(creators))
+    if counts:
+        rows = creators.rows(np.array(list(counts), dtype=object))
+        known = rows >= 0
+        np.add.at(pending, rows[known], np.array(list(counts.values()), dtype=np.float64)[known])
+    return pending

@@ -20,7 +20,6 @@ import threading
 import time
 from datetime import timedelta
 
-import numpy as np
 import sqlalchemy as sa
 
 from models.bundle import BundleError
@@ -31,7 +30,7 @@ from serving.auth import KeyRing
 from serving.bundle_guard import BundleGuard
 from serving.errors import ApiError
 from serving.experiments import ExperimentRuntime
-from serving.invite_store import collaborations_frame, pending_invite_counts
+from serving.invite_store import collaborations_frame, pending_invites_by_row
 from serving.live_entities import LiveEntities
 from serving.sample_store import SAMPLE_FULFILMENT_KEY, fulfilment_rates
 from serving.state import (
@@ -140,16 +139,10 @@ class Service:
         if self.settings.matching.pending_invites <= 0:
             return
         try:
-            counts = pending_invite_counts(self.store, now_utc())
+            pending = pending_invites_by_row(self.store, state.matcher.engine.tables.creators, now_utc())
         except Exception as exc:  # a store hiccup must not block a state swap; the next state reads them again
             log.warning("could not read pending invitations: %s", exc)
             return
-        creators = state.matcher.engine.tables.creators
-        pending = np.zeros(len(creators))
-        if counts:
-            rows = creators.rows(np.array(list(counts), dtype=object))
-            known = rows >= 0
-            np.add.at(pending, rows[known], np.array(list(counts.values()), dtype=np.float64)[known])
         state.matcher = state.matcher.with_pending(pending)
 
     def _swap_in_new_bundle(self, state: MatcherState) -> None:
