@@ -10,6 +10,8 @@ from typer.testing import CliRunner
 
 from tests.serving.conftest import key
 
+pytestmark = pytest.mark.backends("sqlite", "postgresql")
+
 RATE = 0.15
 DAY = timedelta(days=1)
 
@@ -58,6 +60,7 @@ def settle(env, monkeypatch, as_of: str):  # type: ignore[no-untyped-def]
     from recsys.core.config import get_settings
 
     monkeypatch.setenv("RECSYS_DATA_DIR", str(env.settings.data_dir))
+    monkeypatch.setenv("RECSYS_DATABASE_URL", env.settings.resolved_database_url)  # SQLite file or PostgreSQL
     get_settings.cache_clear()
     try:
         return CliRunner().invoke(app, ["settle", "--as-of", as_of], catch_exceptions=False)

@@ -12,6 +12,8 @@ import pytest
 
 from tests.serving.conftest import key
 
+pytestmark = pytest.mark.backends("sqlite", "postgresql")
+
 DAY = timedelta(days=1)
 
 
