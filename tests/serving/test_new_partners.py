@@ -3,13 +3,9 @@ checked through the HTTP API against the promotions in the store."""
 
 from __future__ import annotations
 
-import pytest
-
 from recsys.core.keys import create_key
 from recsys.core.store import Store
 from tests.serving.conftest import key
-
-pytestmark = pytest.mark.backends("sqlite", "postgresql")
 
 
 def _promotions(env):  # type: ignore[no-untyped-def]

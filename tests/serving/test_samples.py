@@ -13,8 +13,6 @@ from recsys.core.schema import EXTRA_COLUMN, SA_TABLES
 from recsys.core.store import Store, now_utc
 from tests.serving.conftest import key
 
-pytestmark = pytest.mark.backends("sqlite", "postgresql")
-
 
 def _set_stock(env, product_id: str, stock: int | None) -> None:  # type: ignore[no-untyped-def]
     """Give a product ``stock`` samples (None: unlimited), as a catalogue import would."""

@@ -1,10 +1,10 @@
 """Property-based run over the OpenAPI schema (every operation, admin key): no 5xx, no schema violations.
 
-Bounded for CI (~1.5 min): the schema's own examples (which name real fixture ids) plus 50 generated valid and
-invalid cases per operation, then a stateful phase of 25 scenarios (sequences of calls chained by the links
-schemathesis infers: a created plan read, patched, listed ...), the same cases every run. Runs in-process through
-schemathesis' ASGI transport. ``python -m bench.fuzz`` runs the same tests heavier and with new random cases
-(``RECSYS_FUZZ_EXAMPLES``, ``RECSYS_FUZZ_STATEFUL``, ``RECSYS_FUZZ_RANDOM``).
+Bounded for CI (~1.5 min): the schema's own examples (which name real fixture ids) plus 30 generated valid and
+invalid cases per operation (45 operations), then a stateful phase of 25 scenarios (sequences of calls chained by
+the links schemathesis infers: a created plan read, patched, listed ...), the same cases every run. Runs
+in-process through schemathesis' ASGI transport. ``python -m bench.fuzz`` runs the same tests heavier and with new
+random cases (``RECSYS_FUZZ_EXAMPLES``, ``RECSYS_FUZZ_STATEFUL``, ``RECSYS_FUZZ_RANDOM``).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from tests.serving.conftest import key
 
-GENERATED_PER_OPERATION = int(os.environ.get("RECSYS_FUZZ_EXAMPLES", "50"))
+GENERATED_PER_OPERATION = int(os.environ.get("RECSYS_FUZZ_EXAMPLES", "30"))
 STATEFUL_SCENARIOS = int(os.environ.get("RECSYS_FUZZ_STATEFUL", "25"))
 FIXED = os.environ.get("RECSYS_FUZZ_RANDOM") != "1"  # CI replays the same cases; bench.fuzz draws new ones
 # Not a schema violation: a schema-valid value can still name an unknown category, a foreign cursor or an invalid
