@@ -27,7 +27,16 @@ def main(argv: list[str] | None = None) -> int:
         "RECSYS_FUZZ_RANDOM": "1",
     }
     start = time.perf_counter()
-    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/serving/test_schemathesis.py"]
+    command = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        "tests/serving/test_schemathesis.py",
+        "tests/serving/test_schemathesis_more.py",
+    ]
     code = subprocess.run(command, env=env, check=False).returncode
     seconds = time.perf_counter() - start
     outcome = "no server error, no schema violation" if code == 0 else f"FAILED (pytest exit {code})"

@@ -44,6 +44,7 @@ TAGS = [
     {"name": "invites", "description": "Invitations to targeted plans; accepting starts a collaboration."},
     {"name": "samples", "description": "Sample requests: request, approve or reject, ship, report the content."},
     {"name": "statements", "description": "Commission statements (creator, merchant) and creator withdrawals."},
+    {"name": "tasks", "description": "Tasks: briefs, invitations and applications, deliverables, content review."},
     {"name": "events", "description": "Promotion and order events (admin)."},
     {"name": "experiments", "description": "A/B experiments of bundles and settings (admin key)."},
     {"name": "admin", "description": "Operations (admin key)."},

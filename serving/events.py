@@ -6,6 +6,8 @@ references to the store — an order may reference a promotion accepted earlier 
 upserted into ``promotions`` / ``orders`` with one new revision and their event ids recorded in ``events``; bad
 ones go to ``quarantined_events`` with the reason. Every event gets a result; none is dropped silently.
 Accepted events reach features and models at the next ``recsys train`` (then ``POST /v1/admin/reload``).
+Funnel events (``exposure``, ``click``, ``add_to_cart``; issue 22) go to ``funnel_events`` instead, checked and
+written by :class:`serving.funnel_store.FunnelBatch` in the same transaction; they write no store revision.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from recsys.core.datasets.validate import REASON, SOURCE_ROW, DatasetError, vali
 from recsys.core.schema import EVENTS, QUARANTINED_EVENTS, TABLES
 from recsys.core.store import Store, now_utc
 from serving.experiment_store import arm_problem, record_event_arms
+from serving.funnel_store import FUNNEL_KINDS, FunnelBatch
 from serving.ledger_store import order_transition_problems
 from serving.schemas import Event, EventBatchResult, EventResult
 
@@ -32,12 +35,16 @@ _SCALARS = (str, int, float, bool, type(None))
 
 
 def _entity_id(event: Event) -> str | None:
+    if event.kind in FUNNEL_KINDS:  # funnel events (exposure, click, add_to_cart) have no entity of their own
+        return None
     value = event.data.get(TABLES[EVENT_TABLES[event.kind]].key)
     return str(value) if isinstance(value, str | int) and not isinstance(value, bool) else None
 
 
 def shape_problem(event: Event) -> str | None:
     """Problems validate_rows cannot see: unknown fields and values that are not JSON scalars."""
+    if event.kind in FUNNEL_KINDS:  # checked by serving.funnel_store.FunnelBatch.add
+        return None
     spec = TABLES[EVENT_TABLES[event.kind]]
     unknown = sorted(set(event.data) - set(spec.column_names))
     if unknown:
@@ -141,12 +148,18 @@ class _Batch:
         seen = _seen(self.conn, list(dict.fromkeys(ids)))
         first: set[str] = set()
         pending: dict[str, list[int]] = {kind: [] for kind in EVENT_TABLES}
+        funnel = FunnelBatch(self.conn, self.events, self.received)
         for i, event in enumerate(self.events):
             if event.event_id in seen or event.event_id in first:
                 self.result(i, "duplicate")
                 continue
             first.add(event.event_id)
             problem = shape_problem(event) or arm_problem(self.conn, event.experiment, event.arm)
+            if problem is None and event.kind in FUNNEL_KINDS:
+                problem = funnel.add(event)
+                if problem is None:
+                    self.accept(i)
+                    continue
             if problem is not None:
                 self.quarantine(i, problem)
             else:
@@ -154,6 +167,7 @@ class _Batch:
         for kind in EVENT_TABLES:  # promotions first: orders may reference them
             if pending[kind]:
                 self.apply(kind, pending[kind])
+        funnel.write()  # exposure, click and add-to-cart rows (serving.funnel_store)
         if self.accepted_rows:
             self.conn.execute(sa.insert(EVENTS), self.accepted_rows)
             arms = {e.event_id: (e.experiment, e.arm) for e in reversed(self.events)}  # the first of a repeated id

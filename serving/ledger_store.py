@@ -2,9 +2,11 @@
 
 Rules are :mod:`recsys.core.rules.settlement` (statuses, transitions, what a run settles) and
 :mod:`recsys.core.workflows.ledger` (exact money, figures, balance); the tables are
-:mod:`recsys.core.workflows.ledger_tables`. Every write here takes the write lock first (SQLite: the first
-statement of the transaction writes, so the database's single writer lock is held before anything is read;
-PostgreSQL: a row lock), so what it reads afterwards is the latest committed state on both databases.
+:mod:`recsys.core.workflows.ledger_tables`. Fixed task fees (deliverables that passed QA) are part of the balance: a
+withdrawal pays them with the commission and marks each paid deliverable's ``withdrawal_id``. Every write here
+takes the write lock first (SQLite: the first statement of the transaction writes, so the database's single writer
+lock is held before anything is read; PostgreSQL: a row lock), so what it reads afterwards is the latest committed
+state on both databases.
 """
 
 from __future__ import annotations
@@ -33,8 +35,10 @@ from recsys.core.rules.settlement import (
 )
 from recsys.core.schema import REVISIONS, SA_TABLES, TABLES
 from recsys.core.store import Store
-from recsys.core.workflows.ledger import ZERO, Balance, LedgerLine, balance, ledger_lines
+from recsys.core.workflows.ledger import ZERO, Balance, FeeLine, LedgerLine, balance, ledger_lines
 from recsys.core.workflows.ledger_tables import LEDGER_LOCKS, WITHDRAWAL_ORDERS, WITHDRAWALS
+from recsys.core.workflows.task_tables import TASK_DELIVERABLES
+from recsys.core.workflows.tasks import DeliverableState
 from serving.errors import ApiError
 
 _ORDER_COLUMNS = TABLES["orders"].column_names
@@ -99,10 +103,32 @@ def _paid_out(conn: Connection, where: Any) -> dict[str, str]:
     return {str(o): str(w) for o, w in conn.execute(query)}
 
 
+def _has_task_tables(conn: Connection) -> bool:
+    """False on a store that predates the task tables (migration 0003): it owes no fees."""
+    return sa.inspect(conn).has_table(TASK_DELIVERABLES.name)
+
+
+def fee_lines(conn: Connection, creator_id: str) -> list[FeeLine]:
+    """The creator's fixed task fees owed (deliverables that passed QA, with a fee), oldest QA first."""
+    if not _has_task_tables(conn):
+        return []
+    d = TASK_DELIVERABLES
+    query = (
+        sa.select(d.c.deliverable_id, d.c.task_id, d.c.fee_fen, d.c.passed_qa_at, d.c.withdrawal_id)
+        .where(d.c.creator_id == creator_id, d.c.state == DeliverableState.PASSED_QA.value, d.c.fee_fen > 0)
+        .order_by(d.c.passed_qa_at, d.c.deliverable_id)
+    )
+    return [
+        FeeLine(str(dlv), str(task), creator_id, Decimal(int(fen)) / 100, passed, None if wd is None else str(wd))
+        for dlv, task, fen, passed, wd in conn.execute(query)
+    ]
+
+
 def creator_ledger(
     store: Store, conn: Connection, creator_id: str, now: datetime, settings: Settings
 ) -> tuple[list[LedgerLine], Balance]:
-    """Every order line of the creator (all periods; tiers need the earlier orders) and its balance at ``now``."""
+    """Every order line of the creator (all periods; tiers need the earlier orders) and its balance at ``now``
+    (settled commission and QA-passed task fees)."""
     frame = _with_rates(conn, store, _order_rows(conn, SA_TABLES["promotions"].c.creator_id == creator_id))
     lines = ledger_lines(frame, now, settings.rules, _paid_out(conn, WITHDRAWAL_ORDERS.c.creator_id == creator_id))
     withdrawn_fen = conn.execute(
@@ -110,7 +136,7 @@ def creator_ledger(
             WITHDRAWALS.c.creator_id == creator_id
         )
     ).scalar_one()
-    return lines, balance(lines, Decimal(int(withdrawn_fen)) / 100)
+    return lines, balance(lines, Decimal(int(withdrawn_fen)) / 100, fee_lines(conn, creator_id))
 
 
 def merchant_ledger(
@@ -132,9 +158,33 @@ def _fen(amount: Decimal) -> int:
     return int(MONEY_CONTEXT.multiply(amount, Decimal(100)).to_integral_value(context=MONEY_CONTEXT))
 
 
-def _withdrawal_record(row: Any) -> dict[str, Any]:
+class _FeesTaken(Exception):
+    """A fee the withdrawal meant to pay was already paid by another one: roll back and retry."""
+
+
+def _fees_paid(conn: Connection, creator_id: str, withdrawal_id: str | None = None) -> dict[str, tuple[int, int]]:
+    """Per withdrawal of the creator (or just ``withdrawal_id``): (fees paid, their sum in fen)."""
+    if not _has_task_tables(conn):
+        return {}
+    d = TASK_DELIVERABLES
+    query = (
+        sa.select(d.c.withdrawal_id, sa.func.count(), sa.func.sum(d.c.fee_fen))
+        .where(d.c.creator_id == creator_id, d.c.withdrawal_id.is_not(None))
+        .group_by(d.c.withdrawal_id)
+    )
+    if withdrawal_id is not None:
+        query = query.where(d.c.withdrawal_id == withdrawal_id)
+    return {str(w): (int(n), int(fen)) for w, n, fen in conn.execute(query)}
+
+
+def _withdrawal_record(row: Any, fees: tuple[int, int] = (0, 0)) -> dict[str, Any]:
+    """The stored withdrawal with exact ``amount`` split into ``commission`` and ``fees`` (``fee_count`` fees)."""
     record = dict(row)
-    record["amount"] = Decimal(int(record.pop("amount_fen"))) / 100
+    amount_fen = int(record.pop("amount_fen"))
+    record["amount"] = Decimal(amount_fen) / 100
+    record["fee_count"], fee_fen = fees
+    record["fees"] = Decimal(fee_fen) / 100
+    record["commission"] = Decimal(amount_fen - fee_fen) / 100
     return record
 
 
@@ -146,7 +196,26 @@ def _existing(conn: Connection, creator_id: str, client_key: str) -> dict[str, A
         .mappings()
         .first()
     )
-    return None if row is None else _withdrawal_record(row)
+    if row is None:
+        return None
+    paid = _fees_paid(conn, creator_id, str(row["withdrawal_id"]))
+    return _withdrawal_record(row, paid.get(str(row["withdrawal_id"]), (0, 0)))
+
+
+def _pay_fees(conn: Connection, creator_id: str, withdrawal_id: str, deliverable_ids: tuple[str, ...]) -> None:
+    """Mark the deliverables' fees paid by ``withdrawal_id``; each only if no withdrawal paid it yet (else
+    :class:`_FeesTaken`: the transaction rolls back, so a fee is never paid twice)."""
+    d = TASK_DELIVERABLES
+    marked = 0
+    for chunk in _chunks(list(deliverable_ids)):
+        result = conn.execute(
+            sa.update(d)
+            .where(d.c.deliverable_id.in_(chunk), d.c.creator_id == creator_id, d.c.withdrawal_id.is_(None))
+            .values(withdrawal_id=withdrawal_id)
+        )
+        marked += result.rowcount
+    if marked != len(deliverable_ids):
+        raise _FeesTaken(withdrawal_id)
 
 
 def below_minimum(available: Decimal, settings: Settings) -> ApiError:
@@ -174,8 +243,9 @@ def _withdraw(
         message = f"the available balance {bal.available:.2f} {CURRENCY} is too large for one withdrawal"
         raise ApiError(409, "withdrawal_amount_too_large", message, [{"available": f"{bal.available:.2f}"}])
     covered = [line for line in lines if line.order_id in set(bal.available_orders)]
+    withdrawal_id = f"wd-{secrets.token_hex(6)}"
     record = {
-        "withdrawal_id": f"wd-{secrets.token_hex(6)}",
+        "withdrawal_id": withdrawal_id,
         "creator_id": creator_id,
         "client_key": client_key,
         "amount_fen": _fen(bal.available),
@@ -185,19 +255,21 @@ def _withdraw(
         "created_at": now,
     }
     conn.execute(sa.insert(WITHDRAWALS).values(**record))
-    conn.execute(
-        sa.insert(WITHDRAWAL_ORDERS),
-        [
-            {
-                "order_id": line.order_id,
-                "withdrawal_id": record["withdrawal_id"],
-                "creator_id": creator_id,
-                "commission_fen": _fen(line.commission),
-            }
-            for line in covered
-        ],
-    )
-    return _withdrawal_record(record), True
+    _pay_fees(conn, creator_id, withdrawal_id, bal.available_fees)
+    if covered:  # a withdrawal of fees only covers no order
+        conn.execute(
+            sa.insert(WITHDRAWAL_ORDERS),
+            [
+                {
+                    "order_id": line.order_id,
+                    "withdrawal_id": withdrawal_id,
+                    "creator_id": creator_id,
+                    "commission_fen": _fen(line.commission),
+                }
+                for line in covered
+            ],
+        )
+    return _withdrawal_record(record, (len(bal.available_fees), _fen(bal.fees_available))), True
 
 
 def create_withdrawal(
@@ -205,13 +277,14 @@ def create_withdrawal(
 ) -> tuple[dict[str, Any], bool]:
     """Withdraw the creator's whole available balance, once per ``client_key``: returns the withdrawal and whether
     this call created it (False: the key's earlier withdrawal, unchanged). 409 ``withdrawal_balance_below_minimum``
-    under ``rules.withdrawal_min_balance``. A transaction that lost a race on the unique keys is retried: it then
-    finds the winner's withdrawal (same key) or the orders already paid out (another key)."""
+    under ``rules.withdrawal_min_balance``. The balance is settled commission plus QA-passed task fees. A
+    transaction that lost a race (unique keys, or a fee already marked paid) is retried: it then finds the
+    winner's withdrawal (same key) or the orders and fees already paid out (another key)."""
     for attempt in range(attempts):
         try:
             with store.transaction() as conn:
                 return _withdraw(store, conn, creator_id, client_key, now, settings)
-        except IntegrityError:
+        except (IntegrityError, _FeesTaken):
             if attempt == attempts - 1:
                 raise
     raise AssertionError("unreachable")  # pragma: no cover
@@ -224,7 +297,10 @@ def list_withdrawals(store: Store, creator_id: str) -> list[dict[str, Any]]:
         .order_by(WITHDRAWALS.c.created_at.desc(), WITHDRAWALS.c.withdrawal_id)
     )
     with store.engine.connect() as conn:
-        return [_withdrawal_record(r) for r in conn.execute(query).mappings()]
+        fees = _fees_paid(conn, creator_id)
+        return [
+            _withdrawal_record(r, fees.get(str(r["withdrawal_id"]), (0, 0))) for r in conn.execute(query).mappings()
+        ]
 
 
 # --- settlement runs ------------------------------------------------------------------------------------------

@@ -69,8 +69,10 @@ def creator_statement_view(
     now: datetime,
     settings: Settings,
     max_lines: int,
+    fees: schema.TaskFees | None = None,
 ) -> schema.CreatorStatement:
-    """The statement of ``lines`` (already the period's) with the all-time ``bal``."""
+    """The statement of ``lines`` (already the period's) with the all-time ``bal`` (settled commission and the
+    fixed task fees that passed QA) and the fee figures (``serving.task_store.statement_fees``)."""
     plan_product = {line.plan_id: line.product_id for line in lines}
     return schema.CreatorStatement(
         creator_id=creator_id,
@@ -90,11 +92,16 @@ def creator_statement_view(
         balance=balance_view(bal, settings),
         lines=[line_view(line) for line in lines[:max_lines]],
         lines_truncated=len(lines) > max_lines,
+        fees=fees,
     )
 
 
 def merchant_statement_view(
-    merchant_id: str, lines: list[LedgerLine], period: tuple[datetime, datetime], now: datetime
+    merchant_id: str,
+    lines: list[LedgerLine],
+    period: tuple[datetime, datetime],
+    now: datetime,
+    fees: schema.TaskFees | None = None,
 ) -> schema.MerchantStatement:
     return schema.MerchantStatement(
         merchant_id=merchant_id,
@@ -107,6 +114,7 @@ def merchant_statement_view(
             schema.CreatorFigures(creator_id=creator_id, totals=figures_view(fig))
             for creator_id, fig in figures_by(lines, lambda line: line.creator_id).items()
         ],
+        fees=fees,
     )
 
 
@@ -118,6 +126,9 @@ def withdrawal_view(record: dict[str, Any]) -> schema.WithdrawalPublic:
         amount=amount_text(record["amount"]),
         currency=record["currency"],
         order_count=int(record["order_count"]),
+        commission=amount_text(record["commission"]),
+        fees=amount_text(record["fees"]),
+        fee_count=int(record["fee_count"]),
         status=record["status"],
         created_at=_aware(record["created_at"]),
     )

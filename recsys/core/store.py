@@ -33,7 +33,11 @@ from recsys.core.schema import (
     Marketplace,
     TableSpec,
 )
-from recsys.core.workflows import ledger_tables  # noqa: F401  (registers the ledger tables on METADATA)
+from recsys.core.workflows import (
+    funnel_tables,  # noqa: F401  (registers the funnel events table on METADATA)
+    ledger_tables,  # noqa: F401  (registers the ledger tables on METADATA)
+    task_tables,  # noqa: F401  (registers the task tables on METADATA)
+)
 
 _CHUNK = 20_000
 _READ_CHUNK = 100_000  # rows per fetch when reading a table

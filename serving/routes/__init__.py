@@ -22,6 +22,9 @@ from serving.routes import invites as invite_routes
 from serving.routes import lookalikes as lookalike_routes
 from serving.routes import samples as sample_routes
 from serving.routes import statements as statement_routes
+from serving.routes import task_reports as task_report_routes
+from serving.routes import task_reviews as task_review_routes
+from serving.routes import tasks as task_routes
 from serving.routes import trend as trend_routes
 from serving.routes import whatif as whatif_routes
 
@@ -41,6 +44,9 @@ ROUTERS = [
     invite_routes.router,
     sample_routes.router,
     statement_routes.router,
+    task_routes.router,
+    task_review_routes.router,
+    task_report_routes.router,
     sample_lists.router,
     audience.router,
     me.router,

@@ -14,7 +14,7 @@ from fastapi import APIRouter, Depends, Header, Query, Response
 from recsys.core.rules.settlement import CURRENCY
 from recsys.core.vocab import Role
 from recsys.core.workflows.ledger import created_between
-from serving import ledger_store, ledger_views
+from serving import ledger_store, ledger_views, task_store
 from serving.auth import Principal
 from serving.deps import ClockDep, CreatorIdPath, MerchantIdPath, MerchantSelfDep, PrincipalDep, ServiceDep
 from serving.errors import ApiError, forbidden, not_found, responses
@@ -102,8 +102,9 @@ def creator_statement(
     window = period(start, end, now)
     with service.store.engine.connect() as conn:
         lines, bal = ledger_store.creator_ledger(service.store, conn, creator_id, now, service.settings)
+        fees = task_store.statement_fees(conn, window, creator_id=creator_id)
     chosen = created_between(lines, *window)
-    return ledger_views.creator_statement_view(creator_id, chosen, bal, window, now, service.settings, max_lines)
+    return ledger_views.creator_statement_view(creator_id, chosen, bal, window, now, service.settings, max_lines, fees)
 
 
 @router.post(
@@ -124,10 +125,10 @@ def create_withdrawal(
     response: Response,
     idempotency_key: IdempotencyKey = None,
 ) -> WithdrawalPublic:
-    """Withdraw the whole available balance (settled commission not withdrawn yet); the orders it covers are
-    marked in the same transaction, so the same money is never paid twice. Send an `Idempotency-Key` header: a
-    retry with the same key answers 200 with the same withdrawal (201 when this call made it). 409
-    `withdrawal_balance_below_minimum` under `rules.withdrawal_min_balance` (default 100.00 CNY).
+    """Withdraw the whole available balance (settled commission and task fees that passed QA, not withdrawn yet);
+    the orders and fees it covers are marked in the same transaction, so the same money is never paid twice. Send
+    an `Idempotency-Key` header: a retry with the same key answers 200 with the same withdrawal (201 when this call
+    made it). 409 `withdrawal_balance_below_minimum` under `rules.withdrawal_min_balance` (default 100.00 CNY).
 
     Who may call: the creator itself and the admin."""
     if not idempotency_key or not idempotency_key.strip():
@@ -185,4 +186,5 @@ def merchant_statement(
     window = period(start, end, now)
     with service.store.engine.connect() as conn:
         lines = ledger_store.merchant_ledger(service.store, conn, merchant_id, window[1], now, service.settings)
-    return ledger_views.merchant_statement_view(merchant_id, created_between(lines, *window), window, now)
+        fees = task_store.statement_fees(conn, window, merchant_id=merchant_id)
+    return ledger_views.merchant_statement_view(merchant_id, created_between(lines, *window), window, now, fees)

@@ -8,7 +8,7 @@ from pydantic import Field
 
 from serving.schemas.common import InputModel, PublicModel, examples
 
-EventKind = Literal["promotion", "order"]
+EventKind = Literal["promotion", "order", "exposure", "click", "add_to_cart"]
 
 _PROMOTION = {
     "promotion_id": "pr900001",
@@ -36,6 +36,14 @@ _ORDER = {
     "refunded_at": None,
     "status": "placed",
 }
+_CLICK = {
+    "creator_id": "c00012",
+    "product_id": "p00075",
+    "content_format": "video",
+    "occurred_at": "2026-07-01T12:10:00Z",
+    "count": 42,
+    "task_id": None,
+}
 
 
 class Event(InputModel):
@@ -46,7 +54,9 @@ class Event(InputModel):
     data: dict[str, Any] = Field(
         description="The row: a promotion (promotion_id, creator_id, product_id, plan_id, started_at, format, views, "
         "likes, comments, shares, completion_rate, clicks, orders, gmv, refunds) or an order (order_id, "
-        "promotion_id, amount, created_at, confirmed_at, refunded_at, status). Validated like an import."
+        "promotion_id, amount, created_at, confirmed_at, refunded_at, status). Validated like an import. Funnel kinds "
+        "(exposure, click, add_to_cart): creator_id, product_id, content_format (video, live or post), occurred_at, "
+        "count (1 to 10,000,000; default 1) and an optional task_id; they feed GET /v1/tasks/{task_id}/report."
     )
     experiment: str | None = Field(
         default=None, max_length=64, description="The A/B experiment whose list this event followed (with `arm`)."
@@ -67,6 +77,7 @@ class EventBatch(InputModel):
             "events": [
                 {"event_id": "evt-1", "kind": "promotion", "data": _PROMOTION},
                 {"event_id": "evt-2", "kind": "order", "data": _ORDER},
+                {"event_id": "evt-3", "kind": "click", "data": _CLICK},
             ]
         }
     )
@@ -79,7 +90,9 @@ class EventResult(PublicModel):
         description="accepted: stored now; duplicate: this event id was accepted before (nothing changed); "
         "quarantined: rejected and kept in quarantined_events with the reason."
     )
-    entity_id: str | None = Field(description="The promotion_id or order_id of the row.")
+    entity_id: str | None = Field(
+        description="The promotion_id or order_id of the row (null for exposure, click and add_to_cart events)."
+    )
     reason: str | None = Field(description="Why the event was quarantined (field and rule).")
 
 

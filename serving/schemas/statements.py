@@ -93,11 +93,49 @@ class StatementLine(PublicModel):
 class Balance(PublicModel):
     """The creator's money now, all periods together."""
 
-    paid: Money = Field(description="Commission of every settled order, ever.")
-    withdrawn: Money = Field(description="What the creator's withdrawals took.")
-    available: Money = Field(description="Settled, not withdrawn yet: what a withdrawal now would take.")
+    paid: Money = Field(description="Commission of every settled order, ever (fixed task fees: `fees.owed_total`).")
+    withdrawn: Money = Field(description="What the creator's withdrawals took: commission and fixed task fees.")
+    available: Money = Field(
+        description="Settled commission plus fixed task fees (QA passed), not withdrawn yet: what a withdrawal now "
+        "would take. The fee part is `fees.available`."
+    )
     withdrawal_min_balance: Money
     can_withdraw: bool
+
+
+class TaskFeeLine(PublicModel):
+    """Fixed task fees of one creator on one task (issue 22)."""
+
+    task_id: str
+    creator_id: str
+    deliverables_passed_qa: int
+    owed: Money
+
+
+class TaskFeeSettlement(PublicModel):
+    """Fixed task fees of one creator on one task, all periods: owed (QA passed), paid by withdrawals, unpaid."""
+
+    task_id: str
+    creator_id: str
+    deliverables_passed_qa: int
+    deliverables_paid: int = Field(description="Deliverables whose fee a withdrawal paid out.")
+    owed: Money = Field(description="The fees of every deliverable that passed QA.")
+    paid: Money = Field(description="The part withdrawals paid out to the creator.")
+    unpaid: Money = Field(description="The part still in the creator's available balance.")
+
+
+class TaskFees(PublicModel):
+    """Fixed task fees (保底) owed for deliverables that passed the merchant's QA. Settled with the commission: a
+    fee is part of the creator's `balance.available` from QA on, and the next withdrawal pays it, once."""
+
+    owed_in_period: Money = Field(description="Fees of deliverables that passed QA within the period.")
+    owed_total: Money = Field(description="Every fee owed so far, all periods (= available + withdrawn).")
+    available: Money = Field(description="Fees not withdrawn yet: the fee part of the creator's `balance.available`.")
+    withdrawn: Money = Field(description="Fees withdrawals paid out, all periods.")
+    lines: list[TaskFeeLine] = Field(description="The period's fees per task and creator.")
+    settlement: list[TaskFeeSettlement] = Field(
+        description="Per task and creator, all periods: owed, paid by withdrawals and unpaid."
+    )
 
 
 class CreatorStatement(PublicModel):
@@ -112,6 +150,7 @@ class CreatorStatement(PublicModel):
     balance: Balance
     lines: list[StatementLine] = Field(description="The period's orders, oldest first (at most `max_lines`).")
     lines_truncated: bool = Field(description="True when the period has more orders than the lines listed.")
+    fees: TaskFees | None = Field(default=None, description="Fixed task fees owed (tasks with a fee only).")
 
     model_config = examples(
         {
@@ -157,6 +196,7 @@ class MerchantStatement(PublicModel):
     as_of: datetime
     totals: Figures
     by_creator: list[CreatorFigures] = Field(description="Owed (pending + settleable) and paid per creator.")
+    fees: TaskFees | None = Field(default=None, description="Fixed task fees owed to creators (tasks with a fee).")
 
     model_config = examples(
         {"merchant_id": "m00003", **_PERIOD, "by_creator": [{"creator_id": "c00012", "totals": _FIGURES}]}
@@ -170,6 +210,9 @@ class WithdrawalPublic(PublicModel):
     amount: Money
     currency: str
     order_count: int = Field(description="Settled orders the withdrawal paid out.")
+    commission: Money = Field(description="The commission part of `amount`.")
+    fees: Money = Field(description="The fixed-task-fee part of `amount`.")
+    fee_count: int = Field(description="Task deliverables (QA passed) whose fixed fee the withdrawal paid out.")
     status: Literal["paid"]
     created_at: datetime
 
@@ -181,6 +224,9 @@ class WithdrawalPublic(PublicModel):
             "amount": "1234.50",
             "currency": "CNY",
             "order_count": 42,
+            "commission": "934.50",
+            "fees": "300.00",
+            "fee_count": 1,
             "status": "paid",
             "created_at": "2026-07-01T12:00:00Z",
         }
@@ -204,6 +250,9 @@ class WithdrawalList(PublicModel):
                     "amount": "151.55",
                     "currency": "CNY",
                     "order_count": 2,
+                    "commission": "151.55",
+                    "fees": "0.00",
+                    "fee_count": 0,
                     "status": "paid",
                     "created_at": "2026-07-01T12:00:00Z",
                 }

@@ -26,9 +26,11 @@ def serving_matcher(settings: Settings, store: Store) -> Matcher:
 
 def serving_workflows(settings: Settings, store: Store, merchant_id: str, creator_id: str) -> dict[str, object]:
     """Seed the demo's invitations and sample requests through the service's store functions."""
+    from serving.demo_tasks import seed_demo_tasks
     from serving.demo_workflows import seed_demo_workflows
 
-    return seed_demo_workflows(settings, store, merchant_id, creator_id)
+    seeded = seed_demo_workflows(settings, store, merchant_id, creator_id)
+    return {**seeded, "tasks": seed_demo_tasks(settings, store, merchant_id, creator_id)}
 
 
 def print_demo_banner(keys: DemoKeys, host: str, port: int, keys_path: str) -> None:

@@ -7,8 +7,10 @@ turns an orders frame (with ``creator_id, product_id, plan_id, commission_rate``
 
 - *earned* = the commission of every order before refunds = pending + settleable + paid + refunded, where
   *refunded* is the commission the refunded orders reversed (never paid);
-- a creator's *available* balance is the commission of its paid (settled) orders no withdrawal covers yet; a
-  withdrawal takes all of it at once and needs at least ``rules.withdrawal_min_balance``.
+- a creator's *available* balance is the commission of its paid (settled) orders no withdrawal covers yet plus
+  the fixed task fees (:class:`FeeLine`, deliverables that passed the merchant's QA) no withdrawal paid yet; a
+  withdrawal takes all of it at once and needs at least ``rules.withdrawal_min_balance``. Commission and fee
+  figures are kept apart in :class:`Balance`, so a statement says which is which.
 
 Pure functions: storage is ``serving.ledger_store``.
 """
@@ -187,26 +189,54 @@ def figures_by(lines: Iterable[LedgerLine], key: Callable[[LedgerLine], str]) ->
 
 
 @dataclass(frozen=True)
+class FeeLine:
+    """The fixed fee of one task deliverable that passed QA: owed to the creator, paid by one withdrawal."""
+
+    deliverable_id: str
+    task_id: str
+    creator_id: str
+    fee: Decimal  # exact yuan (stored as integer fen)
+    passed_qa_at: datetime | None
+    withdrawal_id: str | None = None  # the withdrawal that paid it out
+
+
+@dataclass(frozen=True)
 class Balance:
-    """A creator's money as of now, all periods: what settlements paid, what withdrawals took, what is left."""
+    """A creator's money as of now, all periods: what settlements paid, what QA-passed tasks owe in fixed fees,
+    what withdrawals took, what is left. ``available`` = ``commission_available`` + ``fees_available``."""
 
     paid: Decimal  # commission of every settled order
-    withdrawn: Decimal  # the sum of the creator's withdrawals
-    available: Decimal  # paid, not covered by a withdrawal yet
+    withdrawn: Decimal  # the sum of the creator's withdrawals (commission and fees)
+    available: Decimal  # paid commission and QA-passed fees, not covered by a withdrawal yet
     available_orders: tuple[str, ...]  # the orders a withdrawal now would cover
+    commission_available: Decimal = ZERO  # the commission part of ``available``
+    fees_owed: Decimal = ZERO  # fixed fees of every deliverable that passed QA, ever
+    fees_withdrawn: Decimal = ZERO  # the fees withdrawals paid out
+    fees_available: Decimal = ZERO  # the fee part of ``available``
+    available_fees: tuple[str, ...] = ()  # the deliverables whose fees a withdrawal now would pay
 
     def withdrawal(self, settings: RulesSettings) -> Decision:
         """May the creator withdraw its available balance now (at least ``rules.withdrawal_min_balance``)?"""
         return can_withdraw(self.available, settings)
 
 
-def balance(lines: Iterable[LedgerLine], withdrawn: Decimal) -> Balance:
-    """The :class:`Balance` from all of a creator's lines and the total its withdrawals took."""
+def balance(lines: Iterable[LedgerLine], withdrawn: Decimal, fees: Iterable[FeeLine] = ()) -> Balance:
+    """The :class:`Balance` from all of a creator's lines, its QA-passed task fees and the total its withdrawals
+    took."""
     paid = [line for line in lines if line.status == "paid"]
     open_lines = [line for line in paid if line.withdrawal_id is None]
+    fee_lines = list(fees)
+    open_fees = [fee for fee in fee_lines if fee.withdrawal_id is None]
+    commission_available = money_sum(line.commission for line in open_lines)
+    fees_available = money_sum(fee.fee for fee in open_fees)
     return Balance(
         paid=money_sum(line.commission for line in paid),
         withdrawn=withdrawn,
-        available=money_sum(line.commission for line in open_lines),
+        available=MONEY_CONTEXT.add(commission_available, fees_available),
         available_orders=tuple(line.order_id for line in open_lines),
+        commission_available=commission_available,
+        fees_owed=money_sum(fee.fee for fee in fee_lines),
+        fees_withdrawn=money_sum(fee.fee for fee in fee_lines if fee.withdrawal_id is not None),
+        fees_available=fees_available,
+        available_fees=tuple(fee.deliverable_id for fee in open_fees),
     )
