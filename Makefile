@@ -27,8 +27,10 @@ setup: $(STAMP) $(NODE_STAMP)
 run: setup
 	$(BIN)/recsys demo
 
+# Two pytest-xdist workers per machine at most 4; each test file runs whole on one worker, so module fixtures are
+# built once; `pytest` alone (one process) works too.
 test: setup
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n auto --maxprocesses 4 --dist loadfile
 
 lint: setup
 	$(BIN)/ruff check . && $(BIN)/ruff format --check . && $(BIN)/mypy && $(BIN)/lint-imports --no-cache --no-logo
