@@ -54,24 +54,30 @@ TaskIdPath = Annotated[str, Path(min_length=1, max_length=200, examples=["task-3
 POOL_DEPTH = 200  # places of a creator's pool that rank its tasks
 
 
-def _merchant_for(principal: Principal, body: TaskCreate) -> str:
+def _acting_party(principal: Principal, given: str | None, role: Role, field: str, wrong_role: str) -> str:
+    """The tenant a write acts for: ``given`` (``body.<field>``, required) with the admin key, else the key's own
+    tenant when its role is ``role`` (403 naming ``wrong_role`` otherwise, or when ``given`` names someone else)."""
     if principal.is_admin:
-        if body.merchant_id is None:
-            msg = "needed with the admin key (the merchant the task is for)"
+        if given is None:
+            msg = f"needed with the admin key (the {role.value} this is for)"
             raise ApiError(
                 422,
                 "invalid_request",
-                f"body.merchant_id: {msg}",
-                [{"loc": ["body", "merchant_id"], "msg": msg, "type": "missing"}],
+                f"body.{field}: {msg}",
+                [{"loc": ["body", field], "msg": msg, "type": "missing"}],
             )
-        return body.merchant_id
-    if principal.role is not Role.MERCHANT:
-        raise forbidden("tasks are posted by merchants (and the admin), not creators")
-    if body.merchant_id is not None and body.merchant_id != principal.tenant_id:
-        raise forbidden(
-            f"a merchant key may only post tasks for its own shop; this key belongs to {principal.tenant_id!r}"
-        )
+        return given
+    if principal.role is not role:
+        raise forbidden(wrong_role)
+    if given is not None and given != principal.tenant_id:
+        raise forbidden(f"a {role.value} key acts only for itself; this key belongs to {principal.tenant_id!r}")
     return str(principal.tenant_id)
+
+
+def _merchant_for(principal: Principal, body: TaskCreate) -> str:
+    return _acting_party(
+        principal, body.merchant_id, Role.MERCHANT, "merchant_id", "tasks are posted by merchants (and the admin)"
+    )
 
 
 @router.post(
@@ -241,21 +247,13 @@ def apply(
 
 
 def _applicant(principal: Principal, body: TaskApply) -> str:
-    if principal.is_admin:
-        if body.creator_id is None:
-            msg = "needed with the admin key (the creator applying)"
-            raise ApiError(
-                422,
-                "invalid_request",
-                f"body.creator_id: {msg}",
-                [{"loc": ["body", "creator_id"], "msg": msg, "type": "missing"}],
-            )
-        return body.creator_id
-    if principal.role is not Role.CREATOR:
-        raise forbidden("creators apply for tasks; a merchant invites them (POST /v1/tasks/{task_id}/invitations)")
-    if body.creator_id is not None and body.creator_id != principal.tenant_id:
-        raise forbidden(f"a creator key may only apply for itself; this key belongs to {principal.tenant_id!r}")
-    return str(principal.tenant_id)
+    return _acting_party(
+        principal,
+        body.creator_id,
+        Role.CREATOR,
+        "creator_id",
+        "creators apply for tasks; a merchant invites them (POST /v1/tasks/{task_id}/invitations)",
+    )
 
 
 def _answer(
