@@ -130,6 +130,7 @@ _EXPORT_EXAMPLES = "\n\n".join(
         "Examples:",
         "recsys export /tmp/snapshot",
         "recsys export /tmp/snapshot_csv --format csv",
+        "recsys export --partitioned /data/export --buckets 64",
     ]
 )
 
@@ -140,8 +141,17 @@ def export_command(
     fmt: Annotated[ExportFormat, typer.Option("--format", help="File format of the table files.")] = (
         ExportFormat.parquet
     ),
+    partitioned: Annotated[
+        bool, typer.Option("--partitioned", help="Partitioned Parquet for `recsys train --engine dask` instead.")
+    ] = False,
+    buckets: Annotated[int, typer.Option(min=1, help="Creator-hash buckets of promotions (--partitioned).")] = 32,
 ) -> None:
     """Export every table of the store as a dataset directory (see the help text above)."""
+    if partitioned:
+        from recsys.app.cli.export import export_partitioned_command
+
+        export_partitioned_command(directory, buckets)
+        return
     from recsys.core.config import Settings
     from recsys.core.datasets.importer import export_dataset
     from recsys.core.datasets.validate import DatasetError

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -12,10 +13,16 @@ from rich.table import Table
 from recsys.app.cli._app import app, console, fail
 
 if TYPE_CHECKING:
+    from recsys.app.dask_training.source import DaskSource
     from recsys.core.config import Settings
     from recsys.core.schema import Marketplace
 
 BRAND_PREFIX = "brand-influencer:"
+
+
+class TrainEngine(StrEnum):
+    memory = "memory"
+    dask = "dask"
 
 
 def load_market(settings: Settings, dataset: Path | None, allow_quarantine: bool = False) -> Marketplace:
@@ -70,7 +77,9 @@ def _train_brand(spec: str, out: Path | None, seed: int) -> None:
 @app.command(
     "train",
     epilog="Examples: recsys train | recsys train --dataset /tmp/m --seed 3 | "
-    "recsys train --dataset brand-influencer:../shared/data/brand_influencer/train --out /tmp/bi",
+    "recsys train --dataset brand-influencer:../shared/data/brand_influencer/train --out /tmp/bi | "
+    "recsys train --engine dask --partitioned /data/export | "
+    "recsys train --engine dask --scheduler tcp://10.0.0.5:8786 --partitioned /shared/export",
 )
 def train_command(
     dataset: Annotated[
@@ -82,6 +91,18 @@ def train_command(
         Path | None, typer.Option(help="Output folder (brand-influencer only; marketplace bundles go to artifacts/).")
     ] = None,
     allow_quarantine: Annotated[bool, typer.Option(help="Train on the valid rows of a dataset with bad rows.")] = False,
+    engine_kind: Annotated[
+        TrainEngine, typer.Option("--engine", help="memory: one process; dask: on a Dask cluster.")
+    ] = TrainEngine.memory,
+    scheduler: Annotated[
+        str | None, typer.Option(help="Dask scheduler address (dask engine) \\[default: a local cluster].")
+    ] = None,
+    workers: Annotated[
+        int | None, typer.Option(min=1, help="Local Dask worker processes \\[default: one per core].")
+    ] = None,
+    partitioned: Annotated[
+        Path | None, typer.Option(help="A `recsys export --partitioned` directory to train on (dask engine).")
+    ] = None,
 ) -> None:
     """Train the matching engine and make it the current bundle.
 
@@ -97,6 +118,11 @@ def train_command(
     if dataset is not None and dataset.startswith(BRAND_PREFIX):
         _train_brand(dataset, out, seed)
         return
+    if engine_kind is TrainEngine.dask:
+        _train_dask(settings, seed, dataset, partitioned, scheduler, workers, allow_quarantine)
+        return
+    if partitioned is not None or scheduler is not None or workers is not None:
+        raise fail("--partitioned, --scheduler and --workers need --engine dask")
     from models.bundle import save_bundle
     from models.training.train import train_engine
 
@@ -106,6 +132,70 @@ def train_command(
         engine = train_engine(market, settings, seed)
     except ValueError as exc:
         raise fail(f"training failed, the previous bundle stays active: {exc}") from exc
+    path = save_bundle(engine, settings.artifacts_dir, market, seed, settings.model_dump(mode="json"))
+    print_train_summary(engine.metrics, path, time.perf_counter() - started)
+
+
+def _dask_source(
+    settings: Settings, dataset: str | None, partitioned: Path | None, scratch: Path | None, allow_quarantine: bool
+) -> DaskSource:
+    """Where the dask engine reads: a partitioned export, a dataset directory, or the store (exported to
+    ``scratch`` first, streamed in chunks)."""
+    from recsys.app.dask_training.export import DEFAULT_BUCKETS, PartitionedExportError, export_partitioned
+    from recsys.app.dask_training.source import SourceError, from_market, read_partitioned
+    from recsys.core.store import Store
+
+    try:
+        if partitioned is not None:
+            return read_partitioned(partitioned, settings)
+        if dataset is not None:
+            return from_market(load_market(settings, Path(dataset), allow_quarantine), DEFAULT_BUCKETS)
+        assert scratch is not None
+        store = Store.from_settings(settings)
+        try:
+            export_partitioned(store, scratch / "export")
+        finally:
+            store.dispose()
+        return read_partitioned(scratch / "export", settings)
+    except (SourceError, PartitionedExportError, FileNotFoundError) as exc:
+        raise fail(str(exc)) from exc
+
+
+def _train_dask(
+    settings: Settings,
+    seed: int,
+    dataset: str | None,
+    partitioned: Path | None,
+    scheduler: str | None,
+    workers: int | None,
+    allow_quarantine: bool,
+) -> None:
+    """``recsys train --engine dask``: the same bundle, features and LightGBM models built on a Dask cluster."""
+    import tempfile
+    from contextlib import ExitStack
+
+    from models.bundle import save_bundle
+    from models.training.dask_train import train_engine_dask
+    from recsys.app.dask_training.cluster import dask_client
+    from recsys.core.progress import stage
+
+    if dataset is not None and partitioned is not None:
+        raise fail("pass --dataset or --partitioned, not both")
+    if scheduler and dataset is None and partitioned is None:
+        raise fail("with --scheduler, pass --partitioned DIR on storage every worker can read (or --dataset DIR)")
+    started = time.perf_counter()
+    with ExitStack() as stack:
+        scratch = None
+        if dataset is None and partitioned is None:  # the store: exported next to it first, removed afterwards
+            settings.data_dir.mkdir(parents=True, exist_ok=True)
+            scratch = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="dask-", dir=settings.data_dir)))
+        source = _dask_source(settings, dataset, partitioned, scratch, allow_quarantine)
+        with stage("starting the Dask cluster" if scheduler is None else f"joining {scheduler}"):
+            client = stack.enter_context(dask_client(scheduler, workers))
+        try:
+            engine, market = train_engine_dask(client, source.entities, source.promotions, settings, seed)
+        except ValueError as exc:
+            raise fail(f"training failed, the previous bundle stays active: {exc}") from exc
     path = save_bundle(engine, settings.artifacts_dir, market, seed, settings.model_dump(mode="json"))
     print_train_summary(engine.metrics, path, time.perf_counter() - started)
 

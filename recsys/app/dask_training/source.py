@@ -1,0 +1,95 @@
+"""Where ``recsys train --engine dask`` reads its data: a partitioned export, a dataset directory, or the store.
+
+Every source ends as the same pair: the entity tables (merchants, products, creators, plans — small next to the
+logs, validated exactly as ``recsys train --dataset`` does) in memory, and the promotions as a lazy
+``dask.dataframe`` with one partition per creator-hash bucket (all of a creator's promotions in one partition, which
+:mod:`models.training.dask_train` relies on). Orders are never read: training does not use them.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pandas as pd
+
+from recsys.app.dask_training.export import MANIFEST, arrow_schema, creator_bucket
+from recsys.core.config import Settings
+from recsys.core.datasets.importer import read_dataset
+from recsys.core.schema import TABLES, Marketplace
+
+if TYPE_CHECKING:
+    import dask.dataframe as dd
+
+
+class SourceError(ValueError):
+    """The directory is not a usable partitioned export (or holds invalid rows)."""
+
+
+@dataclass
+class DaskSource:
+    """The entity tables in memory (promotions and orders empty) and the promotions as a lazy frame."""
+
+    entities: Marketplace
+    promotions: dd.DataFrame
+    partitions: int
+
+
+def _read_bucket(path: str) -> pd.DataFrame:
+    """One bucket file as a frame typed like the store's promotions (naive UTC ``datetime64``)."""
+    frame = pd.read_parquet(path)
+    frame["started_at"] = pd.to_datetime(frame["started_at"])
+    return frame
+
+
+def _meta() -> pd.DataFrame:
+    """The (empty) frame every bucket reads as: the partitioned schema, typed like the store's promotions."""
+    frame = arrow_schema(TABLES["promotions"]).empty_table().to_pandas()
+    frame["started_at"] = pd.to_datetime(frame["started_at"])
+    return frame
+
+
+def _check_entities(market: Marketplace, bad: dict[str, int], where: Path) -> None:
+    if bad:
+        raise SourceError(f"{sum(bad.values())} invalid entity rows in {where} ({bad}); fix them first")
+    if market.creators.empty or market.products.empty:
+        raise SourceError(f"{where} has no creators or no products")
+
+
+def read_partitioned(directory: Path, settings: Settings) -> DaskSource:
+    """A ``recsys export --partitioned`` directory: entity tables validated, promotions one partition per bucket."""
+    import dask.dataframe as dd
+
+    directory = Path(directory)
+    if not (directory / MANIFEST).exists():
+        raise SourceError(f"{directory} is not a partitioned export (no {MANIFEST}); run `recsys export --partitioned`")
+    manifest = json.loads((directory / MANIFEST).read_text())
+    files = sorted(str(p) for p in (directory / "promotions").glob("bucket=*.parquet"))
+    if len(files) != int(manifest["promotions"]["buckets"]):
+        raise SourceError(f"{directory}/promotions holds {len(files)} bucket files, the manifest says otherwise")
+    market, result = read_dataset(directory, settings)  # only the entity files sit at the top level
+    _check_entities(market, {t: len(f) for t, f in result.quarantined.items() if len(f)}, directory)
+    promotions = dd.from_map(_read_bucket, files, meta=_meta(), enforce_metadata=False)
+    return DaskSource(market, promotions, len(files))
+
+
+def from_market(market: Marketplace, buckets: int) -> DaskSource:
+    """An in-memory marketplace (``--dataset DIR``) cut the same way: one partition per creator-hash bucket."""
+    import dask
+    import dask.dataframe as dd
+
+    promos = market.promotions
+    keys = creator_bucket(promos["creator_id"], buckets).to_numpy()
+    parts = [part for _, part in promos.groupby(keys, sort=True)] or [promos.iloc[:0]]
+    promotions = dd.from_delayed([dask.delayed(p) for p in parts], meta=promos.iloc[:0], verify_meta=False)
+    entities = Marketplace(
+        merchants=market.merchants,
+        products=market.products,
+        creators=market.creators,
+        plans=market.plans,
+        promotions=promos.iloc[:0],
+        orders=market.orders.iloc[:0],
+    )
+    return DaskSource(entities, promotions, len(parts))
