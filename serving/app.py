@@ -5,12 +5,14 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI
 from starlette.concurrency import run_in_threadpool
 
+from recsys.core import compliance
 from recsys.core.config import Settings, get_settings
 from recsys.core.store import Store
 from serving.console import mount_console
@@ -67,6 +69,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         service = Service(settings, store, metrics, check_interval=settings.serving.refresh_seconds)
         app.state.service = service
         await run_in_threadpool(service.start)
+        if settings.serving.warm_up_compliance:
+            threading.Thread(target=compliance.warm_up, daemon=True, name="recsys-compliance-warm-up").start()
         try:
             yield
         finally:

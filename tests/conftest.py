@@ -35,7 +35,8 @@ def small_settings(root: Path) -> object:
         runs_dir=root / "runs",
         ranker=RankerSettings(n_estimators=120, early_stopping_rounds=20, num_threads=2),
         retrieval=RetrievalSettings(distill_queries=60, recall_queries=15, candidates=300, recall_k=100),
-        serving=ServingSettings(compiled_models=False),  # tests/models/gbm/test_compiled.py covers compiled serving
+        # compiled models: tests/models/gbm/test_compiled.py; the compliance warm-up would cost every app 1.5 s of CPU
+        serving=ServingSettings(compiled_models=False, warm_up_compliance=False),
     )
 
 

@@ -40,7 +40,7 @@ def _settings(root: Path, base: object) -> object:
             "data_dir": root / "data",
             "artifacts_dir": root / "artifacts",
             "runs_dir": root / "runs",
-            "serving": ServingSettings(refresh_seconds=0.2, default_k=10),
+            "serving": ServingSettings(refresh_seconds=0.2, default_k=10, warm_up_compliance=False),
         }
     )
 
