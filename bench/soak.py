@@ -234,7 +234,9 @@ async def soak(target: Target, paths: list[str], args: argparse.Namespace) -> So
         ops.sample_memory()
     finally:
         await ops.close()
-    return SoakResult(vars(args), capacity, rate, duration, records, ops.ops, ops.memory, faults, fault_notes)
+    result = SoakResult(vars(args), capacity, rate, duration, records, ops.ops, ops.memory, faults, fault_notes)
+    result.load_averages = ops.load_averages
+    return result
 
 
 async def _operation(ops: Operations, what: str, notes: dict[str, str]) -> None:

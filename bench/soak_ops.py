@@ -59,6 +59,7 @@ class Operations:
         self.target, self.t0, self.tag = target, t0, tag
         self.ops: list[Op] = []
         self.memory: list[MemorySample] = []
+        self.load_averages: list[float] = []
         self.client = httpx.AsyncClient(base_url=f"http://127.0.0.1:{target.port}", timeout=30.0)
         self._plans: list[str] = []
         self._counter = 0
@@ -132,6 +133,7 @@ class Operations:
         await self._call(name, "GET", "/readyz", None, timeout=5.0)
 
     def sample_memory(self) -> None:
+        self.load_averages.append(os.getloadavg()[0])  # other work on the machine shows in every latency
         try:
             server = psutil.Process(self.target.server_pid)
             procs = [server, *server.children(recursive=True)]

@@ -45,6 +45,7 @@ class SoakResult:
     faults: list[tuple[str, float]]
     fault_notes: dict[str, str]
     serve_log_tail: list[str] = field(default_factory=list)
+    load_averages: list[float] = field(default_factory=list)  # the machine's 1-min load average, sampled every 2 s
 
     def spans(self) -> list[tuple[float, float]]:
         lengths = fault_spans(self.faults, self.duration_s, WINDOW_S)
@@ -65,6 +66,7 @@ class SoakResult:
         )
         span = min(60.0, self.duration_s / 3)
         growth = rss_growth(self.memory, span)
+        resting = rss_growth(self.memory, span, median=True)
         requests = len(self.records)
         errors = sum(1 for _, _, s in self.records if is_error(s))
         restarted = len({p for _, m in self.memory for p in m}) - len(self.memory[0][1]) if self.memory else 0
@@ -91,8 +93,20 @@ class SoakResult:
                 f"{100 * growth:+.2f}%" if not math.isnan(growth) else "n/a",
                 _verdict(not math.isnan(growth) and growth < 0.05, "< 5%"),
             ),
+            (
+                "RSS growth, medians of the same spans (a reload's transient second state left out)",
+                f"{100 * resting:+.2f}%" if not math.isnan(resting) else "n/a",
+                "",
+            ),
             ("processes that appeared during the run (restarts)", str(max(0, restarted)), ""),
+            ("machine load average (1 min) during the run: min / median / max", _loads(self.load_averages), ""),
         ]
+
+
+def _loads(samples: list[float]) -> str:
+    if not samples:
+        return "n/a"
+    return f"{min(samples):.1f} / {percentile(samples, 50):.1f} / {max(samples):.1f} (2 cores)"
 
 
 def _in(t: float, spans: list[tuple[float, float]]) -> bool:

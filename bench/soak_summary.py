@@ -78,10 +78,11 @@ def errors_outside(records: Iterable[Record], spans: Sequence[tuple[float, float
     return Counter(s for t, lat, s in records if is_error(s) and not in_any(t + lat / 1000, spans))
 
 
-def rss_growth(memory: Sequence[MemorySample], span_s: float) -> float:
+def rss_growth(memory: Sequence[MemorySample], span_s: float, median: bool = False) -> float:
     """Relative growth of the summed RSS from the first ``span_s`` seconds to the last ``span_s`` seconds, over the
     processes alive in both (a restarted worker is a new process: it is left out, not counted as growth or
-    shrinkage). Each process's RSS is averaged over each span. NaN without samples in both spans."""
+    shrinkage). Each process's RSS is averaged over each span — or, with ``median``, its median taken (a reload
+    holds two states for a few seconds: the median leaves that transient out). NaN without samples in both spans."""
     if not memory:
         return float("nan")
     first_end = memory[0][0] + span_s
@@ -91,8 +92,12 @@ def rss_growth(memory: Sequence[MemorySample], span_s: float) -> float:
     pids = set.intersection(*(set(s) for s in first + last)) if first and last else set()
     if not pids:
         return float("nan")
-    before = sum(sum(s[p] for s in first) / len(first) for p in pids)
-    after = sum(sum(s[p] for s in last) / len(last) for p in pids)
+    if median:
+        before = sum(percentile([float(s[p]) for s in first], 50) for p in pids)
+        after = sum(percentile([float(s[p]) for s in last], 50) for p in pids)
+    else:
+        before = sum(sum(s[p] for s in first) / len(first) for p in pids)
+        after = sum(sum(s[p] for s in last) / len(last) for p in pids)
     return after / before - 1 if before else float("nan")
 
 

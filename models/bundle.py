@@ -11,7 +11,7 @@ Layout (no pickle anywhere)::
 A bundle is written to a hidden temporary folder, its files made read-only (0444), renamed into place, and
 ``current`` is replaced atomically, so a failed or interrupted training run leaves the previous bundle active.
 Loading refuses a bundle whose format, files (checksums) or feature names do not match, with a message naming the
-mismatch. The service loads from a private snapshot (``models.bundle_snapshot``): the files are copied and verified
+mismatch. The service loads from a shared snapshot (``models.bundle_snapshot``): the files are copied and verified
 in one pass, and everything it memory-maps or loads later comes from that copy.
 """
 
@@ -230,7 +230,7 @@ def load_bundle(
 
     ``compiled`` attaches native-code models for serving: the bundle's own when they were built for this CPU,
     else copies compiled once into ``cache_dir`` (default ``<artifacts>/.compiled/<run_id>``). With
-    ``snapshot_into`` (an artifacts folder) every file is first copied into a private snapshot under it, verified
+    ``snapshot_into`` (an artifacts folder) every file is first copied into a shared snapshot under it, verified
     as it is copied, and the bundle is loaded from the copy (compiled models too).
     """
     if snapshot_into is not None:
@@ -328,5 +328,5 @@ def _compiled_privately(text: Path, so_file: Path, shared: Path, private: Path) 
 
 
 def load_current(root: Path, mmap: bool = False, compiled: bool = False, snapshot: bool = False) -> Bundle:
-    """The bundle ``root/current`` names; with ``snapshot``, loaded from a private verified copy under ``root``."""
+    """The bundle ``root/current`` names; with ``snapshot``, loaded from a shared verified copy under ``root``."""
     return load_bundle(current_bundle_dir(root), mmap=mmap, compiled=compiled, snapshot_into=root if snapshot else None)

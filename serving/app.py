@@ -15,6 +15,7 @@ from starlette.concurrency import run_in_threadpool
 from recsys.core import compliance
 from recsys.core.config import Settings, get_settings
 from recsys.core.store import Store
+from serving.admission import Admission
 from serving.console import mount_console
 from serving.deps import reject_unknown_query
 from serving.errors import install_error_handlers
@@ -92,5 +93,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(router)
     mount_console(app)
     app.add_middleware(RequestLimits, max_body_bytes=settings.serving.max_body_bytes)
+    app.add_middleware(
+        Admission,
+        max_in_flight=settings.serving.max_in_flight,
+        retry_after_s=settings.serving.overload_retry_after_s,
+        keepalive_requests=settings.serving.keepalive_requests,
+        keepalive_seconds=settings.serving.keepalive_seconds,
+    )
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     return app

@@ -1,13 +1,14 @@
-"""The bundle a worker serves: its private snapshot's life, its damage, and failures to load the live bundle.
+"""The bundle a worker serves: its shared snapshot's life, its damage, and failures to load the live bundle.
 
-The service loads every bundle from a private snapshot (``models.bundle_snapshot``: copied and verified in one
-pass, under ``<artifacts>/.serving/``), so changing or truncating the artifacts after a load reaches no worker. This
-guard removes a snapshot once it is no longer served (after a swap; at shutdown), sweeps those of dead workers at
-start, checks on every background tick that the served snapshot itself is intact (a truncated memory-mapped file
-would be a SIGBUS on the next page read), and keeps the reason ``/readyz`` reports while something is wrong: the
-served snapshot damaged, or the live bundle (the one another worker switched to) refused here. The last good bundle
-keeps serving meanwhile. A fatal signal still possible (a snapshot truncated by hand) prints a traceback to the
-worker's log (``faulthandler``), so a worker never dies silently.
+The service loads every bundle from a verified snapshot (``models.bundle_snapshot``: copied and verified in one pass
+under ``<artifacts>/.serving/``, once per bundle, shared by every worker), so changing or truncating the artifacts
+after a load reaches no worker. Every load holds its snapshot; this guard releases the hold once the bundle is no
+longer served (after a swap; at shutdown) — the last release deletes the folder — sweeps the snapshots no live
+process holds at start, checks on every background tick that the served snapshot itself is intact (a truncated
+memory-mapped file would be a SIGBUS on the next page read), and keeps the reason ``/readyz`` reports while
+something is wrong: the served snapshot damaged, or the live bundle (the one another worker switched to) refused
+here. The last good bundle keeps serving meanwhile. A fatal signal still possible (a snapshot truncated by hand)
+prints a traceback to the worker's log (``faulthandler``), so a worker never dies silently.
 """
 
 from __future__ import annotations
@@ -37,22 +38,22 @@ class BundleGuard:
             faulthandler.enable(file=sys.stderr, all_threads=True)
         try:
             for folder in sweep_stale_snapshots(self.artifacts_dir):
-                log.info("removed the bundle snapshot %s of a worker that no longer runs", folder.name)
+                log.info("removed the bundle snapshot %s: no running worker serves it", folder.name)
         except OSError as exc:
             log.warning("could not sweep old bundle snapshots: %s", exc)
 
     def swapped(self, bundle: Bundle) -> None:
-        """``bundle`` is served now: the previous snapshot goes (its mappings stay valid until unmapped)."""
+        """``bundle`` is served now: the previous load's hold is released (each load holds once, even of the same
+        snapshot; the folder goes with its last holder, and its mappings stay valid until unmapped)."""
         served = (bundle.path, file_sizes(bundle.path)) if is_snapshot(bundle.path) else None
         previous, self._served = self._served, served
         self.problem = None
-        if previous is not None and (served is None or previous[0] != served[0]):
+        if previous is not None:
             self._remove(previous[0])
 
     def discard(self, bundle: Bundle) -> None:
-        """A snapshot loaded but never served (the state could not be built from it) goes at once."""
-        served = self._served
-        if is_snapshot(bundle.path) and (served is None or bundle.path != served[0]):
+        """A snapshot loaded but never served (the state could not be built from it) is released at once."""
+        if is_snapshot(bundle.path):
             self._remove(bundle.path)
 
     def refused(self, what: str, exc: BaseException) -> None:
@@ -71,7 +72,7 @@ class BundleGuard:
             self.problem = _short(f"{damage}; POST /v1/admin/reload")
 
     def close(self) -> None:
-        """At shutdown: the served snapshot is removed."""
+        """At shutdown: the served snapshot is released (removed when no other worker serves it)."""
         served, self._served = self._served, None
         if served is not None:
             self._remove(served[0])
@@ -79,8 +80,8 @@ class BundleGuard:
     def _remove(self, folder: Path) -> None:
         try:
             remove_snapshot(folder)
-        except OSError as exc:
-            log.warning("could not remove the bundle snapshot %s: %s", folder, exc)
+        except Exception as exc:  # a cleanup failure must never fail a swap
+            log.warning("could not release the bundle snapshot %s: %s", folder, exc)
 
 
 def _short(text: str, limit: int = 240) -> str:

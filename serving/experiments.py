@@ -3,7 +3,7 @@
 - The running experiments are held as one immutable mapping (endpoint → :class:`LiveExperiment`) that is replaced
   wholesale, like the live :class:`~serving.state.MatcherState`: a request reads it once (:meth:`choose`) and is
   served wholly by the arm it got, whatever starts or stops meanwhile.
-- A **bundle arm** holds its own state, loaded and verified like a reload (a private snapshot) and opened with the
+- A **bundle arm** holds its own state, loaded and verified like a reload (a shared snapshot) and opened with the
   store's tables; the background check advances it with the plans, promotions and entities written since, like the
   live state. A **settings arm** is the live state's matcher with the arm's settings, built once per live state
   (memoised in the live state's cache). A control arm is the live state itself.

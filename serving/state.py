@@ -47,7 +47,7 @@ def load_serving_market(store: Store, promotions_since: datetime | None = None) 
 
 def load_serving_bundle(settings: Settings, snapshot: bool = False) -> Bundle:
     """The current bundle as the service holds it: compiled models, arrays and indexes memory-mapped (settings);
-    with ``snapshot`` (the running service: ``serving.snapshot_bundle``) loaded from a private verified copy, which
+    with ``snapshot`` (the running service: ``serving.snapshot_bundle``) loaded from a shared verified copy, which
     its owner removes when it is no longer served (``serving.bundle_guard``)."""
     serving = settings.serving
     return load_current(

@@ -182,8 +182,9 @@ class ServingSettings(_Section):
     )
     snapshot_bundle: bool = Field(
         True,
-        description="Serve from a private copy of the bundle (artifacts/.serving/<pid>-...), verified as it is "
-        "copied, so a bundle file changed or truncated later cannot reach a worker (each worker maps its own copy).",
+        description="Serve from a copy of the bundle (artifacts/.serving/<run_id>.<hash>.<n>), verified as it is "
+        "copied, so a bundle file changed or truncated later cannot reach a worker (one copy per bundle, shared by "
+        "every worker and removed by its last holder).",
     )
     host: str = Field("127.0.0.1", description="Interface `recsys serve` binds to.")
     port: int = Field(8000, ge=1, le=65535, description="Port `recsys serve` listens on.")
@@ -200,6 +201,28 @@ class ServingSettings(_Section):
         ge=1024,
         description="Largest request body (bytes), refused with 413 before it is read: 4 MiB holds the largest "
         "legal batch (1,000 events of up to ~4 KB each; 1,000 score pairs take ~60 KB).",
+    )
+    max_in_flight: int = Field(
+        48,
+        ge=0,
+        description="Requests one worker takes at once (computing or waiting); beyond it 503 overloaded with "
+        "Retry-After at once instead of a queue (probes and /v1/admin exempt; 0 = no bound). 48 x ~20 ms per "
+        "request (the demo's measured ~50 req/s per worker) is ~1 s of queue.",
+    )
+    overload_retry_after_s: int = Field(
+        1, ge=1, le=3600, description="Retry-After (seconds) of a 503 overloaded answer."
+    )
+    keepalive_requests: int = Field(
+        100,
+        ge=0,
+        description="A keep-alive connection is closed (Connection: close) after this many requests, so clients "
+        "reconnect and the kernel spreads them over the workers again (0 = never; like nginx's keepalive_requests).",
+    )
+    keepalive_seconds: float = Field(
+        10.0,
+        ge=0,
+        description="A keep-alive connection is also closed once it has been open this long (seconds; 0 = never): "
+        "a restarted worker gets its share of the traffic back within about this time.",
     )
     refresh_seconds: float = Field(
         1.0, gt=0, description="Each worker checks the store for plan edits and reloads at most this often."

@@ -1,6 +1,6 @@
-"""Bundles the service serves cannot be changed under it (issue 19, item 3): read-only artifacts, a private verified
-snapshot per load, damage of the artifacts never reaching a worker, a damaged served bundle turning /readyz red with
-a log line, and snapshots removed once no longer served."""
+"""Bundles the service serves cannot be changed under it (issue 19, item 3): read-only artifacts, one verified
+snapshot per bundle shared by every load, damage of the artifacts never reaching a worker, a damaged served bundle
+turning /readyz red with a log line, and snapshots removed once no longer served."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ def fresh_env(golden, tmp_path):  # type: ignore[no-untyped-def]
 
 def _snapshots(env) -> list[Path]:  # type: ignore[no-untyped-def]
     root = env.settings.artifacts_dir / ".serving"
-    return sorted(root.iterdir()) if root.is_dir() else []
+    return sorted(p for p in root.iterdir() if not p.name.startswith(".")) if root.is_dir() else []
 
 
 def _largest_array(folder: Path) -> Path:
@@ -62,7 +62,7 @@ def test_a_damaged_artifact_never_reaches_the_served_bundle(fresh_env, caplog) -
     bundle_dir = current_bundle_dir(env.settings.artifacts_dir)
     with TestClient(create_app(env.settings)) as client:
         [snapshot] = _snapshots(env)
-        assert snapshot.name.startswith(f"{os.getpid()}-") and snapshot.name.endswith(bundle_dir.name)
+        assert snapshot.name.startswith(f"{bundle_dir.name}.") and snapshot.name.endswith(".1")
         assert _pool(client, env) == 200
         # truncate the largest memory-mapped array of the artifacts (what used to SIGBUS the worker)
         victim = _largest_array(bundle_dir)
@@ -135,3 +135,76 @@ def test_snapshots_of_dead_workers_are_swept_at_start(fresh_env) -> None:  # typ
     with TestClient(create_app(env.settings)) as client:
         assert client.get("/readyz").status_code == 200
         assert not stale.exists()
+
+
+def _twin(env) -> str:  # type: ignore[no-untyped-def]
+    """A copy of the current bundle under another run id (another manifest: another snapshot), made current."""
+    import shutil
+
+    from models.bundle import current_bundle_dir, set_current
+
+    source = current_bundle_dir(env.settings.artifacts_dir)
+    twin = f"{source.name}-twin"
+    shutil.copytree(source, env.settings.artifacts_dir / twin)
+    manifest = env.settings.artifacts_dir / twin / "manifest.json"
+    manifest.chmod(0o644)
+    manifest.write_text(manifest.read_text().replace(f'"run_id": "{source.name}"', f'"run_id": "{twin}"', 1))
+    compiled = env.settings.artifacts_dir / ".compiled"
+    if (compiled / source.name).is_dir():  # the models compiled for this CPU: the twin's are the same
+        shutil.copytree(compiled / source.name, compiled / twin)
+    set_current(env.settings.artifacts_dir, twin)
+    return twin
+
+
+def test_loads_of_one_bundle_share_one_snapshot_released_by_its_last_holder(fresh_env) -> None:  # type: ignore[no-untyped-def]
+    from models.bundle import current_bundle_dir, load_bundle
+    from models.bundle_snapshot import held_snapshots, remove_snapshot
+
+    artifacts = fresh_env.settings.artifacts_dir
+    first = load_bundle(current_bundle_dir(artifacts), mmap=True, snapshot_into=artifacts)
+    second = load_bundle(current_bundle_dir(artifacts), mmap=True, snapshot_into=artifacts)
+    assert first.path == second.path and _snapshots(fresh_env) == [first.path]  # copied once, mapped twice
+    assert held_snapshots()[first.path] == 2
+    remove_snapshot(first.path)
+    assert first.path.is_dir()  # the second load still serves it
+    remove_snapshot(second.path)
+    assert _snapshots(fresh_env) == [] and first.path not in held_snapshots()
+
+
+def test_two_workers_share_a_snapshot_and_a_reload_removes_the_old_one(fresh_env) -> None:  # type: ignore[no-untyped-def]
+    from serving.app import create_app
+
+    env = fresh_env
+    with TestClient(create_app(env.settings)) as one, TestClient(create_app(env.settings)) as two:
+        [shared] = _snapshots(env)  # two workers (two services), one copy
+        assert _pool(one, env) == 200 and _pool(two, env) == 200
+        twin = _twin(env)
+        assert one.post("/v1/admin/reload", headers=key(env.world, "admin")).status_code == 200
+        [old, new] = sorted(_snapshots(env), key=lambda p: p.name.startswith(twin))
+        assert old == shared and new.name.startswith(f"{twin}.")  # the old one is still served by the other worker
+        service = two.app.state.service  # type: ignore[attr-defined]
+        service._following = True
+        service._follow_reload(service._reload_counter + 1)  # as its background check does
+        assert _snapshots(env) == [new]  # its last holder let it go
+        assert _pool(one, env) == 200 and _pool(two, env) == 200
+        assert one.get("/readyz").status_code == 200 and two.get("/readyz").status_code == 200
+    assert _snapshots(env) == []
+
+
+def test_unheld_snapshots_are_swept_at_start(fresh_env) -> None:  # type: ignore[no-untyped-def]
+    from models.bundle import current_bundle_dir, load_bundle
+    from models.bundle_snapshot import HOLD, _holds, _holds_lock
+
+    artifacts = fresh_env.settings.artifacts_dir
+    orphan = load_bundle(current_bundle_dir(artifacts), snapshot_into=artifacts).path
+    with _holds_lock:  # as if its process had been killed: the kernel drops the lock with the descriptor
+        for fd in _holds.pop(orphan):
+            os.close(fd)
+    assert (orphan / HOLD).exists()
+    from serving.app import create_app
+
+    with TestClient(create_app(fresh_env.settings)) as client:
+        assert client.get("/readyz").status_code == 200
+        [served] = _snapshots(fresh_env)
+        assert served.name.endswith(".1")  # the orphan went, then a fresh copy was made
+    assert _snapshots(fresh_env) == []
