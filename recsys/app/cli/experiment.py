@@ -15,7 +15,9 @@ from recsys.app.cli._app import app, console, err_console, fail
 _DATASETS = "synthetic, amazon-beauty, ml-100k, brand-influencer (and demo: a tiny framework demo)"
 _PROTOCOLS = (
     "synthetic: ranking (default; logged test window and full eligible catalogue) or market (weekly rounds of a "
-    "simulated marketplace with creator capacity and product samples, against an allocation oracle)"
+    "simulated marketplace with creator capacity and product samples, against an allocation oracle); "
+    "brand-influencer: brand-disjoint (default; 5 folds) or creator-disjoint (4 folds whose held-out brands rank "
+    "~825 creators none of which is in the training pairs, like the hidden test)"
 )
 
 EXPERIMENT_HELP = (
@@ -30,6 +32,7 @@ EXPERIMENT_HELP = (
     "[bold]Examples[/]\n\n"
     "  recsys experiment --dataset ml-100k\n\n"
     "  recsys experiment -d synthetic --protocol market\n\n"
+    "  recsys experiment -d brand-influencer --protocol creator-disjoint --seed 0\n\n"
     "  recsys experiment -d brand-influencer --seed 1 --data-dir ../shared/data\n\n"
     "  recsys experiment -d demo --config my.toml     [dim]# my.toml: n_users = 100[/]\n\n"
     "  recsys experiment -d demo --config runs/<run_id>/config.json   [dim]# repeat[/]\n"
@@ -68,8 +71,8 @@ def experiment(
         typer.Option(
             "--protocol",
             "-p",
-            help=f"Evaluation protocol, for datasets that have several (the config field protocol; overrides "
-            f"--config): {_PROTOCOLS}.",
+            help="Evaluation protocol, for datasets that have several (the config field protocol; overrides "
+            "--config): synthetic ranking | market, brand-influencer brand-disjoint | creator-disjoint (see above).",
             show_default=False,
         ),
     ] = None,

@@ -6,7 +6,8 @@ Public surface: ``DATASET``, ``Config`` and ``run(config, seed, data_dir)`` (the
 
 Modules: ``data`` (read and validate a directory), ``features`` (content pair features), ``pipeline`` (FAISS
 retrieval + LambdaRank), ``evaluate`` (per-brand metrics), ``experiment`` (cross-validation and baselines),
-``artifacts`` (train to a folder, score candidates).
+``folds`` (brand-disjoint and creator-disjoint CV folds), ``content`` (multi-view content scores), ``artifacts``
+(train to a folder, score candidates).
 """
 
 from recsys.app.experiments.brand_influencer.artifacts import ArtifactError, score_to_file, train_to_dir

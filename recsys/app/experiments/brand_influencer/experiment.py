@@ -1,7 +1,9 @@
-"""Brand-disjoint k-fold cross-validation of the brand -> creator methods on ``brand_influencer/train``.
+"""Cross-validation of the brand -> creator methods on ``brand_influencer/train``.
 
 For each fold, the held-out brands rank ALL creators that appear in the held-out brands' pairs (the fold's
-pool); everything a method learns comes from the other folds' brands and pairs only.
+pool); everything a method learns comes from the other folds' brands and pairs only. Two protocols
+(:mod:`.folds`): ``brand-disjoint`` (default, 5 folds) and ``creator-disjoint`` (4 folds of ~800 creators, and
+training pairs naming a pool creator removed, so every candidate creator is unseen, as on the hidden test).
 """
 
 from __future__ import annotations
@@ -11,18 +13,19 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
-from sklearn.model_selection import KFold
 
 from models.retrieval.ann import VectorIndex
+from recsys.app.experiments.brand_influencer.content import multi_view_scores
 from recsys.app.experiments.brand_influencer.data import BrandInfluencerData, load_directory
 from recsys.app.experiments.brand_influencer.evaluate import MethodAccumulator
 from recsys.app.experiments.brand_influencer.features import FEATURE_NAMES, ContentFeaturizer
+from recsys.app.experiments.brand_influencer.folds import Fold, Protocol, make_folds
+from recsys.app.experiments.brand_influencer.folds import brand_folds as brand_folds  # re-exported (tests)
 from recsys.app.experiments.brand_influencer.pipeline import (
     BrandCreatorPipeline,
     PipelineSettings,
     cross_brand_normalise,
     fit_featurizer,
-    pool_of,
     relevance,
 )
 from recsys.app.experiments.framework.base import ExperimentResult
@@ -31,6 +34,9 @@ from recsys.core.progress import track
 DATASET = "brand-influencer"
 PIPELINE = "faiss+lambdarank"
 PIPELINE_TRANSDUCTIVE = "faiss+lambdarank+cross-brand-norm (transductive)"
+MULTI_VIEW = "multi-view content: topics + hashtags (CSLS, untrained)"
+MULTI_VIEW_CCA = "multi-view content: topics + hashtags + CCA view"
+MULTI_VIEW_TRANSDUCTIVE = "multi-view content (+ CCA) + cross-brand-norm (transductive)"
 ABLATION = "ablation: faiss+lambdarank+creator-id counts (not cold start)"
 
 PUBLISHED = pd.DataFrame(
@@ -50,7 +56,14 @@ class Config(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    folds: int = Field(default=5, ge=2, description="Brand-disjoint folds (shuffled with the run's seed).")
+    protocol: Protocol = Field(
+        default="brand-disjoint",
+        description="brand-disjoint (default) or creator-disjoint (training pairs naming a pool creator removed).",
+    )
+    folds: int = Field(default=5, ge=2, description="Folds of the brand-disjoint protocol (shuffled by the seed).")
+    creator_disjoint_folds: int = Field(
+        default=4, ge=2, description="Folds of the creator-disjoint protocol (4: ~71 brands x ~800 creators)."
+    )
     pipeline: PipelineSettings = PipelineSettings()
     cross_brand_temperature: float = Field(default=1.0, gt=0, description="Temperature of the transductive variant.")
     cross_brand_iterations: int = Field(default=10, ge=1, description="Sinkhorn rounds of the transductive variant.")
@@ -87,6 +100,8 @@ def baseline_scores(
     b_lda, b_hash = featurizer.brand_blocks(brands)
     c_lda, c_hash = featurizer.creator_blocks(creators)
     feats = featurizer.transform(brands, creators)
+    train_brands, cca = data.brands.subset(train_rows), feats[..., FEATURE_NAMES.index("cca_sim")]
+    train_creators = data.creators.subset(np.unique(train_pairs["creator_row"].to_numpy()))
     queries, items = featurizer.retrieval_vectors(brands, creators)
     return {
         "random": rng.random(shape),
@@ -94,13 +109,11 @@ def baseline_scores(
         "brand-kNN": feats[..., FEATURE_NAMES.index("neighbour_centroid_sim")].astype(np.float64),
         "retrieval: content cosine (FAISS)": faiss_scores(np.hstack([b_lda, b_hash]), np.hstack([c_lda, c_hash])),
         "retrieval: learned weights (FAISS)": faiss_scores(queries, items),
+        MULTI_VIEW: multi_view_scores(featurizer, train_brands, brands, creators, train_creators=train_creators),
+        MULTI_VIEW_CCA: multi_view_scores(
+            featurizer, train_brands, brands, creators, extra_views=[cca], train_creators=train_creators
+        ),
     }
-
-
-def brand_folds(n_brands: int, folds: int, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Brand-disjoint (train_rows, test_rows) splits, shuffled with ``seed``."""
-    splitter = KFold(folds, shuffle=True, random_state=seed)
-    return [(tr.astype(np.int64), te.astype(np.int64)) for tr, te in splitter.split(np.arange(n_brands))]
 
 
 def _subsample(data: BrandInfluencerData, max_brands: int | None, seed: int) -> BrandInfluencerData:
@@ -113,38 +126,55 @@ def _subsample(data: BrandInfluencerData, max_brands: int | None, seed: int) -> 
     return BrandInfluencerData(data.path, data.brands.subset(keep), data.creators, pairs)
 
 
+def fold_count(config: Config) -> int:
+    """Folds of the configured protocol."""
+    return config.folds if config.protocol == "brand-disjoint" else config.creator_disjoint_folds
+
+
+def _score_fold(
+    data: BrandInfluencerData, fold: Fold, config: Config, seed: int, rng: np.random.Generator
+) -> dict[str, np.ndarray]:
+    """Every method's (len(test_rows), len(pool)) score matrix on one fold, learned from ``fold.train_data``."""
+    train, rows = fold.train_data, fold.train_rows
+    featurizer = fit_featurizer(train, rows, config.pipeline, seed)
+    scores = baseline_scores(train, rows, fold.test_rows, fold.pool, featurizer, rng)
+    brands, creators = data.brands.subset(fold.test_rows), data.creators.subset(fold.pool)
+    scores[PIPELINE] = BrandCreatorPipeline(config.pipeline, seed=seed).fit(train, rows).score(brands, creators)
+    scores[PIPELINE_TRANSDUCTIVE] = cross_brand_normalise(
+        scores[PIPELINE], config.cross_brand_temperature, iterations=config.cross_brand_iterations
+    )
+    scores[MULTI_VIEW_TRANSDUCTIVE] = cross_brand_normalise(
+        scores[MULTI_VIEW_CCA], config.cross_brand_temperature, iterations=config.cross_brand_iterations
+    )
+    if config.ablation_creator_counts:
+        ablation = config.pipeline.model_copy(update={"use_creator_counts": True})
+        scores[ABLATION] = BrandCreatorPipeline(ablation, seed=seed).fit(train, rows).score(brands, creators)
+    return scores
+
+
 def run_cv(data: BrandInfluencerData, config: Config, seed: int) -> ExperimentResult:
-    """Cross-validate every method on ``data`` (a loaded training directory)."""
+    """Cross-validate every method on ``data`` (a loaded training directory) under ``config.protocol``."""
     data = _subsample(data, config.max_brands, seed)
     methods: dict[str, MethodAccumulator] = {}
-    pool_sizes: list[int] = []
-    folds = brand_folds(len(data.brands), config.folds, seed)
-    for fold, (train_rows, test_rows) in enumerate(track(folds, "brand-influencer CV folds", len(folds))):
-        pool = pool_of(data, test_rows)
-        pool_sizes.append(len(pool))
-        relevant = relevance(data, test_rows, pool)
-        rng = np.random.default_rng([seed, fold])
-        featurizer = fit_featurizer(data, train_rows, config.pipeline, seed)
-        scores = baseline_scores(data, train_rows, test_rows, pool, featurizer, rng)
-        pipe = BrandCreatorPipeline(config.pipeline, seed=seed).fit(data, train_rows)
-        brands, creators = data.brands.subset(test_rows), data.creators.subset(pool)
-        scores[PIPELINE] = pipe.score(brands, creators)
-        scores[PIPELINE_TRANSDUCTIVE] = cross_brand_normalise(
-            scores[PIPELINE], config.cross_brand_temperature, iterations=config.cross_brand_iterations
-        )
-        if config.ablation_creator_counts:
-            ablation = config.pipeline.model_copy(update={"use_creator_counts": True})
-            scores[ABLATION] = BrandCreatorPipeline(ablation, seed=seed).fit(data, train_rows).score(brands, creators)
+    folds = make_folds(data, fold_count(config), seed, config.protocol)
+    for i, fold in enumerate(track(folds, f"brand-influencer {config.protocol} CV folds", len(folds))):
+        relevant = relevance(data, fold.test_rows, fold.pool)
+        scores = _score_fold(data, fold, config, seed, np.random.default_rng([seed, i]))
         for name, matrix in scores.items():
             acc = methods.setdefault(name, MethodAccumulator(name, len(data.creators)))
-            acc.add_fold(matrix, relevant, data.brands.ids[test_rows], data.brands.category[test_rows], pool)
+            acc.add_fold(
+                matrix, relevant, data.brands.ids[fold.test_rows], data.brands.category[fold.test_rows], fold.pool
+            )
+    pool_sizes = [len(f.pool) for f in folds]
     extra = {f"pool_size_fold{i}": float(n) for i, n in enumerate(pool_sizes)}
     extra["pool_size_mean"] = float(np.mean(pool_sizes))
+    extra["unseen_creator_share_mean"] = float(np.mean([f.unseen_share for f in folds]))
+    extra["dropped_training_pairs_mean"] = float(np.mean([f.dropped_pairs for f in folds]))
     extra["reranked_share_of_pool"] = float(np.mean([min(1.0, config.pipeline.retrieve_k / n) for n in pool_sizes]))
     extra["brands"] = float(len(data.brands))
     return ExperimentResult(
         dataset=DATASET,
-        protocol=_protocol(config, len(data.brands), pool_sizes),
+        protocol=_protocol(config, len(data.brands), folds),
         methods=[m.result() for m in methods.values()],
         primary_metric="r@50",
         published=PUBLISHED,
@@ -154,15 +184,27 @@ def run_cv(data: BrandInfluencerData, config: Config, seed: int) -> ExperimentRe
     )
 
 
-def _protocol(config: Config, n_brands: int, pool_sizes: list[int]) -> str:
+def _protocol(config: Config, n_brands: int, folds: list[Fold]) -> str:
+    sizes = ", ".join(str(len(f.pool)) for f in folds)
+    unseen = np.mean([f.unseen_share for f in folds])
+    if config.protocol == "brand-disjoint":
+        head = f"Brand-disjoint {len(folds)}-fold cross-validation over the {n_brands} training brands"
+        learn = "the other folds' brands and all their pairs"
+    else:
+        head = (
+            f"Brand- and creator-disjoint {len(folds)}-fold cross-validation over the {n_brands} training brands: "
+            "training pairs that name a creator of the held-out pool are removed (mean "
+            f"{np.mean([f.dropped_pairs for f in folds]):.0f} pairs per fold)"
+        )
+        learn = "the other folds' brands and their remaining pairs"
     return (
-        f"Brand-disjoint {config.folds}-fold cross-validation over the {n_brands} training brands (folds shuffled "
-        "with the run's seed). In each fold every held-out brand ranks ALL creators that appear in the held-out "
-        f"brands' pairs (pool sizes {', '.join(map(str, pool_sizes))}; the published test ranks 797 creators). "
-        "Methods learn from the other folds' brands and pairs only, from content features (the pipeline never "
-        "uses creator identity, except the labelled ablation). R@k = share of the brand's positives in the top "
-        "k; MRR and MedR from the best-ranked positive; AUC over the brand's (positive, negative) pairs. Figures "
-        "are means over folds of per-fold means over brands (MedR: mean of per-fold medians), ± std across folds."
+        f"{head} (folds shuffled with the run's seed). In each fold every held-out brand ranks ALL creators that "
+        f"appear in the held-out brands' pairs (pool sizes {sizes}; the published test ranks 797); "
+        f"{unseen:.1%} of pool creators appear in no training pair. Methods learn from {learn} only, from "
+        "content features (the pipeline never uses creator identity, except the labelled ablation). R@k = share "
+        "of the brand's positives in the top k; MRR and MedR from the best-ranked positive; AUC over the brand's "
+        "(positive, negative) pairs. Figures are means over folds of per-fold means over brands (MedR: mean of "
+        "per-fold medians), ± std across folds."
     )
 
 
