@@ -94,7 +94,7 @@ def _client(options: BatchOptions) -> Client:
         n_workers=options.workers,  # None: one single-threaded worker per core
         threads_per_worker=1,
         processes=options.processes,
-        dashboard_address=None,
+        dashboard_address=":0",
     )
     return Client(cluster)
 

@@ -24,7 +24,7 @@ def dask_bundle(fixture_bundle, tmp_path_factory: pytest.TempPathFactory) -> Pat
 
     settings = fixture_bundle.settings.model_copy(update={"artifacts_dir": tmp_path_factory.mktemp("dask_artifacts")})
     source = from_market(fixture_bundle.market, buckets=4)
-    cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None)
+    cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0")
     with cluster, Client(cluster) as client:
         engine, market = train_engine_dask(client, source.entities, source.promotions, settings, seed=5)
     path = save_bundle(engine, settings.artifacts_dir, market, 5, {}, compile_models=False)
