@@ -24,15 +24,12 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from features.tables import build_feature_tables
 from models.engine import Engine
 from models.gbm.calibration import QuantileMap
 from models.gbm.config import GBMConfig
 from models.gbm.distribution import MIN_VIEWS, DistributionModel
 from models.gbm.ranker import LambdaRanker
 from models.gbm.regressor import GBMRegressor
-from models.integrity.fake_engagement import engagement_flags
-from models.retrieval.build import build_retriever
 from models.training.dask_lgbm import (
     RowBlock,
     block_rows,
@@ -45,12 +42,13 @@ from models.training.dask_lgbm import (
 from models.training.dask_windows import dask_windows, history_market
 from models.training.evaluation import mean_ndcg
 from models.training.train import (
+    FittedModels,
     _direction_split,
     _pair_rows,
     _ranker,
     _Split,
     calibrate_gmv,
-    list_like_pairs,
+    finish_engine,
     popularity_scores,
     timed,
     train_outcome_models,
@@ -290,21 +288,5 @@ def train_engine_dask(
     fit_maps = _validate(rankers, valid, settings, metrics)
     metrics["dask_workers"] = _workers(client)
     metrics["trees_chosen_on_sample_rows"] = _sampled(settings).ranker.max_train_rows
-    with timed(stage_seconds, "features_now", "building features as of now"):
-        now_tables = build_feature_tables(market, end, scale, cf, seed)
-    with timed(stage_seconds, "integrity", "looking for bought followers and views"):
-        engagement = engagement_flags(now_tables, settings.integrity.fake_contamination, seed)
-    metrics["flagged_creators"] = int(engagement.flagged.sum())
-    with timed(stage_seconds, "retrieval", "distilling the rankers into FAISS retrieval"):
-        retriever, retrieval_metrics = build_retriever(now_tables, rankers, settings.retrieval, seed)
-    metrics.update(retrieval_metrics)
-    with timed(stage_seconds, "distribution_reference", "placing distribution weights among recommended pairs"):
-        reference = list_like_pairs(now_tables, retriever, rankers, seed)
-        if len(reference):
-            distribution.set_reference(reference)
-    metrics["train_seconds"] = round(time.perf_counter() - started, 1)
-    metrics["stage_seconds"] = stage_seconds
-    metrics["sizes"] = {**market.sizes(), "train_pairs": int(sum(len(w.pairs) for w in windows))}
-    metrics["gmv_calibration_pairs"] = gmv_calibration.n_calibration_
-    engine = Engine(now_tables, rankers, gmv, distribution, fit_maps, retriever, metrics, gmv_calibration, engagement)
-    return engine, market
+    models = FittedModels(rankers, gmv, distribution, fit_maps, gmv_calibration)
+    return finish_engine(market, end, models, windows, settings, seed, metrics, (started, stage_seconds)), market

@@ -251,20 +251,59 @@ def train_engine(market: Marketplace, settings: Settings, seed: int) -> Engine:
         metrics[f"{d}_valid_queries"] = held[d].groups.n_queries
         metrics[f"{d}_train_queries"] = train[d].groups.n_queries
         metrics[f"{d}_best_iteration"] = rankers[d].best_iteration_
+    models = FittedModels(rankers, gmv, distribution, fit_maps, gmv_calibration)
+    return finish_engine(market, data_now(market), models, windows, settings, seed, metrics, (started, stage_seconds))
+
+
+@dataclass(frozen=True)
+class FittedModels:
+    """What training fits before the engine is finished as of now (either path: in memory or on Dask)."""
+
+    rankers: dict[Direction, LambdaRanker]
+    gmv: GBMRegressor
+    distribution: DistributionModel
+    fit_maps: dict[Direction, QuantileMap]
+    gmv_calibration: GMVCalibrator
+
+
+def finish_engine(
+    market: Marketplace,
+    now: Any,
+    models: FittedModels,
+    windows: list[LabelWindow],
+    settings: Settings,
+    seed: int,
+    metrics: dict[str, Any],
+    clock: tuple[float, dict[str, float]],
+) -> Engine:
+    """The engine as of ``now``: features, fake-engagement flags, FAISS retrieval distilled from the rankers and the
+    distribution model's reference pairs, with the run's metrics (``clock``: start time and stage seconds)."""
+    started, stage_seconds = clock
+    scale = settings.rules.experience_scale
     with timed(stage_seconds, "features_now", "building features as of now"):
-        tables = build_feature_tables(market, data_now(market), scale, settings.retrieval.cf_factors, seed)
+        tables = build_feature_tables(market, now, scale, settings.retrieval.cf_factors, seed)
     with timed(stage_seconds, "integrity", "looking for bought followers and views"):
         engagement = engagement_flags(tables, settings.integrity.fake_contamination, seed)
     metrics["flagged_creators"] = int(engagement.flagged.sum())
     with timed(stage_seconds, "retrieval", "distilling the rankers into FAISS retrieval"):
-        retriever, retrieval_metrics = build_retriever(tables, rankers, settings.retrieval, seed)
+        retriever, retrieval_metrics = build_retriever(tables, models.rankers, settings.retrieval, seed)
     metrics.update(retrieval_metrics)
     with timed(stage_seconds, "distribution_reference", "placing distribution weights among recommended pairs"):
-        reference = list_like_pairs(tables, retriever, rankers, seed)
+        reference = list_like_pairs(tables, retriever, models.rankers, seed)
         if len(reference):
-            distribution.set_reference(reference)
+            models.distribution.set_reference(reference)
     metrics["train_seconds"] = round(time.perf_counter() - started, 1)
     metrics["stage_seconds"] = stage_seconds
     metrics["sizes"] = {**market.sizes(), "train_pairs": int(sum(len(w.pairs) for w in windows))}
-    metrics["gmv_calibration_pairs"] = gmv_calibration.n_calibration_
-    return Engine(tables, rankers, gmv, distribution, fit_maps, retriever, metrics, gmv_calibration, engagement)
+    metrics["gmv_calibration_pairs"] = models.gmv_calibration.n_calibration_
+    return Engine(
+        tables,
+        models.rankers,
+        models.gmv,
+        models.distribution,
+        models.fit_maps,
+        retriever,
+        metrics,
+        models.gmv_calibration,
+        engagement,
+    )
