@@ -10,6 +10,8 @@ from __future__ import annotations
 import contextlib
 import math
 import os
+import sqlite3
+import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -56,12 +58,27 @@ def make_engine(url: str) -> Engine:
         @sa.event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
             cur = dbapi_conn.cursor()
-            cur.execute("PRAGMA journal_mode=WAL")
+            _journal_mode_wal(cur)
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.close()
 
         return engine
     return sa.create_engine(url, pool_pre_ping=True)
+
+
+def _journal_mode_wal(cur: Any, attempts: int = 60) -> None:
+    """Switch a SQLite file to WAL journaling (kept in the file, so later connections find it set). Changing the mode
+    needs the file to itself and SQLite answers "database is locked" at once, without its busy timeout, while another
+    connection is opening the same new file: retried for up to ~6 s."""
+    for attempt in range(attempts):
+        try:
+            if str(cur.execute("PRAGMA journal_mode").fetchone()[0]).lower() != "wal":
+                cur.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or attempt == attempts - 1:
+                raise
+            time.sleep(0.1)
 
 
 def _python_value(value: Any) -> Any:
