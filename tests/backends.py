@@ -31,7 +31,7 @@ def server_url() -> str:
 
 
 def _admin_engine() -> sa.Engine:
-    from recsys.core.store import make_engine
+    from recsys.core.database import make_engine
 
     return make_engine(server_url()).execution_options(isolation_level="AUTOCOMMIT")
 

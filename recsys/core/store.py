@@ -10,8 +10,6 @@ from __future__ import annotations
 import contextlib
 import math
 import os
-import sqlite3
-import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -22,10 +20,11 @@ import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Connection
 
 import recsys.core.experiments  # noqa: F401  (registers the A/B experiment tables on METADATA)
 from recsys.core.config import Settings
+from recsys.core.database import make_engine
 from recsys.core.schema import (
     EXTRA_COLUMN,
     REVISION_COLUMN,
@@ -43,42 +42,6 @@ from recsys.core.workflows import (
 
 _CHUNK = 20_000
 _READ_CHUNK = 100_000  # rows per fetch when reading a table
-
-
-def make_engine(url: str) -> Engine:
-    """An engine for ``url``; SQLite files get their folder created, WAL journaling and a busy timeout; a plain
-    ``postgresql://`` URL uses psycopg 3 (the driver the project installs)."""
-    if url.startswith(("postgresql://", "postgres://")):
-        url = "postgresql+psycopg://" + url.split("://", 1)[1]
-    if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
-        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-    if url.startswith("sqlite"):
-        engine = sa.create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
-
-        @sa.event.listens_for(engine, "connect")
-        def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
-            cur = dbapi_conn.cursor()
-            _journal_mode_wal(cur)
-            cur.execute("PRAGMA synchronous=NORMAL")
-            cur.close()
-
-        return engine
-    return sa.create_engine(url, pool_pre_ping=True)
-
-
-def _journal_mode_wal(cur: Any, attempts: int = 60) -> None:
-    """Switch a SQLite file to WAL journaling (kept in the file, so later connections find it set). Changing the mode
-    needs the file to itself and SQLite answers "database is locked" at once, without its busy timeout, while another
-    connection is opening the same new file: retried for up to ~6 s."""
-    for attempt in range(attempts):
-        try:
-            if str(cur.execute("PRAGMA journal_mode").fetchone()[0]).lower() != "wal":
-                cur.execute("PRAGMA journal_mode=WAL")
-            return
-        except sqlite3.OperationalError as exc:
-            if "locked" not in str(exc) or attempt == attempts - 1:
-                raise
-            time.sleep(0.1)
 
 
 def _python_value(value: Any) -> Any:

@@ -14,8 +14,9 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
 from recsys.core import migrate
+from recsys.core.database import make_engine
 from recsys.core.schema import METADATA, SA_TABLES
-from recsys.core.store import Store, make_engine
+from recsys.core.store import Store
 
 pytestmark = pytest.mark.backends("sqlite", "postgresql")
 

@@ -20,8 +20,8 @@ def db_upgrade() -> None:
     Run it once before starting new replicas on a shared PostgreSQL store (they would otherwise migrate on start,
     one at a time)."""
     from recsys.core.config import get_settings
+    from recsys.core.database import make_engine
     from recsys.core.migrate import upgrade
-    from recsys.core.store import make_engine
 
     settings = get_settings()
     engine = make_engine(settings.resolved_database_url)
@@ -39,8 +39,8 @@ def db_upgrade() -> None:
 def db_current() -> None:
     """The store's schema revision and the newest one this version of the code knows."""
     from recsys.core.config import get_settings
+    from recsys.core.database import make_engine
     from recsys.core.migrate import current, head
-    from recsys.core.store import make_engine
 
     engine = make_engine(get_settings().resolved_database_url)
     try:

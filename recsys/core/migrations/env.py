@@ -14,7 +14,7 @@ from recsys.core.schema import METADATA
 connection = context.config.attributes.get("connection")
 if connection is None:  # the alembic command line: the URL comes from RECSYS_DATABASE_URL / the settings
     from recsys.core.config import get_settings
-    from recsys.core.store import make_engine
+    from recsys.core.database import make_engine
 
     engine: sa.Engine = make_engine(get_settings().resolved_database_url)
     with engine.begin() as own:
