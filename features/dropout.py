@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from features.names import window_names
+from features.names import SAMPLE_FEATURES, window_names
 from features.tables import FeatureTables
 
-_ZERO_MARKERS = ("promotions", "log_gmv", "log_orders", "has_history", "n_creators")
+_ZERO_MARKERS = ("promotions", "log_gmv", "log_orders", "has_history", "n_creators", "samples_judged")
 _CREATOR_PAIR_ZERO = ("x_category_gmv_share", "x_category_promotions", "x_prev_promotions", "x_prev_gmv", "x_cf_known")
 _CREATOR_PAIR_NAN = ("x_category_conversion", "x_price_vs_usual")
 _PRODUCT_PAIR_ZERO = ("x_prev_promotions", "x_prev_gmv", "x_cf_known")
@@ -44,7 +44,7 @@ def blank_history(
     """A copy of ``X`` (rows aligned with ``c_rows``/``p_rows``) where the marked creators / products look new."""
     names = tables.feature_names
     out = X.copy()
-    creator_cold = _cold_values(names, window_names("c"), _CREATOR_PAIR_ZERO, _CREATOR_PAIR_NAN)
+    creator_cold = _cold_values(names, [*window_names("c"), *SAMPLE_FEATURES], _CREATOR_PAIR_ZERO, _CREATOR_PAIR_NAN)
     product_cold = _cold_values(names, [*window_names("p"), "p_n_creators_90d"], _PRODUCT_PAIR_ZERO, _PRODUCT_PAIR_NAN)
     for mask, cold in ((drop_creator, creator_cold), (drop_product, product_cold)):
         if mask.any():

@@ -9,7 +9,15 @@ import pandas as pd
 
 from features.history import History, distinct_partners, window_aggregates
 from features.names import CREATOR_FEATURES, PRODUCT_FEATURES, extra_names
-from recsys.core.schema import AUDIENCE_KEYS, CAPACITY_COLUMNS, PUBLIC_PLAN_TYPES, TABLES, audience_columns
+from features.samples import sample_block
+from recsys.core.schema import (
+    AUDIENCE_KEYS,
+    CAPACITY_COLUMNS,
+    PUBLIC_PLAN_TYPES,
+    TABLES,
+    audience_columns,
+    sample_requests_frame,
+)
 from recsys.core.vocab import FanTier
 
 
@@ -66,8 +74,11 @@ def fan_tier_codes(followers: np.ndarray) -> np.ndarray:
     return FanTier.codes(followers)
 
 
-def creator_block(creators: pd.DataFrame, history: History, cutoff: pd.Timestamp, extras: Extras) -> pd.DataFrame:
-    """Creator features: reach, engagement, audience, tenure and sales windows, plus extra columns."""
+def creator_block(
+    creators: pd.DataFrame, history: History, cutoff: pd.Timestamp, extras: Extras, samples: pd.DataFrame | None = None
+) -> pd.DataFrame:
+    """Creator features: reach, engagement, audience, tenure, sales windows and sample fulfilment (``samples``: the
+    marketplace's sample requests; none = no creator has a rate), plus extra columns."""
     index = pd.Index(creators["creator_id"])
     followers = creators["followers"].to_numpy(np.float64)
     out = pd.DataFrame(index=index)
@@ -80,7 +91,10 @@ def creator_block(creators: pd.DataFrame, history: History, cutoff: pd.Timestamp
     out["c_n_categories"] = creators["categories"].map(len).to_numpy(np.float64)
     for key, col in zip(AUDIENCE_KEYS, audience_columns("aud"), strict=True):
         out[f"c_aud_{key}"] = creators[col].to_numpy(np.float64)
-    out = pd.concat([out, window_aggregates(history, "c").set_index(index)], axis=1)
+    requests = samples if samples is not None else sample_requests_frame()
+    out = pd.concat(
+        [out, window_aggregates(history, "c").set_index(index), sample_block(requests, index, cutoff)], axis=1
+    )
     out = out[CREATOR_FEATURES]
     extra = extras.matrix(creators)
     names = extra_names("c", extras.numeric, extras.embeddings)

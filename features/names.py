@@ -35,6 +35,9 @@ def window_names(prefix: str) -> list[str]:
     ]
 
 
+SAMPLE_FEATURES: list[str] = ["c_sample_fulfilment_90d", "c_samples_judged_90d"]
+"""A creator's 90-day sample fulfilment rate and the judged samples it rests on (``features.samples``)."""
+
 CREATOR_FEATURES: list[str] = [
     "c_log_followers",
     "c_fan_tier",
@@ -47,6 +50,7 @@ CREATOR_FEATURES: list[str] = [
     "c_n_categories",
     *[f"c_aud_{k}" for k in AUDIENCE_KEYS],
     *window_names("c"),
+    *SAMPLE_FEATURES,
 ]
 
 PRODUCT_FEATURES: list[str] = [

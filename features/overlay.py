@@ -28,15 +28,16 @@ from sklearn.linear_model import Ridge
 
 from features.entities import Extras
 from features.evidence import top_share
-from features.names import window_names
+from features.names import SAMPLE_FEATURES, window_names
 from features.tables import FeatureTables, build_feature_tables
 from recsys.core.schema import CAPACITY_COLUMNS, SHARE_GROUPS, TABLES, Marketplace
 from recsys.core.vocab import Vocabulary
 
 Side = Literal["creator", "product", "shared"]
 
-HISTORY_COLUMNS = frozenset([*window_names("c"), *window_names("p"), "p_n_creators_90d"])
-"""Feature-block columns computed from promotions: kept for an entity the tables already hold."""
+HISTORY_COLUMNS = frozenset([*window_names("c"), *window_names("p"), "p_n_creators_90d", *SAMPLE_FEATURES])
+"""Feature-block columns computed from promotions and sample requests: kept for an entity the tables already hold
+(a new creator's are those of a creator without any: no rate, nothing judged)."""
 
 HISTORY_ARRAYS = frozenset(
     {

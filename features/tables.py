@@ -203,7 +203,7 @@ def build_feature_tables(
     c_extras, p_extras = (
         extras if extras is not None else (Extras.of(creators, "creators"), Extras.of(products, "products"))
     )
-    c_block = creator_block(creators, history, cutoff, c_extras)
+    c_block = creator_block(creators, history, cutoff, c_extras, market.sample_requests)
     p_block = product_block(
         products, market.merchants, market.plans, history, cutoff, categories, experience_scale, p_extras
     )

@@ -38,6 +38,7 @@ def history_market(entities: Marketplace, promotions: dd.DataFrame) -> Marketpla
         plans=entities.plans,
         promotions=slim.reset_index(drop=True),
         orders=entities.orders,
+        sample_requests=entities.sample_requests,  # read by the creator features (features.samples)
     )
 
 

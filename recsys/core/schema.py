@@ -384,6 +384,27 @@ COLLABORATIONS = sa.Table(
 
 # --- in-memory marketplace ---------------------------------------------------------------------------------------
 
+SAMPLE_REQUEST_COLUMNS: tuple[str, ...] = (
+    *("request_id", "creator_id", "product_id", "requested_at", "shipped_at"),
+    *("content_promotion_id", "content_started_at", "content_recorded_at"),
+)
+"""Columns of :attr:`Marketplace.sample_requests`: the store's ``sample_requests`` rows (or a dataset's optional
+``sample_requests`` file), NaT / None where a step did not happen. Not a :data:`TABLES` entry: the rows are written by
+the sample workflow (``recsys.core.workflows``), read by the features point in time (``features.samples``)."""
+
+
+def sample_requests_frame(records: list[dict[str, object]] | pd.DataFrame | None = None) -> pd.DataFrame:
+    """Sample requests as a marketplace carries them (ids str or None, ``*_at`` naive datetimes); no rows by
+    default."""
+    frame = pd.DataFrame(records if records is not None else [], columns=list(SAMPLE_REQUEST_COLUMNS))
+    for name in SAMPLE_REQUEST_COLUMNS:
+        if name.endswith("_at"):
+            frame[name] = pd.to_datetime(frame[name]).astype("datetime64[us]")
+        else:
+            values = frame[name].astype(object)
+            frame[name] = values.where(values.notna(), None)
+    return frame.reset_index(drop=True)
+
 
 @dataclass
 class Marketplace:
@@ -391,7 +412,8 @@ class Marketplace:
 
     Produced by ``recsys.core.datasets.read_dataset`` (a directory) and
     ``recsys.core.store.Store.load_marketplace`` (the store); consumed by feature builders. Datetimes are naive
-    UTC ``datetime64``; list columns hold Python lists.
+    UTC ``datetime64``; list columns hold Python lists. ``sample_requests`` (:data:`SAMPLE_REQUEST_COLUMNS`, empty
+    unless given) is the sample workflow's history, not a dataset table.
     """
 
     merchants: pd.DataFrame
@@ -400,6 +422,7 @@ class Marketplace:
     plans: pd.DataFrame
     promotions: pd.DataFrame
     orders: pd.DataFrame
+    sample_requests: pd.DataFrame = field(default_factory=sample_requests_frame)  # not in TABLES, table(), sizes()
 
     def table(self, name: str) -> pd.DataFrame:
         if name not in TABLES:

@@ -30,9 +30,12 @@ from recsys.core.schema import (
     REVISION_COLUMN,
     REVISIONS,
     SA_TABLES,
+    SAMPLE_REQUEST_COLUMNS,
+    SAMPLE_REQUESTS,
     TABLES,
     Marketplace,
     TableSpec,
+    sample_requests_frame,
 )
 from recsys.core.workflows import (
     funnel_tables,  # noqa: F401  (registers the funnel events table on METADATA)
@@ -337,9 +340,11 @@ class Store:
         return frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
 
     def load_marketplace(self) -> Marketplace:
-        """Every dataset table, read in one consistent snapshot."""
+        """Every dataset table and the sample requests (``Marketplace.sample_requests``), in one consistent snapshot."""
         with self.engine.connect() as conn, conn.begin():
             frames = {name: self.read_table(name, conn) for name in TABLES}
+            samples = conn.execute(sa.select(*[SAMPLE_REQUESTS.c[c] for c in SAMPLE_REQUEST_COLUMNS])).mappings()
+            frames["sample_requests"] = sample_requests_frame([dict(r) for r in samples])
         return Marketplace(**frames)
 
 

@@ -91,5 +91,6 @@ def from_market(market: Marketplace, buckets: int) -> DaskSource:
         plans=market.plans,
         promotions=promos.iloc[:0],
         orders=market.orders.iloc[:0],
+        sample_requests=market.sample_requests,  # small: kept whole on the driver for the creator features
     )
     return DaskSource(entities, promotions, len(parts))

@@ -115,6 +115,28 @@ def check_order_timeline(cols: Columns, ok: dict[str, np.ndarray], problems: Pro
         problems.add_values(early, f"{field}: {{}} is before created_at {{}}", stamp, created)
 
 
+_CONTENT = ("content_promotion_id", "content_started_at", "content_recorded_at")
+
+
+def check_sample_timeline(cols: Columns, ok: dict[str, np.ndarray], problems: Problems) -> None:
+    """Sample requests: content (promotion, start, report: all three or none) needs a shipped sample; no step
+    precedes the one before it (requested <= shipped <= content started <= content recorded)."""
+    given = {name: ~cols[name].missing for name in _CONTENT}
+    any_content = given[_CONTENT[0]] | given[_CONTENT[1]] | given[_CONTENT[2]]
+    for name in _CONTENT:
+        problems.add(any_content & ~given[name], f"{name}: required when any content field is given")
+    problems.add(any_content & cols["shipped_at"].missing, "shipped_at: required when content is given")
+    for later, earlier in (
+        ("shipped_at", "requested_at"),
+        ("content_started_at", "shipped_at"),
+        ("content_recorded_at", "content_started_at"),
+    ):
+        a, b = cols[later].values, cols[earlier].values
+        early = ok[later] & ok[earlier] & ~cols[later].missing & ~cols[earlier].missing
+        early &= (a < b).to_numpy(dtype=bool, na_value=False)
+        problems.add_values(early, f"{later}: {{}} is before {earlier} {{}}", a, b)
+
+
 def _tier_problems(tiers: list[list[float]], rules: RulesSettings) -> list[str]:
     found: list[str] = []
     if tiers[0][0] < 0:

@@ -18,9 +18,15 @@ from sqlalchemy.engine import Connection
 from recsys.core.config import Settings
 from recsys.core.datasets.io import FileFormat, read_table_file, table_files, write_dataset, write_table
 from recsys.core.datasets.records import iter_records
+from recsys.core.datasets.samples import (
+    SAMPLE_REQUESTS_FILE,
+    SAMPLE_REQUESTS_SPEC,
+    read_sample_file,
+    write_sample_requests,
+)
 from recsys.core.datasets.validate import DatasetError, ValidationResult, Validator, missing_required_columns
 from recsys.core.progress import make_progress
-from recsys.core.schema import SA_TABLES, TABLES, Marketplace
+from recsys.core.schema import SA_TABLES, TABLES, Marketplace, sample_requests_frame
 from recsys.core.store import Store, records_to_frame
 
 WRITE_CHUNK = 20_000
@@ -89,7 +95,8 @@ def _progress(enabled: bool) -> Progress:
 
 
 def read_raw(directory: Path, progress: Progress | None = None) -> dict[str, tuple[Path, pd.DataFrame]]:
-    """The table files of ``directory`` as read (CSV cells as strings).
+    """The table files of ``directory`` as read (CSV cells as strings), the optional ``sample_requests`` file
+    included (``recsys.core.datasets.samples``).
 
     Raises :class:`DatasetError` for a missing directory, an unreadable file or a missing required column.
     """
@@ -113,6 +120,9 @@ def read_raw(directory: Path, progress: Progress | None = None) -> dict[str, tup
         raw[name] = (path, frame)
         if progress and task is not None:
             progress.advance(task)
+    samples = read_sample_file(Path(directory))
+    if samples is not None:
+        raw[SAMPLE_REQUESTS_FILE] = samples
     return raw
 
 
@@ -174,12 +184,20 @@ def import_dataset(store: Store, directory: Path, settings: Settings, progress: 
                     if name in raw:
                         validator.table(name, raw[name][1])
                         bar.advance(task)
+                if SAMPLE_REQUESTS_FILE in raw:  # after the tables its rows reference
+                    validator.table(SAMPLE_REQUESTS_FILE, raw[SAMPLE_REQUESTS_FILE][1], SAMPLE_REQUESTS_SPEC)
                 result = validator.result
                 report.warnings = list(result.warnings)
                 for name, bad in result.quarantined.items():
                     report.tables[name].quarantined = len(bad)
                 report.quarantine_files = write_quarantine(result, list(raw), settings.quarantine_dir)
-                if _write(store, conn, report, result.good, bar) == 0:
+                _write(store, conn, report, {n: f for n, f in result.good.items() if n in TABLES}, bar)
+                if SAMPLE_REQUESTS_FILE in result.good and report.revision is not None:
+                    counts = report.tables[SAMPLE_REQUESTS_FILE]
+                    counts.inserted, counts.updated, counts.unchanged = write_sample_requests(
+                        conn, result.good, report.revision
+                    )
+                if report.changed == 0:
                     raise _NothingChanged
         except _NothingChanged:
             report.revision = None
@@ -196,9 +214,12 @@ def read_dataset(directory: Path, settings: Settings) -> tuple[Marketplace, Vali
     for name in TABLES:
         if name in raw:
             validator.table(name, raw[name])
+    if SAMPLE_REQUESTS_FILE in raw:
+        validator.table(SAMPLE_REQUESTS_FILE, raw[SAMPLE_REQUESTS_FILE], SAMPLE_REQUESTS_SPEC)
     result = validator.result
     frames = {name: result.good.get(name, records_to_frame(TABLES[name], [])) for name in TABLES}
-    return Marketplace(**frames), result
+    samples = sample_requests_frame(result.good.get(SAMPLE_REQUESTS_FILE))
+    return Marketplace(**frames, sample_requests=samples), result
 
 
 def export_dataset(store: Store, directory: Path, fmt: FileFormat = "parquet") -> dict[str, Path]:

@@ -2,7 +2,8 @@
 
 Layout: one file per table of :data:`recsys.core.schema.TABLES`, named ``<table>.parquet`` or ``<table>.csv``. In
 CSV, list columns (``categories``, ``creator_ids``, ``tiers``, embeddings) are JSON arrays and datetimes ISO
-8601; in Parquet they are native lists and timestamps. Other files in the directory are ignored.
+8601; in Parquet they are native lists and timestamps. An optional ``sample_requests`` file holds the sample
+workflow's history (``recsys.core.datasets.samples``). Other files in the directory are ignored.
 """
 
 from __future__ import annotations
@@ -92,5 +93,9 @@ def write_table(frame: pd.DataFrame, directory: Path, name: str, fmt: FileFormat
 
 
 def write_dataset(market: Marketplace, directory: Path, fmt: FileFormat = "parquet") -> dict[str, Path]:
-    """Write every table of ``market`` into ``directory`` (created if needed)."""
-    return {name: write_table(market.table(name), directory, name, fmt) for name in TABLES}
+    """Write every table of ``market`` into ``directory`` (created if needed), and its sample requests as the
+    optional ``sample_requests`` file when it has any (``recsys.core.datasets.samples``)."""
+    written = {name: write_table(market.table(name), directory, name, fmt) for name in TABLES}
+    if len(market.sample_requests):
+        written["sample_requests"] = write_table(market.sample_requests, directory, "sample_requests", fmt)
+    return written

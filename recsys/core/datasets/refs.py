@@ -33,9 +33,10 @@ class References:
         self.plan_product: dict[str, str] = {}
         self._in_store: dict[str, dict[str, bool]] = {}
 
-    def record(self, table: str, good: pd.DataFrame, bad_keys: np.ndarray) -> None:
-        """Remember the ids ``table`` kept and the ids of its quarantined rows."""
-        key = TABLES[table].key
+    def record(self, table: str, good: pd.DataFrame, bad_keys: np.ndarray, key: str | None = None) -> None:
+        """Remember the ids ``table`` kept and the ids of its quarantined rows (``key``: its key column, default
+        the :data:`TABLES` one)."""
+        key = key if key is not None else TABLES[table].key
         kept = set(good[key].tolist())
         self.kept[table] = kept
         self.quarantined[table] = {k for k in bad_keys.tolist() if isinstance(k, str)} - kept

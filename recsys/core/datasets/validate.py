@@ -143,10 +143,11 @@ class Validator:
         self.refs = References(known_ids, plan_products)
         self.result = ValidationResult()
 
-    def table(self, name: str, raw: pd.DataFrame) -> None:
-        """Validate one table's rows and record its good and quarantined rows in :attr:`result`."""
-        spec = TABLES[name]
-        missing = missing_required_columns(name, list(raw.columns))
+    def table(self, name: str, raw: pd.DataFrame, spec: TableSpec | None = None) -> None:
+        """Validate one table's rows and record its good and quarantined rows in :attr:`result` (``spec``: a table
+        outside :data:`TABLES`, e.g. ``recsys.core.datasets.samples.SAMPLE_REQUESTS_SPEC``)."""
+        spec = spec if spec is not None else TABLES[name]
+        missing = [c.name for c in spec.columns if c.required and c.name not in set(raw.columns)]
         if missing:
             raise DatasetError(f"{name}: missing required column(s) {', '.join(missing)}")
         raw = raw.reset_index(drop=True)
@@ -175,7 +176,7 @@ class Validator:
         quarantined[REASON] = problems.reasons(bad_positions)
         self.result.good[name] = good
         self.result.quarantined[name] = quarantined
-        self.refs.record(name, good, keys[bad_positions][ok[spec.key][bad_positions]])
+        self.refs.record(name, good, keys[bad_positions][ok[spec.key][bad_positions]], spec.key)
 
     def _extras(self, spec: TableSpec, raw: pd.DataFrame, problems: Problems) -> dict[str, pd.Series]:
         """Parse extra columns of entity tables; warn about the ones that are ignored."""
@@ -217,6 +218,8 @@ class Validator:
             checks.check_order_timeline(cols, ok, problems)
         elif spec.name == "plans":
             checks.check_plans(cols, ok, problems, self.settings.rules)
+        elif spec.name == "sample_requests":
+            checks.check_sample_timeline(cols, ok, problems)
 
     def _references(
         self, spec: TableSpec, cols: dict[str, Parsed], ok: dict[str, np.ndarray], problems: Problems

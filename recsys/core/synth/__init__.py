@@ -23,6 +23,7 @@ from recsys.core.synth.capacity import add_capacities
 from recsys.core.synth.entities import EmbeddingSpace, make_creators, make_merchants, make_products
 from recsys.core.synth.fake_engagement import FakeEngagement, add_fake_engagement
 from recsys.core.synth.plans import finalize_budgets, make_plans, plans_frame
+from recsys.core.synth.samples import make_sample_requests
 from recsys.core.synth.truth import GroundTruth, TruthCoefficients
 
 __all__ = ["FakeEngagement", "GroundTruth", "SynthConfig", "Synthetic", "generate", "write_synthetic"]
@@ -43,6 +44,11 @@ class SynthConfig(BaseModel):
     with_orders: bool = Field(True, description="Write one orders row per order (large at scale).")
     target_published_share: float = Field(
         0.7, ge=0, le=1, description="Share of products publishing a target audience."
+    )
+    sample_requests: bool = Field(
+        True,
+        description="Generate sample requests (recsys.core.synth.samples; their own generator, so every other table "
+        "is the same either way).",
     )
     fake_engagement_share: float = Field(
         0.05,
@@ -79,7 +85,8 @@ def generate(config: SynthConfig) -> Synthetic:
     """Draw a whole marketplace. Every random draw comes from one generator seeded by ``config.seed``, except the
     capacity columns (``weekly_capacity``, ``sample_stock``: :mod:`recsys.core.synth.capacity`) and the fake
     engagement (:mod:`recsys.core.synth.fake_engagement`), drawn last from their own generators so that adding them
-    changed no other value (fake engagement changes only its fake creators' rows and promotions)."""
+    changed no other value (fake engagement changes only its fake creators' rows and promotions), and the sample
+    requests (:mod:`recsys.core.synth.samples`), drawn after everything else from theirs."""
     rng = np.random.default_rng(config.seed)
     as_of = pd.Timestamp(config.as_of)
     space = EmbeddingSpace.draw(rng)
@@ -132,6 +139,17 @@ def generate(config: SynthConfig) -> Synthetic:
         config.seed, config.fake_engagement_share, creators_frame, promotions
     )
     truth.fake_engagement = fake
+    samples = None
+    if config.sample_requests:  # last, from their own generator: every other value is the same as without them
+        samples, truth.sample_propensity = make_sample_requests(
+            config.seed,
+            promotions,
+            creators.frame["creator_id"].to_numpy(object),
+            creators.skill,
+            products.frame["product_id"].to_numpy(object),
+            as_of,
+            config.history_days,
+        )
     market = Marketplace(
         merchants=merchants.frame,
         products=products_frame,
@@ -140,6 +158,8 @@ def generate(config: SynthConfig) -> Synthetic:
         promotions=promotions,
         orders=activity.orders,
     )
+    if samples is not None:
+        market.sample_requests = samples
     return Synthetic(market, truth, config)
 
 
@@ -147,7 +167,7 @@ def write_synthetic(synthetic: Synthetic, directory: Path, fmt: FileFormat = "pa
     """Write the dataset tables, ``ground_truth/`` and ``marketplace.json`` (config and sizes) into ``directory``."""
     write_dataset(synthetic.market, directory, fmt)
     synthetic.truth.save(directory)
-    sizes = synthetic.market.sizes()
+    sizes = {**synthetic.market.sizes(), "sample_requests": len(synthetic.market.sample_requests)}
     meta = {"generator": "recsys.core.synth", "config": synthetic.config.model_dump(mode="json"), "sizes": sizes}
     (directory / "marketplace.json").write_text(json.dumps(meta, indent=2, sort_keys=True))
     return sizes

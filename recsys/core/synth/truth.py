@@ -32,6 +32,7 @@ from recsys.core.schema import PROMOTION_FORMATS
 from recsys.core.synth.fake_engagement import FakeEngagement
 from recsys.core.synth.world import CATEGORIES, N_CATEGORIES, TASTE_DIM
 
+PROPENSITY_FILE = "sample_propensity.parquet"  # ground_truth/: each creator's sample fulfilment propensity
 MEAN_DISCOUNT = 0.925  # orders are paid at 85–100% of list price
 
 
@@ -98,6 +99,7 @@ class GroundTruth:
     base_rate: np.ndarray  # (n_p,) the product's typical open commission
     coef: TruthCoefficients
     fake_engagement: FakeEngagement | None = None  # who bought followers / views (observed counts only)
+    sample_propensity: np.ndarray | None = None  # (n_c,) chance a sample is followed by content (synth.samples)
 
     # --- the funnel ---------------------------------------------------------------------------------------------
 
@@ -207,6 +209,9 @@ class GroundTruth:
         (out / "coefficients.json").write_text(json.dumps(asdict(self.coef), indent=2, sort_keys=True))
         if self.fake_engagement is not None:
             self.fake_engagement.save(out)
+        if self.sample_propensity is not None:
+            frame = pd.DataFrame({"creator_id": self.creator_ids, "propensity": self.sample_propensity})
+            frame.to_parquet(out / PROPENSITY_FILE, index=False)
 
     @classmethod
     def load(cls, directory: Path) -> GroundTruth:
@@ -239,4 +244,9 @@ class GroundTruth:
             base_rate=products["base_rate"].to_numpy(np.float64),
             coef=coef,
             fake_engagement=FakeEngagement.load(src),
+            sample_propensity=(
+                pd.read_parquet(src / PROPENSITY_FILE)["propensity"].to_numpy(np.float64)
+                if (src / PROPENSITY_FILE).is_file()
+                else None
+            ),
         )

@@ -18,16 +18,17 @@ CONTENT_DAYS = 14
 FULFILMENT_COLUMNS = ("creator_id", "shipped_at", "content_started_at", "content_recorded_at")
 
 
-def sample_fulfilment_rates(
+def sample_fulfilment_counts(
     requests: pd.DataFrame,
     now: datetime,
     window_days: int = FULFILMENT_WINDOW_DAYS,
     content_days: int = CONTENT_DAYS,
-) -> pd.Series:
-    """Per creator id, fulfilled / judged samples shipped in ``[now − window_days, now)``.
+) -> pd.DataFrame:
+    """Per creator id, ``fulfilled`` and ``judged`` samples among those shipped in ``[now − window_days, now)``.
 
     requests : DataFrame with :data:`FULFILMENT_COLUMNS` (one row per sample request; NaT where a step did not
-        happen). Returns a float Series indexed by creator id (creators without a judged sample left out).
+        happen). Returns an int frame indexed by creator id (creators without a judged sample left out). The
+        features (``features.samples``) and the merchant-facing rate (:func:`sample_fulfilment_rates`) both read it.
     """
     end = pd.Timestamp(now)
     shipped = pd.to_datetime(requests["shipped_at"])
@@ -40,8 +41,23 @@ def sample_fulfilment_rates(
     frame = pd.DataFrame({"creator_id": requests["creator_id"].astype(str), "fulfilled": fulfilled, "judged": judged})[
         judged.to_numpy(bool)
     ]
-    if frame.empty:
-        return pd.Series(dtype=np.float64, name="sample_fulfilment_rate")
     sums = frame.groupby("creator_id")[["fulfilled", "judged"]].sum()
+    return sums.astype(np.int64)
+
+
+def sample_fulfilment_rates(
+    requests: pd.DataFrame,
+    now: datetime,
+    window_days: int = FULFILMENT_WINDOW_DAYS,
+    content_days: int = CONTENT_DAYS,
+) -> pd.Series:
+    """Per creator id, fulfilled / judged samples shipped in ``[now − window_days, now)``.
+
+    requests : DataFrame with :data:`FULFILMENT_COLUMNS` (one row per sample request; NaT where a step did not
+        happen). Returns a float Series indexed by creator id (creators without a judged sample left out).
+    """
+    sums = sample_fulfilment_counts(requests, now, window_days, content_days)
+    if sums.empty:
+        return pd.Series(dtype=np.float64, name="sample_fulfilment_rate")
     rates = (sums["fulfilled"] / sums["judged"]).astype(np.float64)
     return rates.rename("sample_fulfilment_rate")

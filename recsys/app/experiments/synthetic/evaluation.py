@@ -107,7 +107,9 @@ def test_market(market: Marketplace, test_start: pd.Timestamp) -> Marketplace:
     """The marketplace as it stood before ``test_start``: later promotions and their orders removed."""
     promotions = market.promotions[market.promotions["started_at"] < test_start]
     orders = market.orders[market.orders["promotion_id"].isin(promotions["promotion_id"])]
-    return Marketplace(market.merchants, market.products, market.creators, market.plans, promotions, orders)
+    # sample requests ride along: the features read them point in time (features.samples)
+    samples = market.sample_requests[market.sample_requests["requested_at"] < test_start]
+    return Marketplace(market.merchants, market.products, market.creators, market.plans, promotions, orders, samples)
 
 
 def weight_in_list(recs: list[Recommendation], engine: Engine, truth: GroundTruth) -> tuple[float, float, float, float]:
