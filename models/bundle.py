@@ -170,6 +170,19 @@ def current_bundle_dir(root: Path) -> Path:
     return path
 
 
+def incompatibility(path: Path) -> str | None:
+    """Why this code cannot serve the bundle in ``path`` (format or feature names differ: it was trained by another
+    version), or None. Reads only the manifest: no files are checked or loaded."""
+    try:
+        manifest = json.loads((path / "manifest.json").read_text())
+        _verify(path, manifest, check_files=False)
+    except BundleError as exc:
+        return str(exc)
+    except (OSError, ValueError, KeyError) as exc:
+        return f"bundle {path.name}: unreadable manifest ({exc})"
+    return None
+
+
 @dataclass
 class Bundle:
     """A loaded, verified bundle. ``path`` is the folder its files were loaded from: the bundle's own, or the private

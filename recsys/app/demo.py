@@ -153,12 +153,23 @@ def _import(settings: Settings, store: Store, state: dict[str, Any]) -> None:
 
 
 def _bundle_ready(settings: Settings, run_id: str | None) -> bool:
-    from models.bundle import BundleError, current_bundle_dir
+    from models.bundle import BundleError, current_bundle_dir, incompatibility
 
     try:
-        return run_id is not None and current_bundle_dir(settings.artifacts_dir).name == run_id
+        path = current_bundle_dir(settings.artifacts_dir)
     except BundleError:
         return False
+    if run_id is None or path.name != run_id:
+        return False
+    problem = incompatibility(path)
+    if problem is not None:  # trained by an older version of the code: train again on the same data
+        _console.print(
+            f"demo: the demo model cannot be served by this version ({problem}); training it again",
+            soft_wrap=True,
+            markup=False,
+        )
+        return False
+    return True
 
 
 def _train(settings: Settings, store: Store, state: dict[str, Any]) -> None:
@@ -169,7 +180,7 @@ def _train(settings: Settings, store: Store, state: dict[str, Any]) -> None:
         return
     with stage("demo 3/4: reading the store"):
         market = store.load_marketplace()
-    _console.print("demo 3/4: training the models (a few minutes at the default demo size; only on first use)")
+    _console.print("demo 3/4: training the models (a few minutes at the default demo size)")
     engine = train_engine(market, settings, settings.demo.seed)
     with stage("demo 3/4: saving the bundle"):
         path = save_bundle(engine, settings.artifacts_dir, market, settings.demo.seed, settings.model_dump(mode="json"))

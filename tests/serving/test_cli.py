@@ -95,6 +95,17 @@ def test_the_demo_builds_once_then_reuses_and_finishes_an_interrupted_build(cli_
     assert new_keys["creator"] != keys["creator"]
     assert sorted(p.name for p in (cli_env / "artifacts").iterdir() if p.is_dir()) == bundles  # no retraining
 
+    manifest = cli_env / "artifacts" / bundles[0] / "manifest.json"  # as an older version of the code trained it
+    old = json.loads(manifest.read_text())
+    manifest.chmod(0o644)
+    manifest.write_text(json.dumps({**old, "feature_names": old["feature_names"][:-1]}))
+    upgraded = _run("demo", "--build-only")
+    assert upgraded.exit_code == 0, upgraded.output
+    assert "cannot be served by this version" in upgraded.output and "training it again" in upgraded.output
+    retrained = sorted(p.name for p in (cli_env / "artifacts").iterdir() if p.is_dir())
+    assert len(retrained) == 2 and bundles[0] in retrained  # a new bundle; the old one is left as it was
+    assert new_keys["creator"] in upgraded.output  # same store, same keys
+
     (cli_env / "data" / "demo_state.json").unlink()  # the store now holds data the demo did not record
     foreign = _run("demo", "--build-only")
     assert foreign.exit_code != 0 and "--rebuild" in foreign.output
