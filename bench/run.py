@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bench import data, inprocess
+from bench import data, inprocess, request_cpu
 from bench.http_load import closed_loop, open_loop
 from bench.report import Report
 from bench.server import serve
@@ -70,6 +70,7 @@ def measure_in_process(report: Report, big: data.Workspace, small: data.Workspac
                 f"IVF vs exact ({direction}): NDCG@10 of lists vs exact-search lists",
                 f"{quality['pipeline_ndcg@10_vs_exact']:.4f}",
             )
+            report.values.setdefault("cpu_in_process", {})[direction] = request_cpu.in_process(matcher, direction, rows)
             diff = inprocess.compiled_quality(matcher, direction, rows)
             report.add(
                 f"compiled vs LightGBM ({direction}): max abs score difference", f"{diff['max_abs_score_diff']:.1e}"
@@ -168,6 +169,7 @@ def main() -> None:
         report.add(f"manifest {key}", f"{metrics.get(key)}")
     paths = measure_in_process(report, big, small, args.queries)
     measure_http(report, big, paths, args.port, [int(r) for r in args.rates.split(",")])
+    request_cpu.measure(report, big, report.values["cpu_in_process"], paths, args.port)  # CPU per request (issue 20)
     sizes = data.bundle_bytes(big)
     budget = sizes["vectors"] + sizes["tables"]
     report.add("bytes of vectors + feature tables, GiB", f"{budget / 2**30:.2f}")

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 
 import faiss
 import numpy as np
@@ -26,20 +26,18 @@ from models.engine import Engine
 from models.matching import rerank
 from models.matching.candidates import CandidateFinder
 from models.matching.catalog import Catalog
-from models.matching.explain import Reason
 from models.matching.filters import CreatorFilters, ProductFilters
 from models.matching.outcomes import OutcomePredictor, Outcomes, sample_costs
 from models.matching.page import PageExplainer
+from models.matching.recommendation import PageColumns, Recommendation, page_recommendations
 from models.matching.rerank import MarketView, Ranked
 from models.matching.resolution import PlanResolver, Resolved
 from models.matching.scoring import PairScorer, ScoredPairs
 from recsys.core.config import Settings
 from recsys.core.rules import PairResolution, PlanBook
-from recsys.core.vocab import CreatorSort, Direction, PlanType, PromotionFormat
+from recsys.core.vocab import CreatorSort, Direction, PromotionFormat
 
 __all__ = ["CreatorFilters", "Matcher", "ProductFilters", "Recommendation", "UnknownEntity"]
-
-_PLAN_TYPES = tuple(PlanType)
 
 
 class UnknownEntity(KeyError):
@@ -49,39 +47,6 @@ class UnknownEntity(KeyError):
         super().__init__(f"unknown {kind} {entity_id!r}")
         self.kind = kind
         self.entity_id = entity_id
-
-
-@dataclass
-class Recommendation:
-    creator_id: str
-    product_id: str
-    score: float  # the value the list is ordered by (capacity-aware; a creator's pool blends in earnings)
-    fit_score: float  # the ranker's score as its place among validation pairs, in [0, 1]
-    predicted_gmv: float  # calibrated expected GMV of a new collaboration over the horizon (yuan)
-    predicted_units: float  # expected units (orders) over the horizon
-    distribution_weight: float
-    commission_rate: float
-    plan_id: str | None
-    plan_type: PlanType | None
-    expected_commission: float  # the creator's expected earnings = the merchant's expected commission cost
-    merchant_roi: float | None  # expected GMV / (expected commission + sample cost)
-    eligible: bool = True
-    refusal_reason: str | None = None
-    reasons: list[Reason] = field(default_factory=list)
-    existing: bool = False  # the creator already promotes the product (shown only when asked for)
-    capacity_price: float = 0.0  # congestion price of the creator's and product's capacity, in yuan of GMV
-    creator_capacity_left: int | None = None  # new collaborations the creator can still take this period
-    predicted_gmv_low: float = 0.0  # 80% interval of predicted_gmv
-    predicted_gmv_high: float = 0.0
-    predicted_units_low: float = 0.0  # 80% interval of predicted_units
-    predicted_units_high: float = 0.0
-    expected_commission_low: float = 0.0  # 80% interval of expected_commission
-    expected_commission_high: float = 0.0
-    sample_cost: float = 0.0  # what the collaboration's sample costs the merchant (0 for an existing partner)
-    suspected_fake_engagement: bool = False  # the creator's followers or views look bought (models.integrity)
-    creator_row: int = -1  # rows of the bundle's id maps, so the response needs no id lookups
-    product_row: int = -1
-    predicted_gpm: float = 0.0  # the distribution model's GMV per 1,000 views of the promotion (yuan)
 
 
 class Matcher:
@@ -190,51 +155,43 @@ class Matcher:
         if len(outcomes.idx) == 0:  # an empty page (e.g. nothing pays min_commission): no model sees 0 rows
             return []
         weight, gpm, reasons = self.explainer.explain(scored, outcomes.idx, outcomes.resolved.rate)
-        state = self.market.state
-        existing = state.existing(scored.c[outcomes.idx], scored.p[outcomes.idx])
-        suspected = self.market.suspected(scored.c[outcomes.idx])
-        left, limited = state.creator_left, state.capacity_known
+        state, idx, res = self.market.state, outcomes.idx, outcomes.resolved
+        c, p = scored.c[idx], scored.p[idx]
         plan_ids = self.planbook.plan_ids if self.planbook is not None else None
-        tables, res = self.engine.tables, outcomes.resolved
-        price_of = np.maximum(self.catalog.product_price[scored.p[outcomes.idx]], 1e-9)
-        recs = []
-        for j, i in enumerate(outcomes.idx.tolist()):
-            c, p = int(scored.c[i]), int(scored.p[i])
-            plan_row, plan_type, roi = int(res.plan_row[j]), int(res.plan_type[j]), float(outcomes.roi[j])
-            recs.append(
-                Recommendation(
-                    creator_id=tables.creators.id(c),
-                    product_id=tables.products.id(p),
-                    score=round(float(order_score[j]), 6),
-                    fit_score=round(float(scored.fit[i]), 4),
-                    predicted_gmv=round(float(outcomes.gmv[j]), 2),
-                    predicted_units=round(float(outcomes.units[j]), 2),
-                    distribution_weight=round(float(weight[j]), 4),
-                    predicted_gpm=round(float(gpm[j]), 2),
-                    commission_rate=round(float(res.rate[j]), 4),
-                    plan_id=str(plan_ids[plan_row]) if plan_ids is not None and plan_row >= 0 else None,
-                    plan_type=_PLAN_TYPES[plan_type] if plan_type >= 0 else None,
-                    expected_commission=round(float(outcomes.commission[j]), 2),
-                    merchant_roi=round(roi, 3) if np.isfinite(roi) else None,
-                    predicted_gmv_low=round(float(outcomes.gmv_low[j]), 2),
-                    predicted_gmv_high=round(float(outcomes.gmv_high[j]), 2),
-                    predicted_units_low=round(float(outcomes.gmv_low[j] / price_of[j]), 2),
-                    predicted_units_high=round(float(outcomes.gmv_high[j] / price_of[j]), 2),
-                    expected_commission_low=round(float(outcomes.commission_low[j]), 2),
-                    expected_commission_high=round(float(outcomes.commission_high[j]), 2),
-                    sample_cost=round(float(outcomes.sample_cost[j]), 2),
-                    suspected_fake_engagement=bool(suspected[j]),
-                    eligible=bool(res.eligible[j]),
-                    refusal_reason=res.reason[j],
-                    reasons=reasons[j],
-                    existing=bool(existing[j]),
-                    capacity_price=round(float(price[j]), 2) if price is not None else 0.0,
-                    creator_capacity_left=int(left[c]) if limited[c] else None,
-                    creator_row=c,
-                    product_row=p,
-                )
-            )
-        return recs
+        price_of = np.maximum(self.catalog.product_price[p], 1e-9)
+        tables = self.engine.tables
+        columns = PageColumns(
+            c=c,
+            p=p,
+            creator_ids=[str(x) for x in tables.creators.ids[c].tolist()],
+            product_ids=[str(x) for x in tables.products.ids[p].tolist()],
+            score=order_score,
+            fit=scored.fit[idx],
+            weight=weight,
+            gpm=gpm,
+            gmv=outcomes.gmv,
+            gmv_low=outcomes.gmv_low,
+            gmv_high=outcomes.gmv_high,
+            units=outcomes.units,
+            units_low=outcomes.gmv_low / price_of,
+            units_high=outcomes.gmv_high / price_of,
+            commission=outcomes.commission,
+            commission_low=outcomes.commission_low,
+            commission_high=outcomes.commission_high,
+            sample_cost=outcomes.sample_cost,
+            roi=outcomes.roi,
+            rate=res.rate,
+            plan_row=res.plan_row,
+            plan_type=res.plan_type,
+            eligible=res.eligible,
+            reason=res.reason,
+            existing=state.existing(c, p),
+            suspected=self.market.suspected(c),
+            left=state.creator_left[c],
+            limited=state.capacity_known[c],
+            price=price,
+        )
+        return page_recommendations(columns, reasons, plan_ids)
 
     # --- admission ----------------------------------------------------------------------------------------
 

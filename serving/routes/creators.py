@@ -19,7 +19,7 @@ from serving.routes._params import (
     start_offset,
 )
 from serving.schemas import ProductPool
-from serving.views import list_notice, product_item, refusal
+from serving.views import list_notice, list_response, product_items, refusal
 
 router = APIRouter(prefix="/v1/creators", tags=["creators"])
 
@@ -41,7 +41,7 @@ async def creator_products(
     k: KQuery = None,
     cursor: CursorQuery = None,
     include_existing: IncludeExistingQuery = None,
-) -> ProductPool:
+) -> Response:
     """Products the creator may promote now, best first: the effective plan (exclusive > targeted > public) and
     commission, expected earnings, fit score, distribution weight and the reasons. Only plans offered to this
     creator count; products of merchants who are not admitted never appear. Products the creator already promotes
@@ -60,10 +60,12 @@ async def creator_products(
     if not recs:
         notice = refusal(state.matcher.creator_refusal(creator_id)) or list_notice(pool_notice(filters, offset))
     service.experiments.served(choice, len(recs))
-    return ProductPool(
+    return list_response(
+        ProductPool,
+        response,
         creator_id=creator_id,
         model_run_id=state.run_id,
-        items=[product_item(state, r) for r in recs],
+        items=product_items(state, recs),
         next_cursor=next_cursor(offset, size, len(recs), state.run_id, settings.serving.max_list_depth),
         notice=notice,
         **choice.fields(),

@@ -23,7 +23,7 @@ from serving.routes._params import (
     start_offset,
 )
 from serving.schemas import CreatorList, PlanList
-from serving.views import creator_item, list_notice
+from serving.views import creator_items, list_notice, list_response
 
 router = APIRouter(prefix="/v1/merchants", tags=["merchants"])
 
@@ -46,7 +46,7 @@ async def merchant_creators(
     cursor: CursorQuery = None,
     include_existing: IncludeExistingQuery = None,
     sort: SortQuery = CreatorSort.FIT,
-) -> CreatorList:
+) -> Response:
     """The best creators across the merchant's top-selling admitted products, each creator once with the product
     it fits best (`product_id`), ranked by capacity-aware value; predicted GMV, commission cost, ROI and reasons.
     Creators already promoting that product only with `include_existing=true`.
@@ -66,10 +66,12 @@ async def merchant_creators(
             raise not_found("merchant", merchant_id) from None
         recs = []  # a known merchant without products in the model
     service.experiments.served(choice, len(recs))
-    return CreatorList(
+    return list_response(
+        CreatorList,
+        response,
         merchant_id=merchant_id,
         model_run_id=state.run_id,
-        items=[creator_item(state, r) for r in recs],
+        items=creator_items(state, recs),
         next_cursor=next_cursor(offset, size, len(recs), state.run_id, settings.serving.max_list_depth),
         notice=None if recs else list_notice(merchant_creators_notice(state.matcher, merchant_id, filters, offset)),
         **choice.fields(),

@@ -24,7 +24,7 @@ from serving.routes._params import (
 )
 from serving.schemas import CreatorList
 from serving.state import MatcherState
-from serving.views import creator_item, list_notice, refusal, text
+from serving.views import creator_items, list_notice, list_response, refusal, text
 
 router = APIRouter(prefix="/v1/products", tags=["products"])
 
@@ -55,7 +55,7 @@ async def product_creators(
     cursor: CursorQuery = None,
     include_existing: IncludeExistingQuery = None,
     sort: SortQuery = CreatorSort.FIT,
-) -> CreatorList:
+) -> Response:
     """New creators for this product, ranked by capacity-aware value (predicted GMV net of the creator's
     congestion price, with exposure controls; see docs/matching.md), with predicted GMV, the commission the merchant
     would pay, its expected ROI, distribution weight and reasons. Only creators the product's plans and creator
@@ -78,10 +78,12 @@ async def product_creators(
             product_creators_notice(state.matcher, product_id, filters, offset)
         )
     service.experiments.served(choice, len(recs))
-    return CreatorList(
+    return list_response(
+        CreatorList,
+        response,
         product_id=product_id,
         model_run_id=state.run_id,
-        items=[creator_item(state, r) for r in recs],
+        items=creator_items(state, recs),
         next_cursor=next_cursor(offset, size, len(recs), state.run_id, settings.serving.max_list_depth),
         notice=notice,
         **choice.fields(),
