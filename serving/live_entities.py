@@ -105,37 +105,49 @@ class LiveEntities:
             self._bases = {key: OverlayBase.of(bundle.engine)}  # one bundle is served at a time
         return self._bases[key]
 
-    def _with(self, state: MatcherState, part: Marketplace, revision: int, now: datetime) -> MatcherState:
-        base = self.base(state.bundle)
+    def _overlaid(self, bundle: Bundle, part: Marketplace, revision: int, now: datetime) -> Bundle:
+        """``bundle`` whose engine also holds ``part``'s creators and products (feature rows and vectors)."""
         result = overlay_engine(
-            state.bundle.engine, part, pd.Timestamp(now), self.settings.rules.experience_scale, base
+            bundle.engine, part, pd.Timestamp(now), self.settings.rules.experience_scale, self.base(bundle)
         )
         for product_id, why in result.skipped.items():
             log.warning("product %s is stored but not recommended yet: %s", product_id, why)
-        bundle = replace(state.bundle, engine=result.engine)
-        fresh = open_matcher_state(self.settings, self.store, bundle)
         log.info(
             "added %d creator(s) and %d product(s) written after training (store revision %d) without retraining",
             len(result.creators),
             len(result.products),
             revision,
         )
+        return replace(bundle, engine=result.engine)
+
+    def _with(self, state: MatcherState, part: Marketplace, revision: int, now: datetime) -> MatcherState:
+        fresh = open_matcher_state(self.settings, self.store, self._overlaid(state.bundle, part, revision, now))
         return replace(fresh, revision=revision)
 
     def open(self, bundle: Bundle | None = None) -> MatcherState:
-        """``open_matcher_state`` plus the entities the store has and the bundle does not. If adding them fails,
-        the bundle's state is served as it is (logged)."""
+        """``open_matcher_state`` plus the entities the store has and the bundle does not, assembled once: the
+        missing entities are added to the engine first, then the store's tables are read and the matcher built
+        (reading and assembling twice took half of a worker's start). If adding them fails, the bundle's state is
+        served as it is (logged). The state's revision is the one read before the missing entities, so anything
+        written meanwhile is read again at the next refresh."""
         bundle = bundle if bundle is not None else load_serving_bundle(self.settings)
         self.base(bundle)
-        state = open_matcher_state(self.settings, self.store, bundle)
+        revision = self.store.current_revision()
+        served = bundle
         try:
             part = missing_part(self.store, bundle.engine.tables)
-            if part is None:
-                return state
-            return self._with(state, part, state.revision, now_utc())
+            if part is not None:
+                served = self._overlaid(bundle, part, revision, now_utc())
         except Exception:
             log.exception("could not add the entities written after training; serving the bundle's entities only")
-            return state
+        try:
+            state = open_matcher_state(self.settings, self.store, served)
+        except Exception:
+            if served is bundle:
+                raise
+            log.exception("could not add the entities written after training; serving the bundle's entities only")
+            state = open_matcher_state(self.settings, self.store, bundle)
+        return replace(state, revision=revision)
 
     def refresh(self, state: MatcherState) -> MatcherState | None:
         """A new state with the entities written since ``state.revision``, or None when none were (the caller then

@@ -38,6 +38,7 @@ from serving.state import (
     at_time,
     load_serving_bundle,
     release_free_memory,
+    tune_allocator,
     with_plans,
     with_promotions,
 )
@@ -158,7 +159,10 @@ class Service:
         release_free_memory()
 
     def start(self) -> None:
-        """Load the current bundle; without one the service still starts and says why it is not ready."""
+        """Load the current bundle; without one the service still starts and says why it is not ready. The
+        allocator is tuned first, so the state and every reload after it live in the bounded arenas."""
+        if self.settings.serving.tune_allocator:
+            tune_allocator()
         self._reload_counter = read_reload_counter(self.store)
         self.guard.start()
         try:

@@ -227,6 +227,13 @@ class ServingSettings(_Section):
     refresh_seconds: float = Field(
         1.0, gt=0, description="Each worker checks the store for plan edits and reloads at most this often."
     )
+    tune_allocator: bool = Field(
+        True,
+        description="At worker start: at most 2 glibc malloc arenas, heap blocks of 256 KiB or more mapped on their "
+        "own, and Arrow (pandas' strings) on the system allocator instead of its mimalloc pool, so the memory a "
+        "reload frees goes back to the OS (python -m bench.reload_memory; MALLOC_ARENA_MAX, MALLOC_MMAP_THRESHOLD_ "
+        "and ARROW_DEFAULT_MEMORY_POOL, when set, win).",
+    )
     new_hit_days: int = Field(60, ge=1, description="rankings/new-hits: products listed within this many days.")
     log_level: Literal["critical", "error", "warning", "info", "debug"] = Field(
         "info", description="uvicorn log level."
