@@ -54,8 +54,9 @@ def query_rows(matcher: Matcher, direction: Direction, n: int, seed: int) -> np.
     return np.asarray(rows)
 
 
-def floor(matcher: Matcher, direction: Direction, rows: np.ndarray, compiled: bool) -> Timing:
-    """Raw FAISS search for 1,000 candidates + the ranker on their precomputed features + top-50."""
+def floor_call(matcher: Matcher, direction: Direction, rows: np.ndarray) -> Callable[[int], object]:
+    """One floor call per index: raw FAISS search for 1,000 candidates + the ranker (compiled or not, as it stands
+    when called) on their precomputed features + top-50."""
     engine = matcher.engine
     index = engine.retriever.index_for(direction)
     ranker = engine.rankers[direction]
@@ -66,17 +67,23 @@ def floor(matcher: Matcher, direction: Direction, rows: np.ndarray, compiled: bo
         cand = cand[0][cand[0] >= 0]
         c, p = direction.orient(np.full(len(cand), r), cand)
         features.append(engine.tables.vectors(c, p))
-    saved = ranker.compiled_
-    ranker.compiled_ = saved if compiled else None
 
-    def one(i: int) -> None:
-        _, _cand = index.search(queries[i % len(rows)], CANDIDATES)
+    def one(i: int) -> object:
+        index.search(queries[i % len(rows)], CANDIDATES)
         scores = ranker.predict(features[i % len(rows)], num_threads=1)
         top = np.argpartition(-scores, TOP)[:TOP]
-        top[np.argsort(-scores[top])]
+        return top[np.argsort(-scores[top])]
 
+    return one
+
+
+def floor(matcher: Matcher, direction: Direction, rows: np.ndarray, compiled: bool) -> Timing:
+    """The floor's latency with the compiled ranker or with LightGBM's own predictor."""
+    ranker = matcher.engine.rankers[direction]
+    saved = ranker.compiled_
+    ranker.compiled_ = saved if compiled else None
     try:
-        return timed(one, len(rows))
+        return timed(floor_call(matcher, direction, rows), len(rows))
     finally:
         ranker.compiled_ = saved
 

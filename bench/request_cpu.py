@@ -58,35 +58,12 @@ def cpu_ms_per_call(fn: Callable[[int], object], n: int, warmup: int = 20) -> fl
     return 1000 * (time.process_time() - started) / n
 
 
-def floor_call(matcher: Matcher, direction: Direction, rows: np.ndarray) -> Callable[[int], object]:
-    """One compiled-floor call per index: FAISS search for 1,000 candidates + the compiled ranker on their
-    precomputed features + top-50 (the same work as :func:`bench.inprocess.floor`)."""
-    engine = matcher.engine
-    index = engine.retriever.index_for(direction)
-    ranker = engine.rankers[direction]
-    queries = [engine.retriever.base(direction, int(r)).reshape(1, -1) for r in rows]
-    features = []
-    for q, r in zip(queries, rows, strict=True):
-        _, cand = index.search(q, inprocess.CANDIDATES)
-        cand = cand[0][cand[0] >= 0]
-        c, p = direction.orient(np.full(len(cand), r), cand)
-        features.append(engine.tables.vectors(c, p))
-
-    def one(i: int) -> object:
-        index.search(queries[i % len(rows)], inprocess.CANDIDATES)
-        scores = ranker.predict(features[i % len(rows)], num_threads=1)
-        top = np.argpartition(-scores, inprocess.TOP)[: inprocess.TOP]
-        return top[np.argsort(-scores[top])]
-
-    return one
-
-
 def in_process(matcher: Matcher, direction: Direction, rows: np.ndarray) -> InProcess:
     """CPU per call of the full matcher and of the compiled floor, on the same query rows."""
     ids = direction.select(matcher.engine.tables.creators, matcher.engine.tables.products)
     names = [ids.id(int(r)) for r in rows]
     full = cpu_ms_per_call(lambda i: matcher.recommend(direction, names[i % len(names)], inprocess.TOP), len(rows))
-    return InProcess(full, cpu_ms_per_call(floor_call(matcher, direction, rows), len(rows)))
+    return InProcess(full, cpu_ms_per_call(inprocess.floor_call(matcher, direction, rows), len(rows)))
 
 
 def list_paths(matcher: Matcher, direction: Direction, rows: np.ndarray) -> list[str]:
