@@ -49,6 +49,12 @@ class TaskScope:
     fee_by_creator: Mapping[str, float] = field(default_factory=dict)  # fixed fees owed (passed QA), CNY
 
 
+def task_product_ids(conn: sa.Connection, task_id: str) -> list[str]:
+    """The task's product ids in the order the merchant listed them."""
+    query = sa.select(TASK_PRODUCTS.c.product_id).where(TASK_PRODUCTS.c.task_id == task_id)
+    return [str(p) for p in conn.execute(query.order_by(TASK_PRODUCTS.c.position)).scalars()]
+
+
 def task_scope(conn: sa.Connection, task_id: str) -> TaskScope | None:
     """The scope of ``task_id``, or None for an unknown task (or a store without task tables yet)."""
     if not sa.inspect(conn).has_table(TASKS.name):
@@ -56,11 +62,7 @@ def task_scope(conn: sa.Connection, task_id: str) -> TaskScope | None:
     task = conn.execute(sa.select(TASKS).where(TASKS.c.task_id == task_id)).mappings().first()
     if task is None:
         return None
-    products = conn.execute(
-        sa.select(TASK_PRODUCTS.c.product_id)
-        .where(TASK_PRODUCTS.c.task_id == task_id)
-        .order_by(TASK_PRODUCTS.c.position)
-    ).scalars()
+    products = task_product_ids(conn, task_id)
     creators = conn.execute(
         sa.select(TASK_CREATORS.c.creator_id)
         .where(TASK_CREATORS.c.task_id == task_id, TASK_CREATORS.c.status == TaskCreatorStatus.ACCEPTED.value)
@@ -69,7 +71,7 @@ def task_scope(conn: sa.Connection, task_id: str) -> TaskScope | None:
     return TaskScope(
         task_id=task_id,
         merchant_id=str(task["merchant_id"]),
-        product_ids=tuple(str(p) for p in products),
+        product_ids=tuple(products),
         creator_ids=tuple(str(c) for c in creators),
         starts_at=aware(task["starts_at"]) or datetime.now(UTC),
         ends_at=aware(task["ends_at"]),
@@ -112,12 +114,7 @@ def load_task(store: Store, task_id: str) -> dict[str, Any] | None:
         row = conn.execute(sa.select(TASKS).where(TASKS.c.task_id == task_id)).mappings().first()
         if row is None:
             return None
-        products = conn.execute(
-            sa.select(TASK_PRODUCTS.c.product_id)
-            .where(TASK_PRODUCTS.c.task_id == task_id)
-            .order_by(TASK_PRODUCTS.c.position)
-        ).scalars()
-        return {**dict(row), "product_ids": [str(p) for p in products]}
+        return {**dict(row), "product_ids": task_product_ids(conn, task_id)}
 
 
 def list_tasks(store: Store, merchant_id: str | None = None, open_at: datetime | None = None) -> list[dict[str, Any]]:

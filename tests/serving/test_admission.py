@@ -6,38 +6,23 @@ from __future__ import annotations
 
 import http.client
 import socket
-import threading
 import time
 from collections.abc import Iterator
 
 import pytest
 
 from tests.serving.conftest import key
+from tests.serving.live_uvicorn import uvicorn_in_thread
 
 
 @pytest.fixture(scope="module")
 def server(env) -> Iterator[int]:  # type: ignore[no-untyped-def]
-    import uvicorn
-
     from serving.app import create_app
 
     serving = env.settings.serving.model_copy(update={"max_in_flight": 1, "keepalive_requests": 3})
     app = create_app(env.settings.model_copy(update={"serving": serving}))
-    probe = socket.socket()
-    probe.bind(("127.0.0.1", 0))
-    port = int(probe.getsockname()[1])
-    probe.close()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", http="httptools")
-    srv = uvicorn.Server(config)
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 120
-    while not srv.started and thread.is_alive() and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert srv.started, "the server did not start"
-    yield port
-    srv.should_exit = True
-    thread.join(30)
+    with uvicorn_in_thread(app, log_level="warning") as port:
+        yield port
 
 
 def _get(port: int, path: str, headers: dict[str, str] | None = None) -> http.client.HTTPResponse:

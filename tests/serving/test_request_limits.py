@@ -7,13 +7,13 @@ from __future__ import annotations
 import logging
 import selectors
 import socket
-import threading
 import time
 from collections.abc import Iterator
 
 import pytest
 
 from tests.serving.conftest import key
+from tests.serving.live_uvicorn import uvicorn_in_thread
 
 MB = 1 << 20
 CHUNK = b"x" * (64 * 1024)
@@ -30,32 +30,19 @@ class _Capture(logging.Handler):
 
 @pytest.fixture(scope="module")
 def server(env) -> Iterator[tuple[int, _Capture]]:  # type: ignore[no-untyped-def]
-    import uvicorn
-
     from serving.app import create_app
 
     app = create_app(env.settings)
-    probe = socket.socket()
-    probe.bind(("127.0.0.1", 0))
-    port = probe.getsockname()[1]
-    probe.close()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="info", access_log=True, http="httptools")
     capture = _Capture()
     loggers = [logging.getLogger(n) for n in ("uvicorn.access", "uvicorn.error", "recsys", "")]
-    for logger in loggers:
-        logger.addHandler(capture)
-    srv = uvicorn.Server(config)
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 120
-    while not srv.started and thread.is_alive() and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert srv.started, "the server did not start"
-    yield port, capture
-    srv.should_exit = True
-    thread.join(30)
-    for logger in loggers:
-        logger.removeHandler(capture)
+    with uvicorn_in_thread(app, log_level="info", access_log=True) as port:
+        for logger in loggers:  # after uvicorn's Config: it configures (and so resets) its loggers' handlers
+            logger.addHandler(capture)
+        try:
+            yield port, capture
+        finally:
+            for logger in loggers:
+                logger.removeHandler(capture)
 
 
 def _readable(sock: socket.socket) -> bool:

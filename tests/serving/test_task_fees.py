@@ -4,8 +4,6 @@ later withdrawal never pays that fee again, and both statements show the fee as 
 
 from __future__ import annotations
 
-import threading
-from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from typing import Any
 
@@ -13,6 +11,7 @@ import pytest
 
 from tests.serving.conftest import key
 from tests.serving.test_tasks import CORRECTED, task_body
+from tests.serving.withdrawing import withdraw, withdraw_at_once
 
 pytestmark = pytest.mark.backends("sqlite", "postgresql")
 
@@ -103,27 +102,11 @@ def _statement(client, env) -> dict[str, Any]:  # type: ignore[no-untyped-def]
     return _ok(client.get(f"/v1/creators/{env.world.creator}/statement", headers=key(env.world, "creator")))
 
 
-def _withdraw(client, env, idempotency_key: str):  # type: ignore[no-untyped-def]
-    headers = key(env.world, "creator") | {"Idempotency-Key": idempotency_key}
-    return client.post(f"/v1/creators/{env.world.creator}/withdrawals", headers=headers)
-
-
-def _at_once(client, env, keys: list[str]) -> list[Any]:  # type: ignore[no-untyped-def]
-    start = threading.Barrier(len(keys))
-
-    def one(k: str):  # type: ignore[no-untyped-def]
-        start.wait()
-        return _withdraw(client, env, k)
-
-    with ThreadPoolExecutor(len(keys)) as pool:
-        return list(pool.map(one, keys))
-
-
 def test_a_fee_that_passed_qa_is_withdrawn_once_with_the_commission(client, env, settled, deliverables) -> None:  # type: ignore[no-untyped-def]
     w, (task, dlv, _) = env.world, deliverables
     settled(400.00)  # 60.00 commission: under the 100.00 minimum on its own
     assert _statement(client, env)["balance"]["available"] == "60.00"
-    assert _withdraw(client, env, "before-qa").status_code == 409
+    assert withdraw(client, env, "before-qa").status_code == 409
 
     _pass_qa(client, env, task, dlv)
     body = _statement(client, env)
@@ -138,7 +121,7 @@ def test_a_fee_that_passed_qa_is_withdrawn_once_with_the_commission(client, env,
         "0.00",
     )
 
-    answers = _at_once(client, env, [f"fee-race-{i}" for i in range(4)])
+    answers = withdraw_at_once(client, env, [f"fee-race-{i}" for i in range(4)])
     assert sorted(a.status_code for a in answers) == [201, 409, 409, 409], [a.text for a in answers]
     made = next(a.json() for a in answers if a.status_code == 201)
     assert {k: made[k] for k in ("amount", "commission", "fees", "fee_count", "order_count")} == {
@@ -148,12 +131,12 @@ def test_a_fee_that_passed_qa_is_withdrawn_once_with_the_commission(client, env,
         "fee_count": 1,
         "order_count": 1,
     }
-    retry = _withdraw(client, env, made["client_key"])  # the same key: the same withdrawal, same split
+    retry = withdraw(client, env, made["client_key"])  # the same key: the same withdrawal, same split
     assert retry.status_code == 200 and retry.json() == made
-    assert _withdraw(client, env, "after").status_code == 409  # nothing left: the fee is not paid again
+    assert withdraw(client, env, "after").status_code == 409  # nothing left: the fee is not paid again
 
     settled(1000.00)  # + 150.00 commission
-    second = _ok(_withdraw(client, env, "second"), 201)
+    second = _ok(withdraw(client, env, "second"), 201)
     assert (second["amount"], second["commission"], second["fees"], second["fee_count"]) == (
         "150.00",
         "150.00",
@@ -195,7 +178,7 @@ def test_a_withdrawal_of_fees_only_covers_no_order(client, env, deliverables) ->
     task, _, dlv = deliverables
     _pass_qa(client, env, task, dlv)
     assert _statement(client, env)["balance"]["available"] == "300.00"  # the commission was all withdrawn
-    made = _ok(_withdraw(client, env, "fees-only"), 201)
+    made = _ok(withdraw(client, env, "fees-only"), 201)
     assert {k: made[k] for k in ("amount", "commission", "fees", "fee_count", "order_count")} == {
         "amount": "300.00",
         "commission": "0.00",
@@ -216,4 +199,4 @@ def test_a_withdrawal_of_fees_only_covers_no_order(client, env, deliverables) ->
         "600.00",
         "600.00",
     )
-    assert _withdraw(client, env, "fees-again").status_code == 409
+    assert withdraw(client, env, "fees-again").status_code == 409

@@ -3,14 +3,13 @@ more than the balance under 8 concurrent requests with different keys."""
 
 from __future__ import annotations
 
-import threading
-from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from typing import Any
 
 import pytest
 
 from tests.serving.conftest import key
+from tests.serving.withdrawing import withdraw, withdraw_at_once
 
 pytestmark = pytest.mark.backends("sqlite", "postgresql")
 
@@ -74,22 +73,6 @@ def _post(client, env, events: list[dict[str, Any]]) -> None:  # type: ignore[no
     assert res.status_code == 200 and res.json()["accepted"] == len(events), res.text
 
 
-def _withdraw(client, env, idempotency_key: str | None, who: str = "creator"):  # type: ignore[no-untyped-def]
-    headers = key(env.world, who) | ({"Idempotency-Key": idempotency_key} if idempotency_key else {})
-    return client.post(f"/v1/creators/{env.world.creator}/withdrawals", headers=headers)
-
-
-def _at_once(client, env, keys: list[str]) -> list[Any]:  # type: ignore[no-untyped-def]
-    start = threading.Barrier(len(keys))
-
-    def one(k: str):  # type: ignore[no-untyped-def]
-        start.wait()
-        return _withdraw(client, env, k)
-
-    with ThreadPoolExecutor(len(keys)) as pool:
-        return list(pool.map(one, keys))
-
-
 def _balance(client, env) -> dict[str, Any]:  # type: ignore[no-untyped-def]
     res = client.get(f"/v1/creators/{env.world.creator}/statement", headers=key(env.world, "creator"))
     assert res.status_code == 200, res.text
@@ -98,20 +81,20 @@ def _balance(client, env) -> dict[str, Any]:  # type: ignore[no-untyped-def]
 
 def test_withdrawals_are_refused_under_the_minimum_and_made_once_per_key(client, env, paid) -> None:  # type: ignore[no-untyped-def]
     paid(400.00)  # 60.00 commission: under the 100.00 minimum
-    low = _withdraw(client, env, "first")
+    low = withdraw(client, env, "first")
     assert low.status_code == 409, low.text
     error = low.json()["error"]
     assert error["code"] == "withdrawal_balance_below_minimum" and error["details"][0]["available"] == "60.00"
 
     paid(600.00)  # + 90.00 = 150.00
-    answers = _at_once(client, env, ["payout-1"] * 8)
+    answers = withdraw_at_once(client, env, ["payout-1"] * 8)
     assert sorted(a.status_code for a in answers) == [200] * 7 + [201], [a.text for a in answers]
     bodies = [a.json() for a in answers]
     assert len({b["withdrawal_id"] for b in bodies}) == 1
     assert bodies[0]["amount"] == "150.00" and bodies[0]["currency"] == "CNY" and bodies[0]["order_count"] == 2
-    retry = _withdraw(client, env, "payout-1")
+    retry = withdraw(client, env, "payout-1")
     assert retry.status_code == 200 and retry.json() == bodies[0]
-    assert _withdraw(client, env, "payout-2").status_code == 409  # the money is gone: nothing left to take
+    assert withdraw(client, env, "payout-2").status_code == 409  # the money is gone: nothing left to take
     assert _balance(client, env) | {"can_withdraw": None} == {
         "paid": "150.00",
         "withdrawn": "150.00",
@@ -124,7 +107,7 @@ def test_withdrawals_are_refused_under_the_minimum_and_made_once_per_key(client,
 def test_concurrent_withdrawals_with_different_keys_never_take_more_than_the_balance(client, env, paid) -> None:  # type: ignore[no-untyped-def]
     before = _balance(client, env)
     paid(1000.00)  # + 150.00 available
-    answers = _at_once(client, env, [f"race-{i}" for i in range(8)])
+    answers = withdraw_at_once(client, env, [f"race-{i}" for i in range(8)])
     codes = sorted(a.status_code for a in answers)
     assert codes == [201] + [409] * 7, [a.text for a in answers]
     made = next(a.json() for a in answers if a.status_code == 201)
@@ -138,10 +121,10 @@ def test_concurrent_withdrawals_with_different_keys_never_take_more_than_the_bal
 
 
 def test_only_the_creator_and_the_admin_withdraw_and_a_key_is_required(client, env) -> None:  # type: ignore[no-untyped-def]
-    missing = _withdraw(client, env, None)
+    missing = withdraw(client, env, None)
     assert missing.status_code == 422 and "Idempotency-Key" in missing.json()["error"]["message"]
     for who in ("other_creator", "merchant"):
-        res = _withdraw(client, env, "k", who)
+        res = withdraw(client, env, "k", who)
         assert res.status_code == 403 and res.json()["error"]["code"] == "forbidden", who
         listed = client.get(f"/v1/creators/{env.world.creator}/withdrawals", headers=key(env.world, who))
         assert listed.status_code == 403
