@@ -14,6 +14,20 @@ assignment problem exactly. HiGHS (through :func:`scipy.optimize.linprog`) solve
 of the capacity constraints: the *price* of one more slot of each creator and of one more sample of each product.
 A price is zero where capacity is not scarce and grows with congestion; the online reranker subtracts the prices
 from a pair's value (its reduced cost), so a list balances fit against who is already oversubscribed.
+
+**The market's activity.** The LP above lets every product recruit at once. In a period only a share ``a`` of
+products recruits (``matching.allocation_activity``), so a creator's slot is contested by ``a`` times the demand the
+graph holds: the expected use of its capacity is ``Σ_{e ∋ c} a · x_e``. The creators' constraints become
+
+    Σ_{e ∋ c} x_e ≤ capacity_c / a
+
+(the same LP with the demand on creators scaled down by ``a``), while a product's samples still bound what that
+product takes when it does recruit, unscaled. The creator price is the dual of this constraint: the value of the
+last pair a creator's slots still reach once only a share ``a`` of the graph's products compete for them — the
+reduced cost ``value − price_c − price_p`` keeps its meaning per pair. ``a = 1`` is the LP above exactly; a lower
+``a`` gives every creator more room in the LP, so its price is no higher (the products' prices may rise: more of
+their creators can take them). ``capacity / a`` need not be an integer, so the optimum may then be fractional; the
+prices are still the LP's duals.
 """
 
 from __future__ import annotations
@@ -51,16 +65,21 @@ def allocate(
     value: np.ndarray,
     creator_capacity: np.ndarray,
     product_capacity: np.ndarray,
+    activity: float = 1.0,
 ) -> Allocation:
     """Solve the capacity-constrained allocation over edges (``c[e]``, ``p[e]``) with ``value[e]``.
 
     ``creator_capacity`` (per creator row) and ``product_capacity`` (per product row; ``inf`` = unlimited) are
-    non-negative. Edges with non-positive value are never taken. Duplicate edges are the caller's to avoid.
+    non-negative. ``activity`` in (0, 1]: the share of products expected to recruit in the period; creator
+    capacities are divided by it (see the module docstring). Edges with non-positive value are never taken.
+    Duplicate edges are the caller's to avoid.
     """
+    if not 0.0 < activity <= 1.0:
+        raise ValueError(f"activity must be in (0, 1], not {activity}")
     c = np.asarray(c, dtype=np.int64)
     p = np.asarray(p, dtype=np.int64)
     value = np.asarray(value, dtype=np.float64)
-    creator_capacity = np.asarray(creator_capacity, dtype=np.float64)
+    creator_capacity = np.asarray(creator_capacity, dtype=np.float64) / activity
     product_capacity = np.asarray(product_capacity, dtype=np.float64)
     n_c, n_p = len(creator_capacity), len(product_capacity)
     if not (len(c) == len(p) == len(value)):

@@ -15,7 +15,9 @@ at load and on every refresh:
 
 :class:`CapacityPrices` solves the global allocation (:mod:`models.matching.allocation`) over the retrieved
 candidate graph — each admitted creator's best products and each admitted product's best creators, valued by the
-GMV model — and keeps the dual prices of creator and product capacity. :func:`list_exposure` counts how many
+GMV model — and keeps the dual prices of creator and product capacity, for a period in which only the share
+``matching.allocation_activity`` of products recruits (creator capacities divided by it, see
+:mod:`models.matching.allocation`). :func:`list_exposure` counts how many
 products' candidate lists (retrieval's top ``matching.exposure_depth``) each creator enters: its exposure this
 period. The reranker (:mod:`models.matching.rerank`) applies both.
 """
@@ -202,7 +204,8 @@ class CapacityPrices:
             fmt = tables.arrays["creator_main_format"][cc].astype(np.int64)
             X = tables.vectors(cc, pp, rate, fmt)
             value[lo : lo + _CHUNK] = np.where(ok, np.maximum(engine.gmv.predict(X), 0.0), 0.0)
-        allocation = allocate(c, p, value, state.creator_left, state.product_stock)
+        activity = settings.allocation_activity
+        allocation = allocate(c, p, value, state.creator_left, state.product_stock, activity)
         log.info(f"allocation: {int(allocation.take.sum())} pairs of {len(c)} edges, value {allocation.value:,.0f}")
         return cls(allocation.creator_price, allocation.product_price, len(c), int(allocation.take.sum()))
 

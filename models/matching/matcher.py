@@ -1,7 +1,8 @@
 """The matcher: the named stages of a recommendation, assembled in one place.
 
 candidate selection (:mod:`.candidates`, filters from :mod:`.filters` restricting the search; existing
-collaborations left out unless asked) → plan resolution, once (:mod:`.resolution`) → scoring (:mod:`.scoring`) →
+collaborations left out unless asked; with ``matching.hide_full`` creators with no room left out of creator lists)
+→ plan resolution, once (:mod:`.resolution`) → scoring (:mod:`.scoring`) →
 outcomes for the rerank blocks the page touches (:mod:`.outcomes`) → reranking by capacity-aware value, block by
 block so pages continue exactly (:mod:`.rerank`, with the market's state and capacity prices from :mod:`.market`) →
 explanation of the returned page only (:mod:`.page`). Rows stay row numbers until :class:`Recommendation` objects
@@ -26,7 +27,7 @@ from models.engine import Engine
 from models.matching import rerank
 from models.matching.candidates import CandidateFinder
 from models.matching.catalog import Catalog
-from models.matching.filters import CreatorFilters, ProductFilters
+from models.matching.filters import CreatorFilters, ProductFilters, has_room
 from models.matching.outcomes import OutcomePredictor, Outcomes, sample_costs
 from models.matching.page import PageExplainer
 from models.matching.recommendation import PageColumns, Recommendation, page_recommendations
@@ -114,11 +115,25 @@ class Matcher:
         include = self.settings.matching.include_existing if include_existing is None else include_existing
         return np.arange(len(c)) if include else np.flatnonzero(~self.market.state.existing(c, p))
 
+    def _with_room(self, c: np.ndarray, keep: np.ndarray) -> np.ndarray:
+        """``keep`` less the positions whose creator has no capacity left (``matching.hide_full``; creator lists)."""
+        if not self.settings.matching.hide_full:
+            return keep
+        state = self.market.state
+        return keep[has_room(state.creator_left[c[keep]], state.capacity_known[c[keep]])]
+
     def _joinable(
-        self, c: np.ndarray, p: np.ndarray, known: PairResolution | None, include_existing: bool | None
+        self,
+        c: np.ndarray,
+        p: np.ndarray,
+        known: PairResolution | None,
+        include_existing: bool | None,
+        need_room: bool = False,
     ) -> tuple[np.ndarray, np.ndarray, Resolved]:
-        """The pairs a list may show — new partners unless asked, joinable under the plan rules — resolved once."""
+        """The pairs a list may show — new partners unless asked, creators with room in creator lists under
+        ``matching.hide_full`` (``need_room``), joinable under the plan rules — resolved once."""
         keep = self._new_only(c, p, include_existing)
+        keep = self._with_room(c, keep) if need_room else keep
         c, p = c[keep], p[keep]
         resolved = self.resolver.resolve(c, p, known.take(keep) if known is not None else None)
         ok = np.flatnonzero(resolved.eligible)
@@ -276,7 +291,7 @@ class Matcher:
         p = self._product_row(product_id)
         static = self.candidates.creator_filter(filters)
         rows, known = self.candidates.find_resolved(Direction.PRODUCT, p, self.settings.retrieval.candidates, static)
-        cs, ps, resolved = self._joinable(rows, np.full(len(rows), p), known, include_existing)
+        cs, ps, resolved = self._joinable(rows, np.full(len(rows), p), known, include_existing, need_room=True)
         if len(cs) == 0:
             return []
         scored = self.scorer.score(Direction.PRODUCT, cs, ps, filters.format, resolved)
@@ -309,7 +324,7 @@ class Matcher:
             return []
         c = np.concatenate(found)
         p = np.concatenate([np.full(len(x), row) for x, row in zip(found, rows, strict=True)])
-        c, p, resolved = self._joinable(c, p, None, include_existing)
+        c, p, resolved = self._joinable(c, p, None, include_existing, need_room=True)
         if len(c) == 0:
             return []
         scored = self.scorer.score(Direction.PRODUCT, c, p, filters.format, resolved)

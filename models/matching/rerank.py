@@ -20,7 +20,8 @@ Ties break on the candidate's row, so equal values always list in the same order
 A list is reranked in blocks (:func:`in_blocks`): the candidates in the ranker's order, cut into consecutive blocks
 of :data:`RERANK_DEPTH` (a sorted merchant list: one block, the whole list), each block reranked on its own. An
 item's place then depends only on its block, so page n + 1 continues page n exactly, to the end of the list, and a
-page needs outcomes only for the blocks it touches (:func:`page_blocks`). Filters act before (on the candidates).
+page needs outcomes only for the blocks it touches (:func:`page_blocks`). Filters act before (on the candidates),
+``matching.hide_full`` too: a creator with no room left is not in the candidates, so no block holds it.
 """
 
 from __future__ import annotations

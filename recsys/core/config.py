@@ -257,6 +257,13 @@ class MatchingSettings(_Section):
         description="Solve the global allocation at load and reload; lists subtract its capacity prices (off: in "
         "the market simulation its prices still cost GMV, see docs/matching.md).",
     )
+    allocation_activity: float = Field(
+        1.0,
+        gt=0,
+        le=1,
+        description="Share of products expected to recruit in a period: the allocation sees creator capacities "
+        "divided by it, so its prices reflect the competition a period really has (1 = every product at once).",
+    )
     allocation_products_per_creator: int = Field(
         50, ge=1, description="Edges per creator in the allocation graph (its best retrieved products)."
     )
@@ -274,6 +281,11 @@ class MatchingSettings(_Section):
     )
     exposure_depth: int = Field(
         200, ge=1, description="A creator is 'in' a product's list when retrieval ranks it this high for it."
+    )
+    hide_full: bool = Field(
+        False,
+        description="Creator lists (for a product, for a shop) leave out creators with no capacity left after their "
+        "pending invitations, where capacity is known: lists get shorter rather than name them.",
     )
     pending_invites: float = Field(
         1.0,

@@ -169,6 +169,16 @@ def test_a_re_collaboration_is_taken_like_any_option_but_is_worth_nothing(played
     assert run.new[c] == 0 and run.gmv[c] == 0.0 and run.gmv_per_round == [0.0]
 
 
+def test_the_ablations_include_both_levers_priced_for_the_markets_activity(played: Played) -> None:
+    from recsys.app.experiments.synthetic.market.world import ACTIVITY_PRICES
+
+    config = TINY.model_copy(update={"market_ablations": True})
+    methods = {m.name: m.matching for m in market.market_methods(config, played.split.settings)}
+    hiding, priced = methods["capacity-aware, hiding full creators"], methods[ACTIVITY_PRICES]
+    assert hiding is not None and hiding.hide_full and not hiding.allocation
+    assert priced is not None and priced.allocation and priced.allocation_activity == TINY.market_inviting_share
+
+
 runner = CliRunner()
 
 

@@ -31,7 +31,9 @@ ABLATIONS: dict[str, dict[str, object]] = {
     "capacity-aware, no new-creator boost": {"new_creator_boost": 0.0},
     "capacity-aware, no category diversity": {"category_diversity": 0.0},
     "capacity-aware, no capacity room": {"capacity_room": 0.0},
+    "capacity-aware, hiding full creators": {"hide_full": True},
 }
+ACTIVITY_PRICES = "capacity-aware, allocation prices at the market's activity"  # allocation_activity = inviting share
 PRIMARY = "new_gmv"
 WEEK_DAYS = 7
 WEEK = pd.Timedelta(days=WEEK_DAYS)
@@ -69,6 +71,8 @@ def market_methods(config: Config, settings: Settings) -> list[Method]:
     ]
     if config.market_ablations:
         methods += [Method(name, base.model_copy(update=change)) for name, change in ABLATIONS.items()]
+        activity = {"allocation": True, "allocation_activity": config.market_inviting_share}
+        methods.append(Method(ACTIVITY_PRICES, base.model_copy(update=activity)))
     return methods
 
 
