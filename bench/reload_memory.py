@@ -132,7 +132,7 @@ def _reload_on_a_thread(service: Any) -> float:
 
     def run() -> None:
         try:
-            service.reload()
+            service.reload(force=True)
         except BaseException as exc:  # re-raised below, in the caller's thread
             errors.append(exc)
 

@@ -156,6 +156,20 @@ def _fill(tmp: Path, bundle_dir: Path, raw: bytes, files: dict[str, str]) -> Non
     (tmp / HOLD).touch(READ_ONLY)
 
 
+def is_copy_of(snapshot: Path, bundle_dir: Path) -> bool:
+    """Whether ``snapshot`` is an intact copy of the bundle in ``bundle_dir`` as it is now: same run and manifest,
+    every snapshot file as verified, and the artifacts themselves verified as a reload verifies them (a file changed
+    since it was copied is hashed again). A reload of the bundle already served then has nothing to load. Raises
+    :class:`SnapshotError` naming the file when the artifacts are missing or damaged (the reload is refused)."""
+    raw, files = _read_manifest(bundle_dir)
+    if not snapshot.name.startswith(f"{bundle_dir.name}.{hashlib.sha256(raw).hexdigest()[:16]}."):
+        return False
+    if snapshot_changed(snapshot) is not None:
+        return False
+    _check_sources(snapshot, bundle_dir, files)
+    return True
+
+
 def _stats(folder: Path, names: list[str]) -> dict[str, list[int]]:
     """Size and mtime (ns) of each named file under ``folder``."""
     return {rel: [st.st_size, st.st_mtime_ns] for rel in names for st in [(folder / rel).stat()]}

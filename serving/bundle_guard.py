@@ -18,8 +18,16 @@ import logging
 import sys
 from pathlib import Path
 
-from models.bundle import Bundle
-from models.bundle_snapshot import file_sizes, is_snapshot, remove_snapshot, snapshot_damage, sweep_stale_snapshots
+from models.bundle import Bundle, BundleError, current_bundle_dir
+from models.bundle_snapshot import (
+    SnapshotError,
+    file_sizes,
+    is_copy_of,
+    is_snapshot,
+    remove_snapshot,
+    snapshot_damage,
+    sweep_stale_snapshots,
+)
 
 log = logging.getLogger("recsys.serving")
 
@@ -50,6 +58,20 @@ class BundleGuard:
         self.problem = None
         if previous is not None:
             self._remove(previous[0])
+
+    def serves_current(self) -> bool:
+        """Whether the bundle ``artifacts/current`` names is the one served, from an intact snapshot: a reload then
+        has nothing to load. Raises :class:`BundleError` when its artifacts are damaged (the reload is refused, as
+        any reload of a damaged bundle is); False when anything else differs or is unknown (a full reload decides)."""
+        served = self._served
+        if served is None or self.problem is not None:
+            return False
+        try:
+            return is_copy_of(served[0], current_bundle_dir(self.artifacts_dir))
+        except SnapshotError as exc:
+            raise BundleError(str(exc)) from exc
+        except BundleError:
+            return False  # no current bundle: the full reload says so
 
     def discard(self, bundle: Bundle) -> None:
         """A snapshot loaded but never served (the state could not be built from it) is released at once."""

@@ -174,14 +174,22 @@ class Service:
         self._swap_in_new_bundle(state)
         self.experiments.start()
 
-    def reload(self) -> tuple[str | None, MatcherState]:
-        """Load, verify and swap to the newest bundle; returns (previous run id, new state).
+    def reload(self, force: bool = False) -> tuple[str | None, MatcherState, bool]:
+        """Load, verify and swap to the newest bundle; returns (previous run id, new state, whether a new state was
+        built). When the newest bundle is the one served, from an intact snapshot, and its artifacts verify, nothing
+        is loaded (``force`` loads it anyway): rebuilding an identical state cost each worker seconds of CPU while it
+        served (bench/SOAK.md), and the store's changes reach the served state by the background refresh anyway.
 
         Raises :class:`BundleError` (old state untouched) when the newest bundle is broken.
         """
         with self._reload:
-            previous = self._state.run_id if self._state is not None else None
+            current = self._state
+            previous = current.run_id if current is not None else None
             try:
+                if not force and current is not None and self.guard.serves_current():
+                    self.metrics.reloads.labels("unchanged").inc()
+                    log.info("reload: bundle %s is already served, verified intact; nothing to load", previous)
+                    return previous, current, False
                 state = self._open_bundle()
             except BundleError as exc:
                 self.metrics.reloads.labels("refused").inc()
@@ -194,7 +202,7 @@ class Service:
             self._swap_in_new_bundle(state)
             self._reload_counter = bump_reload_counter(self.store)
             self.metrics.reloads.labels("ok").inc()
-        return previous, state
+        return previous, state, True
 
     def refresh_plans(self) -> MatcherState | None:
         """Apply the plans changed and the promotions that arrived since the current state's revision (at once, in

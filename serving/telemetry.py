@@ -79,7 +79,10 @@ class ServiceMetrics:
             multiprocess_mode="max",
         )
         self.reloads = Counter(
-            "recsys_bundle_reloads", "Bundle reloads by outcome (ok, refused).", ["outcome"], registry=r
+            "recsys_bundle_reloads",
+            "Bundle reloads by outcome (ok, refused, unchanged: the bundle named was already served).",
+            ["outcome"],
+            registry=r,
         )
         self.stop_loss_alerts = Counter(
             "recsys_stop_loss_alerts",

@@ -38,7 +38,11 @@ class Readiness(PublicModel):
 class ReloadResult(PublicModel):
     model_run_id: str = Field(description="The bundle now served.")
     previous_run_id: str | None
-    changed: bool = Field(description="False when the newest bundle is the one already served (reloaded anyway).")
+    changed: bool = Field(description="False when the newest bundle is the one already served.")
+    reloaded: bool = Field(
+        description="Whether a new state was built: false when the bundle named is the one already served from an "
+        "intact copy and its files verify (nothing to load; force=true loads it anyway)."
+    )
     seconds: float = Field(description="Time to load, verify and swap.")
 
     model_config = examples(
@@ -46,6 +50,7 @@ class ReloadResult(PublicModel):
             "model_run_id": "20260701-020000-cd34ef56-s7",
             "previous_run_id": "20260630-101500-ab12cd34-s7",
             "changed": True,
+            "reloaded": True,
             "seconds": 1.8,
         }
     )

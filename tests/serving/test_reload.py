@@ -196,3 +196,21 @@ def test_without_a_bundle_the_service_starts_and_says_why(golden, tmp_path) -> N
 
 def golden_run_id(env) -> str:  # type: ignore[no-untyped-def]
     return next(p.name for p in env.settings.artifacts_dir.iterdir() if (p / "manifest.json").exists())
+
+
+def test_a_reload_of_the_served_bundle_loads_nothing_unless_forced(client, app, env, bundles) -> None:  # type: ignore[no-untyped-def]
+    from serving.runtime import read_reload_counter
+
+    service = app.state.service
+    state, counter = service.current, read_reload_counter(service.store)
+    res = _reload_to(client, env, bundles[0])
+    assert res.status_code == 200, res.text
+    body = res.json()
+    assert body["model_run_id"] == bundles[0] and not body["changed"] and not body["reloaded"]
+    assert service.current is state  # nothing was built or swapped
+    assert read_reload_counter(service.store) == counter  # so no other worker rebuilds either
+    assert 'recsys_bundle_reloads_total{outcome="unchanged"}' in client.get("/metrics").text
+    forced = client.post("/v1/admin/reload", params={"force": "true"}, headers=key(env.world, "admin"))
+    assert forced.status_code == 200 and forced.json()["reloaded"], forced.text
+    assert service.current is not state and service.current.run_id == bundles[0]
+    assert read_reload_counter(service.store) == counter + 1

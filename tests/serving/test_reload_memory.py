@@ -30,7 +30,8 @@ def _reload(client, env, run_id: str | None = None):  # type: ignore[no-untyped-
 
     if run_id is not None:
         set_current(env.settings.artifacts_dir, run_id)
-    res = client.post("/v1/admin/reload", headers=key(env.world, "admin"))
+    params = {} if run_id is not None else {"force": "true"}  # the served bundle again: a new state only if forced
+    res = client.post("/v1/admin/reload", params=params, headers=key(env.world, "admin"))
     assert res.status_code == 200, res.text
     return res
 

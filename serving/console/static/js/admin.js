@@ -55,7 +55,8 @@ export async function adminPage(ctx, root) {
     status.info("Reloading…");
     try {
       const result = await api("POST", "/v1/admin/reload");
-      status.info(`Serving ${result.model_run_id} (${result.changed ? "changed" : "unchanged"}, ${result.seconds} s).`);
+      const what = result.changed ? "changed" : result.reloaded ? "loaded again" : "already served, nothing to load";
+      status.info(`Serving ${result.model_run_id} (${what}, ${result.seconds} s).`);
       if (result.changed) await show();  // a new bundle: its manifest replaces the one shown
     } catch (err) {
       status.error(err);
