@@ -67,6 +67,7 @@ class SoakResult:
         span = min(60.0, self.duration_s / 3)
         growth = rss_growth(self.memory, span)
         resting = rss_growth(self.memory, span, median=True)
+        floor = rss_growth(self.memory, span, lowest=True)
         requests = len(self.records)
         errors = sum(1 for _, _, s in self.records if is_error(s))
         restarted = len({p for _, m in self.memory for p in m}) - len(self.memory[0][1]) if self.memory else 0
@@ -96,6 +97,11 @@ class SoakResult:
             (
                 "RSS growth, medians of the same spans (a reload's transient second state left out)",
                 f"{100 * resting:+.2f}%" if not math.isnan(resting) else "n/a",
+                "",
+            ),
+            (
+                "RSS growth, lowest of the same spans (the floor each process returns to)",
+                f"{100 * floor:+.2f}%" if not math.isnan(floor) else "n/a",
                 "",
             ),
             ("processes that appeared during the run (restarts)", str(max(0, restarted)), ""),

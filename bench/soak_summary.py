@@ -78,11 +78,13 @@ def errors_outside(records: Iterable[Record], spans: Sequence[tuple[float, float
     return Counter(s for t, lat, s in records if is_error(s) and not in_any(t + lat / 1000, spans))
 
 
-def rss_growth(memory: Sequence[MemorySample], span_s: float, median: bool = False) -> float:
+def rss_growth(memory: Sequence[MemorySample], span_s: float, median: bool = False, lowest: bool = False) -> float:
     """Relative growth of the summed RSS from the first ``span_s`` seconds to the last ``span_s`` seconds, over the
     processes alive in both (a restarted worker is a new process: it is left out, not counted as growth or
     shrinkage). Each process's RSS is averaged over each span — or, with ``median``, its median taken (a reload
-    holds two states for a few seconds: the median leaves that transient out). NaN without samples in both spans."""
+    holds two states for a few seconds: the median leaves that transient out), or with ``lowest`` its minimum (the
+    floor a process returns to: memory kept for good raises it, a transient of any length within the span does
+    not). NaN without samples in both spans."""
     if not memory:
         return float("nan")
     first_end = memory[0][0] + span_s
@@ -92,7 +94,10 @@ def rss_growth(memory: Sequence[MemorySample], span_s: float, median: bool = Fal
     pids = set.intersection(*(set(s) for s in first + last)) if first and last else set()
     if not pids:
         return float("nan")
-    if median:
+    if lowest:
+        before = sum(min(float(s[p]) for s in first) for p in pids)
+        after = sum(min(float(s[p]) for s in last) for p in pids)
+    elif median:
         before = sum(percentile([float(s[p]) for s in first], 50) for p in pids)
         after = sum(percentile([float(s[p]) for s in last], 50) for p in pids)
     else:

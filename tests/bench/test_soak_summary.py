@@ -35,6 +35,14 @@ def test_rss_growth_leaves_out_a_restarted_process() -> None:
     assert math.isnan(rss_growth([], 60.0))
 
 
+def test_rss_growth_of_the_floor_ignores_a_transient_but_not_memory_kept() -> None:
+    transient = [(0.0, {1: 100}), (10.0, {1: 100}), (50.0, {1: 180}), (60.0, {1: 100})]  # a reload's second state
+    assert rss_growth(transient, span_s=15.0) == pytest.approx(0.4)  # the mean counts it
+    assert rss_growth(transient, span_s=15.0, lowest=True) == pytest.approx(0.0)
+    kept = [(0.0, {1: 100}), (10.0, {1: 101}), (50.0, {1: 110}), (60.0, {1: 108})]
+    assert rss_growth(kept, span_s=15.0, lowest=True) == pytest.approx(0.08)  # 100 -> 108
+
+
 def test_fault_cost_counts_the_window_after_the_fault_and_the_recovery_time() -> None:
     records = [(float(t), 10.0, 200) for t in range(10)]  # baseline p99 10 ms
     records += [(10.5, 0.0, "conn_error"), (12.0, 500.0, 200), (15.0, 11.0, 200), (25.0, 10.0, 200)]
