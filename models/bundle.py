@@ -61,21 +61,28 @@ class BundleError(Exception):
 
 
 def data_hash(market: Marketplace) -> str:
-    """sha256 over every table's rows (list cells as JSON), independent of where the data came from."""
+    """sha256 over every table's rows (list cells as JSON), independent of where the data came from; the sample
+    requests count too when there are any (a creator feature reads them), so a marketplace without any hashes as
+    it did before they existed."""
     digest = hashlib.sha256()
     for name in TABLES:
-        frame = market.table(name)
-        digest.update(name.encode())
-        if frame.empty:
-            continue
-        frame = frame[sorted(frame.columns)].copy()
-        for col in frame.columns:
-            if frame[col].dtype == object:
-                frame[col] = frame[col].map(
-                    lambda v: json.dumps(v.tolist() if isinstance(v, np.ndarray) else v, default=str)
-                )
-        digest.update(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
+        _hash_rows(digest, name, market.table(name))
+    if len(market.sample_requests):
+        _hash_rows(digest, "sample_requests", market.sample_requests)
     return digest.hexdigest()
+
+
+def _hash_rows(digest: Any, name: str, frame: pd.DataFrame) -> None:
+    digest.update(name.encode())
+    if frame.empty:
+        return
+    frame = frame[sorted(frame.columns)].copy()
+    for col in frame.columns:
+        if frame[col].dtype == object:
+            frame[col] = frame[col].map(
+                lambda v: json.dumps(v.tolist() if isinstance(v, np.ndarray) else v, default=str)
+            )
+    digest.update(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
 
 
 def save_bundle(

@@ -52,6 +52,21 @@ def test_promotions_are_cut_by_creator_and_read_back_unchanged(exported) -> None
         assert len(source.entities.table(name)) == len(market.table(name)), name
 
 
+def test_sample_requests_travel_with_the_export_and_keep_their_content_promotions(exported) -> None:  # type: ignore[no-untyped-def]
+    from recsys.app.dask_training.source import read_partitioned
+
+    store, out, settings = exported
+    summary = _export(store, out, buckets=4)
+    want = store.load_marketplace().sample_requests  # type: ignore[attr-defined]
+    assert len(want) > 0 and want["content_promotion_id"].notna().any()  # the synthetic world has some, with content
+    assert summary.rows["sample_requests"] == len(want)  # type: ignore[attr-defined]
+    got = read_partitioned(out, settings).entities.sample_requests
+    key = "request_id"
+    pd.testing.assert_frame_equal(
+        got.sort_values(key).reset_index(drop=True), want.sort_values(key).reset_index(drop=True), check_dtype=False
+    )  # none quarantined: each content promotion was found in its bucket
+
+
 def test_orders_are_cut_by_month(exported) -> None:  # type: ignore[no-untyped-def]
     store, out, _ = exported
     _export(store, out, buckets=2)

@@ -94,3 +94,31 @@ def test_a_failed_save_leaves_the_current_bundle_active(fixture_bundle, tmp_path
         save_bundle(engine, root, fixture_bundle.market, 6, {}, compile_models=False)
     assert current_bundle_dir(root) == good
     assert [p.name for p in root.iterdir() if p.name.startswith(".tmp")] == []
+
+
+def test_the_data_hash_counts_the_sample_requests(fixture_bundle) -> None:  # type: ignore[no-untyped-def]
+    from dataclasses import replace
+
+    from models.bundle import data_hash
+    from recsys.core.schema import sample_requests_frame
+
+    market = fixture_bundle.market
+    none = replace(market, sample_requests=sample_requests_frame())
+    promo = market.promotions.iloc[0]
+    one = sample_requests_frame(
+        [
+            {
+                "request_id": "sr-1",
+                "creator_id": promo["creator_id"],
+                "product_id": promo["product_id"],
+                "requested_at": promo["started_at"],
+            }
+        ]
+    )
+    later = one.assign(requested_at=one["requested_at"] + np.timedelta64(1, "D"))
+    hashes = {
+        data_hash(none),
+        data_hash(replace(market, sample_requests=one)),
+        data_hash(replace(none, sample_requests=later)),
+    }
+    assert len(hashes) == 3  # a sample request, and its time, change the data the bundle was trained on

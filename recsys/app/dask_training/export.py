@@ -5,6 +5,7 @@ Layout::
 
     DIR/partitioned.json                      how it was cut (buckets, revision, row counts)
     DIR/merchants.parquet ... plans.parquet   entity tables, one file each (small next to the logs)
+    DIR/sample_requests.parquet               the sample requests' history, when there is any (creator features)
     DIR/promotions/bucket=NNN.parquet         promotions, by a stable hash of creator_id (one file per bucket)
     DIR/orders/month=YYYY-MM.parquet          orders, by the month they were created
 
@@ -31,8 +32,16 @@ import pyarrow.parquet as pq
 import sqlalchemy as sa
 
 from recsys.core.datasets.io import write_table
+from recsys.core.datasets.samples import SAMPLE_REQUESTS_FILE, sample_requests_path
 from recsys.core.progress import make_progress
-from recsys.core.schema import SA_TABLES, TABLES, TableSpec
+from recsys.core.schema import (
+    SA_TABLES,
+    SAMPLE_REQUEST_COLUMNS,
+    SAMPLE_REQUESTS,
+    TABLES,
+    TableSpec,
+    sample_requests_frame,
+)
 from recsys.core.store import Store, records_to_frame
 
 MANIFEST = "partitioned.json"
@@ -134,6 +143,11 @@ def partition_dataset(dataset: Path, directory: Path, buckets: int = DEFAULT_BUC
     for name in ENTITY_TABLES:
         shutil.copyfile(Path(dataset) / f"{name}.parquet", directory / f"{name}.parquet")
         rows[name], files[name] = pq.ParquetFile(directory / f"{name}.parquet").metadata.num_rows, 1
+    samples = sample_requests_path(Path(dataset))
+    if samples is not None:
+        shutil.copyfile(samples, directory / samples.name)
+        count = len(pd.read_csv(samples)) if samples.suffix == ".csv" else pq.read_metadata(samples).num_rows
+        rows[SAMPLE_REQUESTS_FILE], files[SAMPLE_REQUESTS_FILE] = count, 1
     for name in ("promotions", "orders"):
         folder = directory / name
         folder.mkdir(parents=True)
@@ -188,6 +202,11 @@ def export_partitioned(store: Store, directory: Path, buckets: int = DEFAULT_BUC
             frame = store.read_table(name, conn)
             write_table(frame, directory, name)
             rows[name], files[name] = len(frame), 1
+        samples = conn.execute(sa.select(*[SAMPLE_REQUESTS.c[c] for c in SAMPLE_REQUEST_COLUMNS])).mappings()
+        frame = sample_requests_frame([dict(r) for r in samples])
+        if len(frame):  # a creator feature reads them (features.samples); small next to the logs
+            write_table(frame, directory, SAMPLE_REQUESTS_FILE)
+            rows[SAMPLE_REQUESTS_FILE], files[SAMPLE_REQUESTS_FILE] = len(frame), 1
         for name in ("promotions", "orders"):
             files[name] = _write_log(store, conn, directory, name, buckets, progress)
             rows[name] = store.count(name)

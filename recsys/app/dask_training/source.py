@@ -1,7 +1,8 @@
 """Where ``recsys train --engine dask`` reads its data: a partitioned export, a dataset directory, or the store.
 
 Every source ends as the same pair: the entity tables (merchants, products, creators, plans — small next to the
-logs, validated exactly as ``recsys train --dataset`` does) in memory, and the promotions as a lazy
+logs, validated exactly as ``recsys train --dataset`` does, with the sample requests the creator features read)
+in memory, and the promotions as a lazy
 ``dask.dataframe`` with one partition per creator-hash bucket (all of a creator's promotions in one partition, which
 :mod:`models.training.dask_train` relies on). Orders are never read: training does not use them.
 """
@@ -14,10 +15,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 from recsys.app.dask_training.export import MANIFEST, arrow_schema, creator_bucket
 from recsys.core.config import Settings
 from recsys.core.datasets.importer import read_dataset
+from recsys.core.datasets.validate import KnownIds
 from recsys.core.schema import TABLES, Marketplace
 
 if TYPE_CHECKING:
@@ -58,8 +63,26 @@ def _check_entities(market: Marketplace, bad: dict[str, int], where: Path) -> No
         raise SourceError(f"{where} has no creators or no products")
 
 
+def _bucket_promotions(files: list[str]) -> KnownIds:
+    """``known_ids`` over the promotion buckets: which of the asked promotion ids they hold (one column read per
+    bucket, filtered to the ids asked: the sample requests' content promotions, a few per creator)."""
+
+    def known(table: str, ids: set[str]) -> set[str]:
+        if table != "promotions" or not ids:
+            return set()
+        wanted = pa.array(sorted(ids), pa.string())
+        found: set[str] = set()
+        for path in files:
+            column = pq.read_table(path, columns=["promotion_id"]).column("promotion_id")
+            found.update(column.filter(pc.is_in(column, value_set=wanted)).to_pylist())
+        return found
+
+    return known
+
+
 def read_partitioned(directory: Path, settings: Settings) -> DaskSource:
-    """A ``recsys export --partitioned`` directory: entity tables validated, promotions one partition per bucket."""
+    """A ``recsys export --partitioned`` directory: entity tables and sample requests validated, promotions one
+    partition per bucket."""
     import dask.dataframe as dd
 
     directory = Path(directory)
@@ -69,7 +92,9 @@ def read_partitioned(directory: Path, settings: Settings) -> DaskSource:
     files = sorted(str(p) for p in (directory / "promotions").glob("bucket=*.parquet"))
     if len(files) != int(manifest["promotions"]["buckets"]):
         raise SourceError(f"{directory}/promotions holds {len(files)} bucket files, the manifest says otherwise")
-    market, result = read_dataset(directory, settings)  # only the entity files sit at the top level
+    # only the entity files (and the sample requests) sit at the top level; a sample's content promotion is
+    # looked up in the buckets
+    market, result = read_dataset(directory, settings, known_ids=_bucket_promotions(files))
     _check_entities(market, {t: len(f) for t, f in result.quarantined.items() if len(f)}, directory)
     promotions = dd.from_map(_read_bucket, files, meta=_meta(), enforce_metadata=False)
     return DaskSource(market, promotions, len(files))

@@ -24,7 +24,13 @@ from recsys.core.datasets.samples import (
     read_sample_file,
     write_sample_requests,
 )
-from recsys.core.datasets.validate import DatasetError, ValidationResult, Validator, missing_required_columns
+from recsys.core.datasets.validate import (
+    DatasetError,
+    KnownIds,
+    ValidationResult,
+    Validator,
+    missing_required_columns,
+)
 from recsys.core.progress import make_progress
 from recsys.core.schema import SA_TABLES, TABLES, Marketplace, sample_requests_frame
 from recsys.core.store import Store, records_to_frame
@@ -204,13 +210,16 @@ def import_dataset(store: Store, directory: Path, settings: Settings, progress: 
     return report
 
 
-def read_dataset(directory: Path, settings: Settings) -> tuple[Marketplace, ValidationResult]:
-    """Validate the files of ``directory`` without a store; references must resolve inside the directory.
+def read_dataset(
+    directory: Path, settings: Settings, known_ids: KnownIds | None = None
+) -> tuple[Marketplace, ValidationResult]:
+    """Validate the files of ``directory`` without a store; references must resolve inside the directory, or
+    through ``known_ids(table, ids)`` when given (rows kept elsewhere: a partitioned export's promotion buckets).
 
     Tables without a file are empty. Returns the marketplace of good rows and the full validation result.
     """
     raw = {name: frame for name, (_, frame) in read_raw(Path(directory)).items()}
-    validator = Validator(settings, lambda _table, _ids: set())
+    validator = Validator(settings, known_ids or (lambda _table, _ids: set()))
     for name in TABLES:
         if name in raw:
             validator.table(name, raw[name])
