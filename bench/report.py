@@ -9,6 +9,17 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+SEPARATE_RESULTS = [
+    "Measured apart, each by its own command into its own file (this file is rewritten whole by every run):",
+    "",
+    "- the soak and fault benchmark (10 minutes at 80% of capacity with reloads, plan edits, events and three"
+    " injected faults): [SOAK.md](SOAK.md), `python -m bench.soak`;",
+    "- training in memory vs on Dask at growing sizes: [SCALE.md](SCALE.md), `python -m bench.scale`;",
+    "- the request path's CPU and its profile: [PROFILE.md](PROFILE.md), `python -m bench.request_profile`.",
+    "",
+]
+"""Where the benchmarks that do not run inside ``python -m bench.run`` write their figures."""
+
 
 @dataclass
 class Report:
@@ -44,5 +55,6 @@ class Report:
             "|---|---|---|",
             *[f"| {m} | {v} | {t} |" for m, v, t in self.rows],
             "",
+            *SEPARATE_RESULTS,
         ]
         path.write_text("\n".join(lines))
