@@ -57,8 +57,14 @@ TAGS = [
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
-    """The service for ``settings`` (default: the process settings)."""
+    """The service for ``settings`` (default: the process settings). Raises ``ValueError`` for settings only the
+    market simulation can act on."""
     settings = settings or get_settings()
+    if settings.matching.full_creators == "displace":  # it needs each open invitation's expected earnings
+        raise ValueError(
+            "matching.full_creators = 'displace' works in the market simulation only: the service does not know the "
+            "expected earnings of open invitations; use 'keep' or 'hide' (docs/matching.md)"
+        )
     metrics = ServiceMetrics()
     install_key_redaction()
 

@@ -9,7 +9,8 @@ value comes from a closed set (a fan tier, an age band); ranges and exclusions a
 ``min_commission`` depends on the creator's plans and is applied with the plan resolution
 (:meth:`models.matching.candidates.CandidateFinder.find_paying`), not here.
 
-:func:`has_room` is the one filter that follows the market rather than the catalogue (``matching.hide_full``): it
+:func:`has_room` is the one filter that follows the market rather than the catalogue (``matching.full_creators =
+"hide"``): it
 changes with every invitation, so it is applied to the candidates found (O(candidates)), before the rerank blocks,
 never cached and never a search mask.
 """
@@ -87,7 +88,7 @@ def excluded_mask(vocab: Vocabulary, ids: Iterable[str]) -> np.ndarray | None:
 
 
 def has_room(left: np.ndarray, known: np.ndarray) -> np.ndarray:
-    """True for creators a creator list may still name under ``matching.hide_full``: capacity left this period
+    """True for creators a creator list may still name under ``matching.full_creators = "hide"``: capacity left
     (after the room their unanswered invitations hold, :attr:`.market.MarketState.creator_left`) above 0, or capacity
     not known (no market). ``left`` and ``known`` are aligned per candidate."""
     return np.asarray(~np.asarray(known, bool) | (np.asarray(left, dtype=np.float64) > 0))

@@ -8,7 +8,10 @@ at load and on every refresh:
 - each creator's capacity for collaborations in a period (``weekly_capacity`` column, else a default by fan tier,
   ``matching.capacity_*``) and its current load: the distinct products it started promoting in the last
   ``matching.capacity_days``; the invitations it has not answered yet hold room too (``matching.pending_invites``
-  each), so lists stop sending the same creators more invitations than they can accept;
+  each), so lists stop sending the same creators more invitations than they can accept; where the expected
+  earnings of those invitations are known (the market simulation), each creator's *floor*: the earnings of the
+  weakest pending invitation it would still accept (:func:`displacement_floor`, ``matching.full_creators =
+  "displace"``);
 - each product's samples left (``sample_stock`` column; empty = unlimited) and what one sample costs the merchant
   (``sample_cost`` column; empty = the default of ``rules.sample_cost_share`` and ``rules.sample_shipping``);
 - which creators are new or small (no sales history, or nano / micro), for the new-creator boost.
@@ -78,6 +81,7 @@ class MarketState:
     new_creator: np.ndarray  # bool: no sales history yet, or a nano / micro creator
     product_sample_cost: np.ndarray | None = None  # float64 yuan per sample the product states (NaN: not stated)
     creator_pending: np.ndarray | None = None  # float64: invitations not answered yet x matching.pending_invites
+    creator_floor: np.ndarray | None = None  # float64: displacement_floor per creator row (None: not known)
 
     @classmethod
     def empty(cls, n_creators: int, n_products: int) -> MarketState:
@@ -134,10 +138,12 @@ class MarketState:
         load = self.creator_load + period_load(promotions, tables.creators, tables.products, now, days)
         return replace(self, existing_keys=keys, creator_load=load)
 
-    def with_pending(self, pending: np.ndarray) -> MarketState:
+    def with_pending(self, pending: np.ndarray, floor: np.ndarray | None = None) -> MarketState:
         """The state with ``pending`` (per creator row) as the room its unanswered invitations hold: a creator with
-        as many invitations out as capacity left is full for the next list, until they are answered."""
-        return replace(self, creator_pending=np.asarray(pending, dtype=np.float64))
+        as many invitations out as capacity left is full for the next list, until they are answered. ``floor``
+        (per creator row, :func:`displacement_floor`): what a new offer must beat to displace one of them."""
+        floor = None if floor is None else np.asarray(floor, dtype=np.float64)
+        return replace(self, creator_pending=np.asarray(pending, dtype=np.float64), creator_floor=floor)
 
     @property
     def capacity_known(self) -> np.ndarray:
@@ -145,10 +151,15 @@ class MarketState:
         return np.asarray(self.creator_capacity < UNLIMITED)
 
     @property
+    def creator_free(self) -> np.ndarray:
+        """New collaborations each creator can still take this period (≥ 0), its pending invitations not counted."""
+        return np.asarray(np.maximum(self.creator_capacity - self.creator_load, 0))
+
+    @property
     def creator_left(self) -> np.ndarray:
         """New collaborations each creator can still take this period (≥ 0), less the room its unanswered
         invitations hold."""
-        left = np.maximum(self.creator_capacity - self.creator_load, 0)
+        left = self.creator_free
         return left if self.creator_pending is None else np.maximum(left - self.creator_pending, 0.0)
 
     def existing(self, c: np.ndarray, p: np.ndarray) -> np.ndarray:
@@ -157,6 +168,17 @@ class MarketState:
             return np.zeros(len(c), bool)
         wanted = np.asarray(c, dtype=np.int64) * self.n_products + np.asarray(p, dtype=np.int64)
         return find_sorted(self.existing_keys, wanted)[1]
+
+
+def displacement_floor(earnings: np.ndarray, room: int) -> float:
+    """The expected earnings a new offer must beat to displace one of a creator's pending offers (``earnings``):
+    the ``room``-th best of them — the weakest the creator would still accept, as it takes its best offers first;
+    −inf while they do not fill its ``room`` (a new offer displaces nothing), +inf with no room at all."""
+    if room <= 0:
+        return float(np.inf)
+    if len(earnings) < room:
+        return float(-np.inf)
+    return float(np.partition(np.asarray(earnings, dtype=np.float64), len(earnings) - room)[len(earnings) - room])
 
 
 @dataclass(frozen=True)

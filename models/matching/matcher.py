@@ -1,7 +1,8 @@
 """The matcher: the named stages of a recommendation, assembled in one place.
 
 candidate selection (:mod:`.candidates`, filters from :mod:`.filters` restricting the search; existing
-collaborations left out unless asked; with ``matching.hide_full`` creators with no room left out of creator lists)
+collaborations left out unless asked; with ``matching.full_creators = "hide"`` creators with no room left out of
+creator lists; with ``"displace"`` kept there, sunk unless the offer beats their weakest pending one, in the rerank)
 → plan resolution, once (:mod:`.resolution`) → scoring (:mod:`.scoring`) →
 outcomes for the rerank blocks the page touches (:mod:`.outcomes`) → reranking by capacity-aware value, block by
 block so pages continue exactly (:mod:`.rerank`, with the market's state and capacity prices from :mod:`.market`) →
@@ -86,12 +87,13 @@ class Matcher:
         """The same matcher under other plan rules (plan edits, another time)."""
         return Matcher(self.engine, self.catalog, planbook, self.settings, self.market)
 
-    def with_pending(self, pending: np.ndarray) -> Matcher:
-        """The same matcher with ``pending`` unanswered invitations per creator row holding room: only the reranker's
-        capacity view changes, so nothing else is rebuilt."""
+    def with_pending(self, pending: np.ndarray, floor: np.ndarray | None = None) -> Matcher:
+        """The same matcher with ``pending`` unanswered invitations per creator row holding room (and, when known,
+        ``floor``: the expected earnings of the weakest of them within the creator's room,
+        :func:`.market.displacement_floor`): only the reranker's capacity view changes, so nothing else is rebuilt."""
         other = copy.copy(self)
         weighted = np.asarray(pending, dtype=np.float64) * self.settings.matching.pending_invites
-        other.market = replace(self.market, state=self.market.state.with_pending(weighted))
+        other.market = replace(self.market, state=self.market.state.with_pending(weighted, floor))
         return other
 
     def with_market(self, market: MarketView) -> Matcher:
@@ -116,8 +118,9 @@ class Matcher:
         return np.arange(len(c)) if include else np.flatnonzero(~self.market.state.existing(c, p))
 
     def _with_room(self, c: np.ndarray, keep: np.ndarray) -> np.ndarray:
-        """``keep`` less the positions whose creator has no capacity left (``matching.hide_full``; creator lists)."""
-        if not self.settings.matching.hide_full:
+        """``keep`` less the positions whose creator has no capacity left (``matching.full_creators = "hide"``;
+        creator lists)."""
+        if self.settings.matching.full_creators != "hide":
             return keep
         state = self.market.state
         return keep[has_room(state.creator_left[c[keep]], state.capacity_known[c[keep]])]
@@ -131,7 +134,7 @@ class Matcher:
         need_room: bool = False,
     ) -> tuple[np.ndarray, np.ndarray, Resolved]:
         """The pairs a list may show — new partners unless asked, creators with room in creator lists under
-        ``matching.hide_full`` (``need_room``), joinable under the plan rules — resolved once."""
+        ``matching.full_creators = "hide"`` (``need_room``), joinable under the plan rules — resolved once."""
         keep = self._new_only(c, p, include_existing)
         keep = self._with_room(c, keep) if need_room else keep
         c, p = c[keep], p[keep]

@@ -21,7 +21,15 @@ A list is reranked in blocks (:func:`in_blocks`): the candidates in the ranker's
 of :data:`RERANK_DEPTH` (a sorted merchant list: one block, the whole list), each block reranked on its own. An
 item's place then depends only on its block, so page n + 1 continues page n exactly, to the end of the list, and a
 page needs outcomes only for the blocks it touches (:func:`page_blocks`). Filters act before (on the candidates),
-``matching.hide_full`` too: a creator with no room left is not in the candidates, so no block holds it.
+``matching.full_creators = "hide"`` too: a creator with no room left is not in the candidates, so no block holds it.
+
+``matching.full_creators = "displace"`` changes the room factor of creators with no room left, in creator lists,
+where the market state knows their floors (:func:`.market.displacement_floor`: the expected earnings of the weakest
+pending invitation within their room). An offer whose expected earnings (the creator's expected commission, what it
+chooses on) beat the floor would displace a worse pending one: the room factor is then the creator's room with its
+pending invitations not counted. An offer at or below the floor would only be declined: it is *sunk* — its value
+x :data:`SUNK` (÷ when negative), below every other creator of its block — not removed, so blocks and pages stay
+those of the candidates. Without floors (the service) full creators keep ``"keep"``'s room factor.
 """
 
 from __future__ import annotations
@@ -40,6 +48,7 @@ from recsys.core.vocab import CreatorSort
 
 RERANK_DEPTH = 200  # candidates that get GMV predictions and the capacity-aware value
 ROOM_FLOOR = 0.05  # a full creator's room: low enough to sink it, above 0 so that values stay finite
+SUNK = 1e-6  # "displace": a full creator's factor for an offer it would decline, below any other of its block
 
 
 @dataclass(frozen=True)
@@ -63,19 +72,34 @@ class MarketView:
             settings,
         )
 
-    def creator_multiplier(self, c: np.ndarray) -> np.ndarray:
-        """The exposure controls' factor on each creator's value."""
+    def creator_multiplier(self, c: np.ndarray, offer: np.ndarray | None = None) -> np.ndarray:
+        """The exposure controls' factor on each creator's value; ``offer``: each pair's expected earnings for the
+        creator, for ``matching.full_creators = "displace"`` (creator lists; None elsewhere)."""
         s = self.settings
         boost = 1.0 + s.new_creator_boost * self.state.new_creator[c]
         mean = float(self.exposure.mean()) if len(self.exposure) else 0.0
         lists = self.exposure[c] / mean if mean > 0 else np.zeros(len(c))
-        state = self.state
-        free = state.creator_left[c] / np.maximum(state.creator_capacity[c], 1)
-        room = np.where(state.capacity_known[c], np.clip(free, ROOM_FLOOR, 1.0), 1.0)
         penalty = np.where(self.flagged[c], self.fake_penalty, 1.0) if self.flagged is not None else 1.0
-        return np.asarray(
-            boost * (1.0 + lists) ** -s.exposure_decay * room**s.capacity_room * penalty, dtype=np.float64
-        )
+        return np.asarray(boost * (1.0 + lists) ** -s.exposure_decay * self.room(c, offer) * penalty, dtype=np.float64)
+
+    def _room_factor(self, c: np.ndarray, left: np.ndarray) -> np.ndarray:
+        """``max(left / capacity, ROOM_FLOOR)^capacity_room`` (1 where capacity is not known)."""
+        state = self.state
+        free = left / np.maximum(state.creator_capacity[c], 1)
+        room = np.where(state.capacity_known[c], np.clip(free, ROOM_FLOOR, 1.0), 1.0)
+        return np.asarray(room**self.settings.capacity_room, dtype=np.float64)
+
+    def room(self, c: np.ndarray, offer: np.ndarray | None = None) -> np.ndarray:
+        """Each creator's room factor; under ``"displace"`` with floors known, a full creator's follows ``offer``
+        (see the module docstring)."""
+        state = self.state
+        room = self._room_factor(c, state.creator_left[c])
+        if offer is None or self.settings.full_creators != "displace" or state.creator_floor is None:
+            return room
+        full = state.capacity_known[c] & (state.creator_left[c] <= 0)
+        displaces = np.asarray(offer, dtype=np.float64) > state.creator_floor[c]
+        unpended = self._room_factor(c, state.creator_free[c].astype(np.float64))
+        return np.asarray(np.where(full, np.where(displaces, unpended, SUNK), room), dtype=np.float64)
 
     def suspected(self, c: np.ndarray) -> np.ndarray:
         """True for creators flagged for bought followers or views."""
@@ -124,18 +148,21 @@ def in_blocks(rank: Callable[[Outcomes], Ranked], outcomes: Outcomes, block: int
     )
 
 
-def capacity_value(scored: ScoredPairs, outcomes: Outcomes, market: MarketView) -> tuple[np.ndarray, np.ndarray]:
-    """(value, price) of each outcomes row (see the module docstring)."""
+def capacity_value(
+    scored: ScoredPairs, outcomes: Outcomes, market: MarketView, creator_list: bool = False
+) -> tuple[np.ndarray, np.ndarray]:
+    """(value, price) of each outcomes row (see the module docstring); ``creator_list``: the rows are offers to
+    creators (a creator list), so a full creator's room follows the offer's expected earnings under ``"displace"``."""
     c, p = scored.c[outcomes.idx], scored.p[outcomes.idx]
     price = market.price(c, p)
     net = outcomes.gmv - price
-    m = market.creator_multiplier(c)
+    m = market.creator_multiplier(c, outcomes.commission if creator_list else None)
     return np.where(net >= 0, net * m, net / np.maximum(m, 1e-12)), price
 
 
 def creators_by_value(scored: ScoredPairs, outcomes: Outcomes, market: MarketView) -> Ranked:
     """A product's (or a shop's) creators, best capacity-aware value first."""
-    value, price = capacity_value(scored, outcomes, market)
+    value, price = capacity_value(scored, outcomes, market, creator_list=True)
     order = np.lexsort((scored.c[outcomes.idx], -value))
     return Ranked(order, value, value, price)
 

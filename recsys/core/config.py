@@ -282,10 +282,12 @@ class MatchingSettings(_Section):
     exposure_depth: int = Field(
         200, ge=1, description="A creator is 'in' a product's list when retrieval ranks it this high for it."
     )
-    hide_full: bool = Field(
-        False,
-        description="Creator lists (for a product, for a shop) leave out creators with no capacity left after their "
-        "pending invitations, where capacity is known: lists get shorter rather than name them.",
+    full_creators: Literal["keep", "hide", "displace"] = Field(
+        "keep",
+        description="Creators with no capacity left after their pending invitations, in creator lists (for a "
+        "product, for a shop): 'keep' (sunk by capacity_room), 'hide' (left out), 'displace' (no room penalty for "
+        "an offer whose expected earnings beat the weakest pending one within their room, sunk otherwise; the market "
+        "simulation only: the service refuses it).",
     )
     pending_invites: float = Field(
         1.0,

@@ -1,5 +1,6 @@
-"""``matching.hide_full`` through HTTP: once a creator's open invitations fill its room, a product's creator list and
-the shop-level list stop naming it when the setting is on, and keep naming it (with no capacity left) when off.
+"""``matching.full_creators`` through HTTP: once a creator's open invitations fill its room, a product's creator list
+and the shop-level list stop naming it under "hide", and keep naming it (with no capacity left) under "keep";
+"displace" is refused (the service does not know the expected earnings of open invitations).
 
 A merchant invites one creator from its product's list; two workers over the same store then count each open
 invitation as taking 100 slots (``matching.pending_invites``), so that one invitation fills the creator."""
@@ -37,22 +38,24 @@ def full_creator(client, env) -> str:  # type: ignore[no-untyped-def]
     return str(creator)
 
 
-def _worker(env, hide_full: bool) -> Iterator[TestClient]:  # type: ignore[no-untyped-def]
+def _worker(env, full_creators: str) -> Iterator[TestClient]:  # type: ignore[no-untyped-def]
     from serving.app import create_app
 
-    matching = env.settings.matching.model_copy(update={"hide_full": hide_full, "pending_invites": FILLS_ANY_ROOM})
+    matching = env.settings.matching.model_copy(
+        update={"full_creators": full_creators, "pending_invites": FILLS_ANY_ROOM}
+    )
     with TestClient(create_app(env.settings.model_copy(update={"matching": matching}))) as worker:
         yield worker
 
 
 @pytest.fixture(scope="module")
 def hiding(env, full_creator) -> Iterator[TestClient]:  # type: ignore[no-untyped-def]
-    yield from _worker(env, True)
+    yield from _worker(env, "hide")
 
 
 @pytest.fixture(scope="module")
 def naming(env, full_creator) -> Iterator[TestClient]:  # type: ignore[no-untyped-def]
-    yield from _worker(env, False)
+    yield from _worker(env, "keep")
 
 
 def _items(worker: TestClient, url: str, who: dict[str, str]) -> list[dict[str, Any]]:
@@ -90,3 +93,11 @@ def test_pages_of_a_list_without_full_creators_continue_exactly(hiding, env) -> 
     assert first.get("next_cursor"), first
     second = hiding.get(url, params={"k": 10, "cursor": first["next_cursor"]}, headers=who).json()
     assert [i["creator_id"] for i in first["items"] + second["items"]] == whole
+
+
+def test_the_service_refuses_displace_with_the_reason(env) -> None:  # type: ignore[no-untyped-def]
+    from serving.app import create_app
+
+    matching = env.settings.matching.model_copy(update={"full_creators": "displace"})
+    with pytest.raises(ValueError, match="market simulation only"):
+        create_app(env.settings.model_copy(update={"matching": matching}))

@@ -1,5 +1,5 @@
-"""``matching.hide_full``: creator lists leave out creators with no capacity left (after their pending invitations),
-pages still continue exactly, and creator pools are not affected."""
+"""``matching.full_creators = "hide"``: creator lists leave out creators with no capacity left (after their pending
+invitations), pages still continue exactly, and creator pools are not affected."""
 
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ def matchers(fixture_bundle) -> tuple[Matcher, Matcher, list[str]]:  # type: ign
     bundle = load_bundle(fixture_bundle.path)
     base = assemble_matcher(bundle.engine, fixture_bundle.market, fixture_bundle.settings, now_utc())
     on_settings = base.settings.model_copy(
-        update={"matching": base.settings.matching.model_copy(update={"hide_full": True})}
+        update={"matching": base.settings.matching.model_copy(update={"full_creators": "hide"})}
     )
     on = Matcher(base.engine, base.catalog, base.planbook, on_settings, base.market)
     product = _open_product(base)

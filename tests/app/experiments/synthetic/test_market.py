@@ -175,7 +175,7 @@ def test_the_ablations_include_both_levers_priced_for_the_markets_activity(playe
     config = TINY.model_copy(update={"market_ablations": True})
     methods = {m.name: m.matching for m in market.market_methods(config, played.split.settings)}
     hiding, priced = methods["capacity-aware, hiding full creators"], methods[ACTIVITY_PRICES]
-    assert hiding is not None and hiding.hide_full and not hiding.allocation
+    assert hiding is not None and hiding.full_creators == "hide" and not hiding.allocation
     assert priced is not None and priced.allocation and priced.allocation_activity == TINY.market_inviting_share
 
 

@@ -10,8 +10,9 @@ import numpy as np
 import pandas as pd
 
 from models.matching.assemble import assemble_matcher
-from models.matching.market import period_load
+from models.matching.market import displacement_floor, period_load
 from models.matching.matcher import Matcher
+from models.matching.recommendation import Recommendation
 from recsys.app.experiments.framework.rundir import method_slug
 from recsys.app.experiments.synthetic.market.omniscient import omniscient_lists
 from recsys.app.experiments.synthetic.market.world import (
@@ -95,19 +96,44 @@ def _popularity_lists(world: World, book: PlanBook, keys: np.ndarray) -> tuple[L
     return creators_for, products_for
 
 
+class PendingFloors:
+    """Per creator row, the predicted expected earnings of its pending invitations this round and its floor
+    (:func:`models.matching.market.displacement_floor` over its room before them), for ``matching.full_creators =
+    "displace"``."""
+
+    def __init__(self, free: np.ndarray) -> None:
+        self.free = np.asarray(free)
+        self.offers: dict[int, list[float]] = {}
+        self.floor = np.where(self.free > 0, -np.inf, np.inf)
+
+    def add(self, recs: list[Recommendation]) -> None:
+        """The invitations of ``recs`` are pending: their creators' floors rise to their new weakest kept offer."""
+        for rec in recs:
+            earnings = self.offers.setdefault(rec.creator_row, [])
+            earnings.append(rec.expected_commission)
+            self.floor[rec.creator_row] = displacement_floor(np.array(earnings), int(self.free[rec.creator_row]))
+
+
 def _matcher_lists(world: World, matcher: Matcher) -> tuple[Lister, Lister]:
     """The matcher's lists. Each product's invitations are pending until the creators decide at the end of the
     round, so the next product's list sees them (``matching.pending_invites``), as the service sees the pending
-    invitations in its store."""
+    invitations in its store; under ``matching.full_creators = "displace"`` with their floors too."""
     tables, config = world.engine.tables, world.config
     current, pending = [matcher], np.zeros(world.n_c)
+    floors = (
+        PendingFloors(matcher.market.state.creator_free)
+        if matcher.settings.matching.full_creators == "displace"
+        else None
+    )
 
     def creators_for(p: int) -> np.ndarray:
         recs = current[0].recommend_creators(tables.products.id(p), k=config.market_invites_per_product)
         rows = np.array([x.creator_row for x in recs], np.int64)
         if matcher.settings.matching.pending_invites > 0 and len(rows):
             np.add.at(pending, rows, 1.0)
-            current[0] = matcher.with_pending(pending.copy())
+            if floors is not None:
+                floors.add(recs)
+            current[0] = matcher.with_pending(pending.copy(), None if floors is None else floors.floor.copy())
         return rows
 
     def products_for(c: int) -> np.ndarray:

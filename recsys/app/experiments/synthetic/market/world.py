@@ -31,7 +31,8 @@ ABLATIONS: dict[str, dict[str, object]] = {
     "capacity-aware, no new-creator boost": {"new_creator_boost": 0.0},
     "capacity-aware, no category diversity": {"category_diversity": 0.0},
     "capacity-aware, no capacity room": {"capacity_room": 0.0},
-    "capacity-aware, hiding full creators": {"hide_full": True},
+    "capacity-aware, hiding full creators": {"full_creators": "hide"},
+    "capacity-aware, displacing into full creators": {"full_creators": "displace"},
 }
 ACTIVITY_PRICES = "capacity-aware, allocation prices at the market's activity"  # allocation_activity = inviting share
 PRIMARY = "new_gmv"
