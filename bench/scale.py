@@ -29,6 +29,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import psutil
 
@@ -38,6 +39,7 @@ RECSYS = [sys.executable, "-m", "recsys"]
 GIB = 2**30
 PATHS = ("memory", "dask")
 DEFAULT_SIZES = (1_000_000, 5_000_000, 20_000_000)
+TITLE = "# Scale: training in memory vs on Dask"
 
 
 @dataclass
@@ -53,6 +55,7 @@ class Run:
     tree_peak: int = 0
     processes: int = 0
     ndcg: dict[str, float] = field(default_factory=dict)
+    stages: dict[str, float] = field(default_factory=dict)  # the manifest's stage_seconds (train_engine's clock)
 
 
 def parse_size(text: str) -> int:
@@ -142,10 +145,14 @@ def prepare(ws: Path, size: int, seed: int) -> None:
         partition_dataset(dataset, ws / "partitioned")
 
 
-def _ndcg(ws: Path, path: str) -> dict[str, float]:
+def _metrics(ws: Path, path: str) -> dict[str, Any]:
     artifacts = ws / f"artifacts-{path}"
     run_id = (artifacts / "current").read_text().strip()
-    metrics = json.loads((artifacts / run_id / "manifest.json").read_text())["metrics"]
+    metrics: dict[str, Any] = json.loads((artifacts / run_id / "manifest.json").read_text())["metrics"]
+    return metrics
+
+
+def _ndcg(metrics: dict[str, Any]) -> dict[str, float]:
     return {d: round(float(metrics[f"{d}_ndcg@10"]), 4) for d in ("creator", "product")}
 
 
@@ -157,7 +164,9 @@ def train(ws: Path, size: int, path: str, seed: int, workers: int, cap: int, tim
         cmd += ["--engine", "dask", "--partitioned", str(ws / "partitioned"), "--workers", str(workers)]
     run = measure(cmd, _env(ws, path), ws / "logs" / f"train-{path}.log", cap, Run(size, path), timeout)
     if run.status == "ok":
-        run.ndcg = _ndcg(ws, path)
+        metrics = _metrics(ws, path)
+        run.ndcg = _ndcg(metrics)
+        run.stages = {k: float(v) for k, v in metrics.get("stage_seconds", {}).items()}
     return run
 
 
@@ -203,11 +212,12 @@ def _gib(n: int) -> str:
 
 
 def render(runs: list[Run], argv: list[str], workers: int, cap: int, note: str = "") -> str:
+    """One dated report section (newest sections go first in bench/SCALE.md, see :func:`write_report`)."""
     machine = f"{psutil.cpu_count()} cores, {psutil.virtual_memory().total / GIB:.0f} GiB"
     lines = [
-        "# Scale: training in memory vs on Dask",
+        f"## {datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
         "",
-        f"`python -m bench.scale {' '.join(argv)}` — {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {machine}, "
+        f"`python -m bench.scale {' '.join(argv)}` — {machine}, "
         f"{workers} Dask worker processes, cap {cap / GIB:g} GiB per run. Memory is resident set size (RSS) "
         "sampled every 0.25 s: the driver (the `recsys train` process), the sum of every other process's own peak "
         "(Dask nannies and workers), and the whole tree at one instant.",
@@ -234,8 +244,27 @@ def render(runs: list[Run], argv: list[str], workers: int, cap: int, note: str =
             f"**Not run in this report: {', '.join(missing)} promotions** (the issue's sizes); nothing above "
             "says how those behave beyond the linear growth below.",
         ]
-    lines += ["", *growth(runs)]
+    lines += ["", *growth(runs), *stage_lines(runs)]
     return "\n".join(lines) + "\n"
+
+
+def stage_lines(runs: list[Run]) -> list[str]:
+    """Where each completed run's training time went (the stages ``recsys train`` times; the rest of the wall
+    time is start-up, reading the data, starting the cluster and writing the bundle)."""
+    timed = [r for r in runs if r.stages]
+    if not timed:
+        return []
+    out = ["", "Stage seconds (from each bundle's manifest):", ""]
+    for r in timed:
+        stages = ", ".join(f"{k} {v:g}" for k, v in sorted(r.stages.items(), key=lambda kv: -kv[1]))
+        out.append(f"- {label(r.size)} {r.path}: {stages} (sum {sum(r.stages.values()):.1f} of {r.seconds:.1f} s wall)")
+    return out
+
+
+def write_report(section: str) -> None:
+    """Put ``section`` first in bench/SCALE.md under its title, keeping the earlier sections below it."""
+    earlier = REPORT.read_text().removeprefix(TITLE).lstrip("\n") if REPORT.exists() else ""
+    REPORT.write_text(f"{TITLE}\n\n{section}" + (f"\n{earlier}" if earlier else ""))
 
 
 def growth(runs: list[Run]) -> list[str]:
@@ -282,7 +311,7 @@ def main() -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     (OUT / "runs.json").write_text(json.dumps([asdict(r) for r in runs], indent=2))
     if not args.no_report:
-        REPORT.write_text(text)
+        write_report(text)
     print(text)
 
 

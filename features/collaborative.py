@@ -50,9 +50,30 @@ def factorize(
     seed: int,
 ) -> CollaborativeFactors:
     """Factors of rank ``k`` (``k`` = 0 gives empty factors) from the promotions in ``history``."""
-    n_c, n_p = history.n_creators, history.n_products
-    values = 1.0 + np.log1p(history.outcomes["gmv"])
-    matrix = sp.csr_matrix((values, (history.c, history.p)), shape=(n_c, n_p))
+    entries = (history.c, history.p, interaction_values(history))
+    return factorize_entries(
+        entries, (history.n_creators, history.n_products), creator_content, product_content, k, seed
+    )
+
+
+def interaction_values(history: History) -> np.ndarray:
+    """Each promotion's entry in the creator x product matrix: 1 + log1p(GMV)."""
+    return 1.0 + np.log1p(history.outcomes["gmv"])
+
+
+def factorize_entries(
+    entries: tuple[np.ndarray, np.ndarray, np.ndarray],
+    shape: tuple[int, int],
+    creator_content: np.ndarray,
+    product_content: np.ndarray,
+    k: int,
+    seed: int,
+) -> CollaborativeFactors:
+    """:func:`factorize` from the matrix's (creator row, product row, value) entries; repeated cells add up, so one
+    entry per promotion or one per pair holding the sum of its promotions' values give the same matrix."""
+    n_c, n_p = shape
+    rows, cols, values = entries
+    matrix = sp.csr_matrix((values, (rows, cols)), shape=(n_c, n_p))
     matrix.sum_duplicates()
     creator_known = np.diff(matrix.indptr) > 0
     product_known = np.bincount(matrix.indices, minlength=n_p) > 0

@@ -64,6 +64,13 @@ class History:
             n_products=len(products),
         )
 
+    @classmethod
+    def empty(cls, n_creators: int, n_products: int) -> History:
+        """No promotion at all: every aggregate of it is the value of an entity without history."""
+        none = np.zeros(0, dtype=np.int64)
+        outcomes = {col: np.zeros(0, dtype=np.float64) for col in OUTCOME_COLUMNS}
+        return cls(none, none, np.zeros(0, dtype=np.float64), none, outcomes, n_creators, n_products)
+
     def __len__(self) -> int:
         return len(self.c)
 
@@ -72,41 +79,73 @@ class History:
         return (self.c, self.n_creators) if name == "c" else (self.p, self.n_products)
 
 
-def window_aggregates(history: History, prefix: str) -> pd.DataFrame:
-    """Per-entity sales history over the last 7/30/90 days and all time (``prefix`` "c" or "p" picks the side).
+def _weighted(codes: np.ndarray, weights: np.ndarray, n: int) -> np.ndarray:
+    """``np.bincount`` with weights, float64 even without codes (where numpy returns int64)."""
+    return np.bincount(codes, weights=weights, minlength=n).astype(np.float64, copy=False)
+
+
+def window_sums(
+    codes: np.ndarray, n: int, age_days: np.ndarray, outcomes: dict[str, np.ndarray]
+) -> dict[str, np.ndarray]:
+    """The additive figures behind :func:`window_features`, per code ``0..n-1``: promotion counts and outcome sums
+    over the last 7/30/90 days and all time, and the age of the newest promotion (``inf`` without one).
+
+    Every figure but ``newest`` is a sum and ``newest`` a minimum, so sums of disjoint sets of promotions (one per
+    Dask partition) combine into the sums of their union."""
+    out: dict[str, np.ndarray] = {}
+    for days in WINDOWS:
+        recent = age_days <= days
+        rc = codes[recent]
+        out[f"count_{days}"] = np.bincount(rc, minlength=n)
+        for col in (
+            "gmv",
+            "orders",
+            "clicks",
+            "views",
+            "refunds",
+            *(("likes", "comments", "shares") if days == 30 else ()),
+        ):
+            out[f"{col}_{days}"] = _weighted(rc, outcomes[col][recent], n)
+    out["count_all"] = np.bincount(codes, minlength=n)
+    out["gmv_all"] = _weighted(codes, outcomes["gmv"], n)
+    newest = np.full(n, np.inf)
+    np.minimum.at(newest, codes, age_days)
+    out["newest"] = newest
+    return out
+
+
+def window_features(sums: dict[str, np.ndarray], prefix: str) -> pd.DataFrame:
+    """Per-entity sales history from :func:`window_sums` (``prefix`` "c" or "p" names the side).
 
     Columns (``{prefix}_...``): promotions, log GMV, log orders, conversion (orders / clicks), GPM (GMV per 1,000
     views), refund rate (refunds / orders) per window; 30-day interaction rate ((likes+comments+shares) / views);
     all-time log GMV and promotions; days since the last promotion; whether any history exists.
     """
-    codes, n = history.side(prefix)
-    o = history.outcomes
     out: dict[str, np.ndarray] = {}
     for days in WINDOWS:
-        recent = history.age_days <= days
-        rc = codes[recent]
-
-        def total(col: str, rc: np.ndarray = rc, recent: np.ndarray = recent) -> np.ndarray:
-            return np.bincount(rc, weights=o[col][recent], minlength=n)
-
-        gmv, orders, clicks, views = total("gmv"), total("orders"), total("clicks"), total("views")
-        out[f"{prefix}_promotions_{days}d"] = np.bincount(rc, minlength=n).astype(np.float64)
+        gmv, orders, clicks, views = (sums[f"{col}_{days}"] for col in ("gmv", "orders", "clicks", "views"))
+        out[f"{prefix}_promotions_{days}d"] = np.asarray(sums[f"count_{days}"]).astype(np.float64)
         out[f"{prefix}_log_gmv_{days}d"] = np.log1p(gmv)
         out[f"{prefix}_log_orders_{days}d"] = np.log1p(orders)
         out[f"{prefix}_conversion_{days}d"] = _ratio(orders, clicks)
         out[f"{prefix}_gpm_{days}d"] = 1000 * _ratio(gmv, views)
-        out[f"{prefix}_refund_rate_{days}d"] = _ratio(total("refunds"), orders)
+        out[f"{prefix}_refund_rate_{days}d"] = _ratio(sums[f"refunds_{days}"], orders)
         if days == 30:
-            engaged = total("likes") + total("comments") + total("shares")
+            engaged = sums["likes_30"] + sums["comments_30"] + sums["shares_30"]
             out[f"{prefix}_interaction_rate_30d"] = _ratio(engaged, views)
-    count = np.bincount(codes, minlength=n)
-    out[f"{prefix}_log_gmv_all"] = np.log1p(np.bincount(codes, weights=o["gmv"], minlength=n))
+    count = np.asarray(sums["count_all"])
+    out[f"{prefix}_log_gmv_all"] = np.log1p(sums["gmv_all"])
     out[f"{prefix}_promotions_all"] = count.astype(np.float64)
-    newest = np.full(n, np.inf)
-    np.minimum.at(newest, codes, history.age_days)
-    out[f"{prefix}_days_since_last"] = np.where(count > 0, newest, np.nan)
+    out[f"{prefix}_days_since_last"] = np.where(count > 0, sums["newest"], np.nan)
     out[f"{prefix}_has_history"] = (count > 0).astype(np.float64)
     return pd.DataFrame(out)
+
+
+def window_aggregates(history: History, prefix: str) -> pd.DataFrame:
+    """Per-entity sales history over the last 7/30/90 days and all time (``prefix`` "c" or "p" picks the side);
+    the columns are :func:`window_features`'."""
+    codes, n = history.side(prefix)
+    return window_features(window_sums(codes, n, history.age_days, history.outcomes), prefix)
 
 
 def creator_category_history(

@@ -16,16 +16,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from features.collaborative import factorize
+from features.collaborative import factorize_entries
 from features.entities import Extras, creator_block, embedding_matrix, fan_tier_codes, product_block
 from features.evidence import evidence_arrays
-from features.history import (
-    History,
-    creator_category_history,
-    main_format,
-    pair_history,
-    typical_promoter_size,
-    usual_price,
+from features.history import History
+from features.history_aggregates import (
+    EVIDENCE_FROM_HISTORY,
+    HistoryAggregates,
+    HistoryInputs,
+    history_aggregates,
+    table_categories,
 )
 from features.names import PAIR_FEATURES, embedding_pair_names
 from features.pair import pair_features
@@ -188,41 +188,51 @@ def build_feature_tables(
     categories: list[str] | None = None,
     regions: list[str] | None = None,
     extras: tuple[Extras, Extras] | None = None,
+    aggregates: HistoryAggregates | None = None,
 ) -> FeatureTables:
     """Feature tables of ``market`` as known just before ``cutoff``.
 
     ``categories`` / ``regions`` fix the code lists and ``extras`` the (creator, product) extra columns (default:
     those of ``market``); ``features.overlay`` passes a bundle's own, so rows built later for a few new entities
-    carry the same codes and columns."""
+    carry the same codes and columns. ``aggregates``: the promotion history's aggregates at ``cutoff``, computed
+    elsewhere (``models.training.dask_history``, on Dask workers); ``market.promotions`` is then not read. Every
+    history figure reaches the tables through :class:`HistoryAggregates`, whichever way it was computed."""
     cutoff = pd.Timestamp(cutoff)
     creators, products = market.creators, market.products
     c_index, p_index = pd.Index(creators["creator_id"]), pd.Index(products["product_id"])
-    history = History.of(market.promotions, c_index, p_index, cutoff, PROMOTION_FORMATS)
     if categories is None:
-        categories = sorted(set(products["category"]) | {c for cats in creators["categories"] for c in cats})
+        categories = table_categories(creators, products)
+    inputs = HistoryInputs.of(creators, products, categories)
+    if aggregates is None:
+        history = History.of(market.promotions, c_index, p_index, cutoff, PROMOTION_FORMATS)
+        aggregates = history_aggregates(history, inputs)
+    none = History.empty(len(creators), len(products))  # the blocks' own history columns, replaced below
     c_extras, p_extras = (
         extras if extras is not None else (Extras.of(creators, "creators"), Extras.of(products, "products"))
     )
-    c_block = creator_block(creators, history, cutoff, c_extras, market.sample_requests)
+    c_block = creator_block(creators, none, cutoff, c_extras, market.sample_requests)
+    c_block[list(aggregates.creator_windows.columns)] = aggregates.creator_windows.to_numpy()
     p_block = product_block(
-        products, market.merchants, market.plans, history, cutoff, categories, experience_scale, p_extras
+        products, market.merchants, market.plans, none, cutoff, categories, experience_scale, p_extras
     )
+    p_block[list(aggregates.product_windows.columns)] = aggregates.product_windows.to_numpy()
     for col in ("c_days_since_joined",):
         c_block[col] = c_block[col].clip(lower=0)
     for col in ("p_days_listed", "m_days_since_joined"):
         p_block[col] = p_block[col].clip(lower=0)
-    category_code = pd.Categorical(products["category"], categories=categories).codes.astype(np.int32)
+    category_code = inputs.category_code
     audience = creators[audience_columns("aud")].to_numpy(np.float64)
     target = _filled_targets(products)
     listed = _listed_categories(creators, categories)
-    cat_hist = creator_category_history(history, category_code, len(categories))
-    log_price = np.log(products["price"].to_numpy(np.float64))
+    agg = aggregates.arrays
+    log_price = np.log(inputs.price)
     best_rate = p_block["p_best_rate"].to_numpy(np.float64)
     cat_rate = pd.Series(best_rate).groupby(category_code).median().reindex(range(len(categories)))
     if regions is None:
         regions = sorted(set(creators["region"]) | set(market.merchants["region"]))
     merchant_region = market.merchants.set_index("merchant_id")["region"].reindex(products["merchant_id"])
-    keys, counts, gmv, orders = pair_history(history)
+    evidence = evidence_arrays(creators, products, market.merchants, none, category_code, len(categories), regions)
+    evidence.update({name: agg[name] for name in EVIDENCE_FROM_HISTORY})
     c_emb = {k: _unit_rows(embedding_matrix(creators[k], d)) for k, d in c_extras.embeddings.items()}
     p_emb = {k: _unit_rows(embedding_matrix(products[k], d)) for k, d in p_extras.embeddings.items()}
     one_hot = np.eye(len(categories), dtype=np.float64)[category_code]
@@ -230,24 +240,23 @@ def build_feature_tables(
         [audience, listed, c_block[["c_log_followers", "c_log_avg_views"]].to_numpy(), *c_emb.values()]
     )
     p_content = np.hstack([target, one_hot, log_price[:, None], *p_emb.values()])
-    cf = factorize(history, c_content, p_content, cf_factors, seed)
+    shape = (len(creators), len(products))
+    cf = factorize_entries(aggregates.cf_entries, shape, c_content, p_content, cf_factors, seed)
     arrays = {
         "creator_audience": audience.astype(np.float32),
         "product_target": target.astype(np.float32),
         "creator_category_listed": listed,
-        "creator_category_gmv_share": cat_hist["gmv_share"].astype(np.float32),
-        "creator_category_promotions": cat_hist["log_promotions"].astype(np.float32),
-        "creator_category_conversion": cat_hist["conversion"].astype(np.float32),
-        "creator_usual_log_price": usual_price(history, log_price).astype(np.float32),
+        "creator_category_gmv_share": agg["creator_category_gmv_share"].astype(np.float32),
+        "creator_category_promotions": agg["creator_category_promotions"].astype(np.float32),
+        "creator_category_conversion": agg["creator_category_conversion"].astype(np.float32),
+        "creator_usual_log_price": agg["creator_usual_log_price"].astype(np.float32),
         "creator_log_followers": np.log1p(creators["followers"].to_numpy(np.float64)).astype(np.float32),
         "creator_fan_tier": fan_tier_codes(creators["followers"].to_numpy()).astype(np.int8),
         "creator_region": pd.Categorical(creators["region"], categories=regions).codes.astype(np.int16),
         "product_region": pd.Categorical(merchant_region, categories=regions).codes.astype(np.int16),
         "product_log_price": log_price.astype(np.float32),
         "product_category": category_code,
-        "product_typical_promoter": typical_promoter_size(
-            history, np.log1p(creators["followers"].to_numpy(np.float64))
-        ).astype(np.float32),
+        "product_typical_promoter": agg["product_typical_promoter"].astype(np.float32),
         "product_best_rate": best_rate.astype(np.float32),
         "category_median_rate": cat_rate.to_numpy(np.float32),
         "cf_creator": cf.creator,
@@ -256,13 +265,14 @@ def build_feature_tables(
         "cf_product_known": cf.product_known,
         "cf_creator_cold": cf.creator_cold,
         "cf_product_cold": cf.product_cold,
-        "pair_keys": keys,
-        "pair_counts": counts.astype(np.float32),
-        "pair_gmv": gmv.astype(np.float32),
-        "pair_orders": orders.astype(np.float32),
-        "pair_sales_gmv": gmv,  # float64: the exact GMV reasons quote (pair_gmv is the float32 feature input)
-        "creator_main_format": main_format(history, len(PROMOTION_FORMATS)),
-        **evidence_arrays(creators, products, market.merchants, history, category_code, len(categories), regions),
+        "pair_keys": agg["pair_keys"],
+        "pair_counts": agg["pair_counts"].astype(np.float32),
+        "pair_gmv": agg["pair_gmv"].astype(np.float32),
+        "pair_orders": agg["pair_orders"].astype(np.float32),
+        # float64: the exact GMV reasons quote (pair_gmv is the float32 feature input)
+        "pair_sales_gmv": agg["pair_gmv"],
+        "creator_main_format": agg["creator_main_format"],
+        **evidence,
     }
     for name, matrix in c_emb.items():
         arrays[f"cemb_{name}"] = matrix

@@ -3,9 +3,10 @@ process as raw rows, with the LightGBM models grown across the workers.
 
 Steps (``recsys train --engine dask``):
 
-1. the promotions (a ``dask.dataframe``, creator-hash partitions) are projected on the workers to the columns
-   point-in-time features read; the label windows' outcome sums are computed per partition
-   (:mod:`models.training.dask_windows`) with the in-memory path's own functions;
+1. the promotions (a ``dask.dataframe``, creator-hash partitions) stay on the workers: the point-in-time history
+   aggregates of every cutoff (:mod:`models.training.dask_history`) and the label windows' outcome sums
+   (:mod:`models.training.dask_windows`) are computed there with the in-memory path's own functions, and the
+   driver builds the feature tables from per-creator, per-product and per-pair arrays;
 2. training rows are chosen on the driver as in-memory (negatives, query groups, the ``ranker.max_train_rows``
    budget) but kept as row indices; their feature vectors are gathered on the workers
    (:mod:`models.training.dask_lgbm`);
@@ -23,6 +24,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import pandas as pd
 
 from models.engine import Engine
 from models.gbm.calibration import QuantileMap
@@ -39,7 +41,7 @@ from models.training.dask_lgbm import (
     rounds_from_sample,
     row_blocks,
 )
-from models.training.dask_windows import dask_windows, history_market
+from models.training.dask_windows import dask_windows, promotion_summary, recorded_market
 from models.training.evaluation import mean_ndcg
 from models.training.train import (
     FittedModels,
@@ -54,7 +56,7 @@ from models.training.train import (
     train_outcome_models,
     train_rankers,
 )
-from models.training.windows import Groups, LabelWindow, add_negatives, data_now, query_groups
+from models.training.windows import Groups, LabelWindow, add_negatives, query_groups
 from recsys.core.config import Settings
 from recsys.core.schema import Marketplace
 from recsys.core.vocab import DIRECTIONS, Direction
@@ -261,19 +263,20 @@ def _validate(
 def train_engine_dask(
     client: Client, entities: Marketplace, promotions: dd.DataFrame, settings: Settings, seed: int
 ) -> tuple[Engine, Marketplace]:
-    """Fit every part of the engine on the cluster; returns it with the marketplace it saw (entity tables and the
-    projected promotions), which ``save_bundle`` records."""
+    """Fit every part of the engine on the cluster; returns it with what ``save_bundle`` records of the data (the
+    entity tables and a per-partition digest of the promotions, :func:`~models.training.dask_windows.recorded_market`).
+    The driver never holds the promotions: it receives history aggregates and label sums."""
     r, started = settings.ranker, time.perf_counter()
     stage_seconds: dict[str, float] = {}
     scale, cf = settings.rules.experience_scale, settings.retrieval.cf_factors
-    with timed(stage_seconds, "history", "projecting promotions on the Dask workers"):
-        market = history_market(entities, promotions)
-    if market.promotions.empty:
+    with timed(stage_seconds, "history", "summarizing the promotions on the Dask workers"):
+        latest, digest = promotion_summary(promotions)
+    if latest is None:
         raise ValueError("the marketplace has no promotions to learn from")
-    with timed(stage_seconds, "features_windows", "building point-in-time features (label sums on Dask)"):
-        end = data_now(market)
-        windows, valid = dask_windows(
-            client, market, promotions, end, r.label_days, r.train_windows, r.valid_days, scale, cf, seed
+    with timed(stage_seconds, "features_windows", "building point-in-time features (history and label sums on Dask)"):
+        end = latest.normalize() + pd.Timedelta(days=1)  # data_now: the day after the last promotion started
+        windows, valid, tables_now = dask_windows(
+            client, entities, promotions, end, r.label_days, r.train_windows, r.valid_days, scale, cf, seed
         )
     names = valid.tables.feature_names
     if any(w.tables.feature_names != names for w in windows):
@@ -289,4 +292,8 @@ def train_engine_dask(
     metrics["dask_workers"] = _workers(client)
     metrics["trees_chosen_on_sample_rows"] = _sampled(settings).ranker.max_train_rows
     models = FittedModels(rankers, gmv, distribution, fit_maps, gmv_calibration)
-    return finish_engine(market, end, models, windows, settings, seed, metrics, (started, stage_seconds)), market
+    market = recorded_market(entities, digest)
+    clock = (started, stage_seconds)
+    engine = finish_engine(market, end, models, windows, settings, seed, metrics, clock, tables_now)
+    engine.metrics["sizes"]["promotions"] = int(digest["rows"].sum())  # ``market`` holds one row per partition
+    return engine, market

@@ -4,19 +4,23 @@ on Dask workers, with the same :func:`models.training.windows.window_pairs` the 
 The promotions arrive as a ``dask.dataframe`` with all of a creator's promotions in one partition (creator-hash
 buckets, see ``recsys export --partitioned``), so a pair's sums never span partitions: each partition's
 ``window_pairs`` output is final, and concatenating them in (creator row, product row) order gives exactly the
-in-memory frame. Only the window's feature tables are built on the driver, from a projection of the promotions to
-the columns point-in-time features read (ids, start, format, outcome counts).
+in-memory frame. The windows' feature tables are built on the driver from the history aggregates the workers
+compute (:mod:`models.training.dask_history`): per creator, product and pair, never per promotion.
 """
 
 from __future__ import annotations
 
+import hashlib
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from features.history import OUTCOME_COLUMNS
+from features.history_aggregates import HistoryInputs, table_categories
 from features.tables import FeatureTables, build_feature_tables
+from models.training.dask_history import HistoryContext, dask_history_aggregates
 from models.training.windows import LabelWindow, window_pairs
 from recsys.core.schema import Marketplace
 from recsys.core.vocab import Vocabulary
@@ -28,18 +32,48 @@ if TYPE_CHECKING:
 HISTORY_COLUMNS = ["creator_id", "product_id", "plan_id", "started_at", "format", *OUTCOME_COLUMNS]
 
 
-def history_market(entities: Marketplace, promotions: dd.DataFrame) -> Marketplace:
-    """The entity tables with the promotions projected to the columns features read (computed on the workers)."""
-    slim = promotions[HISTORY_COLUMNS].compute()
-    return Marketplace(
-        merchants=entities.merchants,
-        products=entities.products,
-        creators=entities.creators,
-        plans=entities.plans,
-        promotions=slim.reset_index(drop=True),
-        orders=entities.orders,
-        sample_requests=entities.sample_requests,  # read by the creator features (features.samples)
-    )
+def _digest(frame: pd.DataFrame) -> pd.DataFrame:
+    rows = pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes()
+    return pd.DataFrame({"rows": [len(frame)], "sha256": [hashlib.sha256(rows).hexdigest()]})
+
+
+def promotion_summary(promotions: dd.DataFrame) -> tuple[pd.Timestamp | None, pd.DataFrame]:
+    """The latest promotion start (None without promotions) and one row per partition with its number of
+    promotions and a sha256 of their :data:`HISTORY_COLUMNS` (what the bundle's data hash covers), from the
+    workers."""
+    import dask
+
+    slim = promotions[HISTORY_COLUMNS]
+    digest = slim.map_partitions(_digest, meta={"rows": "int64", "sha256": "object"})
+    latest, frame = dask.compute(slim["started_at"].max(), digest)
+    return (None if pd.isna(latest) else pd.Timestamp(latest)), frame.reset_index(drop=True)
+
+
+def recorded_market(entities: Marketplace, digest: pd.DataFrame) -> Marketplace:
+    """What ``save_bundle`` records of a Dask run: the entity tables, and in place of the promotions the
+    per-partition digest of :func:`promotion_summary` (so the bundle's data hash changes with the promotions)."""
+    return replace(entities, promotions=digest)
+
+
+def dask_tables(
+    client: Client,
+    entities: Marketplace,
+    promotions: dd.DataFrame,
+    cutoffs: list[pd.Timestamp],
+    experience_scale: int,
+    cf_factors: int,
+    seed: int,
+) -> list[FeatureTables]:
+    """``build_feature_tables`` at every cutoff, from history aggregates computed on the cluster in one pass; each
+    cutoff's aggregates are dropped once its tables are built."""
+    creators, products = entities.creators, entities.products
+    inputs = HistoryInputs.of(creators, products, table_categories(creators, products))
+    ctx = HistoryContext(pd.Index(creators["creator_id"]), pd.Index(products["product_id"]), inputs, tuple(cutoffs))
+    aggregates = dask_history_aggregates(client, promotions, ctx)
+    return [
+        build_feature_tables(entities, cutoff, experience_scale, cf_factors, seed, aggregates=agg)
+        for cutoff, agg in zip(cutoffs, aggregates, strict=True)
+    ]
 
 
 def vocab_tables(creators: Vocabulary, products: Vocabulary, cutoff: pd.Timestamp) -> FeatureTables:
@@ -87,7 +121,7 @@ def window_bounds(
 
 def dask_windows(
     client: Client,
-    market: Marketplace,
+    entities: Marketplace,
     promotions: dd.DataFrame,
     end: pd.Timestamp,
     label_days: int,
@@ -96,15 +130,18 @@ def dask_windows(
     experience_scale: int = 100,
     cf_factors: int = 32,
     seed: int = 0,
-) -> tuple[list[LabelWindow], LabelWindow]:
-    """``make_windows`` with the label sums computed on the cluster (``market``: :func:`history_market`)."""
-    train, (v_start, v_end) = window_bounds(end, label_days, train_windows, valid_days)
-    out = []
-    vocab, plans = None, client.scatter(market.plans[["plan_id", "commission_rate"]], broadcast=True)
-    for start, stop in [*train, (v_start, v_end)]:
-        tables = build_feature_tables(market, start, experience_scale, cf_factors, seed)
-        if vocab is None:  # the same id rows at every cutoff (every entity of the tables)
-            vocab = client.scatter(vocab_tables(tables.creators, tables.products, tables.cutoff), broadcast=True)
-        pairs = dask_window_pairs(client, promotions, vocab, plans, start, stop)
-        out.append(LabelWindow(start, stop, tables, pairs))
-    return out[:-1], out[-1]
+) -> tuple[list[LabelWindow], LabelWindow, FeatureTables]:
+    """``make_windows`` with the history aggregates and the label sums computed on the cluster (``entities``: the
+    entity tables; their promotions are not read). Also returns the feature tables as of ``end``."""
+    train, valid = window_bounds(end, label_days, train_windows, valid_days)
+    bounds = [*train, valid]
+    cutoffs = [start for start, _ in bounds] + [end]
+    tables = dask_tables(client, entities, promotions, cutoffs, experience_scale, cf_factors, seed)
+    first = tables[0]  # the same id rows at every cutoff (every entity of the tables)
+    vocab = client.scatter(vocab_tables(first.creators, first.products, first.cutoff), broadcast=True)
+    plans = client.scatter(entities.plans[["plan_id", "commission_rate"]], broadcast=True)
+    out = [
+        LabelWindow(start, stop, t, dask_window_pairs(client, promotions, vocab, plans, start, stop))
+        for (start, stop), t in zip(bounds, tables, strict=False)
+    ]
+    return out[:-1], out[-1], tables[-1]

@@ -275,13 +275,16 @@ def finish_engine(
     seed: int,
     metrics: dict[str, Any],
     clock: tuple[float, dict[str, float]],
+    tables: FeatureTables | None = None,
 ) -> Engine:
     """The engine as of ``now``: features, fake-engagement flags, FAISS retrieval distilled from the rankers and the
-    distribution model's reference pairs, with the run's metrics (``clock``: start time and stage seconds)."""
+    distribution model's reference pairs, with the run's metrics (``clock``: start time and stage seconds;
+    ``tables``: the features as of ``now`` when already built, as the Dask path builds them from worker aggregates)."""
     started, stage_seconds = clock
     scale = settings.rules.experience_scale
     with timed(stage_seconds, "features_now", "building features as of now"):
-        tables = build_feature_tables(market, now, scale, settings.retrieval.cf_factors, seed)
+        if tables is None:
+            tables = build_feature_tables(market, now, scale, settings.retrieval.cf_factors, seed)
     with timed(stage_seconds, "integrity", "looking for bought followers and views"):
         engagement = engagement_flags(tables, settings.integrity.fake_contamination, seed)
     metrics["flagged_creators"] = int(engagement.flagged.sum())
