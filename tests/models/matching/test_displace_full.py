@@ -17,6 +17,7 @@ from models.matching.matcher import Matcher
 from models.matching.rerank import SUNK, MarketView
 from recsys.core.config import MatchingSettings
 from recsys.core.store import now_utc
+from tests.models.matching.test_hide_full import _open_product
 
 
 def test_the_floor_is_the_weakest_pending_offer_within_the_room() -> None:
@@ -79,15 +80,6 @@ def _in_mode(base: Matcher, mode: str, market: MarketView) -> Matcher:
     matching = base.settings.matching.model_copy(update={"full_creators": mode})
     settings = base.settings.model_copy(update={"matching": matching})
     return Matcher(base.engine, base.catalog, base.planbook, settings, replace(market, settings=matching))
-
-
-def _open_product(matcher: Matcher) -> str:
-    """An admitted product with a long creator list."""
-    for p in np.flatnonzero(matcher.planbook.admitted_products):  # type: ignore[union-attr]
-        product = matcher.engine.tables.products.id(int(p))
-        if len(matcher.recommend_creators(product, k=40)) == 40:
-            return product
-    raise AssertionError("the fixture has no product with 40 creators")
 
 
 def test_full_creators_are_named_only_for_offers_that_beat_their_floor(matchers) -> None:  # type: ignore[no-untyped-def]
