@@ -92,13 +92,15 @@ def save_bundle(
     seed: int,
     settings_dump: dict[str, Any],
     compile_models: bool = True,
+    data_digest: str | None = None,
 ) -> Path:
     """Write ``engine`` as a new bundle under ``root`` and make it current. Returns the bundle folder.
 
     With ``compile_models`` every LightGBM model is also compiled to native code (``models/<name>.so``, lleaves)
-    for the request path; the manifest records the CPU they were built for.
+    for the request path; the manifest records the CPU they were built for. ``data_digest``: the data hash when the
+    caller computed it (the Dask path, which never holds the promotions); else :func:`data_hash` of ``market``.
     """
-    digest = data_hash(market)
+    digest = data_digest if data_digest is not None else data_hash(market)
     created = datetime.now(UTC)
     run_id = f"{created:%Y%m%d-%H%M%S}-{digest[:8]}-s{seed}"
     root.mkdir(parents=True, exist_ok=True)

@@ -41,7 +41,7 @@ from models.training.dask_lgbm import (
     rounds_from_sample,
     row_blocks,
 )
-from models.training.dask_windows import dask_windows, promotion_summary, recorded_market
+from models.training.dask_windows import dask_data_hash, dask_windows, promotion_summary
 from models.training.evaluation import mean_ndcg
 from models.training.train import (
     FittedModels,
@@ -262,10 +262,10 @@ def _validate(
 
 def train_engine_dask(
     client: Client, entities: Marketplace, promotions: dd.DataFrame, settings: Settings, seed: int
-) -> tuple[Engine, Marketplace]:
-    """Fit every part of the engine on the cluster; returns it with what ``save_bundle`` records of the data (the
-    entity tables and a per-partition digest of the promotions, :func:`~models.training.dask_windows.recorded_market`).
-    The driver never holds the promotions: it receives history aggregates and label sums."""
+) -> tuple[Engine, str]:
+    """Fit every part of the engine on the cluster; returns it with the data hash its bundle records
+    (:func:`~models.training.dask_windows.dask_data_hash`: ``save_bundle(engine, root, entities, ...,
+    data_digest=...)``). The driver never holds the promotions: it receives history aggregates and label sums."""
     r, started = settings.ranker, time.perf_counter()
     stage_seconds: dict[str, float] = {}
     scale, cf = settings.rules.experience_scale, settings.retrieval.cf_factors
@@ -292,8 +292,7 @@ def train_engine_dask(
     metrics["dask_workers"] = _workers(client)
     metrics["trees_chosen_on_sample_rows"] = _sampled(settings).ranker.max_train_rows
     models = FittedModels(rankers, gmv, distribution, fit_maps, gmv_calibration)
-    market = recorded_market(entities, digest)
     clock = (started, stage_seconds)
-    engine = finish_engine(market, end, models, windows, settings, seed, metrics, clock, tables_now)
-    engine.metrics["sizes"]["promotions"] = int(digest["rows"].sum())  # ``market`` holds one row per partition
-    return engine, market
+    engine = finish_engine(entities, end, models, windows, settings, seed, metrics, clock, tables_now)
+    engine.metrics["sizes"]["promotions"] = int(digest["rows"].sum())  # ``entities`` holds none of them
+    return engine, dask_data_hash(entities, digest)

@@ -11,7 +11,6 @@ compute (:mod:`models.training.dask_history`): per creator, product and pair, ne
 from __future__ import annotations
 
 import hashlib
-from dataclasses import replace
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -20,6 +19,7 @@ import pandas as pd
 from features.history import OUTCOME_COLUMNS
 from features.history_aggregates import HistoryInputs, table_categories
 from features.tables import FeatureTables, build_feature_tables
+from models.bundle import data_hash
 from models.training.dask_history import HistoryContext, dask_history_aggregates
 from models.training.windows import LabelWindow, window_pairs
 from recsys.core.schema import Marketplace
@@ -49,10 +49,15 @@ def promotion_summary(promotions: dd.DataFrame) -> tuple[pd.Timestamp | None, pd
     return (None if pd.isna(latest) else pd.Timestamp(latest)), frame.reset_index(drop=True)
 
 
-def recorded_market(entities: Marketplace, digest: pd.DataFrame) -> Marketplace:
-    """What ``save_bundle`` records of a Dask run: the entity tables, and in place of the promotions the
-    per-partition digest of :func:`promotion_summary` (so the bundle's data hash changes with the promotions)."""
-    return replace(entities, promotions=digest)
+def dask_data_hash(entities: Marketplace, digest: pd.DataFrame) -> str:
+    """The bundle's data hash for a Dask run (``save_bundle(..., data_digest=)``): the entity tables and sample
+    requests hashed as the in-memory path hashes them, then each partition's promotion count and digest
+    (:func:`promotion_summary`) in partition order, so it changes with any promotion. It differs from the in-memory
+    path's hash of the same data (the promotions are never in one place to hash them as it does)."""
+    combined = hashlib.sha256(data_hash(entities).encode())
+    for rows, sha in zip(digest["rows"].tolist(), digest["sha256"].tolist(), strict=True):
+        combined.update(f"{rows}:{sha};".encode())
+    return combined.hexdigest()
 
 
 def dask_tables(

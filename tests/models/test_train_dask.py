@@ -26,8 +26,8 @@ def dask_bundle(fixture_bundle, tmp_path_factory: pytest.TempPathFactory) -> Pat
     source = from_market(fixture_bundle.market, buckets=4)
     cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0")
     with cluster, Client(cluster) as client:
-        engine, market = train_engine_dask(client, source.entities, source.promotions, settings, seed=5)
-    path = save_bundle(engine, settings.artifacts_dir, market, 5, {}, compile_models=False)
+        engine, digest = train_engine_dask(client, source.entities, source.promotions, settings, seed=5)
+    path = save_bundle(engine, settings.artifacts_dir, source.entities, 5, {}, compile_models=False, data_digest=digest)
     return path
 
 

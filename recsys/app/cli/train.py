@@ -193,10 +193,11 @@ def _train_dask(
         with stage("starting the Dask cluster" if scheduler is None else f"joining {scheduler}"):
             client = stack.enter_context(dask_client(scheduler, workers))
         try:
-            engine, market = train_engine_dask(client, source.entities, source.promotions, settings, seed)
+            engine, digest = train_engine_dask(client, source.entities, source.promotions, settings, seed)
         except ValueError as exc:
             raise fail(f"training failed, the previous bundle stays active: {exc}") from exc
-    path = save_bundle(engine, settings.artifacts_dir, market, seed, settings.model_dump(mode="json"))
+    dump = settings.model_dump(mode="json")
+    path = save_bundle(engine, settings.artifacts_dir, source.entities, seed, dump, data_digest=digest)
     print_train_summary(engine.metrics, path, time.perf_counter() - started)
 
 
