@@ -226,6 +226,7 @@ class Service:
                     self.metrics.reloads.labels("unchanged").inc()
                     log.info("reload: bundle %s is already served, verified intact; nothing to load", previous)
                     return previous, current, False
+                del current  # not kept alive by this frame through the swap's collection
                 state = self._open_bundle()
             except BundleError as exc:
                 self.metrics.reloads.labels("refused").inc()
