@@ -12,10 +12,14 @@ What it does:
    ``--data-root`` it uses ``bench/out/soak-demo``, built once by ``recsys demo --build-only`` (about 10 minutes).
 2. Starts ``recsys serve --workers N`` on 127.0.0.1 (a free port) in its own process group.
 3. Measures capacity: 20 s closed loop, 2 connections per worker, mixed creator-pool and product-creators GETs
-   (``k=20``, the admin key). Then an open loop at ``--load`` x that rate for ``--minutes``, latency counted from the
-   scheduled time, every request bounded (10 s). Mixed in: a reload every 2 minutes (alternating between the bundle
-   and its twin: a real swap), a plan edit (POST + PATCH by the demo merchant) every 15 s, a batch of 20 promotion
-   events every 20 s, /readyz every 2 s, the RSS of the server and its workers every 2 s.
+   (``k=20``, the admin key). Warms up (``--warmup``, 60 s): the open loop below with one plan edit, one event
+   batch and one reload, reported on its own. A worker's first reload raises its RSS once by ~5% (the allocators'
+   high-water mark of two states alive at once; later reloads reuse that memory); the RSS baseline is taken after
+   it, so growth measures what the service keeps, not that one step. Then an open loop at ``--load`` x that rate
+   for ``--minutes``, latency counted from the scheduled time, every request bounded (10 s). Mixed in: a reload
+   every 2 minutes (alternating between the bundle and its twin: a real swap), a plan edit (POST + PATCH by the
+   demo merchant) every 15 s, a batch of 20 promotion events every 20 s, /readyz every 2 s, the RSS of the server
+   and its workers every 2 s.
 4. Faults at 30%, 50% and 70% of the run (+10 s): a worker SIGKILLed (does uvicorn start a new one, and when?), the
    SQLite file held by ``BEGIN EXCLUSIVE`` for 3 s (with writes sent meanwhile), the largest file of the current
    bundle truncated for 5 s (a reload is sent: it must be refused while the old bundle keeps serving; the file is
@@ -51,7 +55,7 @@ from pathlib import Path
 
 from bench.soak_load import closed_loop, open_loop
 from bench.soak_ops import Operations, Target, promotion_templates, read_keys
-from bench.soak_report import SoakResult, print_result, write_result
+from bench.soak_report import SoakResult, WarmUp, print_result, write_result
 from bench.soak_summary import Record
 
 HERE = Path(__file__).resolve().parent
@@ -210,33 +214,59 @@ async def soak(target: Target, paths: list[str], args: argparse.Namespace) -> So
     duration = 60.0 * args.minutes
     closed = f"closed loop, {connections} connections"
     print(f"capacity {capacity:.0f} req/s ({closed}); soak at {rate:.0f} req/s for {duration:.0f} s", flush=True)
+    warm = await warm_up(target, headers, paths, rate, args.warmup) if args.warmup > 0 else None
     t0 = time.perf_counter() + 0.5
     records: list[Record] = []
-    ops = Operations(target, t0, tag=time.strftime("%H%M%S"))
+    ops = Operations(target, t0, tag=time.strftime("%H%M%S"), reloads=warm.reloads if warm else 0)
     planned, faults = schedule(duration)
     fault_notes: dict[str, str] = {}
-
-    async def mixed_in() -> None:
-        jobs = [(t, what) for t, what in planned] + [(t, f"fault:{name}") for name, t in faults]
-        pending = set()
-        for t, what in sorted(jobs):
-            await asyncio.sleep(max(0.0, t - ops.now()))
-            if what == "readyz":
-                ops.sample_memory()
-            pending.add(asyncio.create_task(_operation(ops, what, fault_notes)))
-        await asyncio.wait(pending, timeout=60)
-
+    jobs = [*planned, *((t, f"fault:{name}") for name, t in faults)]
     try:
         await asyncio.gather(
             open_loop(target.port, headers, paths, rate, t0, duration, records),
-            asyncio.wait_for(mixed_in(), duration + 90),
+            asyncio.wait_for(_mixed_in(ops, jobs, fault_notes), duration + 90),
         )
         ops.sample_memory()
     finally:
         await ops.close()
     result = SoakResult(vars(args), capacity, rate, duration, records, ops.ops, ops.memory, faults, fault_notes)
     result.load_averages = ops.load_averages
+    result.warmup = warm
     return result
+
+
+async def warm_up(target: Target, headers: dict[str, str], paths: list[str], rate: float, seconds: float) -> WarmUp:
+    """``seconds`` of the same open loop before the measured run, with one of each mixed-in operation — a plan
+    edit, an event batch and a reload to the twin bundle — so every code path has run once and the allocators have
+    reached the high-water mark of a reload (two states alive at once) before the RSS baseline is taken. Reported
+    on its own (requests, errors, RSS before and after), never mixed into the measured windows."""
+    print(f"warm-up: {seconds:.0f} s at {rate:.0f} req/s with a plan edit, an event batch and a reload", flush=True)
+    t0 = time.perf_counter() + 0.5
+    records: list[Record] = []
+    ops = Operations(target, t0, tag=time.strftime("%H%M%S") + "w")
+    jobs = [(2.0, "plan"), (4.0, "events"), (min(10.0, seconds / 4), "reload")]
+    jobs += [(t, "readyz") for t in _every(1.0, SAMPLE_EVERY_S, seconds)]
+    try:
+        await asyncio.gather(
+            open_loop(target.port, headers, paths, rate, t0, seconds, records),
+            asyncio.wait_for(_mixed_in(ops, jobs, {}), seconds + 90),
+        )
+        ops.sample_memory()
+    finally:
+        await ops.close()
+    return WarmUp(seconds, records, ops.ops, ops.memory, ops.reloads)
+
+
+async def _mixed_in(ops: Operations, jobs: list[tuple[float, str]], fault_notes: dict[str, str]) -> None:
+    """Each ``(t, what)`` started at its time (a memory sample with every readiness check); waits for them all."""
+    pending = set()
+    for t, what in sorted(jobs):
+        await asyncio.sleep(max(0.0, t - ops.now()))
+        if what == "readyz":
+            ops.sample_memory()
+        pending.add(asyncio.create_task(_operation(ops, what, fault_notes)))
+    if pending:
+        await asyncio.wait(pending, timeout=60)
 
 
 async def _operation(ops: Operations, what: str, notes: dict[str, str]) -> None:
@@ -274,6 +304,14 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2, help="recsys serve --workers (default 2)")
     parser.add_argument("--load", type=float, default=0.8, help="share of the measured capacity to send (default 0.8)")
     parser.add_argument(
+        "--warmup",
+        type=float,
+        default=60.0,
+        help="seconds of load before the measured run, with a plan edit, an event batch and a reload, reported on "
+        "their own: the RSS baseline is taken after every code path and a reload's two-state peak have run once "
+        "(default 60; 0: none)",
+    )
+    parser.add_argument(
         "--rate", type=float, default=None, help="a fixed open-loop rate in req/s instead of --load x capacity"
     )
     parser.add_argument(
@@ -287,8 +325,8 @@ def main() -> None:
     )
     parser.add_argument("--keep", action="store_true", help="keep the temporary workspace (store, bundles, serve.log)")
     args = parser.parse_args()
-    if args.minutes <= 0 or not 0 < args.load <= 2 or args.workers < 1:
-        parser.error("--minutes must be > 0, --load in (0, 2], --workers >= 1")
+    if args.minutes <= 0 or not 0 < args.load <= 2 or args.workers < 1 or args.warmup < 0:
+        parser.error("--minutes must be > 0, --load in (0, 2], --workers >= 1, --warmup >= 0")
     source = ensure_demo(args.data_root)
     root = Path(tempfile.mkdtemp(prefix="recsys-soak-"))
     signal.signal(signal.SIGTERM, _interrupt)  # a terminated soak still stops its server (the finally blocks)

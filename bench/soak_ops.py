@@ -55,7 +55,8 @@ class Target:
 
 
 class Operations:
-    def __init__(self, target: Target, t0: float, tag: str) -> None:
+    def __init__(self, target: Target, t0: float, tag: str, reloads: int = 0) -> None:
+        """``reloads``: swaps already made (by a warm-up), so the next reload still points at the other bundle."""
         self.target, self.t0, self.tag = target, t0, tag
         self.ops: list[Op] = []
         self.memory: list[MemorySample] = []
@@ -63,7 +64,11 @@ class Operations:
         self.client = httpx.AsyncClient(base_url=f"http://127.0.0.1:{target.port}", timeout=30.0)
         self._plans: list[str] = []
         self._counter = 0
-        self._reloads = 0
+        self._reloads = reloads
+
+    @property
+    def reloads(self) -> int:
+        return self._reloads
 
     def now(self) -> float:
         return time.perf_counter() - self.t0

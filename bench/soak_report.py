@@ -34,6 +34,40 @@ MiB = 2**20
 
 
 @dataclass
+class WarmUp:
+    """The warm-up before the measured run (``python -m bench.soak --warmup``): load, operations, memory."""
+
+    seconds: float
+    records: list[Record]
+    ops: list[Op]
+    memory: list[MemorySample]
+    reloads: int  # swaps made, so the measured run's reloads keep alternating
+
+    def rows(self) -> list[tuple[str, ...]]:
+        errors: Counter[Status] = Counter(s for _, _, s in self.records if is_error(s))
+        answered = [lat for _, lat, s in self.records if not is_error(s)]
+        ops = ", ".join(f"{op.name} {op.status} ({op.latency_ms:.0f} ms)" for op in self.ops if op.name != "readyz")
+        first, last = _first_and_last(self.memory)
+        growth = rss_growth(self.memory, 0.0)
+        rss = f"{first / MiB:.0f} -> {last / MiB:.0f} MiB ({100 * growth:+.2f}%)" if first and last else "n/a"
+        return [
+            ("length, GETs, errors", f"{self.seconds:.0f} s, {len(self.records)}, {format_errors(errors)}"),
+            ("p50 / p99 ms", f"{_ms(percentile(answered, 50))} / {_ms(percentile(answered, 99))}"),
+            ("operations", ops or "none"),
+            ("RSS, first -> last sample (processes alive in both)", rss),
+        ]
+
+
+def _first_and_last(memory: list[MemorySample]) -> tuple[int, int]:
+    """Summed RSS of the first and the last sample over the processes in both (0, 0 without samples)."""
+    if not memory:
+        return 0, 0
+    (_, first), (_, last) = memory[0], memory[-1]
+    pids = set(first) & set(last)
+    return sum(first[p] for p in pids), sum(last[p] for p in pids)
+
+
+@dataclass
 class SoakResult:
     args: dict[str, Any]
     capacity: float
@@ -46,6 +80,7 @@ class SoakResult:
     fault_notes: dict[str, str]
     serve_log_tail: list[str] = field(default_factory=list)
     load_averages: list[float] = field(default_factory=list)  # the machine's 1-min load average, sampled every 2 s
+    warmup: WarmUp | None = None
 
     def spans(self) -> list[tuple[float, float]]:
         lengths = fault_spans(self.faults, self.duration_s, WINDOW_S)
@@ -90,7 +125,7 @@ class SoakResult:
                 _verdict(not op_errors, "0"),
             ),
             (
-                f"RSS growth, first {span:.0f} s -> last {span:.0f} s (processes alive in both)",
+                f"RSS growth, first {span:.0f} s -> last {span:.0f} s (processes alive in both){self._after()}",
                 f"{100 * growth:+.2f}%" if not math.isnan(growth) else "n/a",
                 _verdict(not math.isnan(growth) and growth < 0.05, "< 5%"),
             ),
@@ -107,6 +142,9 @@ class SoakResult:
             ("processes that appeared during the run (restarts)", str(max(0, restarted)), ""),
             ("machine load average (1 min) during the run: min / median / max", _loads(self.load_averages), ""),
         ]
+
+    def _after(self) -> str:
+        return f", after a {self.warmup.seconds:.0f}-s warm-up" if self.warmup else ", no warm-up"
 
 
 def _loads(samples: list[float]) -> str:
@@ -179,6 +217,7 @@ WINDOW_COLS = ("window s", "requests", "errors", "p50 ms", "p99 ms", "RSS MiB (m
 FAULT_COLS = ("fault", "at s", "window s", "requests", "errors", "p99 ms", "recovery s", "what happened")
 OP_COLS = ("operation", "n", "statuses", "max ms", "detail (a failure's, else the last)")
 TOTAL_COLS = ("measure", "value", "target")
+WARMUP_COLS = ("warm-up (not in the windows or totals)", "value")
 
 
 def print_result(result: SoakResult) -> None:
@@ -193,7 +232,9 @@ def print_result(result: SoakResult) -> None:
 
 
 def _sections(result: SoakResult) -> list[tuple[str, tuple[str, ...], list[tuple[str, ...]]]]:
+    warm = [("warm-up before the measured run", WARMUP_COLS, result.warmup.rows())] if result.warmup else []
     return [
+        *warm,
         ("per 30-s window (GETs, open loop)", WINDOW_COLS, window_rows(result)),
         ("injected faults: cost in the window after each", FAULT_COLS, fault_rows(result)),
         ("mixed-in operations", OP_COLS, op_rows(result)),

@@ -53,3 +53,16 @@ def test_fault_cost_counts_the_window_after_the_fault_and_the_recovery_time() ->
 
 def test_fault_spans_are_cut_short_by_the_next_fault_and_the_end() -> None:
     assert fault_spans([("a", 10.0), ("b", 25.0), ("c", 50.0)], duration_s=60.0) == [15.0, 25.0, 10.0]
+
+
+def test_the_warm_up_is_reported_on_its_own_with_the_rss_step_it_took() -> None:
+    from bench.soak_ops import Op
+    from bench.soak_report import WarmUp
+
+    records = [(0.5, 10.0, 200), (1.0, 30.0, 200), (2.0, 0.0, "timeout")]
+    ops = [Op(0.2, "readyz", 200, 3.0), Op(10.0, "reload", 200, 1400.0)]
+    memory = [(0.0, {1: 100 * 2**20, 2: 50 * 2**20}), (30.0, {1: 110 * 2**20, 3: 70 * 2**20})]  # pid 2 gone
+    rows = dict(WarmUp(60.0, records, ops, memory, reloads=1).rows())
+    assert rows["length, GETs, errors"] == "60 s, 3, timeout: 1"
+    assert rows["operations"] == "reload 200 (1400 ms)"  # readiness checks are not listed
+    assert rows["RSS, first -> last sample (processes alive in both)"] == "100 -> 110 MiB (+10.00%)"
