@@ -13,7 +13,7 @@ returned for another creator depends on them; see :mod:`recsys.core.rules.plans`
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime
 
 import numpy as np
@@ -25,68 +25,11 @@ from recsys.core.rules._columns import bool_array, explode_lists, id_index, now_
 from recsys.core.rules._plan_arrays import OPEN, TIERED, PlanArrays, merge_plans, parse_plans, plan_rows, update_plans
 from recsys.core.rules._plan_index import PlanIndex, code_bits, index_plans, terms_ok
 from recsys.core.rules.eligibility import creator_reason_codes, merchant_reason_codes
+from recsys.core.rules.pair_resolution import PairResolution as PairResolution
+from recsys.core.rules.pair_resolution import per_row_values, row_numbers
 from recsys.core.rules.reasons import NO_REASON, REASON_CODES, reason_index
-from recsys.core.schema import PLAN_TYPES
 
 _MERCHANT_UNKNOWN = reason_index("merchant_unknown")
-
-
-@dataclass(frozen=True)
-class PairResolution:
-    """Plan resolution for aligned (creator, product) pairs. Arrays have one entry per pair.
-
-    eligible : bool — a joinable plan exists and creator and merchant are admitted
-    plan_row : int64 — effective plan's row in the plans frame, -1 if not eligible
-    plan_type : int8 — index into ``recsys.core.schema.PLAN_TYPES``, -1 if not eligible
-    rate : float64 — effective commission rate, NaN if not eligible
-    reason : int16 — index into ``REASON_CODES`` of the first refusal reason, -1 if eligible
-    entries : the joinable plans of each pair, so that :meth:`PlanBook.project` re-chooses with predicted units
-    """
-
-    eligible: np.ndarray
-    plan_row: np.ndarray
-    plan_type: np.ndarray
-    rate: np.ndarray
-    reason: np.ndarray
-    entries: _pairs.Entries
-
-    def reason_codes(self) -> list[str | None]:
-        return [REASON_CODES[r] if r >= 0 else None for r in self.reason.tolist()]
-
-    def take(self, idx: np.ndarray) -> PairResolution:
-        """The resolution of the pairs at positions ``idx`` (an index or a boolean mask)."""
-        idx = np.flatnonzero(idx) if idx.dtype == bool else idx
-        return PairResolution(
-            self.eligible[idx],
-            self.plan_row[idx],
-            self.plan_type[idx],
-            self.rate[idx],
-            self.reason[idx],
-            self.entries.take(idx),
-        )
-
-    def plan_type_names(self) -> list[str | None]:
-        return [PLAN_TYPES[t] if t >= 0 else None for t in self.plan_type.tolist()]
-
-
-def _rows(rows: np.ndarray | int, n: int, what: str) -> np.ndarray:
-    arr = np.atleast_1d(np.asarray(rows))
-    if arr.size and not np.issubdtype(arr.dtype, np.integer):
-        raise TypeError(f"{what} must be integer row numbers, got dtype {arr.dtype}")
-    arr = arr.astype(np.int64, copy=False)
-    if arr.size and (arr.min() < 0 or arr.max() >= n):
-        bad = int(arr[(arr < 0) | (arr >= n)][0])
-        raise IndexError(f"{what} holds row {bad}, outside the {n} rows the PlanBook was built with")
-    return arr
-
-
-def _amounts(values: np.ndarray | None, n: int, what: str) -> np.ndarray:
-    if values is None:
-        return np.zeros(n, dtype=np.float64)
-    arr = np.asarray(values, dtype=np.float64)
-    if arr.shape != (n,):
-        raise ValueError(f"{what} must have one value per row ({n}), got shape {arr.shape}")
-    return arr
 
 
 class PlanBook:
@@ -282,12 +225,12 @@ class PlanBook:
 
     def creator_refusal(self, creator_row: int) -> str | None:
         """The first reason code why a creator may not join any plan (None when admitted)."""
-        code = int(self._creator_code[int(_rows(creator_row, len(self.creator_ids), "creator_row")[0])])
+        code = int(self._creator_code[int(row_numbers(creator_row, len(self.creator_ids), "creator_row")[0])])
         return None if code == NO_REASON else REASON_CODES[code]
 
     def product_refusal(self, product_row: int) -> str | None:
         """The first reason code why a product is never recommended (its merchant), None when admitted."""
-        code = int(self._product_code[int(_rows(product_row, len(self.product_ids), "product_row")[0])])
+        code = int(self._product_code[int(row_numbers(product_row, len(self.product_ids), "product_row")[0])])
         return None if code == NO_REASON else REASON_CODES[code]
 
     def products_for_creator(
@@ -302,8 +245,8 @@ class PlanBook:
         ``predicted_units`` / ``cumulative_units`` (per candidate) project tiered rates; GMV-based tiers use
         units x the product's price.
         """
-        products = _rows(product_rows, len(self.product_ids), "product_rows")
-        creator = _rows(creator_row, len(self.creator_ids), "creator_row")
+        products = row_numbers(product_rows, len(self.product_ids), "product_rows")
+        creator = row_numbers(creator_row, len(self.creator_ids), "creator_row")
         creators = np.full(len(products), creator[0], dtype=np.int64)
         return self._resolve(creators, products, predicted_units, cumulative_units)
 
@@ -315,8 +258,8 @@ class PlanBook:
         cumulative_units: np.ndarray | None = None,
     ) -> PairResolution:
         """Resolve candidate creators' plans on one product (arrays aligned with ``creator_rows``)."""
-        creators = _rows(creator_rows, len(self.creator_ids), "creator_rows")
-        product = _rows(product_row, len(self.product_ids), "product_row")
+        creators = row_numbers(creator_rows, len(self.creator_ids), "creator_rows")
+        product = row_numbers(product_row, len(self.product_ids), "product_row")
         products = np.full(len(creators), product[0], dtype=np.int64)
         return self._resolve(creators, products, predicted_units, cumulative_units)
 
@@ -328,8 +271,8 @@ class PlanBook:
         cumulative_units: np.ndarray | None = None,
     ) -> PairResolution:
         """Resolve arbitrary aligned (creator row, product row) pairs."""
-        creators = _rows(creator_rows, len(self.creator_ids), "creator_rows")
-        products = _rows(product_rows, len(self.product_ids), "product_rows")
+        creators = row_numbers(creator_rows, len(self.creator_ids), "creator_rows")
+        products = row_numbers(product_rows, len(self.product_ids), "product_rows")
         if len(creators) != len(products):
             raise ValueError(f"got {len(creators)} creator rows but {len(products)} product rows")
         return self._resolve(creators, products, predicted_units, cumulative_units)
@@ -346,21 +289,21 @@ class PlanBook:
             self,
             creators,
             products,
-            _amounts(predicted_units, n, "predicted_units"),
-            _amounts(cumulative_units, n, "cumulative_units"),
+            per_row_values(predicted_units, n, "predicted_units"),
+            per_row_values(cumulative_units, n, "cumulative_units"),
         )
         return PairResolution(*fields)
 
     def project(self, resolution: PairResolution, predicted_units: np.ndarray) -> PairResolution:
         """``resolution`` with its effective plans chosen again at rates projected from ``predicted_units`` (one
         per pair): the same answer as resolving the pairs anew with those units, without a second resolution."""
-        units = _amounts(predicted_units, len(resolution.eligible), "predicted_units")
+        units = per_row_values(predicted_units, len(resolution.eligible), "predicted_units")
         plan_row, plan_type, rate = _pairs.choose(self, resolution.entries, units)
         return replace(resolution, plan_row=plan_row, plan_type=plan_type, rate=rate)
 
     def eligible_products_mask(self, creator_row: int) -> np.ndarray:
         """Bool over ALL product rows: the creator may join a plan of the product now (filtered retrieval)."""
-        c = int(_rows(creator_row, len(self.creator_ids), "creator_row")[0])
+        c = int(row_numbers(creator_row, len(self.creator_ids), "creator_row")[0])
         mask = np.zeros(len(self.product_ids), dtype=bool)
         if self._creator_code[c] != NO_REASON:
             return mask
@@ -379,7 +322,7 @@ class PlanBook:
         """Share of all creators who may join the product's public plans without category or region limits now
         (0 when it has none, or its merchant is not admitted): an estimate of how many retrieved creators will
         pass the rules, so that searches for selective products can go straight to a filtered search."""
-        p = int(_rows(product_row, len(self.product_ids), "product_row")[0])
+        p = int(row_numbers(product_row, len(self.product_ids), "product_row")[0])
         threshold = self._product_min_followers[p]
         if self._product_code[p] != NO_REASON or not np.isfinite(threshold) or len(self.creator_ids) == 0:
             return 0.0
@@ -388,7 +331,7 @@ class PlanBook:
 
     def eligible_creators_mask(self, product_row: int) -> np.ndarray:
         """Bool over ALL creator rows: the creator may join a plan of this product now (merchant side)."""
-        p = int(_rows(product_row, len(self.product_ids), "product_row")[0])
+        p = int(row_numbers(product_row, len(self.product_ids), "product_row")[0])
         mask = np.zeros(len(self.creator_ids), dtype=bool)
         if self._product_code[p] != NO_REASON:
             return mask

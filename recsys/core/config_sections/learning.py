@@ -1,0 +1,86 @@
+"""Offline learning: FAISS candidate retrieval and the LightGBM models."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from recsys.core.config_sections._base import Section
+
+
+class RetrievalSettings(Section):
+    """FAISS candidate retrieval."""
+
+    index_type: Literal["auto", "flat", "ivf", "hnsw"] = Field(
+        "auto", description="FAISS index: exact (flat), IVF or HNSW; auto = flat below exact_threshold rows, else IVF."
+    )
+    exact_threshold: int = Field(
+        200_000,
+        ge=1,
+        description="With index_type=auto, exact search below this many items (100k x 111 dims: ~2 ms on one core).",
+    )
+    min_index_recall: float = Field(
+        0.95,
+        ge=0,
+        le=1,
+        description="With index_type=auto, an approximate index whose recall@candidates against exact search "
+        "(measured at build) is below this is replaced by exact search.",
+    )
+    ivf_nlist: int | None = Field(None, ge=1, description="IVF lists; default sqrt(n).")
+    ivf_nprobe: int = Field(16, ge=1, description="IVF lists searched per query (recall vs. speed).")
+    hnsw_m: int = Field(32, ge=4, description="HNSW graph degree.")
+    hnsw_ef_search: int = Field(128, ge=1, description="HNSW search breadth.")
+    candidates: int = Field(1000, ge=1, description="Candidates retrieved per query before ranking.")
+    overfetch: float = Field(2.0, ge=1.0, description="Initial over-fetch factor for filtered search.")
+    cf_factors: int = Field(32, ge=0, description="Collaborative factors (0 disables the collaborative block).")
+    faiss_threads: int = Field(1, ge=1, description="OpenMP threads per process for single queries.")
+    distill_queries: int = Field(400, ge=10, description="Queries per direction sampled to distill the ranker.")
+    recall_queries: int = Field(100, ge=1, description="Queries per direction for recall@k against exact ranking.")
+    recall_k: int = Field(500, ge=1, description="Retrieval depth at which recall of the ranker's top-10 is measured.")
+
+
+class RankerSettings(Section):
+    """LightGBM models: fit ranker, GMV regressor and content distribution model."""
+
+    relevance: Literal["gmv", "orders"] = Field("gmv", description="Realized outcome the rankers learn to order by.")
+    relevance_resolution: float = Field(
+        2.0,
+        gt=0,
+        description="Relevance grades per natural-log unit of the realized outcome: grade g stands for an outcome of "
+        "expm1(g / resolution) and LightGBM's gain for it is that outcome (linear gains, like the evaluation).",
+    )
+    mode: Literal["shared", "per_direction"] = Field(
+        "per_direction", description="One LambdaRank model per direction, or one shared by both."
+    )
+    num_leaves: int = Field(31, ge=2, description="LightGBM leaves per tree (all models).")
+    learning_rate: float = Field(0.05, gt=0, description="LightGBM learning rate (all models).")
+    n_estimators: int = Field(600, ge=1, description="Most trees per model; early stopping usually ends sooner.")
+    early_stopping_rounds: int = Field(50, ge=1, description="Stop when validation has not improved this long.")
+    min_data_in_leaf: int = Field(20, ge=1, description="LightGBM minimum rows per leaf.")
+    valid_days: int = Field(30, ge=1, description="Last days of history held out for validation / early stopping.")
+    label_days: int = Field(30, ge=1, description="Length of each training label window.")
+    train_windows: int = Field(2, ge=1, description="Training label windows before the validation window.")
+    max_train_rows: int = Field(
+        1_000_000,
+        ge=1000,
+        description="Training rows per model (whole queries sampled, seeded, above it); half of "
+        "it for early-stopping sets. Bounds training time on large marketplaces.",
+    )
+    max_query_size: int = Field(
+        1000, ge=2, le=10_000, description="Candidates kept per training query (seeded sample above it)."
+    )
+    negatives_per_creator_query: int = Field(
+        20, ge=0, description="Random unpromoted products added to each training creator query with relevance 0."
+    )
+    negatives_per_product_query: int = Field(
+        0, ge=0, description="Random unpromoted creators added to each training product query with relevance 0."
+    )
+    history_dropout: float = Field(
+        0.2,
+        ge=0,
+        lt=1,
+        description="Share of training rows whose creator (and, independently, product) history is "
+        "blanked so the models learn to judge newcomers.",
+    )
+    num_threads: int = Field(0, ge=0, description="LightGBM threads for training (0 = all cores).")
