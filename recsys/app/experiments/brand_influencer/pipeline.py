@@ -27,10 +27,13 @@ from sklearn.model_selection import KFold
 
 from models.gbm.ranker import LambdaRanker
 from models.retrieval.ann import VectorIndex
+from recsys.app.experiments.brand_influencer.content import MultiViewScorer, standardise
 from recsys.app.experiments.brand_influencer.data import BrandInfluencerData, Brands, Creators
 from recsys.app.experiments.brand_influencer.features import FEATURE_NAMES, ContentFeaturizer
 
 COUNT_FEATURE = "creator_train_brands"  # ablation only: creator identity (how many training brands chose it)
+# the learned fusion: the multi-view scorer's per-brand z-scored views (content.MultiViewScorer) and their sum
+MULTI_VIEW_FEATURES = ("mv_topics", "mv_hashtags", "mv_cca", "mv_sum")
 
 
 class PipelineSettings(BaseModel):
@@ -54,6 +57,9 @@ class PipelineSettings(BaseModel):
     min_data_in_leaf: int = Field(default=50, ge=1)
     num_threads: int = Field(default=1, ge=0, description="LightGBM threads (0 = all cores).")
     use_creator_counts: bool = Field(default=False, description="ABLATION: creator identity counts.")
+    multi_view_features: bool = Field(
+        default=False, description="Learned fusion: also rank on the multi-view scorer's views (MULTI_VIEW_FEATURES)."
+    )
 
 
 _RANKER_FIELDS = {
@@ -66,6 +72,7 @@ _RANKER_FIELDS = {
     "min_data_in_leaf",
     "num_threads",
     "use_creator_counts",
+    "multi_view_features",
 }
 
 
@@ -181,18 +188,50 @@ class BrandCreatorPipeline:
 
     @property
     def feature_names(self) -> list[str]:
-        return [*FEATURE_NAMES, *([COUNT_FEATURE] if self.settings.use_creator_counts else [])]
+        views = list(MULTI_VIEW_FEATURES) if self.settings.multi_view_features else []
+        return [*FEATURE_NAMES, *views, *([COUNT_FEATURE] if self.settings.use_creator_counts else [])]
+
+    def _multi_view(
+        self, featurizer: ContentFeaturizer, data: BrandInfluencerData, brand_rows: np.ndarray
+    ) -> MultiViewScorer | None:
+        """The multi-view scorer of ``brand_rows`` and their pairs' creators (None unless the fusion is on)."""
+        if not self.settings.multi_view_features:
+            return None
+        used = np.unique(data.positives_of(brand_rows)["creator_row"].to_numpy())
+        return MultiViewScorer.fit(featurizer, data.brands.subset(brand_rows), data.creators.subset(used))
+
+    @staticmethod
+    def _add_views(
+        feats: np.ndarray,
+        multi_view: MultiViewScorer | None,
+        featurizer: ContentFeaturizer,
+        brands: Brands,
+        creators: Creators,
+        mask: np.ndarray | None,
+    ) -> np.ndarray:
+        """``feats`` plus the MULTI_VIEW_FEATURES columns (per-brand z-scores over the brand's candidates)."""
+        if multi_view is None:
+            return feats
+        topics, hashtags = multi_view.views(featurizer, brands, creators, mask)
+        cca = standardise(np.nan_to_num(feats[..., FEATURE_NAMES.index("cca_sim")].astype(np.float64)), mask)
+        extra = np.stack([topics, hashtags, cca, topics + hashtags + cca], axis=2).astype(feats.dtype)
+        return np.concatenate([feats, extra], axis=2)
 
     def _counts_column(self, creator_ids: np.ndarray) -> np.ndarray:
         return np.array([self.creator_counts_.get(c, 0) for c in creator_ids], dtype=np.float32)
 
     def _groups(
-        self, featurizer: ContentFeaturizer, data: BrandInfluencerData, query_rows: np.ndarray, counts: dict[str, int]
+        self,
+        featurizer: ContentFeaturizer,
+        multi_view: MultiViewScorer | None,
+        data: BrandInfluencerData,
+        query_rows: np.ndarray,
+        counts: dict[str, int],
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(X, y, group sizes) of the query brands ranking the creators of their own pairs (retrieved top-k)."""
         pool = pool_of(data, query_rows)
         brands, creators = data.brands.subset(query_rows), data.creators.subset(pool)
-        feats = featurizer.transform(brands, creators)
+        feats = self._add_views(featurizer.transform(brands, creators), multi_view, featurizer, brands, creators, None)
         if self.settings.use_creator_counts:
             extra = np.array([counts.get(c, 0) for c in creators.ids], dtype=np.float32)
             feats = np.concatenate([feats, np.broadcast_to(extra, feats.shape[:2])[..., None]], axis=2)
@@ -217,9 +256,11 @@ class BrandCreatorPipeline:
         for inner_train, inner_test in splitter.split(brand_rows):
             featurizer = fit_featurizer(data, brand_rows[inner_train], self.settings, self.seed)
             counts = self._creator_counts(data, brand_rows[inner_train])
-            parts.append(self._groups(featurizer, data, brand_rows[inner_test], counts))
+            multi_view = self._multi_view(featurizer, data, brand_rows[inner_train])
+            parts.append(self._groups(featurizer, multi_view, data, brand_rows[inner_test], counts))
         self._fit_ranker(parts)
         self.featurizer_ = fit_featurizer(data, brand_rows, self.settings, self.seed)
+        self.multi_view_ = self._multi_view(self.featurizer_, data, brand_rows)
         self.creator_counts_ = self._creator_counts(data, brand_rows)
         return self
 
@@ -261,6 +302,7 @@ class BrandCreatorPipeline:
         """Scores of shape (n_brands, n_creators); higher is better. Retrieved candidates are reranked; the rest
         keep their retrieval order below them. Cells outside ``allowed`` (if given) are -inf."""
         feats = self.featurizer_.transform(brands, creators)
+        feats = self._add_views(feats, self.multi_view_, self.featurizer_, brands, creators, allowed)
         if self.settings.use_creator_counts:
             extra = self._counts_column(creators.ids)
             feats = np.concatenate([feats, np.broadcast_to(extra, feats.shape[:2])[..., None]], axis=2)
@@ -287,8 +329,8 @@ class BrandCreatorPipeline:
 
     def save(self, directory: Path) -> dict[str, Any]:
         """Write ``ranker.txt`` (+ ``.json``), the featurizer arrays and ``pipeline.json``. Returns the JSON."""
-        if self.settings.use_creator_counts:
-            raise ValueError("the creator-count ablation is for offline comparison only and is not saved")
+        if self.settings.use_creator_counts or self.settings.multi_view_features:
+            raise ValueError("the creator-count ablation and the fusion are offline comparisons only, not saved")
         directory.mkdir(parents=True, exist_ok=True)
         self.ranker_.save(directory / "ranker.txt")
         self.featurizer_.save(directory)
@@ -325,5 +367,6 @@ class BrandCreatorPipeline:
             )
         obj.featurizer_ = ContentFeaturizer.load(directory)
         obj.creator_counts_ = {}
+        obj.multi_view_ = None
         obj.n_training_groups_ = int(meta["n_training_groups"])
         return obj

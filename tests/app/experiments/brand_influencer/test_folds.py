@@ -11,7 +11,14 @@ import pytest
 from recsys.app.cli.experiment import _checked_protocol
 from recsys.app.experiments.brand_influencer import Config, run
 from recsys.app.experiments.brand_influencer.data import BrandInfluencerData, load_directory
-from recsys.app.experiments.brand_influencer.experiment import MULTI_VIEW, MULTI_VIEW_CCA, PIPELINE
+from recsys.app.experiments.brand_influencer.experiment import (
+    FUSION,
+    FUSION_BLEND,
+    MULTI_VIEW,
+    MULTI_VIEW_CCA,
+    PIPELINE,
+    fusion_on,
+)
 from recsys.app.experiments.brand_influencer.folds import Fold, make_folds
 from recsys.app.experiments.framework.registry import get_adapter
 
@@ -86,5 +93,11 @@ def test_creator_disjoint_run_reports_its_protocol_and_content_methods(shared_ro
     )
     assert sum(result.extra_metrics[f"pool_size_fold{i}"] for i in range(3)) == N_BRANDS * PER_BRAND
     random_r10 = result.method("random").metrics["r@10"]
-    for name in (MULTI_VIEW, MULTI_VIEW_CCA, PIPELINE):
+    for name in (MULTI_VIEW, MULTI_VIEW_CCA, PIPELINE, FUSION, FUSION_BLEND):
         assert result.method(name).metrics["r@10"] > random_r10 + 0.3, name
+    assert any(FUSION in note for note in result.notes)
+
+
+def test_fusion_rows_run_by_default_only_under_the_creator_disjoint_protocol() -> None:
+    assert fusion_on(Config(protocol="creator-disjoint")) and not fusion_on(Config())
+    assert fusion_on(Config(fusion=True)) and not fusion_on(Config(protocol="creator-disjoint", fusion=False))
