@@ -21,6 +21,7 @@ class Server:
     process: subprocess.Popen  # type: ignore[type-arg]
     port: int
     key: str
+    ready_s: float = float("nan")  # from the process start to the first of ten 200s from /readyz in a row
 
     def memory(self) -> dict[str, int]:
         """RSS and PSS (shared pages split between processes) of the server and its workers, in bytes."""
@@ -51,6 +52,7 @@ def serve(ws: Workspace, port: int, workers: int, ready_timeout_s: float = 900) 
         stdout=log,
         stderr=subprocess.STDOUT,
     )
+    started, first_ready = time.perf_counter(), float("nan")
     try:
         deadline = time.time() + ready_timeout_s
         ready_in_a_row = 0
@@ -63,10 +65,12 @@ def serve(ws: Workspace, port: int, workers: int, ready_timeout_s: float = 900) 
             except (urllib.error.URLError, ConnectionError, TimeoutError, json.JSONDecodeError):
                 ok = False
             ready_in_a_row = ready_in_a_row + 1 if ok else 0
+            if ready_in_a_row == 1:
+                first_ready = time.perf_counter() - started
             if time.time() > deadline:
                 raise RuntimeError("the service did not become ready in time")
             time.sleep(0.2 if ok else 1)
-        yield Server(proc, port, key)
+        yield Server(proc, port, key, first_ready)
     finally:
         proc.terminate()
         try:
