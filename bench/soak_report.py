@@ -96,8 +96,10 @@ class SoakResult:
     def totals(self) -> list[tuple[str, ...]]:
         spans = self.spans()
         outside = errors_outside(self.records, spans)
-        op_errors: Counter[Status] = Counter(
-            f"{op.name} {op.status}" for op in self.ops if is_error(op.status) and not _in(op.t, spans)
+        op_errors: Counter[Status] = Counter(  # by when it ended, like the GETs: one cut by a fault is the fault's
+            f"{op.name} {op.status}"
+            for op in self.ops
+            if is_error(op.status) and not _in(op.t + op.latency_ms / 1000, spans)
         )
         span = min(60.0, self.duration_s / 3)
         growth = rss_growth(self.memory, span)

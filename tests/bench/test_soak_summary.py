@@ -66,3 +66,17 @@ def test_the_warm_up_is_reported_on_its_own_with_the_rss_step_it_took() -> None:
     assert rows["length, GETs, errors"] == "60 s, 3, timeout: 1"
     assert rows["operations"] == "reload 200 (1400 ms)"  # readiness checks are not listed
     assert rows["RSS, first -> last sample (processes alive in both)"] == "100 -> 110 MiB (+10.00%)"
+
+
+def test_a_mixed_in_operation_cut_by_a_fault_counts_for_the_fault_not_outside() -> None:
+    from bench.soak_ops import Op
+    from bench.soak_report import SoakResult
+
+    ops = [
+        Op(88.0, "plan edit: PATCH", "conn_error", 2500.0, "RemoteProtocolError"),  # started before, ended in it
+        Op(150.0, "events", 500, 10.0),  # outside every fault window
+    ]
+    memory = [(0.0, {1: 100}), (200.0, {1: 100})]
+    result = SoakResult({}, 10.0, 8.0, 200.0, [], ops, memory, [("worker killed", 90.0)], {})
+    rows = {measure: value for measure, value, _ in result.totals()}
+    assert rows["mixed-in operations failed outside fault windows"] == "events 500: 1"
