@@ -30,7 +30,6 @@ import pandas as pd
 from recsys.app.experiments.brand_influencer.content import MULTI_VIEW_PREFIX, MultiViewScorer
 from recsys.app.experiments.brand_influencer.data import (
     BrandDataError,
-    BrandInfluencerData,
     Brands,
     Creators,
     directory_hash,
@@ -43,6 +42,7 @@ from recsys.app.experiments.brand_influencer.pipeline import (
     BrandCreatorPipeline,
     PipelineSettings,
     cross_brand_normalise,
+    fit_multi_view,
 )
 from recsys.core.progress import stage
 from recsys.core.provenance import CORE_LIBRARIES, file_problem, library_versions, sha256_file
@@ -71,7 +71,7 @@ def train_to_dir(train_dir: Path, out_dir: Path, seed: int, settings: PipelineSe
         raise BrandDataError(f"{train_dir / 'pairs.csv'} has no rows: nothing to learn from")
     with stage(f"training brand-influencer pipeline on {len(data.brands)} brands"):
         pipeline = BrandCreatorPipeline(settings, seed=seed).fit(data, np.arange(len(data.brands)))
-    multi_view = fit_multi_view(pipeline.featurizer_, data)
+    multi_view = fit_multi_view(pipeline.featurizer_, data, np.arange(len(data.brands)))
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / MANIFEST).unlink(missing_ok=True)  # a folder without manifest is never mistaken for a finished one
     meta = pipeline.save(out_dir)
@@ -114,14 +114,6 @@ def train_to_dir(train_dir: Path, out_dir: Path, seed: int, settings: PipelineSe
         "data_hash": digest[:12],
         "seconds": round(time.perf_counter() - started, 1),
     }
-
-
-def fit_multi_view(featurizer: ContentFeaturizer, data: BrandInfluencerData) -> MultiViewScorer:
-    """The multi-view scorer of ALL brands of ``data`` (hubness term) and its pairs' creators (hashtag
-    directions), as the cross-validation fits it on a fold's training brands."""
-    assert data.pairs is not None
-    used = np.unique(data.pairs["creator_row"].to_numpy())
-    return MultiViewScorer.fit(featurizer, data.brands, data.creators.subset(used))
 
 
 def load_multi_view(artifacts_dir: Path, manifest: dict[str, Any]) -> MultiViewScorer:

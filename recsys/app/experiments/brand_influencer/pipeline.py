@@ -94,6 +94,12 @@ def pool_of(data: BrandInfluencerData, brand_rows: np.ndarray) -> np.ndarray:
     return np.unique(data.positives_of(brand_rows)["creator_row"].to_numpy())
 
 
+def fit_multi_view(featurizer: ContentFeaturizer, data: BrandInfluencerData, brand_rows: np.ndarray) -> MultiViewScorer:
+    """The multi-view scorer of ``brand_rows`` (hubness term) and their pairs' creators (hashtag directions)."""
+    creators = data.creators.subset(pool_of(data, brand_rows))
+    return MultiViewScorer.fit(featurizer, data.brands.subset(brand_rows), creators)
+
+
 def relevance(data: BrandInfluencerData, brand_rows: np.ndarray, creator_rows: np.ndarray) -> np.ndarray:
     """Bool matrix (len(brand_rows), len(creator_rows)): True where the pair is a positive."""
     pairs = data.positives_of(brand_rows)
@@ -197,8 +203,7 @@ class BrandCreatorPipeline:
         """The multi-view scorer of ``brand_rows`` and their pairs' creators (None unless the fusion is on)."""
         if not self.settings.multi_view_features:
             return None
-        used = np.unique(data.positives_of(brand_rows)["creator_row"].to_numpy())
-        return MultiViewScorer.fit(featurizer, data.brands.subset(brand_rows), data.creators.subset(used))
+        return fit_multi_view(featurizer, data, brand_rows)
 
     @staticmethod
     def _add_views(
