@@ -221,14 +221,7 @@ async def soak(target: Target, paths: list[str], args: argparse.Namespace) -> So
     planned, faults = schedule(duration)
     fault_notes: dict[str, str] = {}
     jobs = [*planned, *((t, f"fault:{name}") for name, t in faults)]
-    try:
-        await asyncio.gather(
-            open_loop(target.port, headers, paths, rate, t0, duration, records),
-            asyncio.wait_for(_mixed_in(ops, jobs, fault_notes), duration + 90),
-        )
-        ops.sample_memory()
-    finally:
-        await ops.close()
+    await _phase(ops, headers, paths, rate, duration, records, jobs, fault_notes)
     result = SoakResult(vars(args), capacity, rate, duration, records, ops.ops, ops.memory, faults, fault_notes)
     result.load_averages = ops.load_averages
     result.warmup = warm
@@ -246,15 +239,29 @@ async def warm_up(target: Target, headers: dict[str, str], paths: list[str], rat
     ops = Operations(target, t0, tag=time.strftime("%H%M%S") + "w")
     jobs = [(2.0, "plan"), (4.0, "events"), (min(10.0, seconds / 4), "reload")]
     jobs += [(t, "readyz") for t in _every(1.0, SAMPLE_EVERY_S, seconds)]
+    await _phase(ops, headers, paths, rate, seconds, records, jobs, {})
+    return WarmUp(seconds, records, ops.ops, ops.memory, ops.reloads)
+
+
+async def _phase(
+    ops: Operations,
+    headers: dict[str, str],
+    paths: list[str],
+    rate: float,
+    seconds: float,
+    records: list[Record],
+    jobs: list[tuple[float, str]],
+    fault_notes: dict[str, str],
+) -> None:
+    """The open loop from ``ops.t0`` for ``seconds`` with ``jobs`` mixed in, a last memory sample; ``ops`` closed."""
     try:
         await asyncio.gather(
-            open_loop(target.port, headers, paths, rate, t0, seconds, records),
-            asyncio.wait_for(_mixed_in(ops, jobs, {}), seconds + 90),
+            open_loop(ops.target.port, headers, paths, rate, ops.t0, seconds, records),
+            asyncio.wait_for(_mixed_in(ops, jobs, fault_notes), seconds + 90),
         )
         ops.sample_memory()
     finally:
         await ops.close()
-    return WarmUp(seconds, records, ops.ops, ops.memory, ops.reloads)
 
 
 async def _mixed_in(ops: Operations, jobs: list[tuple[float, str]], fault_notes: dict[str, str]) -> None:
