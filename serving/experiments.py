@@ -90,7 +90,7 @@ def settings_matcher(live: MatcherState, settings: Settings) -> Matcher:
         book = live.matcher.planbook
         n_products = len(live.bundle.engine.tables.products)
         products = np.flatnonzero(book.admitted_products) if book is not None else np.arange(n_products)
-        exposure = list_exposure(live.bundle.engine.retriever, products, m.exposure_depth)
+        exposure = list_exposure(live.bundle.engine.retriever, products, m.exposure_depth, m.exposure_sample)
     view = replace(market, settings=m, exposure=exposure, fake_penalty=settings.integrity.fake_penalty)
     matcher = live.matcher
     return Matcher(matcher.engine, matcher.catalog, matcher.planbook, settings, view)

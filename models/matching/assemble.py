@@ -31,9 +31,9 @@ def assemble_matcher(engine: Engine, market: Marketplace, settings: Settings, no
     m = settings.matching
     products = np.flatnonzero(book.admitted_products) if book is not None else np.arange(len(tables.products))
     exposure = (
-        list_exposure(engine.retriever, products, m.exposure_depth)
+        list_exposure(engine.retriever, products, m.exposure_depth, m.exposure_sample)
         if m.exposure_decay > 0
-        else np.zeros(len(tables.creators), np.int64)
+        else np.zeros(len(tables.creators))
     )
     flagged = engine.engagement.flagged if engine.engagement is not None else None
     view = MarketView(state, prices, exposure, m, flagged, settings.integrity.fake_penalty)

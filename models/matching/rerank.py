@@ -57,7 +57,7 @@ class MarketView:
 
     state: MarketState
     prices: CapacityPrices
-    exposure: np.ndarray  # per creator row: product lists it enters this period (:func:`.market.list_exposure`)
+    exposure: np.ndarray  # float64 per creator row: product lists it enters this period (:func:`.market.list_exposure`)
     settings: MatchingSettings
     flagged: np.ndarray | None = None  # per creator row: engagement looks bought (models.integrity)
     fake_penalty: float = 1.0  # a flagged creator's value x this (settings.integrity.fake_penalty)
@@ -68,7 +68,7 @@ class MarketView:
         return cls(
             MarketState.empty(n_creators, n_products),
             CapacityPrices.zero(n_creators, n_products),
-            np.zeros(n_creators, np.int64),
+            np.zeros(n_creators),
             settings,
         )
 

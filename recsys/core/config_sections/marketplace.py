@@ -112,6 +112,12 @@ class MatchingSettings(Section):
     exposure_depth: int = Field(
         200, ge=1, description="A creator is 'in' a product's list when retrieval ranks it this high for it."
     )
+    exposure_sample: int = Field(
+        20_000,
+        ge=100,
+        description="Products whose lists are searched to count exposure; more products than this are sampled "
+        "(seeded) and the counts scaled up, so start-up stays short at 1M products.",
+    )
     full_creators: Literal["keep", "hide", "displace"] = Field(
         "keep",
         description="Creators with no capacity left after their pending invitations, in creator lists (for a "
