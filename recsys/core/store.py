@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import math
 import os
+import secrets
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -45,6 +46,7 @@ from recsys.core.workflows import (
 
 _CHUNK = 20_000
 _READ_CHUNK = 100_000  # rows per fetch when reading a table
+INSTANCE = "store_instance"  # the revisions row holding Store.instance()
 
 
 def _python_value(value: Any) -> Any:
@@ -108,6 +110,8 @@ class Store:
         with self.engine.begin() as conn:  # the revision counter, once (stores opened at once both try)
             insert_fn = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
             conn.execute(insert_fn(REVISIONS).values(name="data", value=0).on_conflict_do_nothing())
+            instance = secrets.randbits(62)  # who this store is: caches of its rows (serving.market_snapshot) say
+            conn.execute(insert_fn(REVISIONS).values(name=INSTANCE, value=instance).on_conflict_do_nothing())
         if self._path is not None and self._identity is None:
             st = os.stat(self._path)
             self._identity = (st.st_dev, st.st_ino)
@@ -192,6 +196,15 @@ class Store:
     def next_revision(self, conn: Connection) -> int:
         conn.execute(sa.update(REVISIONS).where(REVISIONS.c.name == "data").values(value=REVISIONS.c.value + 1))
         value = conn.execute(sa.select(REVISIONS.c.value).where(REVISIONS.c.name == "data")).scalar_one()
+        return int(value)
+
+    def instance(self) -> int:
+        """A number drawn once when this store's schema was created: a store recreated at the same path (its
+        revisions counting from 0 again) has another, so nothing cached from the old one is taken for it."""
+        with self.engine.connect() as conn:
+            value = conn.execute(sa.select(REVISIONS.c.value).where(REVISIONS.c.name == INSTANCE)).scalar()
+        if value is None:
+            raise RuntimeError("the store has no instance number: open it with Store.from_settings / create_schema")
         return int(value)
 
     def current_revision(self) -> int:

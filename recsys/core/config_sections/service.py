@@ -31,6 +31,18 @@ class ServingSettings(Section):
         "copied, so a bundle file changed or truncated later cannot reach a worker (one copy per bundle, shared by "
         "every worker and removed by its last holder).",
     )
+    market_snapshot: bool = Field(
+        True,
+        description="Read the store's merchants, products, creators, plans and recent promotions from a columnar "
+        "snapshot (artifacts/.market/) plus the rows written since, instead of every row at each worker start and "
+        "re-assembly; the first full read writes it (docs/serving.md).",
+    )
+    market_snapshot_rewrite: float = Field(
+        0.05,
+        ge=0,
+        description="A new market snapshot is written when more rows than this share of the snapshot's were written "
+        "since it (read on top of it at every start until then).",
+    )
     host: str = Field("127.0.0.1", description="Interface `recsys serve` binds to.")
     port: int = Field(8000, ge=1, le=65535, description="Port `recsys serve` listens on.")
     workers: int = Field(1, ge=1, description="uvicorn worker processes (one per core).")
