@@ -14,7 +14,7 @@ import pandas as pd
 
 from features.history import History
 from recsys.core.schema import audience_columns
-from recsys.core.vocab import FanTier
+from recsys.core.vocab import FanTier, sorted_unique
 
 N_FAN_TIERS = len(FanTier)
 CATEGORY_DAYS = 90  # the window of the creator's category history and of the product's sales by fan tier
@@ -80,7 +80,7 @@ def product_sales_by_fan_tier(
     recent = history.age_days <= days
     c, p = history.c[recent], history.p[recent]
     shape = (history.n_products, N_FAN_TIERS)
-    pairs = np.unique(p * history.n_creators + c)
+    pairs = sorted_unique(p * history.n_creators + c)
     pair_p, pair_c = pairs // history.n_creators, pairs % history.n_creators
     creators = np.bincount(pair_p * N_FAN_TIERS + creator_tier[pair_c], minlength=shape[0] * shape[1])
     gmv = np.bincount(

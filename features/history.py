@@ -13,6 +13,8 @@ import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike
 
+from recsys.core.vocab import sorted_unique
+
 WINDOWS: tuple[int, ...] = (7, 30, 90)
 OUTCOME_COLUMNS = ("views", "likes", "comments", "shares", "clicks", "orders", "gmv", "refunds")
 
@@ -184,7 +186,7 @@ def pair_history(history: History) -> tuple[np.ndarray, np.ndarray, np.ndarray, 
 def distinct_partners(history: History, days: int = 90) -> np.ndarray:
     """Per product, how many distinct creators promoted it in the last ``days``."""
     recent = history.age_days <= days
-    pairs = np.unique(history.p[recent] * history.n_creators + history.c[recent])
+    pairs = sorted_unique(history.p[recent] * history.n_creators + history.c[recent])
     return np.bincount(pairs // history.n_creators, minlength=history.n_products).astype(np.float64)
 
 

@@ -27,9 +27,13 @@ period. The reranker (:mod:`models.matching.rerank`) applies both.
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import logging
+import os
 from dataclasses import dataclass, replace
 from datetime import datetime
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -41,7 +45,7 @@ from models.retrieval.retriever import Retriever
 from recsys.core.config import MatchingSettings
 from recsys.core.rules import PlanBook
 from recsys.core.schema import Marketplace
-from recsys.core.vocab import Direction, FanTier, Vocabulary, find_sorted
+from recsys.core.vocab import Direction, FanTier, Vocabulary, find_sorted, sorted_unique, union_sorted
 
 log = logging.getLogger(__name__)
 _CHUNK = 200_000  # pairs per feature / prediction batch when valuing the graph
@@ -58,11 +62,13 @@ def period_load(
     c = creators.rows(promotions.loc[recent, "creator_id"])
     p = products.rows(promotions.loc[recent, "product_id"])
     known = (c >= 0) & (p >= 0)
-    pairs = np.unique(c[known] * len(products) + p[known])
+    pairs = sorted_unique(c[known] * len(products) + p[known])
     return np.bincount(pairs // len(products), minlength=len(creators)).astype(np.int64)
 
 
-def list_exposure(retriever: Retriever, products: np.ndarray, depth: int, sample: int | None = None) -> np.ndarray:
+def list_exposure(
+    retriever: Retriever, products: np.ndarray, depth: int, sample: int | None = None, cache: Path | None = None
+) -> np.ndarray:
     """Per creator row, how many of ``products`` rank it in their top ``depth`` by retrieval: the product lists it
     would be shown in this period (what the exposure decay damps).
 
@@ -70,14 +76,45 @@ def list_exposure(retriever: Retriever, products: np.ndarray, depth: int, sample
     scaled by ``len(products) / sample`` (an unbiased estimate of each count; the decay only reads counts relative to
     their mean). Counting every list is an exact search of every product over every creator: at 1M products x 100k
     creators that took more than 12 minutes at each worker's start. The sample is the same on every worker (seed 0
-    over the same products), so workers agree."""
+    over the same products), so workers agree.
+
+    ``cache``: a folder where the counts are kept under a hash of everything they depend on (the creator vectors,
+    the sampled products' rows and vectors, the depth and the index's kind), so the other workers and later starts of
+    the same bundle and catalogue read them instead of searching again."""
     products = np.asarray(products, dtype=np.int64)
     scale = 1.0
     if sample is not None and len(products) > sample:
         scale = len(products) / sample
         products = np.sort(np.random.default_rng(0).choice(products, size=sample, replace=False))
+    path = None
+    if cache is not None:
+        digest = hashlib.blake2b(digest_size=16)
+        index = retriever.index_for(Direction.PRODUCT)
+        for part in (retriever.creator_vectors, products, retriever.product_vectors[products]):
+            digest.update(np.ascontiguousarray(part).view(np.uint8).data)
+        digest.update(f"{depth}|{scale!r}|{type(index).__name__}|{getattr(index, 'nprobe', '')}".encode())
+        path = cache / f"exposure-{digest.hexdigest()}.npy"
+        with contextlib.suppress(OSError, ValueError):
+            return np.load(path, allow_pickle=False)
     listed = _top_pairs(retriever, Direction.PRODUCT, products, depth)[1]
-    return np.bincount(listed, minlength=len(retriever.creator_vectors)) * scale
+    counts = np.bincount(listed, minlength=len(retriever.creator_vectors)) * scale
+    if path is not None:
+        with contextlib.suppress(OSError):
+            _save_atomically(path, counts)
+    return counts
+
+
+def _save_atomically(path: Path, array: np.ndarray, keep: int = 4) -> None:
+    """``array`` as ``path`` (written aside, then renamed); the ``keep`` newest files of its kind are kept."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".tmp-{os.getpid()}-{path.name}")
+    np.save(tmp, array, allow_pickle=False)
+    os.replace(tmp, path)
+    kind = path.name.split("-", 1)[0]
+    older = sorted(path.parent.glob(f"{kind}-*.npy"), key=lambda p: p.stat().st_mtime, reverse=True)[keep:]
+    for stale in older:
+        with contextlib.suppress(OSError):
+            stale.unlink()
 
 
 @dataclass(frozen=True)
@@ -116,7 +153,7 @@ class MarketState:
         c = tables.creators.rows(promotions["creator_id"])
         p = tables.products.rows(promotions["product_id"])
         known = (c >= 0) & (p >= 0)
-        keys = np.union1d(np.asarray(tables.arrays["pair_keys"], dtype=np.int64), c[known] * n_p + p[known])
+        keys = union_sorted(np.asarray(tables.arrays["pair_keys"], dtype=np.int64), c[known] * n_p + p[known])
         load = period_load(promotions, tables.creators, tables.products, now, settings.capacity_days)
         creators = market.creators.set_index("creator_id").reindex(tables.creators.ids)
         tier_default = np.array([settings.capacity_by_tier()[t] for t in FanTier], np.int64)
@@ -145,7 +182,7 @@ class MarketState:
         c = tables.creators.rows(promotions["creator_id"])
         p = tables.products.rows(promotions["product_id"])
         known = (c >= 0) & (p >= 0)
-        keys = np.union1d(self.existing_keys, c[known] * self.n_products + p[known])
+        keys = union_sorted(self.existing_keys, c[known] * self.n_products + p[known])
         load = self.creator_load + period_load(promotions, tables.creators, tables.products, now, days)
         return replace(self, existing_keys=keys, creator_load=load)
 
@@ -222,7 +259,7 @@ class CapacityPrices:
         log.info(f"allocation graph: {len(creators)} creators x {per_c} products, {len(products)} products x {per_p}")
         c1, p1 = _top_pairs(retriever, Direction.CREATOR, creators, per_c)
         p2, c2 = _top_pairs(retriever, Direction.PRODUCT, products, per_p)
-        keys = np.unique(np.concatenate([c1 * n_p + p1, c2 * n_p + p2]))
+        keys = sorted_unique(np.concatenate([c1 * n_p + p1, c2 * n_p + p2]))
         c, p = keys // n_p, keys % n_p
         fresh = ~state.existing(c, p)
         c, p = c[fresh], p[fresh]

@@ -47,7 +47,11 @@ class Vocabulary:
 
     def rows(self, items: Iterable[str]) -> np.ndarray:
         """Rows of many ids (-1 for unknown ones)."""
-        return self._index.get_indexer(np.asarray(list(items), dtype=object)).astype(np.int64)
+        if isinstance(items, (pd.Series, pd.Index)):  # no Python loop over Arrow-backed strings
+            values = items.to_numpy(dtype=object)
+        else:
+            values = np.asarray(list(items), dtype=object)
+        return self._index.get_indexer(values).astype(np.int64)
 
     def id(self, row: int) -> str:
         return str(self._ids[row])
@@ -69,6 +73,29 @@ def find_sorted(keys: np.ndarray, wanted: np.ndarray) -> tuple[np.ndarray, np.nd
     pos[order] = np.searchsorted(keys, wanted[order])
     pos = np.minimum(pos, len(keys) - 1)
     return pos, keys[pos] == wanted
+
+
+def sorted_unique(values: np.ndarray) -> np.ndarray:
+    """``np.unique`` of a 1-D integer array by sorting. numpy 2.4's ``np.unique`` (values only) uses a hash table
+    that is slow with many distinct values (numpy#31969): 8.6 s for 4.8M int64 against 0.1 s to sort them."""
+    ordered = np.sort(np.asarray(values).ravel())
+    if len(ordered) < 2:
+        return ordered
+    keep = np.empty(len(ordered), bool)
+    keep[0] = True
+    np.not_equal(ordered[1:], ordered[:-1], out=keep[1:])
+    return ordered[keep]
+
+
+def union_sorted(keys: np.ndarray, more: np.ndarray) -> np.ndarray:
+    """The sorted unique union of the sorted unique ``keys`` and any ``more``: ``keys`` itself when nothing in
+    ``more`` is new (a memory-mapped array stays mapped, not copied), else one insertion pass. ``np.union1d`` sorts
+    everything again: 8 s for the 4.8M pair keys of the 1M-product benchmark (numpy 2.4), at every worker start."""
+    more = sorted_unique(np.asarray(more, dtype=np.asarray(keys).dtype))
+    new = more[~find_sorted(keys, more)[1]] if len(more) else more
+    if len(new) == 0:
+        return keys
+    return np.insert(np.asarray(keys), np.searchsorted(keys, new), new)
 
 
 # --- closed sets: each defined once, used by the schema, the models, the HTTP schemas and the CLI ----------------

@@ -23,3 +23,22 @@ def test_vocabulary_maps_ids_to_rows_and_back() -> None:
     assert vocab.row("c1") == 1 and vocab.id(2) == "c5"
     assert vocab.rows(["c5", "nope"]).tolist() == [2, -1]
     assert "c9" in vocab and len(vocab) == 3
+
+
+def test_sorted_unique_is_numpys_unique() -> None:
+    from recsys.core.vocab import sorted_unique
+
+    assert sorted_unique(np.array([5, 3, 5, 9, 3, 3])).tolist() == [3, 5, 9]
+    assert sorted_unique(np.array([], np.int64)).tolist() == [] and sorted_unique(np.array([4])).tolist() == [4]
+    values = np.random.default_rng(1).integers(0, 1_000, 5_000)
+    assert np.array_equal(sorted_unique(values), np.unique(values))
+
+
+def test_union_sorted_inserts_only_what_is_new_and_keeps_the_array_when_nothing_is() -> None:
+    from recsys.core.vocab import union_sorted
+
+    keys = np.array([2, 5, 9], np.int64)
+    assert union_sorted(keys, np.array([9, 1, 7, 1])).tolist() == [1, 2, 5, 7, 9]
+    assert union_sorted(keys, np.array([5, 2])) is keys  # nothing new: the same (possibly memory-mapped) array
+    assert union_sorted(keys, np.array([], np.int64)) is keys
+    assert union_sorted(np.array([], np.int64), np.array([3, 3])).tolist() == [3]

@@ -9,6 +9,7 @@ import numpy as np
 
 from recsys.core.config import RulesSettings
 from recsys.core.rules._plan_arrays import EXCLUSIVE, TARGETED, TIERED, PlanArrays
+from recsys.core.vocab import sorted_unique
 
 
 @dataclass
@@ -111,7 +112,9 @@ def index_plans(
 
     listed_type = (a.type_code == EXCLUSIVE) | (a.type_code == TARGETED)
     is_listed_entry = listed_type[a.listed_plan]
-    keys = np.unique(a.listed_plan[is_listed_entry] * np.int64(max(n_creators, 1)) + a.listed_creator[is_listed_entry])
+    keys = sorted_unique(
+        a.listed_plan[is_listed_entry] * np.int64(max(n_creators, 1)) + a.listed_creator[is_listed_entry]
+    )
     key_plans, key_creators = keys // max(n_creators, 1), keys % max(n_creators, 1)
     by_creator = np.argsort(key_creators, kind="stable")
 
