@@ -12,8 +12,9 @@ memory-mapped when read) under ``<artifacts>/.market/<r0>-<store instance>/`` an
 Exactness: a table read this way equals the full read (tested frame by frame, and list by list through the matcher).
 Columns of strings, numbers, times and booleans are stored as Arrow columns; any other column (JSON lists such as
 a plan's ``creator_ids`` or ``tiers``, optional integers, the JSON extras) is stored as one JSON text per value —
-it came from JSON in the store, so it round-trips — and decoded again on read (None stays None, NaN stays NaN).
-No pickle.
+it came from JSON in the store, so it round-trips — and decoded again on read (None stays None, NaN stays NaN),
+each distinct text once: rows with equal texts share one decoded value, which readers must not change in place
+(decoding 4.7M plan cells one by one took 19 s at 1M products). No pickle.
 
 When a snapshot is written:
 
@@ -42,6 +43,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import orjson
 import pandas as pd
 import pyarrow as pa
 import pyarrow.feather as feather
@@ -324,13 +326,23 @@ def _load(info: SnapshotInfo) -> Marketplace:
     for name in (*SERVING_TABLES, "promotions"):
         table = feather.read_table(info.path / f"{name}.arrow", memory_map=True)
         frame = table.to_pandas()
-        for column in info.json_columns.get(name, []):
-            texts = frame[column].to_numpy(dtype=object)
-            frame[column] = pd.Series([None if t is None else json.loads(t) for t in texts], dtype=object)
+        for column in info.json_columns.get(name, []):  # each distinct text decoded once (most are "[]" or alike)
+            codes, texts = pd.factorize(frame[column])  # -1: None
+            decoded = np.empty(len(texts) + 1, dtype=object)
+            decoded[:-1] = [_decode(t) for t in texts]
+            frame[column] = pd.Series(decoded[codes], dtype=object)
         frames[name] = frame
     for name in TABLES:
         frames.setdefault(name, records_to_frame(TABLES[name], []))
     return Marketplace(**frames)
+
+
+def _decode(text: str) -> Any:
+    """A JSON text as Python (orjson: ~3x faster over 134k plans' tiers; ``NaN``, which it refuses, by json)."""
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return json.loads(text)
 
 
 def _fsync(path: Path) -> None:

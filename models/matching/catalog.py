@@ -32,7 +32,9 @@ class Catalog:
         p = market.products.set_index("product_id").reindex(products.ids)
         c = market.creators.set_index("creator_id").reindex(creators.ids)
         merchant = p["merchant_id"].to_numpy(object)
-        rows = pd.Series(np.arange(len(products))).groupby(pd.Series(merchant).fillna("")).apply(np.asarray)
+        codes, merchants = pd.factorize(pd.Series(merchant, dtype=object).fillna(""))  # a groupby-apply: 2 s at 1M
+        order = np.argsort(codes, kind="stable")  # each merchant's rows in row order
+        groups = np.split(order, np.cumsum(np.bincount(codes, minlength=len(merchants)))[:-1]) if len(merchants) else []
         return cls(
             product_merchant=merchant,
             product_category=p["category"].to_numpy(object),
@@ -41,7 +43,7 @@ class Catalog:
             creator_name=c["name"].to_numpy(object),
             creator_followers=c["followers"].fillna(0).to_numpy(np.int64),
             creator_region=c["region"].to_numpy(object),
-            _merchant_rows={str(k): v.astype(np.int64) for k, v in rows.items() if k},
+            _merchant_rows={str(k): v.astype(np.int64) for k, v in zip(merchants, groups, strict=True) if k},
         )
 
     def merchant_products(self, merchant_id: str) -> np.ndarray | None:

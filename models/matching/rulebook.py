@@ -43,5 +43,5 @@ def aligned_planbook(market: Marketplace, tables: FeatureTables, rules: RulesSet
             "deposit_paid": False,
         },
     )
-    plans = market.plans[market.plans["product_id"].isin(tables.products.index)]
+    plans = market.plans[tables.products.rows(market.plans["product_id"]) >= 0]  # Series.isin: 6 s at 1.2M plans
     return PlanBook.build(plans, products, market.merchants, creators, now, rules)
