@@ -28,7 +28,13 @@ from models.overlay import OverlayBase, overlay_engine
 from recsys.core.config import Settings
 from recsys.core.schema import SA_TABLES, TABLES, Marketplace
 from recsys.core.store import Store, now_utc, records_to_frame
-from serving.state import MatcherState, load_serving_bundle, open_matcher_state
+from serving.state import (
+    MatcherState,
+    load_serving_bundle,
+    load_serving_market,
+    open_matcher_state,
+    promotions_since,
+)
 
 log = logging.getLogger("recsys.serving")
 
@@ -81,10 +87,15 @@ def _ids(store: Store, table: str) -> pd.Index:
         return pd.Index(list(conn.execute(sa.select(key)).scalars()), dtype=object)
 
 
-def missing_part(store: Store, tables: FeatureTables) -> Marketplace | None:
-    """The creators and products the store has and ``tables`` do not (None when there are none)."""
-    creators = _ids(store, "creators").difference(tables.creators.index)
-    products = _ids(store, "products").difference(tables.products.index)
+def missing_part(store: Store, tables: FeatureTables, market: Marketplace | None = None) -> Marketplace | None:
+    """The creators and products the store has and ``tables`` do not (None when there are none); their ids are
+    taken from ``market`` (the store's serving tables, read already) when given, else read from the store."""
+    if market is not None:
+        creators = pd.Index(market.creators["creator_id"].to_numpy(dtype=object)).difference(tables.creators.index)
+        products = pd.Index(market.products["product_id"].to_numpy(dtype=object)).difference(tables.products.index)
+    else:
+        creators = _ids(store, "creators").difference(tables.creators.index)
+        products = _ids(store, "products").difference(tables.products.index)
     return _part(
         store, store.read_rows("creators", "creator_id", creators), store.read_rows("products", "product_id", products)
     )
@@ -126,22 +137,24 @@ class LiveEntities:
 
     def open(self, bundle: Bundle | None = None) -> MatcherState:
         """``open_matcher_state`` plus the entities the store has and the bundle does not, assembled once: the
-        missing entities are added to the engine first, then the store's tables are read and the matcher built
-        (reading and assembling twice took half of a worker's start). If adding them fails, the bundle's state is
-        served as it is (logged). The state's revision is the one read before the missing entities, so anything
+        store's serving tables are read once, the entities missing from the bundle found among them and added to the
+        engine, then the matcher built from the same tables (reading and assembling twice took half of a worker's
+        start; reading every id again, 3 s at 1M). If adding them fails, the bundle's state is served as it is
+        (logged). The state's revision is the one read before the missing entities, so anything
         written meanwhile is read again at the next refresh."""
         bundle = bundle if bundle is not None else load_serving_bundle(self.settings)
         self.base(bundle)
         revision = self.store.current_revision()
+        market = load_serving_market(self.store, promotions_since(bundle, self.settings, now_utc()), self.settings)
         served = bundle
         try:
-            part = missing_part(self.store, bundle.engine.tables)
+            part = missing_part(self.store, bundle.engine.tables, market)
             if part is not None:
                 served = self._overlaid(bundle, part, revision, now_utc())
         except Exception:
             log.exception("could not add the entities written after training; serving the bundle's entities only")
         try:
-            state = open_matcher_state(self.settings, self.store, served)
+            state = open_matcher_state(self.settings, self.store, served, market)
         except Exception:
             if served is bundle:
                 raise

@@ -99,19 +99,28 @@ class MatcherState:
         return book.now.to_pydatetime() if book is not None else now_utc()
 
 
-def open_matcher_state(settings: Settings, store: Store | None = None, bundle: Bundle | None = None) -> MatcherState:
-    """Load the current bundle (or use ``bundle``) and the store's current tables into a matcher."""
+def promotions_since(bundle: Bundle, settings: Settings, now: datetime) -> datetime:
+    """The start of the promotions a state reads from the store: those after the bundle's training cutoff (older
+    ones reach it through the bundle's pair features) and those of the current capacity period."""
+    return min(bundle.engine.tables.cutoff.to_pydatetime(), now - timedelta(days=settings.matching.capacity_days))
+
+
+def open_matcher_state(
+    settings: Settings, store: Store | None = None, bundle: Bundle | None = None, market: Marketplace | None = None
+) -> MatcherState:
+    """Load the current bundle (or use ``bundle``) and the store's current tables (or ``market``, read by
+    :func:`load_serving_market` with at least :func:`promotions_since`'s promotions) into a matcher."""
     store = store or Store.from_settings(settings)
     revision = store.current_revision()
     bundle = bundle if bundle is not None else load_serving_bundle(settings)
     now = now_utc()
-    since = min(bundle.engine.tables.cutoff.to_pydatetime(), now - timedelta(days=settings.matching.capacity_days))
-    market = load_serving_market(store, since, settings)
+    since = promotions_since(bundle, settings, now)
+    market = market if market is not None else load_serving_market(store, since, settings)
     accepted = collaborations_frame(store, started_since=since)  # accepted invitations count like promotions
     if len(accepted):
         market.promotions = pd.concat([market.promotions, accepted], ignore_index=True)
     return MatcherState(
-        assemble_matcher(bundle.engine, market, settings, now),
+        assemble_matcher(bundle.engine, market, settings, now, settings.artifacts_dir / MARKET_DIR / "exposure"),
         bundle,
         revision,
         merchant_ids=frozenset(market.merchants["merchant_id"].astype(str)),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from pathlib import Path
 
 import numpy as np
 
@@ -16,10 +17,13 @@ from recsys.core.config import Settings
 from recsys.core.schema import Marketplace
 
 
-def assemble_matcher(engine: Engine, market: Marketplace, settings: Settings, now: datetime) -> Matcher:
+def assemble_matcher(
+    engine: Engine, market: Marketplace, settings: Settings, now: datetime, cache: Path | None = None
+) -> Matcher:
     """A matcher over ``engine`` with ``market``'s catalogue, plan rules and market state as of ``now``, rows aligned
     with the engine's id maps (entities the market no longer has are never recommended). With
-    ``matching.allocation`` on, the global allocation is solved here, so its prices follow every refresh."""
+    ``matching.allocation`` on, the global allocation is solved here, so its prices follow every refresh.
+    ``cache``: a folder where exposure counts are kept for the next assembly of the same bundle and catalogue."""
     tables = engine.tables
     catalog = Catalog.build(market, tables.creators, tables.products)
     book = aligned_planbook(market, tables, settings.rules, now)
@@ -31,7 +35,7 @@ def assemble_matcher(engine: Engine, market: Marketplace, settings: Settings, no
     m = settings.matching
     products = np.flatnonzero(book.admitted_products) if book is not None else np.arange(len(tables.products))
     exposure = (
-        list_exposure(engine.retriever, products, m.exposure_depth, m.exposure_sample)
+        list_exposure(engine.retriever, products, m.exposure_depth, m.exposure_sample, cache)
         if m.exposure_decay > 0
         else np.zeros(len(tables.creators))
     )

@@ -113,7 +113,7 @@ class MatchingSettings(Section):
         200, ge=1, description="A creator is 'in' a product's list when retrieval ranks it this high for it."
     )
     exposure_sample: int = Field(
-        20_000,
+        10_000,
         ge=100,
         description="Products whose lists are searched to count exposure; more products than this are sampled "
         "(seeded) and the counts scaled up, so start-up stays short at 1M products.",

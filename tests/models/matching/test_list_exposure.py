@@ -65,3 +65,18 @@ def test_a_sample_searches_that_many_lists_and_estimates_the_counts() -> None:
     assert np.corrcoef(estimate, exact)[0, 1] > 0.95
     again = list_exposure(r, products, depth=20, sample=1000)
     assert np.array_equal(again, estimate)  # seeded: every worker gets the same estimate
+
+
+def test_counts_are_kept_and_read_back_until_what_they_depend_on_changes(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    r = _retriever()
+    products = np.arange(3000)
+    first = list_exposure(r, products, depth=20, sample=1000, cache=tmp_path)
+    searched = r.index.queries
+    again = list_exposure(r, products, depth=20, sample=1000, cache=tmp_path)
+    assert r.index.queries == searched and np.array_equal(again, first)  # read back: no search
+    list_exposure(r, products, depth=10, sample=1000, cache=tmp_path)  # another depth: searched again
+    assert r.index.queries == searched + 1000
+    r.creator_vectors[0, 0] += 1.0  # a vector changed (an onboarded or edited creator): searched again
+    list_exposure(r, products, depth=20, sample=1000, cache=tmp_path)
+    assert r.index.queries == searched + 2000
+    assert len(list(tmp_path.glob("exposure-*.npy"))) == 3
