@@ -17,7 +17,7 @@ import pandas as pd
 
 from features.tables import FeatureTables, build_feature_tables
 from recsys.core.schema import PROMOTION_FORMATS, Marketplace
-from recsys.core.vocab import Direction
+from recsys.core.vocab import Direction, sorted_unique
 
 _ROW_COLUMNS = ("c_row", "p_row")  # the creator and product row columns of a pairs frame
 
@@ -170,7 +170,7 @@ def add_negatives(
         return pairs
     query_col, other_col = direction.query_rows(*_ROW_COLUMNS), direction.candidate_rows(*_ROW_COLUMNS)
     n_other = direction.select(len(tables.products), len(tables.creators))
-    queries = np.unique(pairs[query_col].to_numpy())
+    queries = sorted_unique(pairs[query_col].to_numpy())
     q = np.repeat(queries, per_query)
     other = rng.integers(0, n_other, len(q))
     frame = pd.DataFrame({query_col: q, other_col: other})

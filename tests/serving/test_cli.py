@@ -73,6 +73,11 @@ def test_keys_create_prints_the_key_last_and_checks_the_tenant(golden, tmp_path,
         get_settings.cache_clear()
 
 
+def _bundles(cli_env: Path) -> list[str]:
+    """The bundle folders (the service's hidden folders, such as .market and .serving, left out)."""
+    return sorted(p.name for p in (cli_env / "artifacts").iterdir() if p.is_dir() and not p.name.startswith("."))
+
+
 def test_the_demo_builds_once_then_reuses_and_finishes_an_interrupted_build(cli_env: Path) -> None:
     first = _run("demo", "--build-only")
     assert first.exit_code == 0, first.output
@@ -81,19 +86,19 @@ def test_the_demo_builds_once_then_reuses_and_finishes_an_interrupted_build(cli_
     for value in (keys["admin"], keys["merchant"], keys["creator"], "/docs", "curl -s -H 'X-API-Key:"):
         assert value in first.output
     assert f"/v1/creators/{keys['creator_id']}/products" in first.output
-    bundles = sorted(p.name for p in (cli_env / "artifacts").iterdir() if p.is_dir())
+    bundles = _bundles(cli_env)
     assert len(bundles) == 1
 
     again = _run("demo", "--build-only")  # reuses store, bundle and keys
     assert again.exit_code == 0 and keys["creator"] in again.output
-    assert sorted(p.name for p in (cli_env / "artifacts").iterdir() if p.is_dir()) == bundles
+    assert _bundles(cli_env) == bundles
 
     (cli_env / "data" / "demo_keys.json").unlink()  # interrupted before the keys were written
     finished = _run("demo", "--build-only")
     assert finished.exit_code == 0
     new_keys = json.loads((cli_env / "data" / "demo_keys.json").read_text())
     assert new_keys["creator"] != keys["creator"]
-    assert sorted(p.name for p in (cli_env / "artifacts").iterdir() if p.is_dir()) == bundles  # no retraining
+    assert _bundles(cli_env) == bundles  # no retraining
 
     manifest = cli_env / "artifacts" / bundles[0] / "manifest.json"  # as an older version of the code trained it
     old = json.loads(manifest.read_text())
@@ -102,7 +107,7 @@ def test_the_demo_builds_once_then_reuses_and_finishes_an_interrupted_build(cli_
     upgraded = _run("demo", "--build-only")
     assert upgraded.exit_code == 0, upgraded.output
     assert "cannot be served by this version" in upgraded.output and "training it again" in upgraded.output
-    retrained = sorted(p.name for p in (cli_env / "artifacts").iterdir() if p.is_dir())
+    retrained = _bundles(cli_env)
     assert len(retrained) == 2 and bundles[0] in retrained  # a new bundle; the old one is left as it was
     assert new_keys["creator"] in upgraded.output  # same store, same keys
 

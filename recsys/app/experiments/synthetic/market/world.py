@@ -18,7 +18,7 @@ from recsys.core.config import MatchingSettings, Settings
 from recsys.core.rules import PlanBook
 from recsys.core.schema import PROMOTION_FORMATS, Marketplace
 from recsys.core.synth import GroundTruth
-from recsys.core.vocab import Direction, FanTier, find_sorted
+from recsys.core.vocab import Direction, FanTier, find_sorted, sorted_unique
 
 POPULARITY = "popularity"
 PER_QUERY = "per-query pipeline (today)"
@@ -161,7 +161,7 @@ class World:
             tier=tier,
             followers=followers,
             population=np.flatnonzero(admitted),
-            past_keys=np.unique(c[known] * n_p + p[known]),
+            past_keys=sorted_unique(c[known] * n_p + p[known]),
             market_product_rows=market_rows,
             creator_format=np.array(PROMOTION_FORMATS, dtype=object)[main_format],
             popularity_c=feature_column(tables, Direction.CREATOR, "c_log_gmv_90d"),
