@@ -204,6 +204,7 @@ class MarketSnapshots:
         try:
             self.directory.mkdir(parents=True, exist_ok=True)
             tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=self.directory))
+            tmp.chmod(0o755)  # like the bundle's folders (mkdtemp makes it private)
             meta: dict[str, Any] = {
                 "format": FORMAT,
                 "revision": revision,
