@@ -10,7 +10,9 @@ cold product in training. Admission and plans come from the store when the match
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+import threading
+from concurrent.futures import Future
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -27,15 +29,34 @@ class OverlayBase:
     """What new rows are computed against, taken once from the engine as trained: the cold-start factor maps, the
     retrieval standardisation and the bundle's own row counts (rows past them were added by an overlay)."""
 
-    cold: ColdStart
     norms: RetrievalNorms
     n_creators: int
     n_products: int
+    fitting: Future[ColdStart] = field(repr=False, compare=False)
+
+    @property
+    def cold(self) -> ColdStart:
+        """The cold-start factor maps (waits for the fit when it runs in the background)."""
+        return self.fitting.result()
 
     @classmethod
-    def of(cls, engine: Engine) -> OverlayBase:
+    def of(cls, engine: Engine, background: bool = False) -> OverlayBase:
+        """``background``: the cold-start maps (two ridge fits over the bundle's rows, 3–4 s at 1M products) are fit
+        on a thread of their own, so a worker's start does not wait for them; the first overlay does."""
         tables = engine.tables
-        return cls(ColdStart.fit(tables), RetrievalNorms.of(tables), len(tables.creators), len(tables.products))
+        fitting: Future[ColdStart] = Future()
+
+        def fit() -> None:
+            try:
+                fitting.set_result(ColdStart.fit(tables))
+            except BaseException as exc:  # handed to whoever asks for .cold
+                fitting.set_exception(exc)
+
+        if background:
+            threading.Thread(target=fit, name="recsys-cold-start-fit", daemon=True).start()
+        else:
+            fit()
+        return cls(RetrievalNorms.of(tables), len(tables.creators), len(tables.products), fitting)
 
 
 @dataclass(frozen=True)

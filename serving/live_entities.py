@@ -110,10 +110,11 @@ class LiveEntities:
         self._bases: dict[str, OverlayBase] = {}
 
     def base(self, bundle: Bundle) -> OverlayBase:
-        """The overlay base of ``bundle`` (computed from its trained engine the first time it is opened)."""
+        """The overlay base of ``bundle`` (computed from its trained engine the first time it is opened; its
+        cold-start maps in the background, waited for by the first overlay)."""
         key = str(bundle.path)
         if key not in self._bases:
-            self._bases = {key: OverlayBase.of(bundle.engine)}  # one bundle is served at a time
+            self._bases = {key: OverlayBase.of(bundle.engine, background=True)}  # one bundle is served at a time
         return self._bases[key]
 
     def _overlaid(self, bundle: Bundle, part: Marketplace, revision: int, now: datetime) -> Bundle:

@@ -178,3 +178,13 @@ def test_an_index_with_more_rows_searches_them_all(kind: str) -> None:
     _, want = exact.search(queries, 10)
     assert grown.n_rows == 2_000 and grown.kind_ == kind and index.n_rows == 1_500
     assert np.mean([len(set(g) & set(w)) / 10 for g, w in zip(got, want, strict=True)]) >= 0.9
+
+
+def test_cold_start_maps_fit_in_the_background_are_the_foreground_ones(engine) -> None:  # type: ignore[no-untyped-def]
+    from models.overlay import OverlayBase
+
+    now, later = OverlayBase.of(engine), OverlayBase.of(engine, background=True)
+    assert later.n_products == now.n_products and later.n_creators == now.n_creators
+    for side in ("creator", "product"):  # .cold waits for the fit
+        expected = getattr(now.cold, f"{side}_factors")(engine.tables)
+        np.testing.assert_array_equal(getattr(later.cold, f"{side}_factors")(engine.tables), expected)
