@@ -138,6 +138,9 @@ class MarketSnapshots:
         started = time.perf_counter()
         revision = self.store.current_revision()
         instance = self.store.instance()
+        if instance is None:  # a store that cannot say who it is: nothing cached can be trusted for it
+            market = read_store_market(self.store, promotions_since)
+            return MarketRead(market, revision, "store", 0, time.perf_counter() - started)
         snapshot = self.newest(instance, revision, promotions_since)
         if snapshot is None:
             market = read_store_market(self.store, promotions_since)

@@ -198,14 +198,13 @@ class Store:
         value = conn.execute(sa.select(REVISIONS.c.value).where(REVISIONS.c.name == "data")).scalar_one()
         return int(value)
 
-    def instance(self) -> int:
-        """A number drawn once when this store's schema was created: a store recreated at the same path (its
-        revisions counting from 0 again) has another, so nothing cached from the old one is taken for it."""
+    def instance(self) -> int | None:
+        """A number drawn once when this store's schema was created (:meth:`create_schema`): a store recreated at
+        the same path (its revisions counting from 0 again) has another, so nothing cached from the old one is taken
+        for it. None for a store whose schema this code never created or upgraded."""
         with self.engine.connect() as conn:
             value = conn.execute(sa.select(REVISIONS.c.value).where(REVISIONS.c.name == INSTANCE)).scalar()
-        if value is None:
-            raise RuntimeError("the store has no instance number: open it with Store.from_settings / create_schema")
-        return int(value)
+        return None if value is None else int(value)
 
     def current_revision(self) -> int:
         with self.engine.connect() as conn:

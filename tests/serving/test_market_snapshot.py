@@ -157,3 +157,17 @@ def test_the_matcher_from_a_snapshot_ranks_as_the_one_from_the_store(env) -> Non
         a = [(r.creator_id, round(r.score, 9)) for r in from_snapshot.recommend_creators(product, 20)]
         b = [(r.creator_id, round(r.score, 9)) for r in from_store.recommend_creators(product, 20)]
         assert a == b and a
+
+
+def test_a_store_without_an_instance_number_is_read_in_full_and_nothing_is_written(env, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from recsys.core.schema import REVISIONS
+    from recsys.core.store import INSTANCE
+    from serving.market_snapshot import MarketSnapshots
+
+    store = _store(env)
+    with store.transaction() as conn:  # as a store this code never created or upgraded
+        conn.execute(sa.delete(REVISIONS).where(REVISIONS.c.name == INSTANCE))
+    read = MarketSnapshots(tmp_path / "market", store).read(SINCE)
+    assert (read.source, read.written) == ("store", None) and not (tmp_path / "market").exists()
+    store.create_schema()  # opening it as the service does draws one
+    assert store.instance() is not None
