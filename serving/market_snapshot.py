@@ -30,6 +30,7 @@ appear whole (written under a temporary name, then renamed); the two newest are 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import math
@@ -146,8 +147,13 @@ class MarketSnapshots:
             market = read_store_market(self.store, promotions_since)
             written = self._write(market, revision, instance, promotions_since)
             return MarketRead(market, revision, "store", 0, time.perf_counter() - started, written)
-        market = _load(snapshot)
-        delta = self._merge_delta(market, snapshot.revision)
+        try:
+            market = _load(snapshot)
+            delta = self._merge_delta(market, snapshot.revision)
+        except (OSError, ValueError, KeyError, TypeError, pa.ArrowException) as exc:  # a damaged or unreadable copy
+            log.warning("market snapshot %s could not be read (%s); reading the store in full", snapshot.path.name, exc)
+            shutil.rmtree(snapshot.path, ignore_errors=True)  # so the full read below writes a sound one
+            delta = None
         if delta is None:  # the store does not hold what the snapshot plus its rows since say: read it all
             log.warning("market snapshot %s does not match the store; reading the store in full", snapshot.path.name)
             market = read_store_market(self.store, promotions_since)
@@ -234,10 +240,13 @@ class MarketSnapshots:
                 shutil.rmtree(tmp, ignore_errors=True)
                 return None
             _fsync(self.directory)
-        except OSError as exc:
+        except (OSError, ValueError, TypeError, pa.ArrowException) as exc:  # a cache: never fails the worker's start
             log.warning("could not write the market snapshot at revision %d (%s); serving goes on", revision, exc)
+            if "tmp" in locals():
+                shutil.rmtree(tmp, ignore_errors=True)
             return None
-        self._prune()
+        with contextlib.suppress(OSError):  # another worker may be pruning at the same time
+            self._prune()
         log.info("market snapshot written at store revision %d: %s", revision, target)
         return target
 

@@ -171,3 +171,17 @@ def test_a_store_without_an_instance_number_is_read_in_full_and_nothing_is_writt
     assert (read.source, read.written) == ("store", None) and not (tmp_path / "market").exists()
     store.create_schema()  # opening it as the service does draws one
     assert store.instance() is not None
+
+
+def test_a_damaged_snapshot_is_never_served_the_store_is_read_in_full(env, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from serving.market_snapshot import MarketSnapshots, read_store_market
+
+    store = _store(env)
+    snapshots = MarketSnapshots(tmp_path / "market", store)
+    made = snapshots.read(SINCE).written
+    assert made is not None
+    (made / "plans.arrow").write_bytes(b"not arrow")  # truncated or overwritten by hand
+    read = snapshots.read(SINCE)
+    assert read.source == "store" and read.written is not None  # the damaged copy replaced by a sound one
+    _assert_same(read.market, read_store_market(store, SINCE))
+    assert snapshots.read(SINCE).source == "snapshot"
