@@ -144,9 +144,7 @@ class MarketSnapshots:
             return MarketRead(market, revision, "store", 0, time.perf_counter() - started)
         snapshot = self.newest(instance, revision, promotions_since)
         if snapshot is None:
-            market = read_store_market(self.store, promotions_since)
-            written = self._write(market, revision, instance, promotions_since)
-            return MarketRead(market, revision, "store", 0, time.perf_counter() - started, written)
+            return self._read_in_full(revision, instance, promotions_since, started)
         try:
             market = _load(snapshot)
             delta = self._merge_delta(market, snapshot.revision)
@@ -156,15 +154,19 @@ class MarketSnapshots:
             delta = None
         if delta is None:  # the store does not hold what the snapshot plus its rows since say: read it all
             log.warning("market snapshot %s does not match the store; reading the store in full", snapshot.path.name)
-            market = read_store_market(self.store, promotions_since)
-            written = self._write(market, revision, instance, promotions_since)
-            return MarketRead(market, revision, "store", 0, time.perf_counter() - started, written)
+            return self._read_in_full(revision, instance, promotions_since, started)
         market.promotions = market.promotions[market.promotions["started_at"] >= pd.Timestamp(promotions_since)]
         market.promotions = market.promotions.reset_index(drop=True)
         written = None
         if delta > self.rewrite_share * max(sum(snapshot.rows.values()), 1):
             written = self._write(market, revision, instance, promotions_since)
         return MarketRead(market, revision, "snapshot", delta, time.perf_counter() - started, written)
+
+    def _read_in_full(self, revision: int, instance: int, promotions_since: datetime, started: float) -> MarketRead:
+        """The store read in full, written as the snapshot at ``revision``."""
+        market = read_store_market(self.store, promotions_since)
+        written = self._write(market, revision, instance, promotions_since)
+        return MarketRead(market, revision, "store", 0, time.perf_counter() - started, written)
 
     def newest(self, instance: int, revision: int, promotions_since: datetime) -> SnapshotInfo | None:
         """The newest usable snapshot (see the module docstring), or None."""
@@ -294,12 +296,10 @@ def promotion_rows(
 
 
 def _columns_match(info: SnapshotInfo) -> bool:
-    """The snapshot has every schema column the store's tables have now (a migration adds columns)."""
-    return all(
-        set(TABLES[name].column_names) <= set(info.columns.get(name, ()))
-        for name in SERVING_TABLES
-        if name in info.columns
-    ) and all(name in info.columns for name in (*SERVING_TABLES, "promotions"))
+    """The snapshot has every table, and every schema column the store's tables have now (a migration adds columns)."""
+    return "promotions" in info.columns and all(
+        set(TABLES[name].column_names) <= set(info.columns.get(name, ())) for name in SERVING_TABLES
+    )
 
 
 def _encode(frame: pd.DataFrame) -> tuple[pa.Table, list[str]]:
