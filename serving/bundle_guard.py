@@ -3,12 +3,14 @@
 The service loads every bundle from a verified snapshot (``models.bundle_snapshot``: copied and verified in one pass
 under ``<artifacts>/.serving/``, once per bundle, shared by every worker), so changing or truncating the artifacts
 after a load reaches no worker. Every load holds its snapshot; this guard releases the hold once the bundle is no
-longer served (after a swap; at shutdown) — the last release deletes the folder — sweeps the snapshots no live
-process holds at start, checks on every background tick that the served snapshot itself is intact (a truncated
-memory-mapped file would be a SIGBUS on the next page read), and keeps the reason ``/readyz`` reports while
-something is wrong: the served snapshot damaged, or the live bundle (the one another worker switched to) refused
-here. The last good bundle keeps serving meanwhile. A fatal signal still possible (a snapshot truncated by hand)
-prints a traceback to the worker's log (``faulthandler``), so a worker never dies silently.
+longer served (after a swap; at shutdown) — the last release deletes the folder, except the current bundle's
+copy at shutdown with ``serving.keep_snapshot`` (the next start maps it rather than copying the bundle again) —
+sweeps the snapshots no live process holds at start (but that copy), checks on every background tick that the
+served snapshot itself is intact (a truncated memory-mapped file would be a SIGBUS on the next page read), and
+keeps the reason ``/readyz`` reports while something is wrong: the served snapshot damaged, or the live bundle (the
+one another worker switched to) refused here. The last good bundle keeps serving meanwhile. A fatal signal still
+possible (a snapshot truncated by hand) prints a traceback to the worker's log (``faulthandler``), so a worker never
+dies silently.
 """
 
 from __future__ import annotations
@@ -35,8 +37,9 @@ log = logging.getLogger("recsys.serving")
 class BundleGuard:
     """Per worker: the served snapshot, its cleanup, and the bundle problem ``/readyz`` reports (None: none)."""
 
-    def __init__(self, artifacts_dir: Path) -> None:
+    def __init__(self, artifacts_dir: Path, keep_current: bool = False) -> None:
         self.artifacts_dir = artifacts_dir
+        self.keep_current = keep_current  # serving.keep_snapshot: the current bundle's copy outlives its holders
         self.problem: str | None = None
         self._served: tuple[Path, dict[str, int]] | None = None  # the snapshot and its files' sizes, set at once
 
@@ -45,7 +48,7 @@ class BundleGuard:
         if not faulthandler.is_enabled():
             faulthandler.enable(file=sys.stderr, all_threads=True)
         try:
-            for folder in sweep_stale_snapshots(self.artifacts_dir):
+            for folder in sweep_stale_snapshots(self.artifacts_dir, self._current()):
                 log.info("removed the bundle snapshot %s: no running worker serves it", folder.name)
         except OSError as exc:
             log.warning("could not sweep old bundle snapshots: %s", exc)
@@ -94,14 +97,31 @@ class BundleGuard:
             self.problem = _short(f"{damage}; POST /v1/admin/reload")
 
     def close(self) -> None:
-        """At shutdown: the served snapshot is released (removed when no other worker serves it)."""
+        """At shutdown: the served snapshot is released (removed when no other worker serves it), but kept for the
+        next start when it is an intact copy of the current bundle and ``keep_current`` is on."""
         served, self._served = self._served, None
         if served is not None:
-            self._remove(served[0])
+            self._remove(served[0], keep=self._is_current_copy(served[0]))
 
-    def _remove(self, folder: Path) -> None:
+    def _current(self) -> Path | None:
+        """The current bundle's folder when its copy is to be kept (None: keep nothing, or no current bundle)."""
+        if not self.keep_current:
+            return None
         try:
-            remove_snapshot(folder)
+            return current_bundle_dir(self.artifacts_dir)
+        except BundleError:
+            return None
+
+    def _is_current_copy(self, folder: Path) -> bool:
+        current = self._current()
+        try:
+            return current is not None and is_copy_of(folder, current)
+        except (SnapshotError, OSError):
+            return False
+
+    def _remove(self, folder: Path, keep: bool = False) -> None:
+        try:
+            remove_snapshot(folder, keep=keep)
         except Exception as exc:  # a cleanup failure must never fail a swap
             log.warning("could not release the bundle snapshot %s: %s", folder, exc)
 

@@ -26,6 +26,7 @@ import sqlalchemy as sa
 
 from models.bundle import BundleError
 from recsys.core.config import Settings
+from recsys.core.gc_pause import paused_gc
 from recsys.core.schema import REVISIONS
 from recsys.core.store import Store, now_utc
 from serving.auth import KeyRing
@@ -98,7 +99,8 @@ class Service:
         self.metrics = metrics
         self.keys = KeyRing(store)
         self.entities = LiveEntities(settings, store)  # creators, products, merchants written after training
-        self.guard = BundleGuard(settings.artifacts_dir)  # the served snapshot; the bundle problem /readyz reports
+        # the served snapshot; the bundle problem /readyz reports
+        self.guard = BundleGuard(settings.artifacts_dir, settings.serving.keep_snapshot)
         self.check_interval = check_interval
         self.not_ready_reason: str | None = "the service is starting"
         self._state: MatcherState | None = None
@@ -260,15 +262,16 @@ class Service:
         revision = self.store.current_revision()
         if revision <= base.revision:
             return base
-        live = self._with_entities(base, entities or self.entities)
-        if live is not None:
-            return live
-        changed = self.store.read_table("plans", since_revision=base.revision)
-        arrived = self.store.read_table("promotions", since_revision=base.revision)
-        state = with_plans(base, changed, revision, self.settings, now_utc())
-        state = with_promotions(state, arrived, self.settings, now_utc())
-        accepted = collaborations_frame(self.store, since_revision=base.revision)
-        return with_promotions(state, accepted, self.settings, now_utc())
+        with paused_gc():  # a state is built, not garbage: see recsys.core.gc_pause
+            live = self._with_entities(base, entities or self.entities)
+            if live is not None:
+                return live
+            changed = self.store.read_table("plans", since_revision=base.revision)
+            arrived = self.store.read_table("promotions", since_revision=base.revision)
+            state = with_plans(base, changed, revision, self.settings, now_utc())
+            state = with_promotions(state, arrived, self.settings, now_utc())
+            accepted = collaborations_frame(self.store, since_revision=base.revision)
+            return with_promotions(state, accepted, self.settings, now_utc())
 
     def _with_entities(self, base: MatcherState, entities: LiveEntities) -> MatcherState | None:
         """The state with the creators, products and merchants written since ``base`` (None when there are none,
@@ -296,13 +299,15 @@ class Service:
 
     def _open_bundle(self) -> MatcherState:
         """The live bundle, loaded from a fresh verified snapshot, with the store's state; the snapshot is removed
-        when the state cannot be built."""
-        bundle = load_serving_bundle(self.settings, snapshot=self.settings.serving.snapshot_bundle)
-        try:
-            return self.entities.open(bundle)
-        except BaseException:
-            self.guard.discard(bundle)
-            raise
+        when the state cannot be built. The cyclic collector is paused meanwhile (recsys.core.gc_pause: a third of a
+        1M-product start went to collections that found nothing); the swap collects and freezes the result."""
+        with paused_gc():
+            bundle = load_serving_bundle(self.settings, snapshot=self.settings.serving.snapshot_bundle)
+            try:
+                return self.entities.open(bundle)
+            except BaseException:
+                self.guard.discard(bundle)
+                raise
 
     def refresh_soon(self) -> None:
         """Check the store at once (in the background) rather than at the next interval: after an entity write."""

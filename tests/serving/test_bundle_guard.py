@@ -188,23 +188,73 @@ def test_two_workers_share_a_snapshot_and_a_reload_removes_the_old_one(fresh_env
         assert _snapshots(env) == [new]  # its last holder let it go
         assert _pool(one, env) == 200 and _pool(two, env) == 200
         assert one.get("/readyz").status_code == 200 and two.get("/readyz").status_code == 200
-    assert _snapshots(env) == []
+    assert _snapshots(env) == [new]  # the current bundle's copy is kept for the next start (serving.keep_snapshot)
 
 
-def test_unheld_snapshots_are_swept_at_start(fresh_env) -> None:  # type: ignore[no-untyped-def]
+def _orphan(env) -> Path:  # type: ignore[no-untyped-def]
+    """A snapshot of the current bundle whose process was killed: the kernel dropped its hold with the descriptor."""
     from models.bundle import current_bundle_dir, load_bundle
     from models.bundle_snapshot import HOLD, _holds, _holds_lock
 
-    artifacts = fresh_env.settings.artifacts_dir
+    artifacts = env.settings.artifacts_dir
     orphan = load_bundle(current_bundle_dir(artifacts), snapshot_into=artifacts).path
-    with _holds_lock:  # as if its process had been killed: the kernel drops the lock with the descriptor
+    with _holds_lock:
         for fd in _holds.pop(orphan):
             os.close(fd)
     assert (orphan / HOLD).exists()
+    return orphan
+
+
+def _without_keeping(env):  # type: ignore[no-untyped-def]
+    serving = env.settings.serving.model_copy(update={"keep_snapshot": False})
+    return env.settings.model_copy(update={"serving": serving})
+
+
+def test_unheld_snapshots_are_swept_at_start(fresh_env) -> None:  # type: ignore[no-untyped-def]
     from serving.app import create_app
 
-    with TestClient(create_app(fresh_env.settings)) as client:
+    orphan = _orphan(fresh_env)
+    recorded = (orphan / ".verified.json").stat().st_mtime_ns
+    with TestClient(create_app(_without_keeping(fresh_env))) as client:
         assert client.get("/readyz").status_code == 200
         [served] = _snapshots(fresh_env)
-        assert served.name.endswith(".1")  # the orphan went, then a fresh copy was made
+        assert (served / ".verified.json").stat().st_mtime_ns != recorded  # the orphan went, a fresh copy was made
     assert _snapshots(fresh_env) == []
+
+
+def test_the_current_bundles_copy_is_kept_for_the_next_start_and_swept_once_another_is_current(fresh_env) -> None:  # type: ignore[no-untyped-def]
+    from serving.app import create_app
+
+    env = fresh_env
+    orphan = _orphan(env)
+    recorded = (orphan / ".verified.json").stat().st_mtime_ns
+    with TestClient(create_app(env.settings)) as client:
+        assert client.get("/readyz").status_code == 200 and _pool(client, env) == 200
+        assert _snapshots(env) == [orphan]  # reused as it is: not copied again
+    assert _snapshots(env) == [orphan] and (orphan / ".verified.json").stat().st_mtime_ns == recorded
+    with TestClient(create_app(env.settings)) as client:  # a restart maps the kept copy
+        assert _snapshots(env) == [orphan] and _pool(client, env) == 200
+    twin = _twin(env)
+    with TestClient(create_app(env.settings)) as client:
+        [served] = _snapshots(env)
+        assert served.name.startswith(f"{twin}.") and not orphan.exists()  # no longer current: swept
+        assert _pool(client, env) == 200
+    assert _snapshots(env) == [served]
+
+
+def test_a_kept_copy_changed_while_no_worker_ran_is_not_served(fresh_env) -> None:  # type: ignore[no-untyped-def]
+    from models.bundle import current_bundle_dir
+    from serving.app import create_app
+
+    env = fresh_env
+    orphan = _orphan(env)
+    victim = _largest_array(orphan)
+    rel = victim.relative_to(orphan)
+    whole = (current_bundle_dir(env.settings.artifacts_dir) / rel).stat().st_size
+    os.chmod(victim, 0o644)
+    with victim.open("r+b") as handle:  # truncated while no worker held it
+        handle.truncate(whole // 2)
+    with TestClient(create_app(env.settings)) as client:
+        assert client.get("/readyz").status_code == 200 and _pool(client, env) == 200
+        [served] = _snapshots(env)  # the damaged copy was swept and a fresh one made (same name: generation 1)
+        assert (served / rel).stat().st_size == whole
