@@ -31,6 +31,7 @@ appear whole (written under a temporary name, then renamed); the two newest are 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import logging
 import math
@@ -51,6 +52,7 @@ import pyarrow.feather as feather
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from recsys.core.content_keys import name_content
 from recsys.core.schema import CAPACITY_COLUMNS, REVISION_COLUMN, SA_TABLES, TABLES, Marketplace
 from recsys.core.store import Store, records_to_frame
 
@@ -147,14 +149,16 @@ class MarketSnapshots:
             return self._read_in_full(revision, instance, promotions_since, started)
         try:
             market = _load(snapshot)
-            delta = self._merge_delta(market, snapshot.revision)
+            merged = self._merge_delta(market, snapshot.revision)
         except (OSError, ValueError, KeyError, TypeError, pa.ArrowException) as exc:  # a damaged or unreadable copy
             log.warning("market snapshot %s could not be read (%s); reading the store in full", snapshot.path.name, exc)
             shutil.rmtree(snapshot.path, ignore_errors=True)  # so the full read below writes a sound one
-            delta = None
-        if delta is None:  # the store does not hold what the snapshot plus its rows since say: read it all
+            merged = None
+        if merged is None:  # the store does not hold what the snapshot plus its rows since say: read it all
             log.warning("market snapshot %s does not match the store; reading the store in full", snapshot.path.name)
             return self._read_in_full(revision, instance, promotions_since, started)
+        delta, plans_changed = merged
+        name_content(market.plans, f"{snapshot.path.name}:{plans_changed}")
         market.promotions = market.promotions[market.promotions["started_at"] >= pd.Timestamp(promotions_since)]
         market.promotions = market.promotions.reset_index(drop=True)
         written = None
@@ -166,6 +170,8 @@ class MarketSnapshots:
         """The store read in full, written as the snapshot at ``revision``."""
         market = read_store_market(self.store, promotions_since)
         written = self._write(market, revision, instance, promotions_since)
+        if written is not None:  # the plans are the ones this snapshot holds (another worker's may hold others)
+            name_content(market.plans, f"{written.name}:")
         return MarketRead(market, revision, "store", 0, time.perf_counter() - started, written)
 
     def newest(self, instance: int, revision: int, promotions_since: datetime) -> SnapshotInfo | None:
@@ -186,16 +192,20 @@ class MarketSnapshots:
         found = (SnapshotInfo.read(p) for p in self.directory.iterdir() if p.is_dir() and not p.name.startswith("."))
         return [info for info in found if info is not None]
 
-    def _merge_delta(self, market: Marketplace, since_revision: int) -> int | None:
-        """Put the rows written after ``since_revision`` in place in ``market``'s tables; returns how many, or None
-        when a table then has another number of rows than the store's (rows are never deleted: a store restored
-        from a backup and written since, or one changed by hand, is not the one the snapshot was taken of)."""
+    def _merge_delta(self, market: Marketplace, since_revision: int) -> tuple[int, str] | None:
+        """Put the rows written after ``since_revision`` in place in ``market``'s tables; returns how many, and a
+        digest of the plan rows among them ("" when none), or None when a table then has another number of rows than
+        the store's (rows are never deleted: a store restored from a backup and written since, or one changed by
+        hand, is not the one the snapshot was taken of)."""
         count = 0
+        plans_changed = ""
         with self.store.engine.connect() as conn, conn.begin():
             for name in SERVING_TABLES:
                 changed = self.store.read_table(
                     name, conn, since_revision=since_revision, extras=CAPACITY_COLUMNS.get(name, ())
                 )
+                if name == "plans" and len(changed):
+                    plans_changed = frame_digest(changed)
                 setattr(market, name, upsert_frame(getattr(market, name), changed, TABLES[name].key))
                 count += len(changed)
                 rows = conn.execute(sa.select(sa.func.count()).select_from(SA_TABLES[name])).scalar_one()
@@ -204,7 +214,7 @@ class MarketSnapshots:
             changed = promotion_rows(self.store, conn, since_revision=since_revision)
             market.promotions = upsert_frame(market.promotions, changed, _PROMOTION_KEY)
             count += len(changed)
-        return count
+        return count, plans_changed
 
     def _write(self, market: Marketplace, revision: int, instance: int, promotions_since: datetime) -> Path | None:
         """Write ``market`` as the snapshot at ``revision`` (None when one is there already or it cannot be
@@ -259,6 +269,13 @@ class MarketSnapshots:
         for stale in self.directory.glob(".tmp-*"):  # left by a process that died mid-write
             if time.time() - stale.stat().st_mtime > 3600:
                 shutil.rmtree(stale, ignore_errors=True)
+
+
+def frame_digest(frame: pd.DataFrame) -> str:
+    """A digest of a frame's columns and values (lists and times included), equal for equal frames."""
+    split = frame.to_dict("split")
+    text = orjson.dumps([split["columns"], split["data"]], default=str, option=orjson.OPT_SERIALIZE_NUMPY)
+    return hashlib.blake2b(text, digest_size=16).hexdigest()
 
 
 def upsert_frame(frame: pd.DataFrame, changed: pd.DataFrame, key: str) -> pd.DataFrame:

@@ -120,7 +120,7 @@ def open_matcher_state(
     if len(accepted):
         market.promotions = pd.concat([market.promotions, accepted], ignore_index=True)
     return MatcherState(
-        assemble_matcher(bundle.engine, market, settings, now, settings.artifacts_dir / MARKET_DIR / "exposure"),
+        assemble_matcher(bundle.engine, market, settings, now, settings.artifacts_dir / MARKET_DIR),
         bundle,
         revision,
         merchant_ids=frozenset(market.merchants["merchant_id"].astype(str)),

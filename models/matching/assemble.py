@@ -23,10 +23,11 @@ def assemble_matcher(
     """A matcher over ``engine`` with ``market``'s catalogue, plan rules and market state as of ``now``, rows aligned
     with the engine's id maps (entities the market no longer has are never recommended). With
     ``matching.allocation`` on, the global allocation is solved here, so its prices follow every refresh.
-    ``cache``: a folder where exposure counts are kept for the next assembly of the same bundle and catalogue."""
+    ``cache``: a folder where exposure counts (``exposure/``) and parsed plans (``plans/``) are kept for the next
+    assembly of the same bundle and catalogue."""
     tables = engine.tables
     catalog = Catalog.build(market, tables.creators, tables.products)
-    book = aligned_planbook(market, tables, settings.rules, now)
+    book = aligned_planbook(market, tables, settings.rules, now, cache / "plans" if cache is not None else None)
     state = MarketState.build(market, tables, settings.matching, now)
     if settings.matching.allocation:
         prices = CapacityPrices.solve(engine, book, state, settings.matching)
@@ -35,7 +36,9 @@ def assemble_matcher(
     m = settings.matching
     products = np.flatnonzero(book.admitted_products) if book is not None else np.arange(len(tables.products))
     exposure = (
-        list_exposure(engine.retriever, products, m.exposure_depth, m.exposure_sample, cache)
+        list_exposure(
+            engine.retriever, products, m.exposure_depth, m.exposure_sample, cache / "exposure" if cache else None
+        )
         if m.exposure_decay > 0
         else np.zeros(len(tables.creators))
     )

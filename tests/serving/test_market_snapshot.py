@@ -185,3 +185,24 @@ def test_a_damaged_snapshot_is_never_served_the_store_is_read_in_full(env, tmp_p
     assert read.source == "store" and read.written is not None  # the damaged copy replaced by a sound one
     _assert_same(read.market, read_store_market(store, SINCE))
     assert snapshots.read(SINCE).source == "snapshot"
+
+
+def test_the_plans_read_are_named_by_their_content(env, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Equal keys for equal plans (a full read that wrote the snapshot, the snapshot with nothing since), another key
+    once a plan was written since, none for a full read that did not write the snapshot (models/matching/rulebook.py
+    keeps parsed plans under it)."""
+    from recsys.core.content_keys import content_key
+    from serving.market_snapshot import MarketSnapshots, read_store_market
+
+    store = _store(env)
+    snapshots = MarketSnapshots(tmp_path / "market", store)
+    first = snapshots.read(SINCE)
+    assert first.written is not None and content_key(first.market.plans) == f"{first.written.name}:"
+    same = snapshots.read(SINCE)
+    assert same.source == "snapshot" and content_key(same.market.plans) == content_key(first.market.plans)
+    _changes(store)
+    edited = snapshots.read(SINCE)
+    key = content_key(edited.market.plans)
+    assert key is not None and key.startswith(f"{first.written.name}:") and key != content_key(first.market.plans)
+    assert content_key(snapshots.read(SINCE).market.plans) == key
+    assert content_key(read_store_market(store, SINCE).plans) is None

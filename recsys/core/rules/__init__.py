@@ -13,6 +13,7 @@
 The rule tables (defaults, precedence, reason codes) are in ``docs/rules.md``.
 """
 
+from recsys.core.rules._plan_arrays import PlanArrays
 from recsys.core.rules.commission import (
     blend_fit_and_earnings,
     effective_rate,
@@ -73,6 +74,7 @@ __all__ = [
     "MerchantProfile",
     "OrderSettlement",
     "PairResolution",
+    "PlanArrays",
     "PlanBook",
     "PlanResolution",
     "PlanTerms",

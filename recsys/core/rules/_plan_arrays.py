@@ -7,8 +7,11 @@ the changed rows.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+import os
+import threading
+from dataclasses import dataclass, field, fields, replace
 from itertools import chain
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -49,11 +52,37 @@ class PlanArrays:
     category_code: np.ndarray  # int64 code in the creators' category vocabulary, -1 = no creator has it
     region_plan: np.ndarray  # int64
     region_code: np.ndarray  # int64 code in the creators' region vocabulary, -1 = no creator is there
-    row_of: dict[str, int]  # plan_id -> plan row
+    _row_of: dict[str, int] | None = field(default=None, repr=False)  # plan_id -> plan row (see row_of)
 
     @property
     def n_plans(self) -> int:
         return len(self.plan_ids)
+
+    @property
+    def row_of(self) -> dict[str, int]:
+        """plan_id -> plan row; arrays read back from a file build it on first use (1 s at 1.2M plans: the first
+        plan refresh pays it, in the background, not the worker's start)."""
+        if self._row_of is None:
+            self._row_of = dict(zip(self.plan_ids.tolist(), range(self.n_plans), strict=True))
+        return self._row_of
+
+    def save(self, path: Path) -> None:
+        """Every array in one uncompressed ``.npz`` (no pickle: plan ids as fixed-width text), written aside and
+        renamed into place."""
+        arrays = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "_row_of"}
+        arrays["plan_ids"] = np.asarray(self.plan_ids.tolist(), dtype=np.str_)
+        tmp = path.with_name(f".tmp-{os.getpid()}-{threading.get_ident()}-{path.name}")
+        with tmp.open("wb") as handle:
+            np.savez(handle, allow_pickle=False, **arrays)
+        os.replace(tmp, path)
+
+    @classmethod
+    def load(cls, path: Path) -> PlanArrays:
+        """Arrays saved by :meth:`save` (raises OSError / ValueError / KeyError when the file is not one)."""
+        with np.load(path, allow_pickle=False) as data:
+            arrays = {f.name: data[f.name] for f in fields(cls) if f.name != "_row_of"}
+        arrays["plan_ids"] = arrays["plan_ids"].astype(object)
+        return cls(**arrays)
 
 
 def _numeric(frame: pd.DataFrame, field: str, default: float | None) -> np.ndarray:
@@ -170,7 +199,7 @@ def parse_plans(
         category_code=category_vocab.get_indexer(categories).astype(np.int64),
         region_plan=region_plan,
         region_code=region_vocab.get_indexer(regions).astype(np.int64),
-        row_of=row_of,
+        _row_of=row_of,
     )
 
 
@@ -256,4 +285,4 @@ def merge_plans(current: PlanArrays, changed: PlanArrays) -> PlanArrays:
             merged[name] = np.concatenate([getattr(current, name)[keep], getattr(changed, name)])[order]
     row_of = dict(current.row_of)
     row_of.update(zip(changed.plan_ids[new].tolist(), rows[new].tolist(), strict=True))
-    return replace(current, **merged, row_of=row_of)
+    return replace(current, **merged, _row_of=row_of)

@@ -65,14 +65,17 @@ class PlanBook:
     @classmethod
     def build(
         cls,
-        plans: pd.DataFrame,
+        plans: pd.DataFrame | None,
         products: pd.DataFrame,
         merchants: pd.DataFrame,
         creators: pd.DataFrame,
         now: datetime | pd.Timestamp,
         settings: RulesSettings,
+        parsed: PlanArrays | None = None,
     ) -> PlanBook:
-        """Parse the four frames (schema columns) and index them for ``now``."""
+        """Parse the four frames (schema columns) and index them for ``now``. ``parsed``: the plans already parsed
+        against these products and creators (:attr:`plan_arrays` of a book built from the same frames; ``plans`` is
+        then not read)."""
         book = cls()
         book.settings = settings
         book.creator_ids = id_index(creators, "creator_id", "creators")
@@ -107,7 +110,11 @@ class PlanBook:
             np.int64
         )
         book._merchants = merchants
-        book._plans = parse_plans(plans, book.product_ids, book.creator_ids, book._category_vocab, book._region_vocab)
+        if parsed is None:
+            if plans is None:
+                raise ValueError("PlanBook.build needs the plans frame or the plans parsed")
+            parsed = parse_plans(plans, book.product_ids, book.creator_ids, book._category_vocab, book._region_vocab)
+        book._plans = parsed
         book._reindex()
         book._apply_now(now)
         return book
@@ -175,6 +182,11 @@ class PlanBook:
         self._restricted_public = _pairs.RestrictedPlans.gather(self, np.flatnonzero(public_ok & restricted))
 
     # --- queries --------------------------------------------------------------------------------------------
+
+    @property
+    def plan_arrays(self) -> PlanArrays:
+        """The parsed plans (what :meth:`build` takes as ``parsed`` for the same frames)."""
+        return self._plans
 
     @property
     def n_plans(self) -> int:
