@@ -19,7 +19,9 @@ builds everything from the store as usual.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Literal
 
 import numpy as np
@@ -113,14 +115,27 @@ def product_content(tables: FeatureTables) -> np.ndarray:
     return np.hstack([a["product_target"], one_hot, a["product_log_price"][:, None], *emb]).astype(np.float64)
 
 
-def _fit_map(content: np.ndarray, factors: np.ndarray, known: np.ndarray) -> Ridge | None:
+@dataclass(frozen=True)
+class LinearMap:
+    """A fitted ridge as its weights: ``content @ coef.T + intercept`` is the ridge's prediction."""
+
+    coef: np.ndarray  # (k, d) float64
+    intercept: np.ndarray  # (k,) float64
+
+    def predict(self, content: np.ndarray) -> np.ndarray:
+        return np.asarray(content @ self.coef.T + self.intercept)
+
+
+def _fit_map(content: np.ndarray, factors: np.ndarray, known: np.ndarray) -> LinearMap | None:
     """``features.collaborative._map_content``'s ridge (alpha 1, known rows); None where it leaves zeros."""
     if factors.shape[1] == 0 or known.sum() < 10:
         return None
-    return Ridge(alpha=1.0).fit(np.nan_to_num(content[known], nan=0.0), factors[known])
+    ridge = Ridge(alpha=1.0).fit(np.nan_to_num(content[known], nan=0.0), factors[known])
+    coef = np.asarray(ridge.coef_, dtype=np.float64).reshape(factors.shape[1], content.shape[1])
+    return LinearMap(coef, np.broadcast_to(np.asarray(ridge.intercept_, np.float64), (factors.shape[1],)).copy())
 
 
-def _predict(model: Ridge | None, content: np.ndarray, k: int) -> np.ndarray:
+def _predict(model: LinearMap | None, content: np.ndarray, k: int) -> np.ndarray:
     if model is None or len(content) == 0:
         return np.zeros((len(content), k), np.float32)
     return np.asarray(model.predict(np.nan_to_num(content, nan=0.0)), dtype=np.float32).reshape(len(content), k)
@@ -131,8 +146,8 @@ class ColdStart:
     """Content -> collaborative factor maps for entities without history, fit on a bundle's rows that had history
     (the same data and ridge as training, so a creator that was cold in training gets its stored factors back)."""
 
-    creator: Ridge | None
-    product: Ridge | None
+    creator: LinearMap | None
+    product: LinearMap | None
     k: int
 
     @classmethod
@@ -149,6 +164,29 @@ class ColdStart:
 
     def product_factors(self, tables: FeatureTables) -> np.ndarray:
         return _predict(self.product, product_content(tables), self.k)
+
+    def save(self, path: Path) -> None:
+        """The weights in one ``.npz`` (no pickle), written aside and renamed into place."""
+        arrays: dict[str, np.ndarray] = {"k": np.asarray(self.k)}
+        for side in ("creator", "product"):
+            fitted = getattr(self, side)
+            if fitted is not None:
+                arrays[f"{side}_coef"], arrays[f"{side}_intercept"] = fitted.coef, fitted.intercept
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".tmp-{os.getpid()}-{path.name}")
+        with tmp.open("wb") as handle:
+            np.savez(handle, allow_pickle=False, **arrays)
+        os.replace(tmp, path)
+
+    @classmethod
+    def load(cls, path: Path) -> ColdStart:
+        """Maps saved by :meth:`save` (raises OSError / ValueError / KeyError when the file is not one)."""
+        with np.load(path, allow_pickle=False) as data:
+            maps = {
+                side: LinearMap(data[f"{side}_coef"], data[f"{side}_intercept"]) if f"{side}_coef" in data else None
+                for side in ("creator", "product")
+            }
+            return cls(maps["creator"], maps["product"], int(data["k"]))
 
 
 # --- new rows -------------------------------------------------------------------------------------------------

@@ -15,10 +15,12 @@ later serves the bundle's rows for them until the next ``recsys train``.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from dataclasses import replace
 from datetime import datetime
 
+import orjson
 import pandas as pd
 import sqlalchemy as sa
 
@@ -28,6 +30,7 @@ from models.overlay import OverlayBase, overlay_engine
 from recsys.core.config import Settings
 from recsys.core.schema import SA_TABLES, TABLES, Marketplace
 from recsys.core.store import Store, now_utc, records_to_frame
+from serving.market_snapshot import MARKET_DIR
 from serving.state import (
     MatcherState,
     load_serving_bundle,
@@ -114,7 +117,9 @@ class LiveEntities:
         cold-start maps in the background, waited for by the first overlay)."""
         key = str(bundle.path)
         if key not in self._bases:
-            self._bases = {key: OverlayBase.of(bundle.engine, background=True)}  # one bundle is served at a time
+            digest = hashlib.blake2b(orjson.dumps([bundle.run_id, bundle.manifest.get("files")]), digest_size=16)
+            cache = self.settings.artifacts_dir / MARKET_DIR / "cold" / f"cold-{digest.hexdigest()}.npz"
+            self._bases = {key: OverlayBase.of(bundle.engine, background=True, cache=cache)}  # one bundle at a time
         return self._bases[key]
 
     def _overlaid(self, bundle: Bundle, part: Marketplace, revision: int, now: datetime) -> Bundle:

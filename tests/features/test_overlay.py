@@ -188,3 +188,21 @@ def test_cold_start_maps_fit_in_the_background_are_the_foreground_ones(engine) -
     for side in ("creator", "product"):  # .cold waits for the fit
         expected = getattr(now.cold, f"{side}_factors")(engine.tables)
         np.testing.assert_array_equal(getattr(later.cold, f"{side}_factors")(engine.tables), expected)
+
+
+def test_cold_start_maps_kept_in_a_file_are_the_fitted_ones(engine, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """A second base of the same bundle reads the maps the first one fitted and kept (no fit), with the same
+    predictions; an unreadable file is fitted again."""
+    from models.overlay import OverlayBase
+
+    cache = tmp_path / "cold" / "cold-x.npz"
+    first = OverlayBase.of(engine, cache=cache)
+    assert cache.is_file()
+    again = OverlayBase.of(engine, background=True, cache=cache)
+    assert again.fitting.done()  # read at once, no thread
+    for side in ("creator", "product"):
+        expected = getattr(first.cold, f"{side}_factors")(engine.tables)
+        np.testing.assert_array_equal(getattr(again.cold, f"{side}_factors")(engine.tables), expected)
+    cache.write_bytes(b"damaged")
+    refit = OverlayBase.of(engine, cache=cache)
+    np.testing.assert_array_equal(refit.cold.creator_factors(engine.tables), first.cold.creator_factors(engine.tables))
