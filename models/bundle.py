@@ -328,6 +328,8 @@ def _attach_compiled(engine: Engine, path: Path, manifest: dict[str, Any], cache
     for name, model in targets:
         text = models / f"{name}.txt"
         so_file = text.with_suffix(".so")
+        sha = str(manifest["files"].get(f"models/{name}.txt", ""))[:16]
+        model.paths_cache = cache / f"{name}.{sha}.paths.npz" if sha else None  # explanation paths, kept per model
         if is_snapshot(path) and manifest.get("compiled_cpu") != cpu_signature():
             model.compiled_ = _compiled_privately(text, so_file, cache, path / ".compiled")
         else:

@@ -16,7 +16,10 @@ for ``pred_contrib``.
 
 from __future__ import annotations
 
+import os
+import threading
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import lightgbm as lgb
@@ -49,6 +52,30 @@ class PathAttribution:
             bias=float(sum(_value(tree) for tree in trees)),
             n_features=int(dump["max_feature_idx"]) + 1,
         )
+
+    def save(self, path: Path) -> None:
+        """The arrays in one ``.npz`` (no pickle), written aside and renamed into place."""
+        tmp = path.with_name(f".tmp-{os.getpid()}-{threading.get_ident()}-{path.name}")
+        with tmp.open("wb") as handle:
+            np.savez(
+                handle,
+                allow_pickle=False,
+                leaf_offset=self.leaf_offset,
+                path_ptr=self.path_ptr,
+                path_feature=self.path_feature,
+                path_delta=self.path_delta,
+                scalars=np.array([self.bias, self.n_features], dtype=np.float64),
+            )
+        os.replace(tmp, path)
+
+    @classmethod
+    def load(cls, path: Path) -> PathAttribution:
+        """Arrays saved by :meth:`save` (raises OSError / ValueError / KeyError when the file is not one)."""
+        with np.load(path, allow_pickle=False) as data:
+            bias, n_features = data["scalars"].tolist()
+            return cls(
+                data["leaf_offset"], data["path_ptr"], data["path_feature"], data["path_delta"], bias, int(n_features)
+            )
 
     def contributions(self, leaves: np.ndarray) -> np.ndarray:
         """(n_rows, n_features + 1): per-feature contributions, last column the bias; rows sum to the raw score.

@@ -40,3 +40,27 @@ def test_a_model_without_splits_has_only_a_bias() -> None:
     contrib = PathAttribution.from_booster(booster).contributions(booster.predict(X[:5], pred_leaf=True))
     np.testing.assert_allclose(contrib[:, :-1], 0)
     np.testing.assert_allclose(contrib.sum(axis=1), booster.predict(X[:5], raw_score=True))
+
+
+def test_paths_kept_in_a_file_give_the_same_contributions(data: tuple[np.ndarray, np.ndarray], tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """What a serving load keeps next to the compiled models (models/bundle.py: paths_cache) reads back exactly: a
+    model told where they go writes them on first use, another copy of it reads them; a damaged file is rebuilt."""
+    from models.gbm.regressor import GBMRegressor
+
+    X, y = data
+    names = [f"f{i}" for i in range(X.shape[1])]
+    first = GBMRegressor(n_estimators=30, early_stopping_rounds=0).fit(X[:1500], y[:1500], names)
+    first.save(tmp_path / "gmv.txt")
+    cache = tmp_path / "gmv.paths.npz"
+    first.paths_cache = cache
+    expected = first.explain(X[1500:1700])
+    assert cache.is_file()
+    second = GBMRegressor.load(tmp_path / "gmv.txt")
+    second.paths_cache = cache
+    np.testing.assert_array_equal(second.explain(X[1500:1700]), expected)
+    np.testing.assert_allclose(expected.sum(axis=1), first.raw_scores(X[1500:1700]), rtol=1e-6, atol=1e-6)
+    cache.write_bytes(b"damaged")
+    third = GBMRegressor.load(tmp_path / "gmv.txt")
+    third.paths_cache = cache
+    np.testing.assert_array_equal(third.explain(X[1500:1700]), expected)
+    assert PathAttribution.load(cache).bias == third._paths.bias  # rebuilt and written again
