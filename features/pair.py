@@ -9,14 +9,18 @@ from __future__ import annotations
 import numpy as np
 
 from features.names import PAIR_FEATURES
+from recsys.core.pair_keys import PairKeys
 from recsys.core.vocab import find_sorted
 
 
-def _prev(arrays: dict[str, np.ndarray], c: np.ndarray, p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _prev(
+    arrays: dict[str, np.ndarray], c: np.ndarray, p: np.ndarray, lookup: PairKeys | None
+) -> tuple[np.ndarray, np.ndarray]:
     keys = arrays["pair_keys"]
-    n_products = len(arrays["product_category"])
-    wanted = c * n_products + p
-    pos, hit = find_sorted(keys, wanted)
+    if lookup is not None:
+        pos, hit = lookup.find(c, p)
+    else:
+        pos, hit = find_sorted(keys, c * len(arrays["product_category"]) + p)
     counts = np.where(hit, arrays["pair_counts"][pos] if len(keys) else 0, 0)
     gmv = np.where(hit, arrays["pair_gmv"][pos] if len(keys) else 0, 0)
     return np.log1p(counts), np.log1p(gmv)
@@ -29,9 +33,11 @@ def pair_features(
     p: np.ndarray,
     rate: np.ndarray | None = None,
     fmt: np.ndarray | None = None,
+    lookup: PairKeys | None = None,
 ) -> np.ndarray:
     """(n, len(pair_names)) float32. ``rate``: the commission rate each creator would get (default: the product's
-    best public rate); ``fmt``: the promotion format code (default: the creator's usual format)."""
+    best public rate); ``fmt``: the promotion format code (default: the creator's usual format); ``lookup``: the
+    pair keys' fast lookup (``FeatureTables.pair_lookup``; default: a plain search of ``arrays["pair_keys"]``)."""
     c = np.asarray(c, dtype=np.int64)
     p = np.asarray(p, dtype=np.int64)
     out = np.empty((len(c), len(pair_names)), dtype=np.float32)
@@ -43,7 +49,7 @@ def pair_features(
     if rate is None:
         rate = arrays["product_best_rate"][p]
     cat_rate = arrays["category_median_rate"][k]
-    prev_n, prev_gmv = _prev(arrays, c, p)
+    prev_n, prev_gmv = _prev(arrays, c, p, lookup)
     cf = np.einsum("ij,ij->i", arrays["cf_creator"][c], arrays["cf_product"][p])
     columns = {
         "x_overlap": (gender + age + tier) / 3.0,

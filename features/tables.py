@@ -29,8 +29,9 @@ from features.history_aggregates import (
 )
 from features.names import PAIR_FEATURES, embedding_pair_names
 from features.pair import pair_features
+from recsys.core.pair_keys import PairKeys
 from recsys.core.schema import PROMOTION_FORMATS, SHARE_GROUPS, Marketplace, audience_columns
-from recsys.core.vocab import Vocabulary, find_sorted
+from recsys.core.vocab import Vocabulary
 
 
 def load_npy(path: Path, mmap: bool = False) -> np.ndarray:
@@ -71,16 +72,19 @@ class FeatureTables:
         self, c_rows: np.ndarray, p_rows: np.ndarray, rate: np.ndarray | None = None, fmt: np.ndarray | None = None
     ) -> np.ndarray:
         """Pair block (n, len(pair_names)); ``rate``: commission per pair; ``fmt``: promotion format code per pair."""
-        return pair_features(self.arrays, self.pair_names, c_rows, p_rows, rate, fmt)
+        return pair_features(self.arrays, self.pair_names, c_rows, p_rows, rate, fmt, self.pair_lookup)
 
     def pair_orders(self, c_rows: np.ndarray, p_rows: np.ndarray) -> np.ndarray:
         """Orders of earlier collaborations of each (creator, product) pair (0 if none)."""
-        keys = self.arrays["pair_keys"]
-        wanted = np.asarray(c_rows, dtype=np.int64) * len(self.products) + np.asarray(p_rows, dtype=np.int64)
-        if len(keys) == 0:
-            return np.zeros(len(wanted))
-        pos, hit = find_sorted(keys, wanted)
+        if len(self.arrays["pair_keys"]) == 0:
+            return np.zeros(len(c_rows))
+        pos, hit = self.pair_lookup.find(c_rows, p_rows)
         return np.where(hit, self.arrays["pair_orders"][pos], 0.0).astype(np.float64)
+
+    @cached_property
+    def pair_lookup(self) -> PairKeys:
+        """The earlier collaborations' pair keys, looked up fast in both directions (``recsys.core.pair_keys``)."""
+        return PairKeys(self.arrays["pair_keys"], len(self.products))
 
     def vectors(
         self, c_rows: np.ndarray, p_rows: np.ndarray, rate: np.ndarray | None = None, fmt: np.ndarray | None = None

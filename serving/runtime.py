@@ -133,6 +133,7 @@ class Service:
         self._state = state
         self.not_ready_reason = None
         self.metrics.observe_state(state)
+        state.matcher.engine.tables.pair_lookup.prepare()  # the product lists' fast pair lookups, in the background
 
     def _attach_sample_fulfilment(self, state: MatcherState) -> None:
         """The creators' sample fulfilment rates at the state's time, read from the store into its cache (every

@@ -43,6 +43,7 @@ from models.engine import Engine
 from models.matching.allocation import allocate
 from models.retrieval.retriever import Retriever
 from recsys.core.config import MatchingSettings
+from recsys.core.pair_keys import PairKeys
 from recsys.core.rules import PlanBook
 from recsys.core.schema import Marketplace
 from recsys.core.vocab import Direction, FanTier, Vocabulary, find_sorted, sorted_unique, union_sorted
@@ -121,7 +122,7 @@ def _save_atomically(path: Path, array: np.ndarray, keep: int = 4) -> None:
 class MarketState:
     """Per creator row and product row of a bundle: existing pairs, capacity, load, stock."""
 
-    existing_keys: np.ndarray  # sorted unique int64 keys creator_row * n_products + product_row
+    existing_keys: np.ndarray  # sorted unique int64 keys creator_row * n_products + product_row (see history)
     n_products: int
     creator_capacity: np.ndarray  # int64: new collaborations a period
     creator_load: np.ndarray  # int64: new collaborations started in the current period
@@ -130,6 +131,7 @@ class MarketState:
     product_sample_cost: np.ndarray | None = None  # float64 yuan per sample the product states (NaN: not stated)
     creator_pending: np.ndarray | None = None  # float64: invitations not answered yet x matching.pending_invites
     creator_floor: np.ndarray | None = None  # float64: displacement_floor per creator row (None: not known)
+    history: PairKeys | None = None  # the bundle's earlier pairs (existing too); existing_keys then holds the rest
 
     @classmethod
     def empty(cls, n_creators: int, n_products: int) -> MarketState:
@@ -153,7 +155,7 @@ class MarketState:
         c = tables.creators.rows(promotions["creator_id"])
         p = tables.products.rows(promotions["product_id"])
         known = (c >= 0) & (p >= 0)
-        keys = union_sorted(np.asarray(tables.arrays["pair_keys"], dtype=np.int64), c[known] * n_p + p[known])
+        keys = sorted_unique(c[known] * n_p + p[known])  # the bundle's pairs are looked up in its own keys
         load = period_load(promotions, tables.creators, tables.products, now, settings.capacity_days)
         creators = market.creators.set_index("creator_id").reindex(tables.creators.ids)
         tier_default = np.array([settings.capacity_by_tier()[t] for t in FanTier], np.int64)
@@ -173,7 +175,7 @@ class MarketState:
             sample_cost = np.where(given >= 0, given, np.nan)
         history = tables.creator[:, tables.creator_names.index("c_has_history")] > 0
         small = FanTier.codes(followers) <= FanTier.MICRO.code
-        return cls(keys, n_p, capacity, load, stock, ~history | small, sample_cost)
+        return cls(keys, n_p, capacity, load, stock, ~history | small, sample_cost, history=tables.pair_lookup)
 
     def with_promotions(self, promotions: pd.DataFrame, tables: FeatureTables, now: datetime, days: int) -> MarketState:
         """The state after ``promotions`` arrived (events since it was built): their pairs become existing and
@@ -211,11 +213,15 @@ class MarketState:
         return left if self.creator_pending is None else np.maximum(left - self.creator_pending, 0.0)
 
     def existing(self, c: np.ndarray, p: np.ndarray) -> np.ndarray:
-        """True for pairs that already collaborated."""
-        if len(self.existing_keys) == 0:
-            return np.zeros(len(c), bool)
-        wanted = np.asarray(c, dtype=np.int64) * self.n_products + np.asarray(p, dtype=np.int64)
-        return find_sorted(self.existing_keys, wanted)[1]
+        """True for pairs that already collaborated: in the bundle's earlier pairs (:attr:`history`) or in
+        :attr:`existing_keys` (promotions and accepted invitations since)."""
+        found = np.zeros(len(c), bool)
+        if self.history is not None and len(self.history):
+            found |= self.history.find(c, p)[1]
+        if len(self.existing_keys):
+            wanted = np.asarray(c, dtype=np.int64) * self.n_products + np.asarray(p, dtype=np.int64)
+            found |= find_sorted(self.existing_keys, wanted)[1]
+        return found
 
 
 def displacement_floor(earnings: np.ndarray, room: int) -> float:
