@@ -39,6 +39,13 @@ class PairKeys:
     def __len__(self) -> int:
         return len(self.keys)
 
+    def __getstate__(self) -> dict[str, object]:
+        """Pickled (a Dask worker sending feature tables to another) as the keys alone: no lock, no view."""
+        return {"keys": self.keys, "n_products": self.n_products, "background": self.background}
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        self.__init__(state["keys"], state["n_products"], state["background"])  # type: ignore[misc]
+
     def find(self, c: np.ndarray, p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Positions in :attr:`keys` of the pairs (``c[i]``, ``p[i]``) and whether each is there (a pair not there
         gets a valid index whose value means nothing): :func:`find_sorted`'s answer for ``c * n_products + p``."""

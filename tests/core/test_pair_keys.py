@@ -60,3 +60,14 @@ def test_no_keys_and_a_product_past_the_view() -> None:
     pk = PairKeys(np.array([5, 1005, 2003], np.int64), N_P, background=False)
     assert pk.find(np.arange(40), np.full(40, N_P + 5))[1].sum() == 0  # an overlay's row the keys never saw
     assert pk.find(np.arange(40), np.full(40, 5))[1].sum() == 2  # creators 0 and 1
+
+
+def test_pickled_as_the_keys_alone(keys: np.ndarray) -> None:
+    """Feature tables travel between Dask workers by pickle: a lookup with its lock and view must travel too."""
+    import pickle
+
+    pk = PairKeys(keys, N_P, background=False)
+    pk.warm()
+    again = pickle.loads(pickle.dumps(pk))
+    assert again._view is None and again.n_products == N_P and not again.background
+    _same(again, keys, np.arange(N_C), np.full(N_C, int(np.bincount(keys % N_P).argmax())))
