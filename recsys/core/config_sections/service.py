@@ -29,7 +29,7 @@ class ServingSettings(Section):
         True,
         description="Serve from a copy of the bundle (artifacts/.serving/<run_id>.<hash>.<n>), verified as it is "
         "copied, so a bundle file changed or truncated later cannot reach a worker (one copy per bundle, shared by "
-        "every worker and removed by its last holder).",
+        "every worker and removed by its last holder, but the current bundle's: serving.keep_snapshot).",
     )
     keep_snapshot: bool = Field(
         True,
