@@ -19,7 +19,6 @@ builds everything from the store as usual.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
@@ -32,6 +31,7 @@ from features.entities import Extras
 from features.evidence import top_share
 from features.names import SAMPLE_FEATURES, window_names
 from features.tables import FeatureTables, build_feature_tables
+from recsys.core.atomic import save_npz
 from recsys.core.schema import CAPACITY_COLUMNS, SHARE_GROUPS, TABLES, Marketplace
 from recsys.core.vocab import Vocabulary
 
@@ -172,11 +172,7 @@ class ColdStart:
             fitted = getattr(self, side)
             if fitted is not None:
                 arrays[f"{side}_coef"], arrays[f"{side}_intercept"] = fitted.coef, fitted.intercept
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".tmp-{os.getpid()}-{path.name}")
-        with tmp.open("wb") as handle:
-            np.savez(handle, allow_pickle=False, **arrays)
-        os.replace(tmp, path)
+        save_npz(path, arrays)
 
     @classmethod
     def load(cls, path: Path) -> ColdStart:

@@ -109,7 +109,6 @@ class BoostedTrees:
         self._paths = PathAttribution.from_booster(self.booster_, self.best_iteration_)
         if cache is not None:
             with contextlib.suppress(OSError):  # a cache: the paths are used all the same
-                cache.parent.mkdir(parents=True, exist_ok=True)
                 self._paths.save(cache)
 
     def explain(self, X: np.ndarray) -> np.ndarray:

@@ -16,14 +16,14 @@ for ``pred_contrib``.
 
 from __future__ import annotations
 
-import os
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import lightgbm as lgb
 import numpy as np
+
+from recsys.core.atomic import save_npz
 
 
 @dataclass
@@ -55,18 +55,8 @@ class PathAttribution:
 
     def save(self, path: Path) -> None:
         """The arrays in one ``.npz`` (no pickle), written aside and renamed into place."""
-        tmp = path.with_name(f".tmp-{os.getpid()}-{threading.get_ident()}-{path.name}")
-        with tmp.open("wb") as handle:
-            np.savez(
-                handle,
-                allow_pickle=False,
-                leaf_offset=self.leaf_offset,
-                path_ptr=self.path_ptr,
-                path_feature=self.path_feature,
-                path_delta=self.path_delta,
-                scalars=np.array([self.bias, self.n_features], dtype=np.float64),
-            )
-        os.replace(tmp, path)
+        arrays = {name: getattr(self, name) for name in ("leaf_offset", "path_ptr", "path_feature", "path_delta")}
+        save_npz(path, {**arrays, "scalars": np.array([self.bias, self.n_features], dtype=np.float64)})
 
     @classmethod
     def load(cls, path: Path) -> PathAttribution:

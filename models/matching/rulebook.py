@@ -74,7 +74,6 @@ def aligned_planbook(
     book = PlanBook.build(plans, products, market.merchants, creators, now, rules)
     if path is not None:
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
             book.plan_arrays.save(path)
             _prune(path.parent)
         except OSError as exc:  # a cache: never fails the assembly

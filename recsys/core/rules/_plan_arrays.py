@@ -7,8 +7,6 @@ the changed rows.
 
 from __future__ import annotations
 
-import os
-import threading
 from dataclasses import dataclass, field, fields, replace
 from itertools import chain
 from pathlib import Path
@@ -16,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from recsys.core.atomic import save_npz
 from recsys.core.rules._columns import as_tiers, explode_lists, ranges, times_ns
 from recsys.core.schema import PLAN_TYPES, TIER_BASES
 from recsys.core.vocab import PlanType
@@ -71,10 +70,7 @@ class PlanArrays:
         renamed into place."""
         arrays = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "_row_of"}
         arrays["plan_ids"] = np.asarray(self.plan_ids.tolist(), dtype=np.str_)
-        tmp = path.with_name(f".tmp-{os.getpid()}-{threading.get_ident()}-{path.name}")
-        with tmp.open("wb") as handle:
-            np.savez(handle, allow_pickle=False, **arrays)
-        os.replace(tmp, path)
+        save_npz(path, arrays)
 
     @classmethod
     def load(cls, path: Path) -> PlanArrays:
