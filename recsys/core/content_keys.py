@@ -5,7 +5,7 @@ and a digest of the rows read on top of it) records a key for *that frame object
 only for the same object, alive. A frame derived from it (filtered, copied, concatenated) has no key, so a cache can
 never mistake a changed frame for the one it saw: the registry holds weak references and compares identity, not
 ``id()`` alone (a new frame may reuse a freed one's address) and not ``DataFrame.attrs`` (pandas copies those
-through filtering).
+through filtering). A named frame must not be changed in place afterwards: its key would then name other content.
 """
 
 from __future__ import annotations
