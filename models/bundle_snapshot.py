@@ -315,13 +315,15 @@ def sweep_stale_snapshots(artifacts_dir: Path, keep_copy_of: Path | None = None)
         return removed
     with _locked(root):
         for folder in root.iterdir():
-            if folder.is_dir() and _stale(folder) and not _kept(folder, keep_copy_of):
+            if folder.is_dir() and _stale(folder) and not kept_copy(folder, keep_copy_of):
                 remove_folder(folder)
                 removed.append(folder)
     return removed
 
 
-def _kept(folder: Path, bundle_dir: Path | None) -> bool:
+def kept_copy(folder: Path, bundle_dir: Path | None) -> bool:
+    """Whether ``folder`` is a whole snapshot (not a half-made one) and an intact copy of the bundle in ``bundle_dir``
+    as it is now (:func:`is_copy_of`); False for None, and when the bundle itself is damaged or gone."""
     if bundle_dir is None or folder.name.startswith(".tmp-") or not (folder / HOLD).exists():
         return False
     try:

@@ -24,6 +24,7 @@ from features.overlay import ColdStart, fresh_rows, known_category, with_rows
 from models.engine import Engine
 from models.integrity.fake_engagement import EngagementFlags
 from models.retrieval.retriever import RetrievalNorms
+from recsys.core.atomic import keep_newest
 from recsys.core.schema import Marketplace
 
 log = logging.getLogger(__name__)
@@ -68,7 +69,7 @@ class OverlayBase:
             if cache is not None:
                 try:
                     cold.save(cache)
-                    _prune(cache.parent)
+                    keep_newest(cache.parent, "cold-*.npz", 3)  # one per bundle served lately
                 except OSError as exc:  # a cache: the maps are served all the same
                     log.warning("could not keep the cold-start maps in %s: %s", cache, exc)
 
@@ -77,14 +78,6 @@ class OverlayBase:
         else:
             fit()
         return cls(RetrievalNorms.of(tables), len(tables.creators), len(tables.products), fitting)
-
-
-def _prune(folder: Path, keep: int = 3) -> None:
-    """The ``keep`` newest maps are kept (one per bundle served lately)."""
-    older = sorted(folder.glob("cold-*.npz"), key=lambda p: p.stat().st_mtime, reverse=True)[keep:]
-    for stale in older:
-        with contextlib.suppress(OSError):
-            stale.unlink()
 
 
 @dataclass(frozen=True)

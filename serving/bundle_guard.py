@@ -26,6 +26,7 @@ from models.bundle_snapshot import (
     file_sizes,
     is_copy_of,
     is_snapshot,
+    kept_copy,
     remove_snapshot,
     snapshot_damage,
     sweep_stale_snapshots,
@@ -101,7 +102,7 @@ class BundleGuard:
         next start when it is an intact copy of the current bundle and ``keep_current`` is on."""
         served, self._served = self._served, None
         if served is not None:
-            self._remove(served[0], keep=self._is_current_copy(served[0]))
+            self._remove(served[0], keep=kept_copy(served[0], self._current()))
 
     def _current(self) -> Path | None:
         """The current bundle's folder when its copy is to be kept (None: keep nothing, or no current bundle)."""
@@ -111,13 +112,6 @@ class BundleGuard:
             return current_bundle_dir(self.artifacts_dir)
         except BundleError:
             return None
-
-    def _is_current_copy(self, folder: Path) -> bool:
-        current = self._current()
-        try:
-            return current is not None and is_copy_of(folder, current)
-        except (SnapshotError, OSError):
-            return False
 
     def _remove(self, folder: Path, keep: bool = False) -> None:
         try:

@@ -42,6 +42,7 @@ from features.tables import FeatureTables
 from models.engine import Engine
 from models.matching.allocation import allocate
 from models.retrieval.retriever import Retriever
+from recsys.core.atomic import keep_newest
 from recsys.core.config import MatchingSettings
 from recsys.core.pair_keys import PairKeys
 from recsys.core.rules import PlanBook
@@ -111,11 +112,7 @@ def _save_atomically(path: Path, array: np.ndarray, keep: int = 4) -> None:
     tmp = path.with_name(f".tmp-{os.getpid()}-{path.name}")
     np.save(tmp, array, allow_pickle=False)
     os.replace(tmp, path)
-    kind = path.name.split("-", 1)[0]
-    older = sorted(path.parent.glob(f"{kind}-*.npy"), key=lambda p: p.stat().st_mtime, reverse=True)[keep:]
-    for stale in older:
-        with contextlib.suppress(OSError):
-            stale.unlink()
+    keep_newest(path.parent, f"{path.name.split('-', 1)[0]}-*.npy", keep)
 
 
 @dataclass(frozen=True)

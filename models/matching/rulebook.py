@@ -19,6 +19,7 @@ import pandas as pd
 import pyarrow as pa
 
 from features.tables import FeatureTables
+from recsys.core.atomic import keep_newest
 from recsys.core.config import RulesSettings
 from recsys.core.content_keys import content_key
 from recsys.core.rules import PlanArrays, PlanBook
@@ -75,7 +76,7 @@ def aligned_planbook(
     if path is not None:
         try:
             book.plan_arrays.save(path)
-            _prune(path.parent)
+            keep_newest(path.parent, "plans-*.npz", KEEP)  # a new snapshot or new ids make new ones
         except OSError as exc:  # a cache: never fails the assembly
             log.warning("could not keep the parsed plans in %s: %s", path.parent, exc)
     return book
@@ -106,11 +107,3 @@ def _update_with_strings(digest: Any, column: pd.Series) -> None:
     digest.update((offsets - offsets[0]).tobytes())
     digest.update(memoryview(strings.buffers()[2])[offsets[0] : offsets[-1]] if len(strings) else b"")
     digest.update(np.packbits(np.asarray(strings.is_null())).tobytes())
-
-
-def _prune(folder: Path) -> None:
-    """The newest :data:`KEEP` parsed plans are kept (a rewrite of the market snapshot or new ids make new ones)."""
-    older = sorted(folder.glob("plans-*.npz"), key=lambda p: p.stat().st_mtime, reverse=True)[KEEP:]
-    for stale in older:
-        with contextlib.suppress(OSError):
-            stale.unlink()

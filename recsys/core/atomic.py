@@ -1,7 +1,9 @@
-"""Files that appear whole or not at all: written aside, then renamed into place."""
+"""Files that appear whole or not at all (written aside, then renamed into place), and caches of such files kept to
+their newest few."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 from pathlib import Path
@@ -20,3 +22,15 @@ def save_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def keep_newest(folder: Path, pattern: str, keep: int) -> None:
+    """Delete all but the ``keep`` most recently written files of ``folder`` matching ``pattern`` (a cache's older
+    entries; a file another process removes meanwhile is no error)."""
+    found = []
+    for path in folder.glob(pattern):
+        with contextlib.suppress(OSError):
+            found.append((path.stat().st_mtime, path))
+    for _, stale in sorted(found, reverse=True)[keep:]:
+        with contextlib.suppress(OSError):
+            stale.unlink()
