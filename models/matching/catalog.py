@@ -10,20 +10,35 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from recsys.core.schema import Marketplace
 from recsys.core.vocab import Vocabulary
 
 
+def shared_strings(column: pd.Series) -> np.ndarray:
+    """``column`` as an object array in which equal values are one Python object: a column of few distinct values
+    (a category, a region, a merchant id) costs 8 bytes a row instead of a string object per row. Missing cells keep
+    their own value (None or NaN), as ``to_numpy(object)``."""
+    codes, uniques = pd.factorize(column)  # Arrow-backed strings: no str object per row
+    if len(uniques) * 2 > len(column):  # mostly distinct: nothing to share
+        return column.to_numpy(object)
+    out = np.asarray(uniques, dtype=object)[codes]
+    missing = codes < 0
+    if missing.any():
+        out[missing] = column.to_numpy(object)[missing]
+    return out
+
+
 @dataclass
 class Catalog:
-    product_merchant: np.ndarray  # object
-    product_category: np.ndarray  # object
-    product_title: np.ndarray  # object
+    product_merchant: np.ndarray  # object (equal ids share one str)
+    product_category: np.ndarray  # object (equal names share one str)
+    product_title: TextColumn  # a row -> str (None for a product the store no longer has)
     product_price: np.ndarray  # float64
-    creator_name: np.ndarray  # object
+    creator_name: TextColumn  # a row -> str (None for a creator the store no longer has)
     creator_followers: np.ndarray  # int64
-    creator_region: np.ndarray  # object
+    creator_region: np.ndarray  # object (equal regions share one str)
     _merchant_rows: dict[str, np.ndarray]
 
     @classmethod
@@ -31,21 +46,48 @@ class Catalog:
         """Rows the marketplace lacks (entities removed since training) get empty values."""
         p = market.products.set_index("product_id").reindex(products.ids)
         c = market.creators.set_index("creator_id").reindex(creators.ids)
-        merchant = p["merchant_id"].to_numpy(object)
+        merchant = shared_strings(p["merchant_id"])
         codes, merchants = pd.factorize(pd.Series(merchant, dtype=object).fillna(""))  # a groupby-apply: 2 s at 1M
         order = np.argsort(codes, kind="stable")  # each merchant's rows in row order
         groups = np.split(order, np.cumsum(np.bincount(codes, minlength=len(merchants)))[:-1]) if len(merchants) else []
         return cls(
             product_merchant=merchant,
-            product_category=p["category"].to_numpy(object),
-            product_title=p["title"].to_numpy(object),
+            product_category=shared_strings(p["category"]),
+            product_title=TextColumn(p["title"]),
             product_price=p["price"].to_numpy(np.float64),
-            creator_name=c["name"].to_numpy(object),
+            creator_name=TextColumn(c["name"]),
             creator_followers=c["followers"].fillna(0).to_numpy(np.int64),
-            creator_region=c["region"].to_numpy(object),
+            creator_region=shared_strings(c["region"]),
             _merchant_rows={str(k): v.astype(np.int64) for k, v in zip(merchants, groups, strict=True) if k},
         )
 
     def merchant_products(self, merchant_id: str) -> np.ndarray | None:
         """Product rows of a merchant (None for a merchant with no products in the bundle)."""
         return self._merchant_rows.get(merchant_id)
+
+
+class TextColumn:
+    """Strings kept as one UTF-8 buffer and offsets (Arrow's layout, taken from the Arrow column without a copy when
+    it is one): ``column[row]`` is the str, or None for a missing cell. ~45 bytes a row where an object array of
+    str costs ~100 (1M product titles: ~55 MB less per worker); a read costs ~0.4 us (an Arrow scalar: 3.3 us)."""
+
+    def __init__(self, values: pd.Series) -> None:
+        if isinstance(values.dtype, pd.StringDtype):
+            array = pa.array(values.array)
+        else:  # object cells: NaN (a reindexed row) and None are missing
+            array = pa.array(values.to_numpy(object), type=pa.large_string(), from_pandas=True)
+        if not pa.types.is_large_string(array.type):
+            array = array.cast(pa.large_string())
+        array = array.combine_chunks() if isinstance(array, pa.ChunkedArray) else array
+        _, offsets, data = array.buffers()
+        self._offsets = np.frombuffer(offsets, dtype=np.int64)[array.offset : array.offset + len(array) + 1]
+        self._data = memoryview(data) if data is not None else memoryview(b"")
+        self._valid = array.is_valid().to_numpy(zero_copy_only=False)
+
+    def __len__(self) -> int:
+        return len(self._valid)
+
+    def __getitem__(self, row: int) -> str | None:
+        if not self._valid[row]:
+            return None
+        return str(self._data[self._offsets[row] : self._offsets[row + 1]], "utf-8")
