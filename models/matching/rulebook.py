@@ -67,12 +67,13 @@ def aligned_planbook(
             "deposit_paid": False,
         },
     )
+    ids = (tables.creators.index, tables.products.index)  # the aligned frames' ids: shared with the bundle's
     path = _cached_path(cache, market.plans, products, creators)
     if path is not None:
         with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
-            return PlanBook.build(None, products, market.merchants, creators, now, rules, PlanArrays.load(path))
+            return PlanBook.build(None, products, market.merchants, creators, now, rules, PlanArrays.load(path), ids)
     plans = market.plans[tables.products.rows(market.plans["product_id"]) >= 0]  # Series.isin: 6 s at 1.2M plans
-    book = PlanBook.build(plans, products, market.merchants, creators, now, rules)
+    book = PlanBook.build(plans, products, market.merchants, creators, now, rules, ids=ids)
     if path is not None:
         try:
             book.plan_arrays.save(path)

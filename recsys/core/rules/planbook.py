@@ -72,14 +72,17 @@ class PlanBook:
         now: datetime | pd.Timestamp,
         settings: RulesSettings,
         parsed: PlanArrays | None = None,
+        ids: tuple[pd.Index, pd.Index] | None = None,
     ) -> PlanBook:
         """Parse the four frames (schema columns) and index them for ``now``. ``parsed``: the plans already parsed
         against these products and creators (:attr:`plan_arrays` of a book built from the same frames; ``plans`` is
-        then not read)."""
+        then not read). ``ids``: (creator ids, product ids) the caller already holds as unique object Indexes, used
+        when they are the frames' id columns (shared, not built again)."""
         book = cls()
         book.settings = settings
-        book.creator_ids = id_index(creators, "creator_id", "creators")
-        book.product_ids = id_index(products, "product_id", "products")
+        known_creators, known_products = ids if ids is not None else (None, None)
+        book.creator_ids = id_index(creators, "creator_id", "creators", known_creators)
+        book.product_ids = id_index(products, "product_id", "products", known_products)
         followers = numeric_array(creators["followers"], "creators", "followers")
         if len(followers) and not (followers >= 0).all():
             bad = int(np.flatnonzero(~(followers >= 0))[0])

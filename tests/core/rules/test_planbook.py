@@ -299,3 +299,17 @@ def test_best_rates_bound_every_creators_effective_rate(market: dict) -> None:  
         best = book.best_rates()[p]
         assert np.all(np.isfinite(best[res.eligible]))
         assert np.all(res.rate[res.eligible] <= best[res.eligible] + 1e-12)
+
+
+def test_known_ids_are_shared_only_when_they_are_the_frames_ids() -> None:
+    market = _market()
+    args = (market["plans"], market["products"], market["merchants"], market["creators"], NOW, RULES)
+    creators = pd.Index(market["creators"]["creator_id"].to_numpy(object), dtype=object)
+    products = pd.Index(market["products"]["product_id"].to_numpy(object), dtype=object)
+    shared = PlanBook.build(*args, ids=(creators, products))
+    assert shared.creator_ids is creators and shared.product_ids is products
+    plain = _build(market)
+    assert plain.product_ids.equals(products) and plain.product_ids is not products
+    assert shared.plan_arrays.plan_ids.tolist() == plain.plan_arrays.plan_ids.tolist()
+    mismatched = PlanBook.build(*args, ids=(creators, pd.Index(["p1", "p2", "p4", "p3"], dtype=object)))
+    assert mismatched.product_ids.tolist() == ["p1", "p2", "p3", "p4"]  # the frame's, not the wrong ones
