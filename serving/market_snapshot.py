@@ -359,7 +359,7 @@ def _load(info: SnapshotInfo) -> Marketplace:
         for column in info.json_columns.get(name, []):  # each distinct text decoded once (most are "[]" or alike)
             codes, texts = pd.factorize(frame[column])  # -1: None
             decoded = np.empty(len(texts) + 1, dtype=object)
-            decoded[:-1] = [_decode(t) for t in texts]
+            decoded[:-1] = [_decode(t) for t in np.asarray(texts, dtype=object).tolist()]  # not Arrow scalars: 5x
             frame[column] = pd.Series(decoded[codes], dtype=object)
         frames[name] = frame
     for name in TABLES:

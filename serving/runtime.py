@@ -35,6 +35,7 @@ from serving.errors import ApiError
 from serving.experiments import ExperimentRuntime
 from serving.invite_store import collaborations_frame, pending_invites_by_row
 from serving.live_entities import LiveEntities
+from serving.market_snapshot import MARKET_DIR
 from serving.sample_store import SAMPLE_FULFILMENT_KEY, fulfilment_rates
 from serving.state import (
     MatcherState,
@@ -133,7 +134,8 @@ class Service:
         self._state = state
         self.not_ready_reason = None
         self.metrics.observe_state(state)
-        state.matcher.engine.tables.pair_lookup.prepare()  # the product lists' fast pair lookups, in the background
+        # the product lists' fast pair lookups, in the background; kept for the next start and the other workers
+        state.matcher.engine.tables.pair_lookup.prepare(self.settings.artifacts_dir / MARKET_DIR / "pairs")
 
     def _attach_sample_fulfilment(self, state: MatcherState) -> None:
         """The creators' sample fulfilment rates at the state's time, read from the store into its cache (every

@@ -44,8 +44,8 @@ class Catalog:
     @classmethod
     def build(cls, market: Marketplace, creators: Vocabulary, products: Vocabulary) -> Catalog:
         """Rows the marketplace lacks (entities removed since training) get empty values."""
-        p = market.products.set_index("product_id").reindex(products.ids)
-        c = market.creators.set_index("creator_id").reindex(creators.ids)
+        p = _by_row(market.products, "product_id", products)
+        c = _by_row(market.creators, "creator_id", creators)
         merchant = shared_strings(p["merchant_id"])
         codes, merchants = pd.factorize(pd.Series(merchant, dtype=object).fillna(""))  # a groupby-apply: 2 s at 1M
         order = np.argsort(codes, kind="stable")  # each merchant's rows in row order
@@ -64,6 +64,27 @@ class Catalog:
     def merchant_products(self, merchant_id: str) -> np.ndarray | None:
         """Product rows of a merchant (None for a merchant with no products in the bundle)."""
         return self._merchant_rows.get(merchant_id)
+
+
+def aligned_rows(frame: pd.DataFrame, key: str, ids: pd.Index) -> pd.DataFrame | None:
+    """``frame``'s first ``len(ids)`` rows, its ``key`` column the ``ids`` objects themselves, when those rows are
+    the ``ids`` in order (the store lists a bundle's entities first, in its order: the usual case); else None. A
+    reindex hashes every id twice and converts them between Arrow and Python strings: 0.7 s for 1M products."""
+    n = len(ids)
+    if len(frame) < n or ids.dtype != object:
+        return None
+    head = frame.iloc[:n]
+    if not bool((head[key].to_numpy(dtype=object) == ids.to_numpy()).all()):
+        return None
+    out = head.reset_index(drop=True)
+    out[key] = pd.Series(ids.to_numpy(), dtype=object)
+    return out
+
+
+def _by_row(frame: pd.DataFrame, key: str, vocab: Vocabulary) -> pd.DataFrame:
+    """``frame``'s rows in ``vocab``'s order (missing ids: empty rows), without a reindex when they already are."""
+    same = aligned_rows(frame, key, vocab.index)
+    return same if same is not None else frame.set_index(key).reindex(vocab.ids)
 
 
 class TextColumn:

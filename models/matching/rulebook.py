@@ -19,6 +19,7 @@ import pandas as pd
 import pyarrow as pa
 
 from features.tables import FeatureTables
+from models.matching.catalog import aligned_rows
 from recsys.core.atomic import keep_newest
 from recsys.core.config import RulesSettings
 from recsys.core.content_keys import content_key
@@ -33,6 +34,9 @@ KEEP = 3
 
 
 def _aligned(frame: pd.DataFrame, key: str, ids: pd.Index, placeholder: dict[str, object]) -> pd.DataFrame:
+    same = aligned_rows(frame, key, ids)
+    if same is not None:
+        return same
     out = frame.set_index(key).reindex(ids)
     missing = out.index[out.isna().all(axis=1)]
     for col, value in placeholder.items():

@@ -6,7 +6,9 @@ from __future__ import annotations
 import contextlib
 import os
 import threading
+from collections.abc import Callable
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 
@@ -14,11 +16,20 @@ import numpy as np
 def save_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
     """``arrays`` as one uncompressed ``.npz`` at ``path`` (no pickle), its folder made when missing. Written to a
     name of this process and thread, then renamed: concurrent writers of the same file leave one whole copy."""
+    _write_aside(path, lambda handle: np.savez(handle, allow_pickle=False, **arrays))
+
+
+def save_npy(path: Path, array: np.ndarray) -> None:
+    """``array`` as one ``.npy`` at ``path`` (no pickle; a reader may map it), written aside like :func:`save_npz`."""
+    _write_aside(path, lambda handle: np.save(handle, array, allow_pickle=False))
+
+
+def _write_aside(path: Path, write: Callable[[BinaryIO], None]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".tmp-{os.getpid()}-{threading.get_ident()}-{path.name}")
     try:
         with tmp.open("wb") as handle:
-            np.savez(handle, allow_pickle=False, **arrays)
+            write(handle)
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)

@@ -17,8 +17,10 @@ class Vocabulary:
     """An ordered set of ids; row ``i`` of every aligned array belongs to ``ids[i]``."""
 
     def __init__(self, ids: Iterable[str]) -> None:
+        # object dtype on purpose: pandas 3 would infer its Arrow-backed "str", and ``_ids`` below would then be a
+        # second set of 1M Python strings (~60 MB a worker at 1M products) next to the Index's own
         self._index = pd.Index(
-            np.asarray(list(ids) if not isinstance(ids, np.ndarray | pd.Index) else ids, dtype=object)
+            np.asarray(list(ids) if not isinstance(ids, np.ndarray | pd.Index) else ids, dtype=object), dtype=object
         )
         if not self._index.is_unique:
             raise ValueError("vocabulary ids must be unique")

@@ -3,6 +3,8 @@ directions, before and after the by-product view exists."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -71,3 +73,32 @@ def test_pickled_as_the_keys_alone(keys: np.ndarray) -> None:
     again = pickle.loads(pickle.dumps(pk))
     assert again._view is None and again.n_products == N_P and not again.background
     _same(again, keys, np.arange(N_C), np.full(N_C, int(np.bincount(keys % N_P).argmax())))
+
+
+def test_a_kept_view_is_mapped_by_the_next_start_and_answers_the_same(keys: np.ndarray, tmp_path: Path) -> None:
+    rng = np.random.default_rng(5)
+    busy = int(np.bincount(keys % N_P).argmax())
+    first = PairKeys(keys, N_P, background=False)
+    first.warm(tmp_path)
+    kept = list(tmp_path.glob("pairs-*.npy"))
+    assert len(kept) == 1
+    again = PairKeys(keys, N_P, background=False)
+    again.warm(tmp_path)
+    assert again._view is not None and isinstance(again._view[0], np.memmap)  # mapped from the file, not sorted
+    for product in (busy, 0, N_P - 1):
+        creators = rng.integers(0, N_C, 200)
+        _same(again, keys, creators, np.full(200, product))
+    other = PairKeys(keys[:-5], N_P, background=False)  # other keys: their own file
+    other.warm(tmp_path)
+    assert len(list(tmp_path.glob("pairs-*.npy"))) == 2
+    _same(other, keys[:-5], rng.integers(0, N_C, 200), np.full(200, busy))
+
+
+def test_a_damaged_kept_view_is_built_again(keys: np.ndarray, tmp_path: Path) -> None:
+    PairKeys(keys, N_P, background=False).warm(tmp_path)
+    (path,) = tmp_path.glob("pairs-*.npy")
+    path.write_bytes(path.read_bytes()[:1000])  # cut short
+    pk = PairKeys(keys, N_P, background=False)
+    pk.warm(tmp_path)
+    _same(pk, keys, np.arange(N_C), np.full(N_C, int(np.bincount(keys % N_P).argmax())))
+    assert np.load(path).shape == (N_P + 1 + 2 * len(keys),)  # written whole again

@@ -36,3 +36,15 @@ def test_shared_strings_keep_values_and_share_equal_ones() -> None:
 def test_mostly_distinct_values_are_left_as_they_come() -> None:
     column = pd.Series([f"id{i}" for i in range(50)], dtype=object)
     assert np.array_equal(shared_strings(column), column.to_numpy(object))
+
+
+def test_rows_already_in_the_bundles_order_are_taken_as_they_are() -> None:
+    from models.matching.catalog import aligned_rows
+
+    frame = pd.DataFrame({"product_id": pd.Series(["a", "b", "c", "new"], dtype="str"), "price": [1.0, 2.0, 3.0, 4.0]})
+    ids = pd.Index(np.array(["a", "b", "c"], dtype=object), dtype=object)
+    same = aligned_rows(frame, "product_id", ids)
+    assert same is not None and same["price"].tolist() == [1.0, 2.0, 3.0]  # the store's later entities left out
+    assert all(x is y for x, y in zip(same["product_id"], ids, strict=True))  # the bundle's own id objects
+    assert aligned_rows(frame, "product_id", pd.Index(np.array(["b", "a", "c"], dtype=object), dtype=object)) is None
+    assert aligned_rows(frame.iloc[:2], "product_id", ids) is None  # an id the store no longer has
