@@ -30,7 +30,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import logging
-import os
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
@@ -42,7 +41,7 @@ from features.tables import FeatureTables
 from models.engine import Engine
 from models.matching.allocation import allocate
 from models.retrieval.retriever import Retriever
-from recsys.core.atomic import keep_newest
+from recsys.core.atomic import keep_newest, save_npy
 from recsys.core.config import MatchingSettings
 from recsys.core.pair_keys import PairKeys
 from recsys.core.rules import PlanBook
@@ -102,17 +101,9 @@ def list_exposure(
     counts = np.bincount(listed, minlength=len(retriever.creator_vectors)) * scale
     if path is not None:
         with contextlib.suppress(OSError):
-            _save_atomically(path, counts)
+            save_npy(path, counts)
+            keep_newest(path.parent, "exposure-*.npy", 4)
     return counts
-
-
-def _save_atomically(path: Path, array: np.ndarray, keep: int = 4) -> None:
-    """``array`` as ``path`` (written aside, then renamed); the ``keep`` newest files of its kind are kept."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".tmp-{os.getpid()}-{path.name}")
-    np.save(tmp, array, allow_pickle=False)
-    os.replace(tmp, path)
-    keep_newest(path.parent, f"{path.name.split('-', 1)[0]}-*.npy", keep)
 
 
 @dataclass(frozen=True)
