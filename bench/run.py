@@ -170,6 +170,9 @@ def main() -> None:
     for key in (
         "creator_recall@500_of_ranker_top10",
         "product_recall@500_of_ranker_top10",
+        "creator_ndcg@10_vs_exhaustive@500",
+        "product_ndcg@10_vs_exhaustive@500",
+        "prior_seconds",
         "product_index_recall@100",
         "creator_index_recall@100",
         "product_index_recall@candidates",

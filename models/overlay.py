@@ -28,6 +28,7 @@ from models.integrity.fake_engagement import EngagementFlags
 from models.retrieval.retriever import RetrievalNorms
 from recsys.core.atomic import keep_newest
 from recsys.core.schema import Marketplace
+from recsys.core.vocab import Direction
 
 log = logging.getLogger(__name__)
 
@@ -125,7 +126,7 @@ def overlay_engine(
         return OverlayResult(engine, [], [], skipped)
     fresh = fresh_rows(tables, part, pd.Timestamp(now), experience_scale, base.cold)
     grown, c_rows, p_rows = with_rows(tables, fresh)
-    retriever = engine.retriever.with_rows(grown, base.norms, c_rows, p_rows)
+    retriever = engine.retriever.with_rows(grown, base.norms, c_rows, p_rows, engine.rankers[Direction.CREATOR])
     new_engine = replace(
         engine,
         tables=grown,

@@ -4,7 +4,13 @@ Recall is measured two ways and recorded in the manifest:
 
 - ``<side>_index_recall@100``: the FAISS index against exact inner-product search over the same vectors;
 - ``<direction>_recall@<k>_of_ranker_top10``: for sampled queries, the share of the ranker's top 10 over the *whole*
-  catalogue (every item scored exactly by the ranker) that retrieval returns in its top ``k``.
+  catalogue (every item scored exactly by the ranker) that retrieval returns in its top ``k``;
+- ``<direction>_ndcg@10_vs_exhaustive@<k>``: for the same queries, NDCG@10 of the ranker's top 10 among those ``k``
+  retrieved items, against the ranker's top 10 over the whole catalogue (gain 1 for each item of that exhaustive
+  top 10): 1.0 when retrieval loses nothing the final list would show.
+
+With ``prior_anchors`` > 0 the creator -> products ranker's product prior (:mod:`models.retrieval.prior`) is one
+more retrieval dimension.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ import numpy as np
 from features.tables import FeatureTables
 from models.gbm.ranker import LambdaRanker
 from models.retrieval.ann import VectorIndex
+from models.retrieval.prior import ProductPrior
 from models.retrieval.retriever import Retriever, fit_weights, retrieval_blocks
 from models.training.evaluation import recall_of_top
 from recsys.core.config import RetrievalSettings
@@ -80,12 +87,26 @@ def _distill(
     return weights
 
 
-def _ranker_top(tables: FeatureTables, ranker: LambdaRanker, direction: Direction, row: int, k: int) -> np.ndarray:
+def _ranker_scores(tables: FeatureTables, ranker: LambdaRanker, direction: Direction, row: int) -> np.ndarray:
+    """The ranker's score of every item of the other side for one query row."""
     n_items = _sizes(tables, direction)[1]
     items = np.arange(n_items)
     c, p = direction.orient(np.full(n_items, row), items)
-    scores = ranker.predict(tables.vectors(c, p))
+    return ranker.predict(tables.vectors(c, p))
+
+
+def _top(scores: np.ndarray, k: int) -> np.ndarray:
     return np.argsort(-scores, kind="stable")[:k]
+
+
+def ndcg_vs_exhaustive(scores: np.ndarray, retrieved: np.ndarray, k: int = 10) -> float:
+    """NDCG@k of the top ``k`` by ``scores`` among the ``retrieved`` rows, against the top ``k`` over every row
+    (binary gains: an item of the exhaustive top ``k`` counts 1)."""
+    best = set(_top(scores, k).tolist())
+    kept = retrieved[np.argsort(-scores[retrieved], kind="stable")[:k]]
+    discounts = 1.0 / np.log2(np.arange(2, k + 2))
+    gains = np.array([1.0 if int(r) in best else 0.0 for r in kept])
+    return float((gains * discounts[: len(gains)]).sum() / discounts[: min(k, len(best))].sum())
 
 
 def build_retriever(
@@ -93,7 +114,12 @@ def build_retriever(
 ) -> tuple[Retriever, dict[str, Any]]:
     """Fit retrieval weights per direction, build both FAISS indexes and measure their recall."""
     rng = np.random.default_rng(seed)
-    u, v, names = retrieval_blocks(tables)
+    prior, column, prior_seconds = None, None, 0.0
+    if settings.prior_anchors > 0:
+        started = time.perf_counter()
+        prior, column = ProductPrior.fit(tables, rankers[Direction.CREATOR], settings.prior_anchors, rng)
+        prior_seconds = round(time.perf_counter() - started, 2)
+    u, v, names = retrieval_blocks(tables, product_prior=column)
     weights = {d: _distill(tables, rankers[d], u, v, d, settings.distill_queries, rng) for d in DIRECTIONS}
 
     def index(kind: str = settings.index_type) -> VectorIndex:
@@ -115,6 +141,9 @@ def build_retriever(
     }
     built: dict[Direction, VectorIndex] = {}
     metrics: dict[str, Any] = {"retrieval_dim": len(names)}
+    if prior is not None:
+        metrics["prior_anchors"] = int((prior.anchors >= 0).sum(axis=1).max())
+        metrics["prior_seconds"] = prior_seconds
     for direction, (items, query_side, scale) in sides.items():
         side = direction.candidate_side
         item_index = index().fit(items, scale=scale)
@@ -135,15 +164,19 @@ def build_retriever(
         metrics[f"{side}_index_recall@100"] = round(item_index.recall_at_k(queries, 100), 4)
         built[direction] = item_index
     metrics["index_build_seconds"] = round(time.perf_counter() - started, 2)
-    retriever = Retriever(built[Direction.CREATOR], built[Direction.PRODUCT], u, v, weights, names)
+    retriever = Retriever(built[Direction.CREATOR], built[Direction.PRODUCT], u, v, weights, names, prior)
+    k = settings.recall_k
     for direction in DIRECTIONS:
         n_query_side = _sizes(tables, direction)[0]
         queries = rng.choice(n_query_side, size=min(settings.recall_queries, n_query_side), replace=False)
         query_vecs = np.vstack([retriever.base(direction, int(q)) for q in queries])
-        item_index = retriever.index_for(direction)
-        top10 = [_ranker_top(tables, rankers[direction], direction, int(q), 10) for q in queries]
-        _, retrieved = item_index.search(query_vecs, settings.recall_k)
-        metrics[f"{direction}_recall@{settings.recall_k}_of_ranker_top10"] = round(
-            recall_of_top(top10, [r[r >= 0] for r in retrieved]), 4
-        )
+        _, found = retriever.index_for(direction).search(query_vecs, k)
+        retrieved = [r[r >= 0] for r in found]
+        top10, ndcg = [], []
+        for q, got in zip(queries, retrieved, strict=True):  # one query's scores at a time (1M items: 8 MB each)
+            scores = _ranker_scores(tables, rankers[direction], direction, int(q))
+            top10.append(_top(scores, 10))
+            ndcg.append(ndcg_vs_exhaustive(scores, got))
+        metrics[f"{direction}_recall@{k}_of_ranker_top10"] = round(recall_of_top(top10, retrieved), 4)
+        metrics[f"{direction}_ndcg@10_vs_exhaustive@{k}"] = round(float(np.mean(ndcg)), 4)
     return retriever, metrics

@@ -28,7 +28,10 @@ import numpy as np
 
 from features.tables import FeatureTables
 from models.retrieval.ann import VectorIndex
+from models.retrieval.prior import ProductPrior, Scorer
 from recsys.core.vocab import DIRECTIONS, Direction
+
+PRIOR_DIM = "product_prior"
 
 _PRODUCT_MAIN = [
     "p_log_price",
@@ -104,11 +107,13 @@ def retrieval_blocks(
     norms: RetrievalNorms | None = None,
     creator_rows: np.ndarray | None = None,
     product_rows: np.ndarray | None = None,
+    product_prior: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, list[str]]:
     """Aligned (creator vectors U, product vectors V, dimension names) before weighting.
 
     ``norms``: standardisation of the main effects (default: of ``tables`` itself, as training does);
-    ``creator_rows`` / ``product_rows``: only these rows (default: all)."""
+    ``creator_rows`` / ``product_rows``: only these rows (default: all); ``product_prior``: the standardised ranker
+    prior of those product rows (:mod:`models.retrieval.prior`), the last dimension (creator side 1) when given."""
     norms = norms if norms is not None else RetrievalNorms.of(tables)
     a = tables.arrays
     c_sel = slice(None) if creator_rows is None else np.asarray(creator_rows, dtype=np.int64)
@@ -161,6 +166,10 @@ def retrieval_blocks(
     names += [f"product_{tables.product_names[i]}" for i in p_cols] + [
         f"creator_{tables.creator_names[i]}" for i in c_cols
     ]
+    if product_prior is not None:
+        u_blocks.append(np.ones((n_c, 1)))
+        v_blocks.append(np.asarray(product_prior, dtype=np.float64).reshape(n_p, 1))
+        names.append(PRIOR_DIM)
     u = np.hstack([np.asarray(b, dtype=np.float64) for b in u_blocks])
     v = np.hstack([np.asarray(b, dtype=np.float64) for b in v_blocks])
     return np.nan_to_num(u).astype(np.float32), np.nan_to_num(v).astype(np.float32), names
@@ -202,6 +211,7 @@ class Retriever:
     product_vectors: np.ndarray  # V, (n_p, D)
     weights: dict[Direction, np.ndarray]  # direction -> (D,)
     dim_names: list[str]
+    prior: ProductPrior | None = None  # the ranker prior dimension (bundles built before it have none)
 
     def base(self, direction: Direction, row: int) -> np.ndarray:
         """The unweighted vector of a creator row (direction "creator") or product row ("product"): what is sent
@@ -236,10 +246,17 @@ class Retriever:
         norms: RetrievalNorms,
         creator_rows: np.ndarray,
         product_rows: np.ndarray,
+        ranker: Scorer | None = None,
     ) -> Retriever:
         """A retriever whose vectors of ``creator_rows`` / ``product_rows`` of ``tables`` (rows past the current
-        ones are new) are computed from the tables with ``norms``, and whose indexes hold them; weights unchanged."""
-        u_rows, v_rows, names = retrieval_blocks(tables, norms, creator_rows, product_rows)
+        ones are new) are computed from the tables with ``norms``, and whose indexes hold them; weights unchanged.
+        ``ranker`` (the creator -> products ranker) scores the new products' prior when the retriever has one."""
+        prior = None
+        if self.prior is not None:
+            if ranker is None:
+                raise ValueError("this retriever has a ranker prior dimension: new rows need the ranker to score it")
+            prior = self.prior.column(tables, ranker, product_rows)
+        u_rows, v_rows, names = retrieval_blocks(tables, norms, creator_rows, product_rows, prior)
         if names != self.dim_names:
             raise ValueError("the new rows' retrieval dimensions differ from the bundle's")
 
@@ -261,13 +278,19 @@ class Retriever:
             v,
             self.weights,
             self.dim_names,
+            self.prior,
         )
 
     def save(self, directory: Path) -> None:
         directory.mkdir(parents=True, exist_ok=True)
         self.product_index.save(directory, "products")
         self.creator_index.save(directory, "creators")
-        meta = {"weights": {k: v.tolist() for k, v in self.weights.items()}, "dim_names": self.dim_names}
+        meta: dict[str, object] = {
+            "weights": {k: v.tolist() for k, v in self.weights.items()},
+            "dim_names": self.dim_names,
+        }
+        if self.prior is not None:
+            meta["prior"] = self.prior.to_json()
         (directory / "retrieval.json").write_text(json.dumps(meta))
 
     @classmethod
@@ -278,4 +301,7 @@ class Retriever:
         weights: dict[Direction, np.ndarray] = {d: np.asarray(meta["weights"][d], dtype=np.float32) for d in DIRECTIONS}
         if products.dim != creators.dim or any(len(w) != products.dim for w in weights.values()):
             raise ValueError("retrieval indexes and weights disagree on the vector dimension")
-        return cls(products, creators, creators.vectors_, products.vectors_, weights, list(meta["dim_names"]))
+        prior = ProductPrior.from_json(meta["prior"]) if "prior" in meta else None
+        if (prior is not None) != (PRIOR_DIM in meta["dim_names"]):
+            raise ValueError("retrieval.json: the ranker prior and its dimension disagree")
+        return cls(products, creators, creators.vectors_, products.vectors_, weights, list(meta["dim_names"]), prior)

@@ -150,8 +150,10 @@ def test_new_rows_reach_the_retrieval_indexes(fixture_bundle, engine, base) -> N
     result = overlay_engine(engine, part, engine.tables.cutoff, 100, base)
     retriever, grown = result.engine.retriever, result.engine.tables
     p, c = grown.products.row("p-new"), grown.creators.row("c-new")
-    u, v, _ = retrieval_blocks(grown, base.norms, np.array([c]), np.array([p]))
+    prior = engine.retriever.prior.column(grown, engine.rankers[Direction.CREATOR], np.array([p]))
+    u, v, _ = retrieval_blocks(grown, base.norms, np.array([c]), np.array([p]), prior)
     np.testing.assert_array_equal(retriever.product_vectors[p], v[0])
+    assert retriever.dim_names[-1] == "product_prior" and v[0, -1] == prior[0]  # the ranker prior, scored anew
     np.testing.assert_array_equal(retriever.creator_vectors[c], u[0])
     np.testing.assert_array_equal(retriever.product_vectors[:p], engine.retriever.product_vectors)
     assert retriever.product_index.n_rows == p + 1 and retriever.product_index.index_.ntotal == p + 1

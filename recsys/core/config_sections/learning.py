@@ -36,6 +36,12 @@ class RetrievalSettings(Section):
     cf_factors: int = Field(32, ge=0, description="Collaborative factors (0 disables the collaborative block).")
     faiss_threads: int = Field(1, ge=1, description="OpenMP threads per process for single queries.")
     distill_queries: int = Field(400, ge=10, description="Queries per direction sampled to distill the ranker.")
+    prior_anchors: int = Field(
+        8,
+        ge=0,
+        description="Anchor creators per category whose mean ranker score is each product's prior, a retrieval "
+        "dimension (0: none). Build cost: this many ranker passes over the catalogue.",
+    )
     recall_queries: int = Field(100, ge=1, description="Queries per direction for recall@k against exact ranking.")
     recall_k: int = Field(500, ge=1, description="Retrieval depth at which recall of the ranker's top-10 is measured.")
 

@@ -120,3 +120,59 @@ def test_flat_filtered_search_is_the_exact_top_k_of_the_allowed_rows(
         expected = np.sort(brute)[::-1][:k]
         assert allowed[rows].all() and len(set(rows.tolist())) == k
         np.testing.assert_allclose(scores, expected, rtol=1e-5, atol=1e-5)
+
+
+@pytest.fixture(scope="module")
+def uneven() -> np.ndarray:
+    """Vectors whose norms spread over two orders of magnitude (what ranker-weighted retrieval vectors look like)."""
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(4000, 12))
+    return (x * np.exp(rng.normal(scale=1.0, size=(4000, 1)))).astype(np.float32)
+
+
+def test_ivf_probing_every_list_is_exact_inner_product_search(uneven: np.ndarray) -> None:
+    """The Euclidean reduction orders rows exactly as the inner product does, and the scores are inner products."""
+    index = VectorIndex(kind="ivf", nlist=20, nprobe=20).fit(uneven)
+    queries = np.random.default_rng(4).normal(size=(30, 12)).astype(np.float32)
+    scores, rows = index.search(queries, 50)
+    exact = queries @ uneven.T
+    for i in range(len(queries)):
+        want = np.argsort(-exact[i], kind="stable")[:50]
+        assert set(rows[i]) == set(want)
+        np.testing.assert_allclose(scores[i], exact[i, rows[i]], rtol=1e-4, atol=1e-3)
+        assert np.all(np.diff(scores[i]) <= 1e-3)
+
+
+def test_a_row_longer_than_any_at_build_is_found_with_its_exact_score(uneven: np.ndarray, tmp_path) -> None:
+    index = VectorIndex(kind="ivf", nlist=20, nprobe=20).fit(uneven)
+    query = np.ones(12, np.float32)
+    longest = float(np.sqrt((uneven.astype(np.float64) ** 2).sum(axis=1).max()))
+    new = (query / np.linalg.norm(query) * longest * 3).astype(np.float32)  # beyond the lifting norm
+    grown = index.with_vectors(np.vstack([uneven, new[None, :]]), appended_only=True)
+    scores, rows = grown.search(query[None, :], 10)
+    assert rows[0, 0] == len(uneven)
+    assert grown.mips_norm_ > index.mips_norm_  # the lifting norm grew with the new row
+    # inner products up to float32 rounding of the distances, which are of the order of the lifting norm
+    np.testing.assert_allclose(scores[0], grown.vectors_[rows[0]] @ query, rtol=0, atol=1e-6 * grown.mips_norm_)
+    grown.save(tmp_path, "products")
+    loaded = VectorIndex.load(tmp_path, "products")
+    np.testing.assert_array_equal(loaded.search(query[None, :], 10)[1], rows)
+
+
+def test_an_ivf_written_before_the_reduction_still_loads_and_searches(uneven: np.ndarray, tmp_path) -> None:
+    import faiss
+
+    old = VectorIndex(kind="ivf", nlist=20, nprobe=20).fit(uneven)
+    ivf = faiss.IndexIVFFlat(faiss.IndexFlatIP(12), 12, 20, faiss.METRIC_INNER_PRODUCT)
+    ivf.train(uneven)
+    ivf.add(uneven)
+    ivf.nprobe = 20
+    old.index_, old.mips_norm_ = ivf, None  # what bundles built before it hold
+    old.save(tmp_path, "products")
+    loaded = VectorIndex.load(tmp_path, "products")
+    assert loaded.mips_norm_ is None
+    query = np.random.default_rng(5).normal(size=(1, 12)).astype(np.float32)
+    _, rows = loaded.search(query, 20)
+    np.testing.assert_array_equal(rows[0], np.argsort(-(uneven @ query[0]), kind="stable")[:20])
+    grown = loaded.with_vectors(np.vstack([uneven, uneven[:1]]), appended_only=True)
+    assert grown.mips_norm_ is None and grown.index_.ntotal == len(uneven) + 1
