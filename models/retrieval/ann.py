@@ -41,14 +41,26 @@ def _as_f32(a: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(a, dtype=np.float32)
 
 
-def _lifted(vectors: np.ndarray, mips_norm: float | None) -> np.ndarray:
+def _squared_norms(vectors: np.ndarray, chunk: int = 65_536) -> np.ndarray:
+    """Row squared norms in float64, a chunk at a time (no float64 copy of a 1M-row matrix)."""
+    out = np.empty(len(vectors), np.float64)
+    for start in range(0, len(vectors), chunk):
+        part = vectors[start : start + chunk].astype(np.float64)
+        out[start : start + chunk] = np.einsum("ij,ij->i", part, part)
+    return out
+
+
+def _lifted(vectors: np.ndarray, mips_norm: float | None, squared: np.ndarray | None = None) -> np.ndarray:
     """``vectors`` with one more coordinate: ``sqrt(mips_norm - |v|^2)`` (0 where negative), or 0 for queries
-    (``mips_norm`` None)."""
+    (``mips_norm`` None). ``squared``: the rows' squared norms when already known."""
+    out = np.empty((len(vectors), vectors.shape[1] + 1), np.float32)
+    out[:, :-1] = vectors
     if mips_norm is None:
-        extra = np.zeros(len(vectors), np.float64)
+        out[:, -1] = 0.0
     else:
-        extra = np.sqrt(np.maximum(mips_norm - (vectors.astype(np.float64) ** 2).sum(axis=1), 0.0))
-    return _as_f32(np.hstack([vectors, extra[:, None]]))
+        squared = _squared_norms(vectors) if squared is None else squared
+        out[:, -1] = np.sqrt(np.maximum(mips_norm - squared, 0.0))
+    return out
 
 
 def _subset_topk(vectors: np.ndarray, rows: np.ndarray, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
@@ -117,8 +129,9 @@ class VectorIndex:
         elif kind == "ivf":
             nlist = self.nlist or int(math.sqrt(n))
             nlist = max(1, min(nlist, n // 39))
-            mips_norm = float((scaled.astype(np.float64) ** 2).sum(axis=1).max())
-            scaled = _lifted(scaled, mips_norm)
+            squared = _squared_norms(scaled)
+            mips_norm = float(squared.max())
+            scaled = _lifted(scaled, mips_norm, squared)
             index = faiss.IndexIVFFlat(faiss.IndexFlatL2(d + 1), d + 1, nlist, faiss.METRIC_L2)
             index.cp.seed = self.seed
             index.train(scaled)
@@ -152,8 +165,9 @@ class VectorIndex:
             if mips_norm is not None:
                 # a new row longer than the build's longest raises the lifting norm, so the reduction stays exact
                 # (the trained lists are kept: only which lists a query probes can shift a little)
-                mips_norm = max(mips_norm, float((scaled.astype(np.float64) ** 2).sum(axis=1).max()))
-                scaled = _lifted(scaled, mips_norm)
+                squared = _squared_norms(scaled)
+                mips_norm = max(mips_norm, float(squared.max()))
+                scaled = _lifted(scaled, mips_norm, squared)
                 index: faiss.Index = faiss.IndexIVFFlat(quantizer, d + 1, ivf.nlist, faiss.METRIC_L2)
             else:
                 index = faiss.IndexIVFFlat(quantizer, d, ivf.nlist, faiss.METRIC_INNER_PRODUCT)
@@ -194,8 +208,7 @@ class VectorIndex:
         if self.mips_norm_ is None:
             return self.index_.search(q, k)
         distances, rows = self.index_.search(_lifted(q, None), k)
-        q_norms = (q.astype(np.float64) ** 2).sum(axis=1, keepdims=True)
-        scores = ((q_norms + self.mips_norm_ - distances) / 2).astype(np.float32)
+        scores = ((_squared_norms(q)[:, None] + self.mips_norm_ - distances) / 2).astype(np.float32)
         scores[rows < 0] = -np.finfo(np.float32).max  # what an inner-product index gives an empty slot
         return scores, rows
 
