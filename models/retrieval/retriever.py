@@ -19,6 +19,7 @@ clusters along the dimensions that matter to that direction.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import warnings
 from dataclasses import dataclass
@@ -212,6 +213,20 @@ class Retriever:
     weights: dict[Direction, np.ndarray]  # direction -> (D,)
     dim_names: list[str]
     prior: ProductPrior | None = None  # the ranker prior dimension (bundles built before it have none)
+    # A digest of the vectors and weights, written at save and carried through ``with_rows``, so that caches keyed
+    # on them (``models.matching.market.list_exposure``) need not read 1M mapped vectors to know them. None: not
+    # known (a bundle written before it); such callers digest the vectors themselves.
+    fingerprint: str | None = None
+
+    def _digest(self) -> str:
+        digest = hashlib.blake2b(digest_size=16)
+        for d in DIRECTIONS:
+            digest.update(np.ascontiguousarray(self.weights[d], dtype=np.float32).view(np.uint8).data)
+        for vectors in (self.creator_vectors, self.product_vectors):
+            digest.update(repr(vectors.shape).encode())
+            for start in range(0, len(vectors), 65_536):
+                digest.update(np.ascontiguousarray(vectors[start : start + 65_536]).view(np.uint8).data)
+        return digest.hexdigest()
 
     def base(self, direction: Direction, row: int) -> np.ndarray:
         """The unweighted vector of a creator row (direction "creator") or product row ("product"): what is sent
@@ -271,6 +286,13 @@ class Retriever:
         v = grown(self.product_vectors, product_rows, v_rows, n_p)
         creators_appended = bool(np.all(creator_rows >= len(self.creator_vectors)))
         products_appended = bool(np.all(product_rows >= len(self.product_vectors)))
+        fingerprint = None
+        if self.fingerprint is not None:  # the old vectors' digest plus what changed
+            digest = hashlib.blake2b(self.fingerprint.encode(), digest_size=16)
+            for part in (creator_rows, u_rows, product_rows, v_rows):
+                digest.update(repr(part.shape).encode())
+                digest.update(np.ascontiguousarray(part).view(np.uint8).data)
+            fingerprint = digest.hexdigest()
         return Retriever(
             self.product_index.with_vectors(v, products_appended),
             self.creator_index.with_vectors(u, creators_appended),
@@ -279,6 +301,7 @@ class Retriever:
             self.weights,
             self.dim_names,
             self.prior,
+            fingerprint,
         )
 
     def save(self, directory: Path) -> None:
@@ -291,6 +314,9 @@ class Retriever:
         }
         if self.prior is not None:
             meta["prior"] = self.prior.to_json()
+        if self.fingerprint is None:
+            self.fingerprint = self._digest()
+        meta["fingerprint"] = self.fingerprint
         (directory / "retrieval.json").write_text(json.dumps(meta))
 
     @classmethod
@@ -304,4 +330,13 @@ class Retriever:
         prior = ProductPrior.from_json(meta["prior"]) if "prior" in meta else None
         if (prior is not None) != (PRIOR_DIM in meta["dim_names"]):
             raise ValueError("retrieval.json: the ranker prior and its dimension disagree")
-        return cls(products, creators, creators.vectors_, products.vectors_, weights, list(meta["dim_names"]), prior)
+        return cls(
+            products,
+            creators,
+            creators.vectors_,
+            products.vectors_,
+            weights,
+            list(meta["dim_names"]),
+            prior,
+            meta.get("fingerprint"),
+        )

@@ -80,3 +80,39 @@ def test_counts_are_kept_and_read_back_until_what_they_depend_on_changes(tmp_pat
     list_exposure(r, products, depth=20, sample=1000, cache=tmp_path)
     assert r.index.queries == searched + 2000
     assert len(list(tmp_path.glob("exposure-*.npy"))) == 3
+
+
+class _Unreadable:
+    """Vectors that must not be read (what a retriever with a fingerprint spares the cache key)."""
+
+    def __getitem__(self, item: object) -> np.ndarray:
+        raise AssertionError("the product vectors were read to key the cache")
+
+
+def test_a_retriever_fingerprint_keys_the_cache_without_reading_the_vectors(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    r = _retriever()
+    products = np.arange(3000)
+    r.fingerprint = "a" * 32
+    first = list_exposure(r, products, depth=20, sample=1000, cache=tmp_path)
+    vectors, r.product_vectors = r.product_vectors, _Unreadable()
+    searched = r.index.queries
+    again = list_exposure(r, products, depth=20, sample=1000, cache=tmp_path)
+    assert r.index.queries == searched and np.array_equal(again, first)  # read back by the fingerprint alone
+    r.product_vectors, r.fingerprint = vectors, "b" * 32  # other vectors (an overlay): searched again
+    list_exposure(r, products, depth=20, sample=1000, cache=tmp_path)
+    assert r.index.queries == searched + 1000
+
+
+def test_the_fingerprint_is_written_with_the_bundle_and_follows_new_rows(fixture_bundle) -> None:  # type: ignore[no-untyped-def]
+    from models.bundle import load_bundle
+    from models.overlay import OverlayBase
+
+    engine = load_bundle(fixture_bundle.path).engine
+    retriever = engine.retriever
+    assert retriever.fingerprint is not None and retriever.fingerprint == retriever._digest()
+    norms = OverlayBase.of(engine).norms
+    rows = np.array([0])
+    ranker = engine.rankers[Direction.CREATOR]
+    same = retriever.with_rows(engine.tables, norms, np.empty(0, np.int64), np.empty(0, np.int64), ranker)
+    changed = retriever.with_rows(engine.tables, norms, rows, rows, ranker)
+    assert changed.fingerprint not in (None, retriever.fingerprint, same.fingerprint)
