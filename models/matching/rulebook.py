@@ -28,7 +28,7 @@ from recsys.core.schema import Marketplace
 
 log = logging.getLogger(__name__)
 
-PARSED_FORMAT = 1
+PARSED_FORMAT = 2  # 2: the plan ids in their own mapped .npy
 """Bumped when :class:`PlanArrays` or the parse changes, so older cached parses are never read."""
 KEEP = 3
 
@@ -82,6 +82,7 @@ def aligned_planbook(
         try:
             book.plan_arrays.save(path)
             keep_newest(path.parent, "plans-*.npz", KEEP)  # a new snapshot or new ids make new ones
+            keep_newest(path.parent, "plans-*.ids.npy", KEEP)
         except OSError as exc:  # a cache: never fails the assembly
             log.warning("could not keep the parsed plans in %s: %s", path.parent, exc)
     return book

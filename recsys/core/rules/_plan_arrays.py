@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from recsys.core.atomic import save_npz
+from recsys.core.atomic import save_npy, save_npz
 from recsys.core.rules._columns import as_tiers, explode_lists, ranges, times_ns
 from recsys.core.schema import PLAN_TYPES, TIER_BASES
 from recsys.core.vocab import PlanType
@@ -30,7 +30,7 @@ UNITS, GMV = TIER_BASES.index("units"), TIER_BASES.index("gmv")
 class PlanArrays:
     """Per-plan columns (length n_plans) and ragged columns as (plan row, value) pairs sorted by plan row."""
 
-    plan_ids: np.ndarray  # object (str)
+    plan_ids: np.ndarray  # object (str), or fixed-width str mapped from a file (``load``)
     product_row: np.ndarray  # int32, -1 = product not in the products frame
     type_code: np.ndarray  # int8 index into PLAN_TYPES, -1 = unknown type
     base_rate: np.ndarray  # float64 (NaN if missing)
@@ -66,19 +66,29 @@ class PlanArrays:
         return self._row_of
 
     def save(self, path: Path) -> None:
-        """Every array in one uncompressed ``.npz`` (no pickle: plan ids as fixed-width text), written aside and
-        renamed into place."""
-        arrays = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "_row_of"}
-        arrays["plan_ids"] = np.asarray(self.plan_ids.tolist(), dtype=np.str_)
+        """The plan ids as fixed-width text in their own ``.npy`` next to ``path`` (:func:`ids_path`; a reader maps
+        it), then every other array in one uncompressed ``.npz`` at ``path`` (no pickle); each written aside and
+        renamed into place, the ids first, so a reader that finds the ``.npz`` finds its ids."""
+        save_npy(ids_path(path), np.asarray(self.plan_ids.tolist(), dtype=np.str_))
+        arrays = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in ("_row_of", "plan_ids")}
         save_npz(path, arrays)
 
     @classmethod
     def load(cls, path: Path) -> PlanArrays:
-        """Arrays saved by :meth:`save` (raises OSError / ValueError / KeyError when the file is not one)."""
+        """Arrays saved by :meth:`save` (raises OSError / ValueError / KeyError when the files are not those). The
+        plan ids stay a read-only map of their file: 1.2M ids as Python strings were ~80 MiB of every worker's
+        heap, and a list only reads the ids of the plans on its page."""
         with np.load(path, allow_pickle=False) as data:
-            arrays = {f.name: data[f.name] for f in fields(cls) if f.name != "_row_of"}
-        arrays["plan_ids"] = arrays["plan_ids"].astype(object)
-        return cls(**arrays)
+            arrays = {f.name: data[f.name] for f in fields(cls) if f.name not in ("_row_of", "plan_ids")}
+        plan_ids = np.load(ids_path(path), mmap_mode="r", allow_pickle=False)
+        if plan_ids.dtype.kind != "U" or plan_ids.shape != arrays["product_row"].shape:
+            raise ValueError(f"{ids_path(path)}: not the plan ids of {path.name}")
+        return cls(plan_ids=plan_ids, **arrays)
+
+
+def ids_path(path: Path) -> Path:
+    """Where :meth:`PlanArrays.save` keeps the plan ids of the arrays saved at ``path``."""
+    return path.with_name(f"{path.stem}.ids.npy")
 
 
 def _numeric(frame: pd.DataFrame, field: str, default: float | None) -> np.ndarray:
@@ -265,7 +275,7 @@ def merge_plans(current: PlanArrays, changed: PlanArrays) -> PlanArrays:
     merged = {}
     for name in _PER_PLAN:
         old = getattr(current, name)
-        out = np.empty(n_total, dtype=old.dtype)
+        out = np.empty(n_total, dtype=object if name == "plan_ids" else old.dtype)  # fixed width would cut new ids
         out[: current.n_plans] = old
         out[rows] = getattr(changed, name)
         merged[name] = out
