@@ -231,7 +231,11 @@ class Retriever:
     def base(self, direction: Direction, row: int) -> np.ndarray:
         """The unweighted vector of a creator row (direction "creator") or product row ("product"): what is sent
         to the other side's index, which holds its vectors already multiplied by this direction's weights."""
-        return np.asarray(direction.select(self.creator_vectors, self.product_vectors)[row])
+        vectors = direction.select(self.creator_vectors, self.product_vectors)
+        index = direction.select(self.creator_index, self.product_index)
+        if index.vectors_ is vectors:  # the index's own rows: read one from its file when mapped
+            return index.row(row)
+        return np.asarray(vectors[row])
 
     def index_for(self, direction: Direction) -> VectorIndex:
         """The index a direction's queries search: products for creator queries, creators for product queries."""

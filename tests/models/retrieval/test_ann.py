@@ -176,3 +176,36 @@ def test_an_ivf_written_before_the_reduction_still_loads_and_searches(uneven: np
     np.testing.assert_array_equal(rows[0], np.argsort(-(uneven @ query[0]), kind="stable")[:20])
     grown = loaded.with_vectors(np.vstack([uneven, uneven[:1]]), appended_only=True)
     assert grown.mips_norm_ is None and grown.index_.ntotal == len(uneven) + 1
+
+
+def _mapped_kib(path) -> int:  # type: ignore[no-untyped-def]
+    """KiB of ``path``'s mappings resident in this process (Linux ``/proc/self/smaps``)."""
+    import re
+
+    total, current = 0, False
+    with open("/proc/self/smaps") as smaps:
+        for line in smaps:
+            if re.match(r"^[0-9a-f]+-[0-9a-f]+ ", line):
+                current = line.rstrip().endswith(str(path))
+            elif current and line.startswith("Rss:"):
+                total += int(line.split()[1])
+    return total
+
+
+def test_one_row_of_mapped_vectors_is_read_from_the_file_not_the_mapping(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    rng = np.random.default_rng(6)
+    big = rng.normal(size=(40_000, 64)).astype(np.float32)  # 10 MB: random rows touch many pages
+    VectorIndex(kind="flat").fit(big).save(tmp_path, "products")
+    loaded = VectorIndex.load(tmp_path, "products", mmap=True)
+    path = (tmp_path / "products.npy").resolve()
+    rows = rng.choice(len(big), 20, replace=False)
+    for r in rows:
+        np.testing.assert_array_equal(loaded.row(int(r)), big[r])
+    assert _mapped_kib(path) == 0  # read with pread: nothing of the file mapped into the process
+    for r in rows:
+        np.asarray(loaded.vectors_[int(r)]).copy()
+    assert _mapped_kib(path) >= 20 * 4  # the premise: reading through the mapping maps at least a page a row
+    in_memory = VectorIndex.load(tmp_path, "products", mmap=False)
+    np.testing.assert_array_equal(in_memory.row(5), big[5])
+    grown = loaded.with_vectors(np.vstack([big, big[:1]]), appended_only=True)
+    np.testing.assert_array_equal(grown.row(len(big)), big[0])  # new rows: from memory
