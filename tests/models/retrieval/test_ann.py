@@ -209,3 +209,21 @@ def test_one_row_of_mapped_vectors_is_read_from_the_file_not_the_mapping(tmp_pat
     np.testing.assert_array_equal(in_memory.row(5), big[5])
     grown = loaded.with_vectors(np.vstack([big, big[:1]]), appended_only=True)
     np.testing.assert_array_equal(grown.row(len(big)), big[0])  # new rows: from memory
+
+
+def test_a_selective_filter_on_a_mapped_flat_index_reads_its_own_rows_not_the_npy(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    rng = np.random.default_rng(8)
+    big = rng.normal(size=(40_000, 64)).astype(np.float32)
+    scale = rng.uniform(0.5, 2.0, size=64).astype(np.float32)
+    VectorIndex(kind="flat").fit(big, scale=scale).save(tmp_path, "creators")
+    loaded = VectorIndex.load(tmp_path, "creators", mmap=True)
+    path = (tmp_path / "creators.npy").resolve()
+    allowed = np.zeros(len(big), bool)
+    allowed[rng.choice(len(big), 3000, replace=False)] = True  # few enough rows for the exact subset path
+    query = rng.normal(size=64).astype(np.float32)
+    scores, rows = loaded.search_filtered(query, 25, allowed)
+    exact = (big * scale) @ query
+    want = np.flatnonzero(allowed)[np.argsort(-exact[allowed], kind="stable")[:25]]
+    np.testing.assert_array_equal(rows, want)
+    np.testing.assert_allclose(scores, exact[want], rtol=1e-5, atol=1e-5)
+    assert _mapped_kib(path) == 0  # the unscaled copy was not read
