@@ -1,0 +1,93 @@
+"""Retrieval recall of the creator ranker's exact top 10 over the whole catalogue (issue 20, item 4), on held-out
+creators: the figures of ``bench/PROFILE.md`` ("Retrieval recall at 1M").
+
+    python -m bench.retrieval_recall --scale 1 --creators 200             # the current bundle's retriever
+    python -m bench.retrieval_recall --scale 1 --rebuild 0 --rebuild 8   # rebuilt without / with the prior
+
+For each sampled creator every product is scored by the bundle's creator -> products ranker (compiled; ~4.4 s a
+creator at 1M products), and its top 10 is compared with the retriever's top ``k`` by exact search over the
+weighted vectors and by the FAISS index. ``--rebuild N`` (repeatable) first rebuilds the retriever from the bundle's
+tables and rankers with ``prior_anchors=N`` (``models.retrieval.build.build_retriever``; ~10 min at 1M, most of it
+its own recall measurement). Creators are drawn with ``--seed``, independently of the build's own samples.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import numpy as np
+from rich.progress import track
+
+from bench import data
+from bench.run import OUT
+from models.bundle import load_current
+from models.engine import Engine
+from models.retrieval.build import build_retriever
+from models.retrieval.retriever import Retriever
+from recsys.core.config import RetrievalSettings
+from recsys.core.vocab import Direction
+
+_CHUNK = 250_000
+
+
+def exhaustive_top(engine: Engine, creators: np.ndarray, k: int = 10) -> np.ndarray:
+    """(n_creators, k) product rows of the creator ranker's top ``k`` over every product."""
+    tables, ranker = engine.tables, engine.rankers[Direction.CREATOR]
+    n_p = len(tables.products)
+    out = np.empty((len(creators), k), np.int64)
+    for i, c in enumerate(track(creators, description="exhaustive ranking")):
+        scores = np.empty(n_p)
+        for lo in range(0, n_p, _CHUNK):
+            p = np.arange(lo, min(n_p, lo + _CHUNK))
+            scores[lo : lo + len(p)] = ranker.predict(tables.vectors(np.full(len(p), c), p))
+        top = np.argpartition(-scores, k)[:k]
+        out[i] = top[np.argsort(-scores[top], kind="stable")]
+    return out
+
+
+def recall(retriever: Retriever, creators: np.ndarray, top: np.ndarray, k: int) -> tuple[float, float]:
+    """(exact-search recall@k, index recall@k) of ``top`` for ``creators``."""
+    index = retriever.index_for(Direction.CREATOR)
+    stored = np.asarray(retriever.product_vectors) * index.scale_
+    exact, approx = [], []
+    for i, c in enumerate(creators):
+        query = retriever.base(Direction.CREATOR, int(c))
+        scores = stored @ query
+        kth = np.partition(-scores, k - 1)[k - 1]
+        exact.append(float((-scores[top[i]] <= kth).mean()))
+        _, found = index.search(query[None, :], k)
+        approx.append(float(np.isin(top[i], found[0]).mean()))
+    return float(np.mean(exact)), float(np.mean(approx))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--scale", type=float, default=1.0, help="the bench workspace (1 = 1M products)")
+    parser.add_argument("--creators", type=int, default=200, help="held-out creators to rank exhaustively")
+    parser.add_argument("--k", type=int, default=500, help="retrieval depth")
+    parser.add_argument("--seed", type=int, default=11, help="seed of the creators drawn")
+    parser.add_argument(
+        "--rebuild", type=int, action="append", default=[], metavar="ANCHORS", help="rebuild with prior_anchors"
+    )
+    args = parser.parse_args()
+    big, _ = data.workspaces(OUT, args.scale)
+    engine = load_current(big.root / "artifacts", mmap=True, compiled=True).engine
+    rng = np.random.default_rng(args.seed)
+    creators = rng.choice(
+        len(engine.tables.creators), size=min(args.creators, len(engine.tables.creators)), replace=False
+    )
+    top = exhaustive_top(engine, creators)
+    retrievers = [("the bundle's retriever", engine.retriever)]
+    for anchors in args.rebuild:
+        started = time.perf_counter()
+        rebuilt, _ = build_retriever(engine.tables, engine.rankers, RetrievalSettings(prior_anchors=anchors), seed=1)
+        retrievers.append((f"rebuilt, prior_anchors={anchors} ({time.perf_counter() - started:.0f} s)", rebuilt))
+    print(f"recall@{args.k} of the creator ranker's exact top 10, {len(creators)} creators (seed {args.seed}):")
+    for name, retriever in retrievers:
+        exact, approx = recall(retriever, creators, top, args.k)
+        print(f"  {name}: exact search {exact:.4f}, index ({retriever.product_index.kind_}) {approx:.4f}")
+
+
+if __name__ == "__main__":
+    main()
