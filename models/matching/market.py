@@ -93,12 +93,11 @@ def list_exposure(
         index = retriever.index_for(Direction.PRODUCT)
         # the retriever's fingerprint stands for its vectors: gathering 10k rows of 1M mapped product vectors
         # brought the whole file into the process (the kernel maps the pages around each fault), 330 MiB of RSS
-        fingerprint = getattr(retriever, "fingerprint", None)
-        parts = [products] if fingerprint is not None else [retriever.creator_vectors, products]
-        if fingerprint is not None:
-            digest.update(fingerprint.encode())
+        if retriever.fingerprint is not None:
+            digest.update(retriever.fingerprint.encode())
+            parts = [products]
         else:
-            parts.append(retriever.product_vectors[products])
+            parts = [retriever.creator_vectors, products, retriever.product_vectors[products]]
         for part in parts:
             digest.update(np.ascontiguousarray(part).view(np.uint8).data)
         digest.update(f"{depth}|{scale!r}|{type(index).__name__}|{getattr(index, 'nprobe', '')}".encode())

@@ -345,13 +345,15 @@ class VectorIndex:
         meta = json.loads((directory / f"{name}.json").read_text())
         # IO_FLAG_MMAP_IFC maps the flat codes / inverted lists from the file instead of copying them (read only)
         index = faiss.read_index(str(directory / f"{name}.faiss"), faiss.IO_FLAG_MMAP_IFC if mmap else 0)
-        vectors = load_npy(directory / f"{name}.npy", mmap)
+        path = directory / f"{name}.npy"
         row_file = None
-        if mmap:
-            mapped = np.load(directory / f"{name}.npy", mmap_mode="r")
+        if mmap:  # one mapping; its data offset tells where each row sits for one-row reads
+            mapped = np.load(path, mmap_mode="r")
+            vectors = mapped.view(np.ndarray)  # as load_npy(mmap=True) gives it
             if mapped.ndim == 2 and mapped.shape[0] > 0 and mapped.flags.c_contiguous:
-                row_file = _RowFile(str(directory / f"{name}.npy"), int(mapped.offset), mapped[0].nbytes, mapped.dtype)
-            del mapped
+                row_file = _RowFile(str(path), int(mapped.offset), mapped[0].nbytes, mapped.dtype)
+        else:
+            vectors = load_npy(path)
         mips_norm = meta.get("mips_norm")  # indexes written before the Euclidean reduction have none
         index_dim = meta["dim"] + (1 if mips_norm is not None else 0)
         if index.ntotal != meta["n_rows"] or vectors.shape != (meta["n_rows"], meta["dim"]) or index.d != index_dim:

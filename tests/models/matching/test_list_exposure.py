@@ -37,6 +37,7 @@ def _retriever(n_creators: int = 400, n_products: int = 3000, seed: int = 3) -> 
         product_vectors=products,
         index_for=lambda direction: index if direction == Direction.PRODUCT else None,
         index=index,
+        fingerprint=None,  # digest the vectors themselves, as for a bundle written before fingerprints
     )
 
 
