@@ -58,6 +58,7 @@ HISTORY_ARRAYS = frozenset(
         "cf_creator_known",
         "cf_creator_cold",
         "product_typical_promoter",
+        "product_refund_rate_90d",
         "product_gmv_30d",
         "product_orders_30d",
         "product_gmv_30d_top_share",

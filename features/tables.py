@@ -38,8 +38,8 @@ def load_npy(path: Path, mmap: bool = False) -> np.ndarray:
     """An ``.npy`` file as an array; ``mmap`` maps it read-only (pages shared by every process that maps it). The
     mapping is returned as a plain ndarray view: ``np.memmap``'s Python-level ``__getitem__`` cost ~5 µs on each
     of the ~30 gathers a request makes."""
-    if not mmap:
-        return np.load(path)
+    if not mmap:  # in memory anyway: row-major, whatever order an older bundle wrote (``FeatureTables.save``)
+        return np.ascontiguousarray(np.load(path))
     return np.load(path, mmap_mode="r").view(np.ndarray)
 
 
@@ -54,8 +54,8 @@ class FeatureTables:
     creator_names: list[str]
     product_names: list[str]
     pair_names: list[str]
-    creator: np.ndarray  # (n_c, len(creator_names)) float32
-    product: np.ndarray  # (n_p, len(product_names)) float32
+    creator: np.ndarray  # (n_c, len(creator_names)) float32, row-major (see ``save``)
+    product: np.ndarray  # (n_p, len(product_names)) float32, row-major
     arrays: dict[str, np.ndarray] = field(default_factory=dict)  # pair-feature inputs and evidence (features.evidence)
     extras: dict[str, dict[str, Any]] = field(default_factory=dict)  # side -> {"numeric": [...], "embeddings": {...}}
 
@@ -97,20 +97,25 @@ class FeatureTables:
         p_rows = np.asarray(p_rows, dtype=np.int64)
         out = np.empty((len(c_rows), len(self.feature_names)), dtype=np.float32)
         a, b = self.creator.shape[1], self.product.shape[1]
-        out[:, :a] = self.creator[c_rows]
-        out[:, a : a + b] = self.product[p_rows]
+        out[:, :a] = np.take(self.creator, c_rows, axis=0)  # take: a row copy each, ~5x faster than [rows]
+        out[:, a : a + b] = np.take(self.product, p_rows, axis=0)
         out[:, a + b :] = self.pair(c_rows, p_rows, rate, fmt)
         return out
 
     # --- persistence ------------------------------------------------------------------------------------------
 
     def save(self, directory: Path) -> None:
-        """One ``.npy`` per array plus ``tables.json`` and id lists as Parquet (no pickle)."""
+        """One ``.npy`` per array plus ``tables.json`` and id lists as Parquet (no pickle).
+
+        Arrays are written row-major (C order): a request gathers ~1,000 random rows, and a column-major table of 1M
+        products spreads each row over 59 pages 4 MB apart (measured at 1M: 1.4 ms against 0.06 ms per gather of
+        1,000 product rows, and every page of the file mapped in within a few hundred requests). Bundles written
+        column-major before still load and serve, with the slower gathers."""
         directory.mkdir(parents=True, exist_ok=True)
-        np.save(directory / "creator.npy", self.creator)
-        np.save(directory / "product.npy", self.product)
+        np.save(directory / "creator.npy", np.ascontiguousarray(self.creator))
+        np.save(directory / "product.npy", np.ascontiguousarray(self.product))
         for name, array in self.arrays.items():
-            np.save(directory / f"a_{name}.npy", array)
+            np.save(directory / f"a_{name}.npy", np.ascontiguousarray(array))
         pd.DataFrame({"creator_id": self.creators.ids.astype(str)}).to_parquet(directory / "creator_ids.parquet")
         pd.DataFrame({"product_id": self.products.ids.astype(str)}).to_parquet(directory / "product_ids.parquet")
         meta = {
@@ -247,8 +252,8 @@ def build_feature_tables(
     shape = (len(creators), len(products))
     cf = factorize_entries(aggregates.cf_entries, shape, c_content, p_content, cf_factors, seed)
     arrays = {
-        "creator_audience": audience.astype(np.float32),
-        "product_target": target.astype(np.float32),
+        "creator_audience": np.ascontiguousarray(audience, dtype=np.float32),
+        "product_target": np.ascontiguousarray(target, dtype=np.float32),
         "creator_category_listed": listed,
         "creator_category_gmv_share": agg["creator_category_gmv_share"].astype(np.float32),
         "creator_category_promotions": agg["creator_category_promotions"].astype(np.float32),
@@ -262,6 +267,8 @@ def build_feature_tables(
         "product_category": category_code,
         "product_typical_promoter": agg["product_typical_promoter"].astype(np.float32),
         "product_best_rate": best_rate.astype(np.float32),
+        # the block's column again, so a worker reads it without touching every row of the product table
+        "product_refund_rate_90d": p_block["p_refund_rate_90d"].to_numpy(np.float32),
         "category_median_rate": cat_rate.to_numpy(np.float32),
         "cf_creator": cf.creator,
         "cf_product": cf.product,
@@ -290,8 +297,8 @@ def build_feature_tables(
         creator_names=list(c_block.columns),
         product_names=list(p_block.columns),
         pair_names=PAIR_FEATURES + embedding_pair_names(c_extras.embeddings, p_extras.embeddings),
-        creator=c_block.to_numpy(np.float32),
-        product=p_block.to_numpy(np.float32),
+        creator=np.ascontiguousarray(c_block.to_numpy(np.float32)),  # a frame's values are column-major
+        product=np.ascontiguousarray(p_block.to_numpy(np.float32)),
         arrays=arrays,
         extras={
             "creator": {"numeric": c_extras.numeric, "embeddings": c_extras.embeddings},

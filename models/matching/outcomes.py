@@ -90,7 +90,10 @@ class OutcomePredictor:
         self.existing = existing
         self.num_threads = num_threads
         tables = engine.tables
-        refund = tables.product[:, tables.product_names.index("p_refund_rate_90d")].astype(np.float64)
+        refund = tables.arrays.get("product_refund_rate_90d")  # a bundle before it: the table's column
+        if refund is None:
+            refund = tables.product[:, tables.product_names.index("p_refund_rate_90d")]
+        refund = np.asarray(refund, dtype=np.float64)
         self._refund = np.where(np.isfinite(refund), refund, np.nanmean(refund) if np.isfinite(refund).any() else 0.0)
 
     def calibrated(self, X: np.ndarray) -> CalibratedGMV:

@@ -62,6 +62,29 @@ def test_tables_roundtrip_through_files(tmp_path, market) -> None:  # type: igno
     assert loaded.feature_names == tables.feature_names and loaded.extras == tables.extras
 
 
+def test_tables_are_written_row_major_and_an_older_column_major_bundle_still_serves(tmp_path, market) -> None:  # type: ignore[no-untyped-def]
+    tables = build_feature_tables(market, CUTOFF, cf_factors=8)
+    two_d = {"creator": tables.creator, "product": tables.product}
+    two_d.update({name: a for name, a in tables.arrays.items() if a.ndim == 2})
+    assert {"creator_audience", "product_target", "cf_product"} <= set(two_d)
+    assert [name for name, a in two_d.items() if not a.flags["C_CONTIGUOUS"]] == []
+    column = tables.product[:, tables.product_names.index("p_refund_rate_90d")]
+    np.testing.assert_array_equal(tables.arrays["product_refund_rate_90d"], column)
+    tables.save(tmp_path / "now")
+    mapped = FeatureTables.load(tmp_path / "now", mmap=True)
+    assert mapped.product.flags["C_CONTIGUOUS"] and mapped.arrays["product_target"].flags["C_CONTIGUOUS"]
+    # a bundle written column-major (before the tables were saved row-major) loads and gives the same vectors
+    old = tmp_path / "old"
+    tables.save(old)
+    for name in ("product.npy", "creator.npy", "a_product_target.npy", "a_creator_audience.npy"):
+        np.save(old / name, np.asfortranarray(np.load(old / name)))
+    rows = np.arange(30)
+    for mmap in (True, False):
+        loaded = FeatureTables.load(old, mmap=mmap)
+        assert loaded.product.flags["C_CONTIGUOUS"] is not mmap  # mapped: as written; in memory: row-major
+        np.testing.assert_array_equal(loaded.vectors(rows, rows[::-1]), tables.vectors(rows, rows[::-1]))
+
+
 def test_a_promotion_from_the_day_before_the_cutoff_counts_and_one_after_it_does_not(market) -> None:  # type: ignore[no-untyped-def]
     before = build_feature_tables(market, CUTOFF, cf_factors=8, seed=1)
     creator = before.creators.id(0)

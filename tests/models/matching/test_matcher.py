@@ -166,3 +166,19 @@ def test_pages_of_a_1000_item_list_hold_each_item_once(matcher: Matcher) -> None
     assert all(len(page) == 90 for page in pages[:-1])
     # one page of 450 across three rerank blocks is the same list
     assert ids[:450] == [r.product_id for r in unruled.recommend_products(creator, 450, include_existing=True)]
+
+
+def test_a_bundle_without_the_refund_array_gets_the_same_money_figures(matcher: Matcher) -> None:
+    """Bundles written before ``product_refund_rate_90d`` was kept apart read the refund rate from the product
+    table's column: same commissions either way."""
+    from dataclasses import replace
+
+    tables = matcher.engine.tables
+    older = replace(tables, arrays={k: v for k, v in tables.arrays.items() if k != "product_refund_rate_90d"})
+    engine = replace(matcher.engine, tables=older)
+    before = Matcher(engine, matcher.catalog, matcher.planbook, matcher.settings, matcher.market)
+    creator = _admitted_creators(matcher)[4]
+    now, then = matcher.recommend_products(creator, k=10), before.recommend_products(creator, k=10)
+    assert [(r.product_id, r.expected_commission) for r in now] == [(r.product_id, r.expected_commission) for r in then]
+    refund = tables.product[:, tables.product_names.index("p_refund_rate_90d")]
+    assert np.isnan(refund).any() and np.isfinite(refund).any()  # the fill for products without orders is exercised
