@@ -10,7 +10,7 @@ import numpy as np
 
 from features.names import PAIR_FEATURES
 from recsys.core.pair_keys import PairKeys
-from recsys.core.vocab import find_sorted
+from recsys.core.vocab import find_sorted, take_rows
 
 
 def _prev(
@@ -41,8 +41,8 @@ def pair_features(
     c = np.asarray(c, dtype=np.int64)
     p = np.asarray(p, dtype=np.int64)
     out = np.empty((len(c), len(pair_names)), dtype=np.float32)
-    aud = np.take(arrays["creator_audience"], c, axis=0)  # take: a row copy each, ~5x faster than [c] on 2-D
-    tgt = np.take(arrays["product_target"], p, axis=0)
+    aud = take_rows(arrays["creator_audience"], c)
+    tgt = take_rows(arrays["product_target"], p)
     m = np.minimum(aud, tgt)
     gender, age, tier = m[:, :2].sum(axis=1), m[:, 2:7].sum(axis=1), m[:, 7:11].sum(axis=1)
     k = arrays["product_category"][p]
@@ -50,7 +50,7 @@ def pair_features(
         rate = arrays["product_best_rate"][p]
     cat_rate = arrays["category_median_rate"][k]
     prev_n, prev_gmv = _prev(arrays, c, p, lookup)
-    cf = np.einsum("ij,ij->i", np.take(arrays["cf_creator"], c, axis=0), np.take(arrays["cf_product"], p, axis=0))
+    cf = np.einsum("ij,ij->i", take_rows(arrays["cf_creator"], c), take_rows(arrays["cf_product"], p))
     columns = {
         "x_overlap": (gender + age + tier) / 3.0,
         "x_overlap_gender": gender,
@@ -77,6 +77,6 @@ def pair_features(
         out[:, j] = columns[name]
     for j, name in enumerate(pair_names[len(PAIR_FEATURES) :], start=len(PAIR_FEATURES)):
         c_name, p_name = name.removeprefix("x_emb_").split("__")
-        c_emb, p_emb = np.take(arrays[f"cemb_{c_name}"], c, axis=0), np.take(arrays[f"pemb_{p_name}"], p, axis=0)
+        c_emb, p_emb = take_rows(arrays[f"cemb_{c_name}"], c), take_rows(arrays[f"pemb_{p_name}"], p)
         out[:, j] = np.einsum("ij,ij->i", c_emb, p_emb)
     return out

@@ -31,7 +31,7 @@ from features.names import PAIR_FEATURES, embedding_pair_names
 from features.pair import pair_features
 from recsys.core.pair_keys import PairKeys
 from recsys.core.schema import PROMOTION_FORMATS, SHARE_GROUPS, Marketplace, audience_columns
-from recsys.core.vocab import Vocabulary
+from recsys.core.vocab import Vocabulary, take_rows
 
 
 def load_npy(path: Path, mmap: bool = False) -> np.ndarray:
@@ -97,8 +97,8 @@ class FeatureTables:
         p_rows = np.asarray(p_rows, dtype=np.int64)
         out = np.empty((len(c_rows), len(self.feature_names)), dtype=np.float32)
         a, b = self.creator.shape[1], self.product.shape[1]
-        out[:, :a] = np.take(self.creator, c_rows, axis=0)  # take: a row copy each, ~5x faster than [rows]
-        out[:, a : a + b] = np.take(self.product, p_rows, axis=0)
+        out[:, :a] = take_rows(self.creator, c_rows)
+        out[:, a : a + b] = take_rows(self.product, p_rows)
         out[:, a + b :] = self.pair(c_rows, p_rows, rate, fmt)
         return out
 

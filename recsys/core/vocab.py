@@ -63,6 +63,13 @@ class Vocabulary:
         return -1 if item is None or item not in self._index else int(self._index.get_loc(item))
 
 
+def take_rows(array: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """``array[rows]`` for a 2-D table and an index array: ``np.take`` copies each row whole, ~5x faster than fancy
+    indexing for 1,000 rows of a row-major table; on a column-major one (tables written before they were saved
+    row-major) ``np.take`` is ~100x slower than indexing, which it then uses."""
+    return np.take(array, rows, axis=0) if array.flags.c_contiguous else array[rows]
+
+
 def find_sorted(keys: np.ndarray, wanted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Positions of ``wanted`` in the sorted array ``keys`` and whether each was found (position clipped to a valid
     index). The needles are searched in sorted order — each search then starts near the last one, about 2x faster

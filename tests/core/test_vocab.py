@@ -6,7 +6,7 @@ import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
 
-from recsys.core.vocab import Vocabulary, find_sorted
+from recsys.core.vocab import Vocabulary, find_sorted, take_rows
 
 
 @given(st.sets(st.integers(0, 200)), st.lists(st.integers(-5, 210), max_size=60))
@@ -42,3 +42,12 @@ def test_union_sorted_inserts_only_what_is_new_and_keeps_the_array_when_nothing_
     assert union_sorted(keys, np.array([5, 2])) is keys  # nothing new: the same (possibly memory-mapped) array
     assert union_sorted(keys, np.array([], np.int64)) is keys
     assert union_sorted(np.array([], np.int64), np.array([3, 3])).tolist() == [3]
+
+
+def test_take_rows_gives_the_indexed_rows_of_either_memory_order() -> None:
+    table = np.arange(24, dtype=np.float32).reshape(6, 4)
+    rows = np.array([5, 0, 5, 2])
+    expected = [[20, 21, 22, 23], [0, 1, 2, 3], [20, 21, 22, 23], [8, 9, 10, 11]]
+    for layout in (table, np.asfortranarray(table)):
+        out = take_rows(layout, rows)
+        assert out.tolist() == expected and out.dtype == np.float32
