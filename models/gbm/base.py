@@ -13,7 +13,7 @@ import lightgbm as lgb
 import numpy as np
 
 from models.gbm.compiled import CompiledTrees
-from models.gbm.contrib import PathAttribution
+from models.gbm.contrib import GroupedAttribution, PathAttribution
 
 
 class BoostedTrees:
@@ -111,12 +111,21 @@ class BoostedTrees:
             with contextlib.suppress(OSError):  # a cache: the paths are used all the same
                 self._paths.save(cache)
 
+    def leaves(self, X: np.ndarray) -> np.ndarray:
+        """(n_rows, n_trees): the leaf LightGBM reaches in each tree (``pred_leaf``), one thread."""
+        return np.asarray(self.booster_.predict(X, num_iteration=self.best_iteration_, pred_leaf=True, num_threads=1))
+
     def explain(self, X: np.ndarray) -> np.ndarray:
         """Fast per-feature contributions (path attributions along the leaves LightGBM reaches, see
         :mod:`models.gbm.contrib`), same shape as :meth:`contributions`."""
         self.prepare_explanations()
-        leaves = self.booster_.predict(X, num_iteration=self.best_iteration_, pred_leaf=True, num_threads=1)
-        return self._paths.contributions(np.asarray(leaves))
+        return self._paths.contributions(self.leaves(X))
+
+    def grouped_explainer(self, weights: np.ndarray) -> GroupedAttribution:
+        """The path attributions summed per group of features (``weights``: (n_features, n_groups)), precomputed
+        per leaf: ``grouped_explainer(w).sums(leaves(X))`` equals ``explain(X)[:, :-1] @ w``."""
+        self.prepare_explanations()
+        return self._paths.grouped(weights)
 
     def feature_importance(self) -> dict[str, float]:
         gains = self.booster_.feature_importance(importance_type="gain", iteration=self.best_iteration_)

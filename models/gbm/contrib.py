@@ -86,6 +86,34 @@ class PathAttribution:
         out[:, :-1] = flat.reshape(n_rows, width)[:, :-1]
         return out
 
+    def grouped(self, weights: np.ndarray) -> GroupedAttribution:
+        """The attributions summed over groups of features (``weights``: (n_features, n_groups), e.g. 0/1 for the
+        features behind each reason), precomputed per leaf: a page then needs one gather per (row, tree) of
+        ``n_groups`` values instead of the per-feature matrix."""
+        weights = np.asarray(weights, dtype=np.float64)
+        if weights.shape[0] != self.n_features:
+            raise ValueError(f"weights have {weights.shape[0]} rows, the model has {self.n_features} features")
+        n_leaves = len(self.path_ptr) - 1
+        leaf_of_step = np.repeat(np.arange(n_leaves), np.diff(self.path_ptr))
+        per_step = self.path_delta[:, None] * weights[self.path_feature]  # (steps, groups)
+        sums = np.zeros((n_leaves, weights.shape[1]))
+        for g in range(weights.shape[1]):
+            sums[:, g] = np.bincount(leaf_of_step, weights=per_step[:, g], minlength=n_leaves)
+        return GroupedAttribution(self.leaf_offset, sums)
+
+
+@dataclass(frozen=True)
+class GroupedAttribution:
+    """Per global leaf, the path attributions summed per group of features (:meth:`PathAttribution.grouped`)."""
+
+    leaf_offset: np.ndarray  # int64 (trees,)
+    leaf_sums: np.ndarray  # float64 (global leaves, n_groups)
+
+    def sums(self, leaves: np.ndarray) -> np.ndarray:
+        """(n_rows, n_groups): ``contributions(leaves)[:, :-1] @ weights``, from LightGBM's ``pred_leaf`` output."""
+        leaves = np.asarray(leaves, dtype=np.int64).reshape(-1, len(self.leaf_offset))
+        return self.leaf_sums[leaves + self.leaf_offset].sum(axis=1)
+
 
 def _value(node: dict[str, Any]) -> float:
     return float(node["leaf_value"] if "leaf_value" in node else node["internal_value"])

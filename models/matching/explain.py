@@ -105,8 +105,14 @@ class ReasonExplainer:
         contributions : (n_pairs, n_features + 1) the ranker's per-feature contributions (last column: bias)
         c, p : (n_pairs,) creator and product rows; rate : (n_pairs,) the commission rate each pair would get
         """
+        return self.explain_evidence(np.asarray(contributions)[:, :-1] @ self.weights, c, p, rate)
+
+    def explain_evidence(
+        self, evidence: np.ndarray, c: np.ndarray, p: np.ndarray, rate: np.ndarray
+    ) -> list[list[Reason]]:
+        """:meth:`explain` from each pair's evidence per spec, ``contributions[:, :-1] @ self.weights``, already
+        summed (e.g. by the ranker's per-leaf sums, ``BoostedTrees.grouped_explainer``)."""
         facts = PairFacts(self.tables, c, p, rate)
-        evidence = np.asarray(contributions)[:, :-1] @ self.weights
         eligible = np.zeros(evidence.shape, dtype=bool)
         for s, spec in enumerate(self.specs):
             eligible[:, s] = spec.eligible(facts)

@@ -64,3 +64,21 @@ def test_paths_kept_in_a_file_give_the_same_contributions(data: tuple[np.ndarray
     third.paths_cache = cache
     np.testing.assert_array_equal(third.explain(X[1500:1700]), expected)
     assert PathAttribution.load(cache).bias == third._paths.bias  # rebuilt and written again
+
+
+def test_grouped_sums_equal_the_contributions_summed_over_each_group(data: tuple[np.ndarray, np.ndarray]) -> None:
+    """What a page's reasons read (per-leaf sums per reason) is the per-feature matrix times the 0/1 groups."""
+    X, y = data
+    params = {"objective": "regression", "verbosity": -1, "num_leaves": 15}
+    booster = lgb.train(params, lgb.Dataset(X, y, categorical_feature=[5]), num_boost_round=40)
+    paths = PathAttribution.from_booster(booster)
+    weights = np.zeros((X.shape[1], 3))
+    weights[[0, 1], 0] = 1.0  # features 0 and 1
+    weights[5, 1] = 1.0  # the categorical one
+    weights[:, 2] = [0.5, 0, 0, 2, 0, 0]  # any weights, not only 0/1
+    leaves = booster.predict(X[:200], pred_leaf=True)
+    expected = paths.contributions(leaves)[:, :-1] @ weights
+    np.testing.assert_allclose(paths.grouped(weights).sums(leaves), expected, rtol=1e-9, atol=1e-12)
+    assert np.abs(expected[:, :2]).min(axis=0).max() > 0  # the groups carry evidence, not zeros
+    with pytest.raises(ValueError, match="6 features"):
+        paths.grouped(np.zeros((4, 2)))
