@@ -37,6 +37,10 @@ IndexKind = Literal["auto", "flat", "ivf", "hnsw"]
 
 # Below this many allowed rows a filtered query is answered exactly over those rows (a small matmul).
 _EXACT_SUBSET_ROWS = 20_000
+# From this share of allowed rows, a flat index first tries one unfiltered search of k x overfetch / share rows:
+# FAISS's scan with a selector bitmap tests each row and was ~1.8x slower than the plain scan (100k creators, 62%
+# allowed, 1,000 of them); exact whenever k allowed rows are among those fetched, else the bitmap scan answers.
+_UNFILTERED_SHARE = 0.25
 
 
 def _as_f32(a: np.ndarray) -> np.ndarray:
@@ -270,9 +274,16 @@ class VectorIndex:
             if stored is not None:  # the flat index's own scaled rows: the pages its scans already touch
                 return _subset_topk(stored, allowed_rows, q[0], k)
             return _subset_topk(self.vectors_, allowed_rows, q[0] * self.scale_, k)
-        if self.kind_ == "flat":  # many allowed rows: one filtered scan beats gathering them
-            return self._search_selected(q, k, allowed)
         share = allowed_rows.size / self.n_rows
+        if self.kind_ == "flat":  # many allowed rows: one scan beats gathering them
+            if share >= _UNFILTERED_SHARE:
+                fetch = int(min(self.n_rows, math.ceil(k * overfetch / share)))
+                scores, rows = self.search(q, fetch)
+                found = rows[0][rows[0] >= 0]
+                take = np.flatnonzero(allowed[found])[:k]
+                if len(take) >= min(k, allowed_rows.size):
+                    return scores[0][take], found[take].astype(np.int64)
+            return self._search_selected(q, k, allowed)
         fetch = int(min(self.n_rows, math.ceil(k * overfetch / share)))
         while True:
             scores, rows = self.search(q, fetch)

@@ -122,6 +122,22 @@ def test_flat_filtered_search_is_the_exact_top_k_of_the_allowed_rows(
         np.testing.assert_allclose(scores, expected, rtol=1e-5, atol=1e-5)
 
 
+def test_a_flat_filter_allowing_many_rows_all_far_from_the_query_is_still_answered_exactly(
+    vectors: np.ndarray, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Half the rows allowed, but exactly the half that scores lowest: the unfiltered search of k x overfetch /
+    share rows finds none of them, and the scan with the filter answers."""
+    monkeypatch.setattr("models.retrieval.ann._EXACT_SUBSET_ROWS", 100)
+    index = VectorIndex(kind="flat").fit(vectors)
+    query = vectors[3]
+    brute = vectors @ query
+    allowed = brute < np.median(brute)
+    scores, rows = index.search_filtered(query, 25, allowed)
+    expected = np.sort(np.where(allowed, brute, -np.inf))[::-1][:25]
+    assert allowed[rows].all() and len(set(rows.tolist())) == 25
+    np.testing.assert_allclose(scores, expected, rtol=1e-5, atol=1e-5)
+
+
 @pytest.fixture(scope="module")
 def uneven() -> np.ndarray:
     """Vectors whose norms spread over two orders of magnitude (what ranker-weighted retrieval vectors look like)."""
