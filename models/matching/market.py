@@ -32,6 +32,7 @@ import hashlib
 import logging
 from dataclasses import dataclass, replace
 from datetime import datetime
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -113,6 +114,12 @@ def list_exposure(
     return counts
 
 
+def _read_only(values: np.ndarray) -> np.ndarray:
+    out = np.asarray(values)
+    out.flags.writeable = False
+    return out
+
+
 @dataclass(frozen=True)
 class MarketState:
     """Per creator row and product row of a bundle: existing pairs, capacity, load, stock."""
@@ -190,22 +197,25 @@ class MarketState:
         floor = None if floor is None else np.asarray(floor, dtype=np.float64)
         return replace(self, creator_pending=np.asarray(pending, dtype=np.float64), creator_floor=floor)
 
-    @property
+    # Computed once per state (the state is immutable: changes make a new one with ``replace``) and read-only: a
+    # list reads them at its ~1,000 candidates up to four times, and each was a pass over every creator (0.45 ms
+    # at 100k creators).
+    @cached_property
     def capacity_known(self) -> np.ndarray:
         """True for creators whose capacity is known (a market was given)."""
-        return np.asarray(self.creator_capacity < UNLIMITED)
+        return _read_only(self.creator_capacity < UNLIMITED)
 
-    @property
+    @cached_property
     def creator_free(self) -> np.ndarray:
         """New collaborations each creator can still take this period (≥ 0), its pending invitations not counted."""
-        return np.asarray(np.maximum(self.creator_capacity - self.creator_load, 0))
+        return _read_only(np.maximum(self.creator_capacity - self.creator_load, 0))
 
-    @property
+    @cached_property
     def creator_left(self) -> np.ndarray:
         """New collaborations each creator can still take this period (≥ 0), less the room its unanswered
         invitations hold."""
         left = self.creator_free
-        return left if self.creator_pending is None else np.maximum(left - self.creator_pending, 0.0)
+        return left if self.creator_pending is None else _read_only(np.maximum(left - self.creator_pending, 0.0))
 
     def existing(self, c: np.ndarray, p: np.ndarray) -> np.ndarray:
         """True for pairs that already collaborated: in the bundle's earlier pairs (:attr:`history`) or in
