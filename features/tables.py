@@ -34,12 +34,18 @@ from recsys.core.schema import PROMOTION_FORMATS, SHARE_GROUPS, Marketplace, aud
 from recsys.core.vocab import Vocabulary, take_rows
 
 
+def _row_major(array: np.ndarray) -> np.ndarray:
+    """A table (2-D or more) in C order; 0-d and 1-D arrays as they are (``np.ascontiguousarray`` would make a
+    0-d array 1-D)."""
+    return np.ascontiguousarray(array) if array.ndim > 1 else array
+
+
 def load_npy(path: Path, mmap: bool = False) -> np.ndarray:
     """An ``.npy`` file as an array; ``mmap`` maps it read-only (pages shared by every process that maps it). The
     mapping is returned as a plain ndarray view: ``np.memmap``'s Python-level ``__getitem__`` cost ~5 µs on each
     of the ~30 gathers a request makes."""
     if not mmap:  # in memory anyway: row-major, whatever order an older bundle wrote (``FeatureTables.save``)
-        return np.ascontiguousarray(np.load(path))
+        return _row_major(np.load(path))
     return np.load(path, mmap_mode="r").view(np.ndarray)
 
 
@@ -112,10 +118,10 @@ class FeatureTables:
         1,000 product rows, and every page of the file mapped in within a few hundred requests). Bundles written
         column-major before still load and serve, with the slower gathers."""
         directory.mkdir(parents=True, exist_ok=True)
-        np.save(directory / "creator.npy", np.ascontiguousarray(self.creator))
-        np.save(directory / "product.npy", np.ascontiguousarray(self.product))
+        np.save(directory / "creator.npy", _row_major(self.creator))
+        np.save(directory / "product.npy", _row_major(self.product))
         for name, array in self.arrays.items():
-            np.save(directory / f"a_{name}.npy", np.ascontiguousarray(array))
+            np.save(directory / f"a_{name}.npy", _row_major(array))
         pd.DataFrame({"creator_id": self.creators.ids.astype(str)}).to_parquet(directory / "creator_ids.parquet")
         pd.DataFrame({"product_id": self.products.ids.astype(str)}).to_parquet(directory / "product_ids.parquet")
         meta = {
