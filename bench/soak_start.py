@@ -17,8 +17,6 @@ reports each stage's median.
 from __future__ import annotations
 
 import argparse
-import functools
-import importlib
 import json
 import statistics
 import subprocess
@@ -26,10 +24,10 @@ import sys
 import time
 from collections import defaultdict
 from pathlib import Path
-from typing import Any
 
-STAGES: list[tuple[str, str | None, str, str]] = [
-    # (label, class or None, module, attribute)
+from bench.stage_timer import Stage, time_stages
+
+STAGES: list[Stage] = [
     ("bundle snapshot (copy + hash, or reuse check)", None, "models.bundle", "snapshot_bundle"),
     ("bundle load: feature tables", "FeatureTables", "features.tables", "load"),
     ("bundle load: FAISS indexes and vectors", "Retriever", "models.retrieval.retriever", "load"),
@@ -47,18 +45,6 @@ STAGES: list[tuple[str, str | None, str, str]] = [
 ]
 
 
-def _timed(times: dict[str, float], label: str, fn: Any) -> Any:
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        started = time.perf_counter()
-        try:
-            return fn(*args, **kwargs)
-        finally:
-            times[label] += time.perf_counter() - started
-
-    return wrapper
-
-
 def child(data_dir: Path, artifacts_dir: Path) -> dict[str, float]:
     """One worker start in this (fresh) process; seconds per stage."""
     t0 = time.perf_counter()
@@ -66,12 +52,7 @@ def child(data_dir: Path, artifacts_dir: Path) -> dict[str, float]:
 
     times: dict[str, float] = defaultdict(float)
     times["import serving.app"] = time.perf_counter() - t0
-    for label, cls, module, attr in STAGES:
-        owner: Any = importlib.import_module(module)
-        if cls is not None:
-            owner = getattr(owner, cls)
-        if hasattr(owner, attr):
-            setattr(owner, attr, _timed(times, label, getattr(owner, attr)))
+    time_stages(STAGES, times)
     from recsys.core.config import Settings
     from recsys.core.store import Store
     from serving.runtime import Service

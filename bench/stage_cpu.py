@@ -14,63 +14,33 @@ it). Alternate the two a few times and compare medians: the machine is shared an
 from __future__ import annotations
 
 import argparse
-import contextlib
-import functools
-import importlib
 import os
 import time
 from collections import defaultdict
-from collections.abc import Callable
-from typing import Any
 
 from bench import data, inprocess
 from bench.request_cpu import OUT
+from bench.stage_timer import Stage, time_stages
 from recsys.core.vocab import DIRECTIONS
 
-# (module, class or None for a module function, attribute, label); a stage the code tree lacks is left out
-STAGES: tuple[tuple[str, str | None, str, str], ...] = (
-    ("models.retrieval.retriever", "Retriever", "candidates", "retrieval (FAISS)"),
-    ("models.matching.candidates", "CandidateFinder", "_resolve", "plan resolution of the retrieved pairs"),
-    ("models.matching.candidates", "CandidateFinder", "find_resolved", "candidates (retrieval + resolution)"),
-    ("models.matching.matcher", "Matcher", "_joinable", "joinable pairs"),
-    ("features.tables", "FeatureTables", "vectors", "feature gathering"),
-    ("models.gbm.ranker", "LambdaRanker", "predict", "ranker"),
-    ("models.matching.scoring", "PairScorer", "score", "scoring (features + ranker)"),
-    ("models.matching.outcomes", "OutcomePredictor", "predict", "outcomes (GMV model, money)"),
-    ("models.gbm.distribution", "DistributionModel", "gpm_and_weight", "page: distribution model"),
-    ("models.gbm.base", "BoostedTrees", "leaves", "page: leaves (pred_leaf)"),
-    ("models.gbm.base", "BoostedTrees", "explain", "page: per-feature contributions"),
-    ("models.gbm.contrib", "GroupedAttribution", "sums", "page: per-leaf reason sums"),
-    ("models.matching.explain", "ReasonExplainer", "explain_evidence", "page: reasons (facts, choice, sentences)"),
-    ("models.matching.page", "PageExplainer", "explain", "page: explanation in all"),
-    ("models.matching.matcher", "Matcher", "_page", "page in all (+ Recommendation objects)"),
+# a stage the code tree lacks (e.g. an older tree measured for a before/after) is left out
+STAGES: tuple[Stage, ...] = (
+    ("retrieval (FAISS)", "Retriever", "models.retrieval.retriever", "candidates"),
+    ("plan resolution of the retrieved pairs", "CandidateFinder", "models.matching.candidates", "_resolve"),
+    ("candidates (retrieval + resolution)", "CandidateFinder", "models.matching.candidates", "find_resolved"),
+    ("joinable pairs", "Matcher", "models.matching.matcher", "_joinable"),
+    ("feature gathering", "FeatureTables", "features.tables", "vectors"),
+    ("ranker", "LambdaRanker", "models.gbm.ranker", "predict"),
+    ("scoring (features + ranker)", "PairScorer", "models.matching.scoring", "score"),
+    ("outcomes (GMV model, money)", "OutcomePredictor", "models.matching.outcomes", "predict"),
+    ("page: distribution model", "DistributionModel", "models.gbm.distribution", "gpm_and_weight"),
+    ("page: leaves (pred_leaf)", "BoostedTrees", "models.gbm.base", "leaves"),
+    ("page: per-feature contributions", "BoostedTrees", "models.gbm.base", "explain"),
+    ("page: per-leaf reason sums", "GroupedAttribution", "models.gbm.contrib", "sums"),
+    ("page: reasons (facts, choice, sentences)", "ReasonExplainer", "models.matching.explain", "explain_evidence"),
+    ("page: explanation in all", "PageExplainer", "models.matching.page", "explain"),
+    ("page in all (+ Recommendation objects)", "Matcher", "models.matching.matcher", "_page"),
 )
-
-
-def _wrap(owner: Any, name: str, label: str, spent: dict[str, float]) -> None:
-    original: Callable[..., Any] = getattr(owner, name)
-
-    @functools.wraps(original)
-    def timed(*args: Any, **kwargs: Any) -> Any:
-        started = time.process_time()
-        try:
-            return original(*args, **kwargs)
-        finally:
-            spent[label] += time.process_time() - started
-
-    setattr(owner, name, timed)
-
-
-def instrument(spent: dict[str, float]) -> list[str]:
-    """Wrap every stage this code tree has; returns the labels wrapped, in order."""
-    labels = []
-    for module, cls, name, label in STAGES:
-        with contextlib.suppress(ImportError, AttributeError):
-            owner = getattr(importlib.import_module(module), cls) if cls else importlib.import_module(module)
-            if callable(getattr(owner, name)):
-                _wrap(owner, name, label, spent)
-                labels.append(label)
-    return labels
 
 
 def main() -> None:
@@ -90,7 +60,7 @@ def main() -> None:
 
     matcher = open_matcher_state(Settings()).matcher
     spent: dict[str, float] = defaultdict(float)
-    labels = [] if args.no_stages else instrument(spent)
+    labels = [] if args.no_stages else time_stages(STAGES, spent, time.process_time)
     for direction in DIRECTIONS:
         ids = direction.select(matcher.engine.tables.creators, matcher.engine.tables.products)
         rows = inprocess.query_rows(matcher, direction, args.lists, seed=3)
