@@ -1,4 +1,5 @@
-"""The FastAPI application: ``create_app(settings)``; the store and the model open in the lifespan, never at import.
+"""The FastAPI application: ``create_app(settings)``; the store and the model open in the lifespan, never at import
+(or, with ``recsys serve --workers N``, once in the process the workers are forked from: :mod:`serving.prefork`).
 
 ``uvicorn serving.app:create_app --factory`` (or ``recsys serve``) runs it with the process settings.
 """
@@ -56,33 +57,51 @@ TAGS = [
 ]
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
-    """The service for ``settings`` (default: the process settings). Raises ``ValueError`` for settings only the
-    market simulation can act on."""
-    settings = settings or get_settings()
+def check_settings(settings: Settings) -> None:
+    """Raises ``ValueError`` for settings only the market simulation can act on."""
     if settings.matching.full_creators == "displace":  # it needs each open invitation's expected earnings
         raise ValueError(
             "matching.full_creators = 'displace' works in the market simulation only: the service does not know the "
             "expected earnings of open invitations; use 'keep' or 'hide' (docs/matching.md)"
         )
-    metrics = ServiceMetrics()
+
+
+def open_service(settings: Settings, metrics: ServiceMetrics) -> Service:
+    """The store opened and the current bundle loaded (a worker's start); without a bundle the service still starts
+    and says why it is not ready."""
+    store = Store.from_settings(settings)
+    store.pin_file()  # a deleted store file is told from a new one at the same path (/readyz, every write)
+    service = Service(settings, store, metrics, check_interval=settings.serving.refresh_seconds)
+    service.start()
+    return service
+
+
+def create_app(settings: Settings | None = None, service: Service | None = None) -> FastAPI:
+    """The service for ``settings`` (default: the process settings). ``service``: one already opened
+    (:func:`open_service`) in the process this one was forked from; the lifespan then only catches up with the store
+    (:meth:`Service.after_fork`) and stops it at the end. Raises ``ValueError`` for settings only the market
+    simulation can act on."""
+    settings = service.settings if service is not None else settings or get_settings()
+    check_settings(settings)
+    metrics = service.metrics if service is not None else ServiceMetrics()
     install_key_redaction()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         install_key_redaction()  # again at start: a logging config applied after create_app keeps it either way
-        store = Store.from_settings(settings)
-        store.pin_file()  # a deleted store file is told from a new one at the same path (/readyz, every write)
-        service = Service(settings, store, metrics, check_interval=settings.serving.refresh_seconds)
-        app.state.service = service
-        await run_in_threadpool(service.start)
-        if settings.serving.warm_up_compliance:
-            threading.Thread(target=compliance.warm_up, daemon=True, name="recsys-compliance-warm-up").start()
+        if service is None:
+            live = await run_in_threadpool(open_service, settings, metrics)
+            if settings.serving.warm_up_compliance:
+                threading.Thread(target=compliance.warm_up, daemon=True, name="recsys-compliance-warm-up").start()
+        else:  # loaded (and compliance warmed up) before this worker was forked
+            live = service
+            await run_in_threadpool(live.after_fork)
+        app.state.service = live
         try:
             yield
         finally:
-            await run_in_threadpool(service.stop)
-            store.dispose()
+            await run_in_threadpool(live.stop)
+            live.store.dispose()
 
     app = FastAPI(
         title="recsys-match",

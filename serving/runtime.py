@@ -19,6 +19,7 @@ import logging
 import threading
 import time
 import weakref
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -112,6 +113,9 @@ class Service:
         self._reload_counter = 0
         self._following = False
         self.experiments = ExperimentRuntime(settings, store, metrics, self.advanced)  # A/B arms
+        # called after this worker swapped in a newly loaded bundle by :meth:`reload` (not when following another
+        # worker's): pre-forked workers ask their master to load it too and fork fresh workers (serving.prefork)
+        self.on_reloaded: Callable[[], None] | None = None
 
     # --- reading ------------------------------------------------------------------------------------------
 
@@ -244,6 +248,8 @@ class Service:
             self._swap_in_new_bundle(state)
             self._reload_counter = bump_reload_counter(self.store)
             self.metrics.reloads.labels("ok").inc()
+        if self.on_reloaded is not None:
+            self.on_reloaded()
         return previous, state, True
 
     def refresh_plans(self) -> MatcherState | None:
@@ -311,6 +317,25 @@ class Service:
             except BaseException:
                 self.guard.discard(bundle)
                 raise
+
+    def after_fork(self) -> None:
+        """In a worker forked from the process that loaded this service (``recsys serve --workers N``,
+        :mod:`serving.prefork`), before it serves: its state is the one loaded there, shared copy-on-write, so what
+        happened since that load is caught up here, at once: a reload by another worker (the live bundle is loaded,
+        as a worker following a reload does), else the plan edits, promotions and entities written since."""
+        counter = read_reload_counter(self.store)
+        if counter != self._reload_counter:
+            self._following = True
+            self._follow_reload(counter)
+        elif self._state is not None:
+            self.refresh_plans()
+        state = self._state
+        if state is not None:
+            self.metrics.observe_state(state)  # the metrics' values are per process: set again in this one
+        try:
+            self.experiments.sync()
+        except Exception as exc:  # the next background check tries again
+            log.warning("could not read the running experiments: %s", exc)
 
     def refresh_soon(self) -> None:
         """Check the store at once (in the background) rather than at the next interval: after an entity write."""

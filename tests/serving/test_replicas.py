@@ -7,11 +7,6 @@ with no shared memory between them: only the store.
 from __future__ import annotations
 
 import contextlib
-import os
-import signal
-import socket
-import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -21,6 +16,7 @@ import httpx
 import pytest
 
 from tests.serving.conftest import key
+from tests.serving.live_server import recsys_serve, serve_environment
 
 pytestmark = pytest.mark.backends("postgresql")
 
@@ -28,62 +24,10 @@ REFRESH_S = 0.5
 WITHIN_S = 30.0  # a bound for a stuck replica, not a speed target
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _environment(settings: Any) -> dict[str, str]:
-    """The test bed's settings as ``RECSYS_*`` variables for a ``recsys serve`` process."""
-    from recsys.core.config import Settings
-
-    out = {k: v for k, v in os.environ.items() if not k.startswith("RECSYS_")}
-    out.update(
-        RECSYS_CONFIG=os.devnull,
-        RECSYS_DATABASE_URL=settings.resolved_database_url,
-        RECSYS_DATA_DIR=str(settings.data_dir),
-        RECSYS_ARTIFACTS_DIR=str(settings.artifacts_dir),
-        RECSYS_RUNS_DIR=str(settings.runs_dir),
-        RECSYS_SERVING__REFRESH_SECONDS=str(REFRESH_S),
-        RECSYS_SERVING__COMPILED_MODELS="false",
-    )
-    defaults = Settings()
-    for section in ("retrieval", "ranker"):  # the fixture bundle's small settings, where they differ
-        ours, theirs = getattr(settings, section), getattr(defaults, section)
-        for name in type(ours).model_fields:
-            if getattr(ours, name) != getattr(theirs, name):
-                out[f"RECSYS_{section.upper()}__{name.upper()}"] = str(getattr(ours, name))
-    return out
-
-
 @contextlib.contextmanager
 def _replica(settings: Any, log: Path) -> Iterator[str]:
-    port = _free_port()
-    cmd = [sys.executable, "-m", "recsys", "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", "1"]
-    with log.open("w") as out:
-        proc = subprocess.Popen(
-            cmd, env=_environment(settings), stdout=out, stderr=subprocess.STDOUT, start_new_session=True
-        )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            assert proc.poll() is None, log.read_text()[-3000:]
-            with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
-                    break
-            assert time.monotonic() < deadline, log.read_text()[-3000:]
-            time.sleep(0.2)
+    with recsys_serve(serve_environment(settings, REFRESH_S), log) as (base, _):
         yield base
-    finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=10)
 
 
 def _eventually(check: Callable[[], bool]) -> None:

@@ -18,15 +18,21 @@ MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
 
 def run_server(settings: Settings, host: str, port: int, workers: int) -> None:
-    """uvicorn (httptools, uvloop) on the app factory; several workers share Prometheus metrics via files."""
+    """uvicorn (httptools, uvloop) on the app factory; several workers share Prometheus metrics via files and, with
+    ``serving.prefork``, are forked from one process that loaded the service (serving/prefork.py)."""
     os.environ.setdefault("OMP_NUM_THREADS", "1")  # one request = one thread; concurrency comes from workers
     own_dir = None
     if workers > 1 and not os.environ.get(MULTIPROC_ENV):
         own_dir = tempfile.mkdtemp(prefix="recsys-metrics-")
         os.environ[MULTIPROC_ENV] = own_dir
-    import uvicorn
-
     try:
+        if workers > 1 and settings.serving.prefork:
+            from serving import prefork
+
+            prefork.serve(settings, host, port, workers)
+            return
+        import uvicorn
+
         uvicorn.run(
             "serving.app:create_app",
             factory=True,

@@ -52,6 +52,12 @@ class ServingSettings(Section):
     host: str = Field("127.0.0.1", description="Interface `recsys serve` binds to.")
     port: int = Field(8000, ge=1, le=65535, description="Port `recsys serve` listens on.")
     workers: int = Field(1, ge=1, description="uvicorn worker processes (one per core).")
+    prefork: bool = Field(
+        True,
+        description="With more than one worker: load the bundle and the store's market once, then fork the workers "
+        "from that process (gunicorn's pre-fork arbiter), so they share its memory copy-on-write and start together; "
+        "false: each worker loads its own (uvicorn's supervisor).",
+    )
     default_k: int = Field(20, ge=1, le=200, description="Items per page when a request gives no k.")
     max_k: int = Field(200, ge=1, description="Largest k a request may ask for.")
     max_score_pairs: int = Field(1000, ge=1, le=1000, description="Pairs per POST /v1/score call.")
