@@ -8,7 +8,7 @@ For each setting (``off``: keep-alive connections live forever, as before; ``on`
 into a temporary workspace (``bench.soak.copy_workspace``), starts ``recsys serve --workers 2``, measures capacity
 (closed loop, 10 s) unless ``--rate`` is given, then sends an open loop (64 keep-alive connections, latency from the
 scheduled time, 10-s bound per request) at ``--load`` x capacity, SIGKILLs one worker at ``--kill-at`` seconds and
-lets uvicorn start a new one. Every request is attributed to the worker that answered it *exactly*: the first answer
+lets the server start a new one. Every request is attributed to the worker that answered it *exactly*: the first answer
 on a connection finds the server side of that TCP connection in ``/proc/net/tcp`` and the worker holding its socket
 in ``/proc/<pid>/fd``. Printed per 15-s window: requests per worker (the share of the busiest), errors, p50/p99.
 Figures, not tests.

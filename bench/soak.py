@@ -20,7 +20,7 @@ What it does:
    every 2 minutes (alternating between the bundle and its twin: a real swap), a plan edit (POST + PATCH by the
    demo merchant) every 15 s, a batch of 20 promotion events every 20 s, /readyz every 2 s, the RSS of the server
    and its workers every 2 s.
-4. Faults at 30%, 50% and 70% of the run (+10 s): a worker SIGKILLed (does uvicorn start a new one, and when?), the
+4. Faults at 30%, 50% and 70% of the run (+10 s): a worker SIGKILLed (does the server start a new one, and when?), the
    SQLite file held by ``BEGIN EXCLUSIVE`` for 3 s (with writes sent meanwhile), the largest file of the current
    bundle truncated for 5 s (a reload is sent: it must be refused while the old bundle keeps serving; the file is
    then restored and reloaded). Each fault's window is the 30 s after it (cut short by the next fault).

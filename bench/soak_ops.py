@@ -153,7 +153,8 @@ class Operations:
     # -- faults --------------------------------------------------------------------------------------------------
 
     def workers(self) -> list[int]:
-        """PIDs of uvicorn's worker processes (children of the server started by multiprocessing's spawn)."""
+        """PIDs of the worker processes (children of the server: forked by gunicorn, or spawned by uvicorn with
+        ``serving.prefork = false``)."""
         found = []
         with contextlib.suppress(psutil.Error):
             for child in psutil.Process(self.target.server_pid).children():
