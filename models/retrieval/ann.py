@@ -17,6 +17,12 @@ small lists whose centroids ranked low for the very queries that wanted them: on
 the ranker's top 10 was .949 at 16 probes *and* at 256 (exact search: .971); with the reduction, .971 at 16 probes,
 at the same speed (``bench/PROFILE.md``). Scores returned are inner products, to float32 rounding of distances of
 the order of ``M``.
+
+IVF lists hold their own copy of every stored vector: ``codec="flat"`` as float32, ``codec="sq8"`` as one byte per
+dimension (FAISS's 8-bit scalar quantizer, ranges trained with the lists, residuals to the list's centroid), a
+quarter of the index's bytes — the part of a worker's memory that is neither the bundle's vectors nor its tables —
+at the price of approximate distances inside the lists. Candidates are ranked again by the ranker, so only which
+rows are retrieved can change (measured in ``bench/PROFILE.md``).
 """
 
 from __future__ import annotations
@@ -34,6 +40,7 @@ import numpy as np
 from features.tables import load_npy
 
 IndexKind = Literal["auto", "flat", "ivf", "hnsw"]
+IvfCodec = Literal["flat", "sq8"]
 
 # Below this many allowed rows a filtered query is answered exactly over those rows (a small matmul).
 _EXACT_SUBSET_ROWS = 20_000
@@ -101,6 +108,19 @@ def _subset_topk(vectors: np.ndarray, rows: np.ndarray, query: np.ndarray, k: in
     return scores[top].astype(np.float32), rows[top].astype(np.int64)
 
 
+def _ivf(
+    quantizer: faiss.Index, d: int, nlist: int, codec: IvfCodec, trained_like: faiss.Index | None = None
+) -> faiss.IndexIVF:
+    """Empty Euclidean IVF lists over ``quantizer`` storing vectors as ``codec`` says; ``trained_like``: an index of
+    the same codec whose scalar quantizer ranges are reused (lists rebuilt without training)."""
+    if codec == "flat":
+        return faiss.IndexIVFFlat(quantizer, d, nlist, faiss.METRIC_L2)
+    index = faiss.IndexIVFScalarQuantizer(quantizer, d, nlist, faiss.ScalarQuantizer.QT_8bit, faiss.METRIC_L2)
+    if trained_like is not None:
+        index.sq.trained = faiss.downcast_index(trained_like).sq.trained  # type: ignore[attr-defined]
+    return index
+
+
 class VectorIndex:
     """Inner-product search over ``n`` row vectors of dimension ``d``.
 
@@ -113,6 +133,7 @@ class VectorIndex:
     nprobe : IVF lists visited per query.
     hnsw_m, ef_search : HNSW graph degree and search breadth.
     seed : seed of the IVF k-means.
+    codec : how IVF lists store vectors: "flat" (float32) or "sq8" (8-bit scalar quantizer, a quarter of the bytes).
     """
 
     def __init__(
@@ -124,6 +145,7 @@ class VectorIndex:
         hnsw_m: int = 32,
         ef_search: int = 128,
         seed: int = 0,
+        codec: IvfCodec = "flat",
     ) -> None:
         self.kind = kind
         self.exact_threshold = exact_threshold
@@ -132,6 +154,7 @@ class VectorIndex:
         self.hnsw_m = hnsw_m
         self.ef_search = ef_search
         self.seed = seed
+        self.codec = codec
 
     # --- build ------------------------------------------------------------------------------------------------
 
@@ -160,7 +183,7 @@ class VectorIndex:
             squared = _squared_norms(scaled)
             mips_norm = float(squared.max())
             scaled = _lifted(scaled, mips_norm, squared)
-            index = faiss.IndexIVFFlat(faiss.IndexFlatL2(d + 1), d + 1, nlist, faiss.METRIC_L2)
+            index = _ivf(faiss.IndexFlatL2(d + 1), d + 1, nlist, self.codec)
             index.cp.seed = self.seed
             index.train(scaled)
             index.nprobe = min(self.nprobe, nlist)
@@ -197,7 +220,7 @@ class VectorIndex:
                 squared = _squared_norms(scaled)
                 mips_norm = max(mips_norm, float(squared.max()))
                 scaled = _lifted(scaled, mips_norm, squared)
-                index: faiss.Index = faiss.IndexIVFFlat(quantizer, d + 1, ivf.nlist, faiss.METRIC_L2)
+                index: faiss.Index = _ivf(quantizer, d + 1, ivf.nlist, self.codec, trained_like=ivf)
             else:
                 index = faiss.IndexIVFFlat(quantizer, d, ivf.nlist, faiss.METRIC_INNER_PRODUCT)
             index.is_trained = True
@@ -214,7 +237,7 @@ class VectorIndex:
             index = faiss.IndexFlatIP(d)
             index.add(scaled)
         out = VectorIndex(
-            self.kind, self.exact_threshold, self.nlist, self.nprobe, self.hnsw_m, self.ef_search, self.seed
+            self.kind, self.exact_threshold, self.nlist, self.nprobe, self.hnsw_m, self.ef_search, self.seed, self.codec
         )
         out.index_, out.kind_, out.vectors_, out.scale_ = index, self.kind_, x, self.scale_
         out.mips_norm_ = mips_norm
@@ -344,6 +367,7 @@ class VectorIndex:
             "n_rows": self.n_rows,
             "dim": self.dim,
             "scale": self.scale_.tolist(),
+            "codec": self.codec if self.kind_ == "ivf" else "flat",
         }
         if self.mips_norm_ is not None:
             meta["mips_norm"] = self.mips_norm_
@@ -372,7 +396,9 @@ class VectorIndex:
                 f"index {name!r} does not match its vectors: index {index.ntotal}x{index.d}, "
                 f"vectors {vectors.shape}, manifest {meta['n_rows']}x{meta['dim']}"
             )
-        obj = cls(kind=meta["kind"], nprobe=meta["nprobe"], ef_search=meta["ef_search"])
+        obj = cls(
+            kind=meta["kind"], nprobe=meta["nprobe"], ef_search=meta["ef_search"], codec=meta.get("codec", "flat")
+        )
         if meta["kind"] == "ivf":
             faiss.ParameterSpace().set_index_parameter(index, "nprobe", meta["nprobe"])
         elif meta["kind"] == "hnsw":

@@ -131,6 +131,7 @@ def build_retriever(
             hnsw_m=settings.hnsw_m,
             ef_search=settings.hnsw_ef_search,
             seed=seed,
+            codec=settings.ivf_codec,
         )
 
     started = time.perf_counter()
