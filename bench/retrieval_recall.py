@@ -3,14 +3,15 @@ creators: the figures of ``bench/PROFILE.md`` ("Retrieval recall at 1M").
 
     python -m bench.retrieval_recall --scale 1 --creators 200             # the current bundle's retriever
     python -m bench.retrieval_recall --scale 1 --rebuild 0 --rebuild 8   # rebuilt without / with the prior
-    python -m bench.retrieval_recall --scale 1 --creators 100 --sq8       # + the bundle's vectors in 8-bit lists
+    python -m bench.retrieval_recall --scale 1 --creators 100 --codec sq8 --codec fp16   # + quantized lists
 
 For each sampled creator every product is scored by the bundle's creator -> products ranker (compiled; ~4.4 s a
 creator at 1M products), and its top 10 is compared with the retriever's top ``k`` by exact search over the
 weighted vectors and by the FAISS index. ``--rebuild N`` (repeatable) first rebuilds the retriever from the bundle's
 tables and rankers with ``prior_anchors=N`` (``models.retrieval.build.build_retriever``; ~10 min at 1M, most of it
-its own recall measurement). ``--sq8`` adds the bundle's retriever with its product index rebuilt from the same
-vectors, scale and list count as 8-bit lists (``retrieval.ivf_codec = "sq8"``; a few minutes at 1M). Creators are
+its own recall measurement). ``--codec C`` (repeatable) adds the bundle's retriever with its product index rebuilt
+from the same vectors, scale and list count with lists of codec ``C`` (``retrieval.ivf_codec``: sq8, fp16; a few
+minutes each at 1M). Creators are
 drawn with ``--seed``, independently of the build's own samples. Each retriever's product index is also compared
 with exact search (recall@1,000 of the exact top 1,000) and its file size is printed.
 """
@@ -30,7 +31,7 @@ from bench.inprocess import CANDIDATES
 from bench.run import OUT
 from models.bundle import load_current
 from models.engine import Engine
-from models.retrieval.ann import VectorIndex
+from models.retrieval.ann import IvfCodec, VectorIndex
 from models.retrieval.build import build_retriever
 from models.retrieval.retriever import Retriever
 from recsys.core.config import RetrievalSettings
@@ -78,7 +79,9 @@ def main() -> None:
     parser.add_argument(
         "--rebuild", type=int, action="append", default=[], metavar="ANCHORS", help="rebuild with prior_anchors"
     )
-    parser.add_argument("--sq8", action="store_true", help="also the bundle's product vectors in 8-bit IVF lists")
+    parser.add_argument(
+        "--codec", action="append", default=[], choices=["sq8", "fp16"], help="also the bundle's vectors in such lists"
+    )
     args = parser.parse_args()
     big, _ = data.workspaces(OUT, args.scale)
     engine = load_current(big.root / "artifacts", mmap=True, compiled=True).engine
@@ -92,8 +95,8 @@ def main() -> None:
         started = time.perf_counter()
         rebuilt, _ = build_retriever(engine.tables, engine.rankers, RetrievalSettings(prior_anchors=anchors), seed=1)
         retrievers.append((f"rebuilt, prior_anchors={anchors} ({time.perf_counter() - started:.0f} s)", rebuilt))
-    if args.sq8:
-        retrievers.append(("the bundle's vectors in 8-bit lists", with_sq8_lists(engine.retriever)))
+    for codec in args.codec:
+        retrievers.append((f"the bundle's vectors in {codec} lists", with_codec(engine.retriever, codec)))
     print(f"recall@{args.k} of the creator ranker's exact top 10, {len(creators)} creators (seed {args.seed}):")
     for name, retriever in retrievers:
         exact, approx = recall(retriever, creators, top, args.k)
@@ -105,17 +108,17 @@ def main() -> None:
         )
 
 
-def with_sq8_lists(retriever: Retriever) -> Retriever:
-    """``retriever`` with its product index rebuilt from the same vectors, scale and list count as 8-bit lists."""
+def with_codec(retriever: Retriever, codec: IvfCodec) -> Retriever:
+    """``retriever`` with its product index rebuilt from the same vectors, scale and list count, lists of ``codec``."""
     index = retriever.product_index
     if index.kind_ != "ivf":
         raise SystemExit(f"the bundle's product index is {index.kind_!r}, not IVF: nothing to quantize")
     nlist = faiss.extract_index_ivf(index.index_).nlist
     started = time.perf_counter()
-    sq8 = VectorIndex(kind="ivf", nlist=nlist, nprobe=index.nprobe, seed=1, codec="sq8")
-    sq8.fit(np.asarray(index.vectors_), scale=index.scale_)
-    print(f"8-bit lists built in {time.perf_counter() - started:.0f} s")
-    return dataclasses.replace(retriever, product_index=sq8)
+    rebuilt = VectorIndex(kind="ivf", nlist=nlist, nprobe=index.nprobe, seed=1, codec=codec)
+    rebuilt.fit(np.asarray(index.vectors_), scale=index.scale_)
+    print(f"{codec} lists built in {time.perf_counter() - started:.0f} s")
+    return dataclasses.replace(retriever, product_index=rebuilt)
 
 
 def index_recall(retriever: Retriever, creators: np.ndarray) -> float:

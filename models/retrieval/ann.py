@@ -18,11 +18,11 @@ the ranker's top 10 was .949 at 16 probes *and* at 256 (exact search: .971); wit
 at the same speed (``bench/PROFILE.md``). Scores returned are inner products, to float32 rounding of distances of
 the order of ``M``.
 
-IVF lists hold their own copy of every stored vector: ``codec="flat"`` as float32, ``codec="sq8"`` as one byte per
-dimension (FAISS's 8-bit scalar quantizer, ranges trained with the lists, residuals to the list's centroid), a
-quarter of the index's bytes — the part of a worker's memory that is neither the bundle's vectors nor its tables —
-at the price of approximate distances inside the lists. Candidates are ranked again by the ranker, so only which
-rows are retrieved can change (measured in ``bench/PROFILE.md``).
+IVF lists hold their own copy of every stored vector: ``codec="flat"`` as float32, ``codec="fp16"`` as half
+floats, ``codec="sq8"`` as one byte per dimension (FAISS's scalar quantizers; sq8's ranges trained with the lists,
+residuals to the list's centroid): a half or a quarter of the index's bytes — the part of a worker's memory that is
+neither the bundle's vectors nor its tables — at the price of approximate distances inside the lists. Candidates
+are ranked again by the ranker, so only which rows are retrieved can change (measured in ``bench/PROFILE.md``).
 """
 
 from __future__ import annotations
@@ -40,7 +40,8 @@ import numpy as np
 from features.tables import load_npy
 
 IndexKind = Literal["auto", "flat", "ivf", "hnsw"]
-IvfCodec = Literal["flat", "sq8"]
+IvfCodec = Literal["flat", "fp16", "sq8"]
+_QUANTIZERS = {"fp16": faiss.ScalarQuantizer.QT_fp16, "sq8": faiss.ScalarQuantizer.QT_8bit}
 
 # Below this many allowed rows a filtered query is answered exactly over those rows (a small matmul).
 _EXACT_SUBSET_ROWS = 20_000
@@ -115,7 +116,7 @@ def _ivf(
     the same codec whose scalar quantizer ranges are reused (lists rebuilt without training)."""
     if codec == "flat":
         return faiss.IndexIVFFlat(quantizer, d, nlist, faiss.METRIC_L2)
-    index = faiss.IndexIVFScalarQuantizer(quantizer, d, nlist, faiss.ScalarQuantizer.QT_8bit, faiss.METRIC_L2)
+    index = faiss.IndexIVFScalarQuantizer(quantizer, d, nlist, _QUANTIZERS[codec], faiss.METRIC_L2)
     if trained_like is not None:
         index.sq.trained = faiss.downcast_index(trained_like).sq.trained  # type: ignore[attr-defined]
     return index
@@ -133,7 +134,7 @@ class VectorIndex:
     nprobe : IVF lists visited per query.
     hnsw_m, ef_search : HNSW graph degree and search breadth.
     seed : seed of the IVF k-means.
-    codec : how IVF lists store vectors: "flat" (float32) or "sq8" (8-bit scalar quantizer, a quarter of the bytes).
+    codec : how IVF lists store vectors: "flat" (float32), "fp16" (half the bytes) or "sq8" (8-bit, a quarter).
     """
 
     def __init__(

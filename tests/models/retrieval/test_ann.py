@@ -245,21 +245,24 @@ def test_a_selective_filter_on_a_mapped_flat_index_reads_its_own_rows_not_the_np
     assert _mapped_kib(path) == 0  # the unscaled copy was not read
 
 
-def test_sq8_lists_find_nearly_what_flat_lists_find_in_a_quarter_of_the_bytes(vectors: np.ndarray, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    """8-bit lists, every list probed: recall of the exact top 50 close to float32 lists' (1.0), scores within the
-    quantizer's error of the inner products, and a quarter of the file."""
+@pytest.mark.parametrize(("codec", "min_recall", "max_bytes"), [("fp16", 0.99, 0.6), ("sq8", 0.95, 0.4)])
+def test_quantized_lists_find_nearly_what_flat_lists_find_in_fewer_bytes(
+    vectors: np.ndarray, tmp_path, codec: str, min_recall: float, max_bytes: float
+) -> None:  # type: ignore[no-untyped-def]
+    """Half-float or 8-bit lists, every list probed: recall of the exact top 50 close to float32 lists' (1.0), scores
+    within the quantizer's error of the inner products, and a half or a quarter of the file."""
     flat = VectorIndex(kind="ivf", nlist=20, nprobe=20, codec="flat").fit(vectors)
-    sq8 = VectorIndex(kind="ivf", nlist=20, nprobe=20, codec="sq8").fit(vectors)
+    quantized = VectorIndex(kind="ivf", nlist=20, nprobe=20, codec=codec).fit(vectors)  # type: ignore[arg-type]
     queries = np.random.default_rng(4).normal(size=(40, 16)).astype(np.float32)
     assert recall_against_brute_force(flat, queries, vectors, None, 50) == 1.0
-    assert recall_against_brute_force(sq8, queries, vectors, None, 50) >= 0.95
-    scores, rows = sq8.search(queries, 50)
+    assert recall_against_brute_force(quantized, queries, vectors, None, 50) >= min_recall
+    scores, rows = quantized.search(queries, 50)
     exact = (queries[:, None, :] * vectors[rows]).sum(axis=2)
-    np.testing.assert_allclose(scores, exact, rtol=0, atol=0.01 * sq8.mips_norm_)
+    np.testing.assert_allclose(scores, exact, rtol=0, atol=0.01 * quantized.mips_norm_)
     flat.save(tmp_path / "flat", "products")
-    sq8.save(tmp_path / "sq8", "products")
+    quantized.save(tmp_path / codec, "products")
     size = lambda d: (tmp_path / d / "products.faiss").stat().st_size  # noqa: E731
-    assert size("sq8") < 0.4 * size("flat")
+    assert size(codec) < max_bytes * size("flat")
 
 
 @pytest.mark.parametrize("mmap", [False, True])
