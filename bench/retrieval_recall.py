@@ -3,14 +3,14 @@ creators: the figures of ``bench/PROFILE.md`` ("Retrieval recall at 1M").
 
     python -m bench.retrieval_recall --scale 1 --creators 200             # the current bundle's retriever
     python -m bench.retrieval_recall --scale 1 --rebuild 0 --rebuild 8   # rebuilt without / with the prior
-    python -m bench.retrieval_recall --scale 1 --creators 100 --codec sq8 --codec fp16   # + quantized lists
+    python -m bench.retrieval_recall --scale 1 --creators 100 --codec flat --codec fp16  # + rebuilt lists
 
 For each sampled creator every product is scored by the bundle's creator -> products ranker (compiled; ~4.4 s a
 creator at 1M products), and its top 10 is compared with the retriever's top ``k`` by exact search over the
 weighted vectors and by the FAISS index. ``--rebuild N`` (repeatable) first rebuilds the retriever from the bundle's
 tables and rankers with ``prior_anchors=N`` (``models.retrieval.build.build_retriever``; ~10 min at 1M, most of it
 its own recall measurement). ``--codec C`` (repeatable) adds the bundle's retriever with its product index rebuilt
-from the same vectors, scale and list count with lists of codec ``C`` (``retrieval.ivf_codec``: sq8, fp16; a few
+from the same vectors, scale and list count with lists of codec ``C`` (``retrieval.ivf_codec``: flat, fp16; a few
 minutes each at 1M). Creators are
 drawn with ``--seed``, independently of the build's own samples. Each retriever's product index is also compared
 with exact search (recall@1,000 of the exact top 1,000) and its file size is printed.
@@ -80,7 +80,7 @@ def main() -> None:
         "--rebuild", type=int, action="append", default=[], metavar="ANCHORS", help="rebuild with prior_anchors"
     )
     parser.add_argument(
-        "--codec", action="append", default=[], choices=["sq8", "fp16"], help="also the bundle's vectors in such lists"
+        "--codec", action="append", default=[], choices=["flat", "fp16"], help="also the bundle's vectors in such lists"
     )
     args = parser.parse_args()
     big, _ = data.workspaces(OUT, args.scale)

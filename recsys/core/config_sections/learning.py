@@ -29,10 +29,10 @@ class RetrievalSettings(Section):
     )
     ivf_nlist: int | None = Field(None, ge=1, description="IVF lists; default sqrt(n).")
     ivf_nprobe: int = Field(16, ge=1, description="IVF lists searched per query (recall vs. speed).")
-    ivf_codec: Literal["flat", "fp16", "sq8"] = Field(
-        "flat",
-        description="How IVF lists store the vectors: flat (float32), fp16 (half floats: half the index's memory) or "
-        "sq8 (one byte per dimension: a quarter), with approximate distances inside the lists; bench/PROFILE.md.",
+    ivf_codec: Literal["flat", "fp16"] = Field(
+        "fp16",
+        description="How IVF lists store the vectors: fp16 (half floats: half the index's memory; recall@500 at 1M "
+        ".972 against .974) or flat (float32); bench/PROFILE.md.",
     )
     hnsw_m: int = Field(32, ge=4, description="HNSW graph degree.")
     hnsw_ef_search: int = Field(128, ge=1, description="HNSW search breadth.")
