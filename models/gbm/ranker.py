@@ -24,6 +24,7 @@ class LambdaRanker(BoostedTrees):
     eval_at : cut-offs reported during training.
     label_gain : the gain of each integer relevance grade (default LightGBM's 2^g - 1).
     num_threads : 0 = all cores.
+    objective : "lambdarank" or "rank_xendcg" (LightGBM's listwise cross-entropy; ignores the truncation level).
     seed : seeds bagging and feature sampling; training is deterministic for a seed.
     """
 
@@ -39,6 +40,7 @@ class LambdaRanker(BoostedTrees):
         lambdarank_truncation_level: int = 30,
         label_gain: list[float] | None = None,
         num_threads: int = 0,
+        objective: str = "lambdarank",
         seed: int = 0,
     ) -> None:
         self.num_leaves = num_leaves
@@ -51,12 +53,13 @@ class LambdaRanker(BoostedTrees):
         self.lambdarank_truncation_level = lambdarank_truncation_level
         self.label_gain = label_gain
         self.num_threads = num_threads
+        self.objective = objective
         self.seed = seed
 
     def _params(self) -> dict[str, Any]:
         params = {
             **super()._params(),
-            "objective": "lambdarank",
+            "objective": self.objective,
             "metric": "ndcg",
             "eval_at": list(self.eval_at),
             "lambdarank_truncation_level": self.lambdarank_truncation_level,

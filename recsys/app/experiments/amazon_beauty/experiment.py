@@ -20,10 +20,10 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from models.gbm.ranker import LambdaRanker
-from recsys.app.experiments.amazon_beauty.candidates import CandidateBuilder, ViewPass
+from recsys.app.experiments.amazon_beauty.candidates import CandidateBuilder, FeatureConfig, ViewPass
 from recsys.app.experiments.amazon_beauty.sequences import Sequences, holdout_view, leave_one_out, load_beauty
 from recsys.app.experiments.amazon_beauty.sources import BeautySources, SourcesConfig
 from recsys.app.experiments.framework import evaluation
@@ -85,13 +85,31 @@ class Config(BaseModel):
     methods: list[Method] = Field(default_factory=lambda: list(METHODS))
     sources: SourcesConfig = Field(default_factory=lambda: SourcesConfig())
     rerank: RerankConfig = Field(default_factory=lambda: RerankConfig(num_leaves=31, min_data_in_leaf=100))
+    features: FeatureConfig = Field(
+        default_factory=lambda: FeatureConfig(), description="Optional reranker feature groups (sequential, kNN...)."
+    )
     training_views: int = Field(
         default=1,
         ge=1,
         description="Views the reranker trains on: 1 = the validation target only; n also adds targets -3..-(n+1).",
     )
     early_stopping_share: float = Field(default=0.1, gt=0, lt=1, description="Users of the validation view held out.")
+    reranker_ensemble: int = Field(
+        default=1,
+        ge=1,
+        le=10,
+        description="Rankers trained, each early-stopped on its own disjoint seeded share of the training users "
+        "(and trained on the rest); their z-scored test scores are averaged. 1 = one ranker.",
+    )
     chunk_size: int = Field(default=1024, ge=1, description="Users scored densely at a time (memory bound).")
+
+    @model_validator(mode="after")
+    def _shares_leave_training_users(self) -> Config:
+        if self.reranker_ensemble * self.early_stopping_share >= 1:
+            raise ValueError(
+                f"{self.reranker_ensemble} early-stopping shares of {self.early_stopping_share} leave none to train on"
+            )
+        return self
 
 
 def subsample_users(data: Sequences, max_users: int, seed: int) -> Sequences:
@@ -139,24 +157,43 @@ def _training_passes(data: Sequences, config: Config, seed: int) -> list[ViewPas
         view = holdout_view(data.sequences, from_end)
         with stage(f"amazon-beauty: fit sources on the view holding out item -{from_end}"):
             sources = BeautySources(config.sources, seed=seed).fit(data, view)
-        builder = CandidateBuilder(sources, only_with_target=True, chunk_size=config.chunk_size)
+        builder = CandidateBuilder(
+            sources, only_with_target=True, chunk_size=config.chunk_size, features=config.features
+        )
         passes.append(builder.run(data, view, f"training view (target = item -{from_end})"))
     return passes
 
 
-def _train_reranker(passes: list[ViewPass], config: Config, seed: int) -> tuple[LambdaRanker, int]:
-    """LambdaRank on the training views' users, early-stopped on a seeded share of them; (model, users used)."""
+def _train_rerankers(passes: list[ViewPass], config: Config, seed: int) -> tuple[list[LambdaRanker], int]:
+    """LambdaRank on the training views' users, early-stopped on a seeded share of them; with
+    ``reranker_ensemble`` = m, m rankers each stopped on its own disjoint share. (models, users each trained on)."""
     groups = concat_groups([p.groups for p in passes])
     labels = np.concatenate([p.labels for p in passes])
     perm = np.random.default_rng([seed, 2]).permutation(groups.users.size)
     n_stop = max(1, round(config.early_stopping_share * perm.size))
-    stop, fit = np.sort(perm[:n_stop]), np.sort(perm[n_stop:])
-    with stage("amazon-beauty: train the LambdaRank reranker"):
-        ranker = fit_reranker(
-            groups.take(fit), labels[groups.rows_of(fit)], groups.take(stop), labels[groups.rows_of(stop)],
-            config.rerank, seed,
-        )  # fmt: skip
-    return ranker, int(fit.size)
+    if config.reranker_ensemble * n_stop >= perm.size:
+        raise ValueError(f"{config.reranker_ensemble} early-stopping shares of {n_stop} users leave none to train on")
+    rankers = []
+    for member in range(config.reranker_ensemble):
+        held = perm[member * n_stop : (member + 1) * n_stop]
+        stop, fit = np.sort(held), np.sort(np.setdiff1d(perm, held))
+        with stage(f"amazon-beauty: train LambdaRank reranker {member + 1}/{config.reranker_ensemble}"):
+            rankers.append(fit_reranker(
+                groups.take(fit), labels[groups.rows_of(fit)], groups.take(stop), labels[groups.rows_of(stop)],
+                config.rerank, seed + member,
+            ))  # fmt: skip
+    return rankers, int(perm.size - n_stop)
+
+
+def _ensemble_scores(rankers: list[LambdaRanker], features: np.ndarray) -> np.ndarray:
+    """One ranker's scores, or the mean of several rankers' scores each standardised over all rows."""
+    if len(rankers) == 1:
+        return rankers[0].predict(features)
+    total = np.zeros(features.shape[0])
+    for ranker in rankers:
+        scores = ranker.predict(features)
+        total += (scores - scores.mean()) / max(float(scores.std()), 1e-12)
+    return total / len(rankers)
 
 
 def _random_ranking(history: sp.csr_matrix, targets: np.ndarray, config: Config, seed: int) -> fullrank.FullRanking:
@@ -183,7 +220,7 @@ def run(config: Config, seed: int, data_dir: Path) -> ExperimentResult:
     test_view = leave_one_out(data.sequences, "test")
     with stage("amazon-beauty: fit sources on the test view"):
         sources = BeautySources(config.sources, faiss_depth=kmax, seed=seed).fit(data, test_view)
-    test_pass = CandidateBuilder(sources, eval_k=kmax, chunk_size=config.chunk_size).run(
+    test_pass = CandidateBuilder(sources, eval_k=kmax, chunk_size=config.chunk_size, features=config.features).run(
         data, test_view, "test-view candidates"
     )
     extra["seconds_test_view"] = time.perf_counter() - t0
@@ -200,11 +237,12 @@ def run(config: Config, seed: int, data_dir: Path) -> ExperimentResult:
     ranker = None
     if "pipeline" in config.methods:
         t0 = time.perf_counter()
-        ranker, n_train = _train_reranker(train_passes, config, seed)
-        scores = ranker.predict(test_pass.groups.features)
+        rankers, n_train = _train_rerankers(train_passes, config, seed)
+        ranker = rankers[0]
+        scores = _ensemble_scores(rankers, test_pass.groups.features)
         rankings["pipeline"] = _full_rank(test_pass, scores, test_view.targets, kmax)
         extra["seconds_reranker"] = time.perf_counter() - t0
-        extra["ranker_best_iteration"] = float(ranker.best_iteration_)
+        extra["ranker_best_iteration"] = float(np.mean([r.best_iteration_ for r in rankers]))
         extra["reranker_training_users"] = float(n_train)
         extra["validation_view_candidate_recall"] = train_passes[0].source_hits["union"] / train_passes[0].n_targets
     targets = [np.array([t]) for t in test_view.targets]

@@ -163,3 +163,34 @@ def row_overlap(left: sp.csr_matrix, right: sp.csr_matrix, a: np.ndarray, b: np.
     if ok.any():
         out[ok] = np.asarray(left[a[ok]].multiply(right[b[ok]]).sum(axis=1)).ravel()
     return out
+
+
+@dataclass
+class TripleCounts:
+    """How often items (a, b, c) appeared consecutively in the histories: sorted int64 keys and their counts."""
+
+    n_items: int
+    keys: np.ndarray  # (n_triples,) sorted (a * n + b) * n + c
+    counts: np.ndarray  # (n_triples,) float32
+
+    def lookup(self, a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray:
+        """Count of each (a[i], b[i], c[i]) as float32 (0 where unseen or an index is -1)."""
+        out = np.zeros(c.size, dtype=np.float32)
+        ok = (a >= 0) & (b >= 0) & (c >= 0)
+        if not ok.any() or self.keys.size == 0:
+            return out
+        n = np.int64(self.n_items)
+        wanted = (a[ok].astype(np.int64) * n + b[ok]) * n + c[ok]
+        pos = np.minimum(np.searchsorted(self.keys, wanted), self.keys.size - 1)
+        out[ok] = np.where(self.keys[pos] == wanted, self.counts[pos], 0.0)
+        return out
+
+
+def triple_counts(histories: list[np.ndarray], n_items: int) -> TripleCounts:
+    """Second-order transitions: counts of every consecutive triple (a, b, c) in ``histories``."""
+    n = np.int64(n_items)
+    parts = [(s[:-2].astype(np.int64) * n + s[1:-1]) * n + s[2:] for s in histories if s.size > 2]
+    if not parts:
+        return TripleCounts(n_items, np.empty(0, np.int64), np.empty(0, np.float32))
+    keys, counts = np.unique(np.concatenate(parts), return_counts=True)
+    return TripleCounts(n_items, keys, counts.astype(np.float32))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
@@ -32,6 +33,9 @@ class RerankConfig(BaseModel):
         default=30, ge=1, description="LambdaRank pairs considered per group (top positions)."
     )
     threads: int = Field(default=1, ge=0, description="LightGBM threads (0 = all cores; 1 is fastest on a busy box).")
+    objective: Literal["lambdarank", "rank_xendcg"] = Field(
+        default="lambdarank", description="LightGBM ranking objective (rank_xendcg: Bruch 2020's cross-entropy NDCG)."
+    )
 
 
 @dataclass
@@ -145,6 +149,7 @@ def fit_reranker(
         feature_fraction=config.feature_fraction,
         lambdarank_truncation_level=config.truncation_level,
         num_threads=config.threads,
+        objective=config.objective,
         seed=seed,
     )
     y_tr, y_va = y_train[train.rows_of(keep_t)], y_valid[valid.rows_of(keep_v)]

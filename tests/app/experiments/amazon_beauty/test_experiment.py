@@ -5,8 +5,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+import pytest
+
 from recsys.app.experiments.amazon_beauty import experiment as amazon_beauty
-from recsys.app.experiments.amazon_beauty.candidates import CandidateBuilder
+from recsys.app.experiments.amazon_beauty.candidates import CandidateBuilder, FeatureConfig
 from recsys.app.experiments.amazon_beauty.sequences import leave_one_out, load_beauty
 from recsys.app.experiments.amazon_beauty.sources import BeautySources, SourcesConfig
 from recsys.app.experiments.user_item.baselines import CFSettings
@@ -59,3 +62,30 @@ def test_beauty_same_seed_same_metrics(beauty_dir: Path) -> None:
     a = amazon_beauty.run(config, seed=4, data_dir=beauty_dir)
     b = amazon_beauty.run(config, seed=4, data_dir=beauty_dir)
     assert [m.metrics for m in a.methods] == [m.metrics for m in b.methods]
+
+
+def test_beauty_optional_features_are_named_finite_columns_and_follow_chains(beauty_dir: Path) -> None:
+    data = load_beauty(beauty_dir / "amazon_beauty")
+    config = _beauty_config()
+    features = FeatureConfig(
+        recent_positions=5, two_hop=True, walk_steps=3, similar_then_next=True, second_order=True,
+        embedding_similarity=True, session_knn=10, attribute_transitions=True, group_relative=True,
+    )  # fmt: skip
+    view = leave_one_out(data.sequences, "valid")
+    sources = BeautySources(config.sources, seed=0).fit(data, view)
+    result = CandidateBuilder(sources, chunk_size=64, features=features).run(data, view, "test")
+    groups = result.groups
+    assert groups.feature_names == features.names() and len(set(groups.feature_names)) == groups.features.shape[1]
+    assert groups.features.shape[1] > len(FeatureConfig().names()) and np.isfinite(groups.features).all()
+    # the items are chains: the target (usually the next item of the chain) gets more two-step walk mass than the
+    # other candidates on average
+    column = groups.features[:, groups.feature_names.index("two_hop_from_last_3")]
+    assert column[result.labels == 1].mean() > column[result.labels == 0].mean()
+
+
+def test_beauty_reranker_ensemble_trains_one_ranker_per_early_stopping_share(beauty_dir: Path) -> None:
+    config = _beauty_config().model_copy(update={"methods": ["popularity", "pipeline"], "reranker_ensemble": 2})
+    result = amazon_beauty.run(config, seed=3, data_dir=beauty_dir)
+    assert result.method("pipeline").metrics["ndcg@10"] > result.method("popularity").metrics["ndcg@10"] + 0.1
+    with pytest.raises(ValueError, match="leave none to train on"):
+        amazon_beauty.Config(reranker_ensemble=10, early_stopping_share=0.1)

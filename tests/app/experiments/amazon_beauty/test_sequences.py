@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from recsys.app.experiments.amazon_beauty.sequences import leave_one_out, load_beauty, transition_matrix
+from recsys.app.experiments.amazon_beauty.sequences import leave_one_out, load_beauty, transition_matrix, triple_counts
 from tests.app.experiments.user_item_data import write_beauty
 
 
@@ -28,3 +28,9 @@ def test_leave_one_out_targets_are_the_last_and_second_last_items(tmp_path: Path
 def test_transitions_count_next_items_only() -> None:
     T = transition_matrix([np.array([0, 1, 2]), np.array([0, 1])], 3)
     assert T.toarray().tolist() == [[0, 2, 0], [0, 0, 1], [0, 0, 0]]
+
+
+def test_triple_counts_count_consecutive_triples_only() -> None:
+    triples = triple_counts([np.array([0, 1, 2, 3]), np.array([0, 1, 2]), np.array([1, 0])], 4)
+    a, b, c = np.array([0, 1, 0, 1, -1]), np.array([1, 2, 2, 0, 1]), np.array([2, 3, 3, 2, 2])
+    assert triples.lookup(a, b, c).tolist() == [2.0, 1.0, 0.0, 0.0, 0.0]  # (0, 2, 3) skips an item; -1 = none
