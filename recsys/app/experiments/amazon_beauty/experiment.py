@@ -84,7 +84,7 @@ class Config(BaseModel):
     ks: list[int] = Field(default_factory=lambda: [1, 5, 10, 20, 50])
     methods: list[Method] = Field(default_factory=lambda: list(METHODS))
     sources: SourcesConfig = Field(default_factory=lambda: SourcesConfig())
-    rerank: RerankConfig = Field(default_factory=lambda: RerankConfig(num_leaves=31, min_data_in_leaf=100))
+    rerank: RerankConfig = Field(default_factory=lambda: RerankConfig(num_leaves=15, min_data_in_leaf=300))
     features: FeatureConfig = Field(
         default_factory=lambda: FeatureConfig(), description="Optional reranker feature groups (sequential, kNN...)."
     )
@@ -95,7 +95,7 @@ class Config(BaseModel):
     )
     early_stopping_share: float = Field(default=0.1, gt=0, lt=1, description="Users of the validation view held out.")
     reranker_ensemble: int = Field(
-        default=1,
+        default=3,
         ge=1,
         le=10,
         description="Rankers trained, each early-stopped on its own disjoint seeded share of the training users "
