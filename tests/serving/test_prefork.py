@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import signal
 import time
+from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +23,7 @@ pytestmark = pytest.mark.backends("sqlite", "postgresql")
 WITHIN_S = 60.0  # a bound for a stuck worker, not a speed target
 
 
-def _workers(master: int, n: int, other_than: set[int] = frozenset()) -> set[int]:  # type: ignore[assignment]
+def _workers(master: int, n: int, other_than: Collection[int] = ()) -> set[int]:
     """The master's ``n`` worker processes (none of ``other_than``), waiting for them (bounded)."""
     deadline = time.monotonic() + WITHIN_S
     while True:
