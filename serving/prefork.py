@@ -41,6 +41,8 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from gunicorn.app.base import BaseApplication
 from uvicorn_worker import UvicornWorker
 
+from serving.state import release_free_memory
+
 if TYPE_CHECKING:
     from fastapi import FastAPI
 
@@ -85,6 +87,7 @@ def prepare_fork(service: Service) -> None:
     if running:
         log.warning("forking the workers while threads still run in the master: %s", ", ".join(running))
     service.store.engine.dispose()  # no pooled connection crosses the fork; each worker opens its own
+    release_free_memory()  # what the finished threads freed goes back to the OS, not into every worker's heap
 
 
 class PreforkServer(BaseApplication):

@@ -101,4 +101,17 @@ def test_a_damaged_kept_view_is_built_again(keys: np.ndarray, tmp_path: Path) ->
     pk = PairKeys(keys, N_P, background=False)
     pk.warm(tmp_path)
     _same(pk, keys, np.arange(N_C), np.full(N_C, int(np.bincount(keys % N_P).argmax())))
-    assert np.load(path).shape == (N_P + 1 + 2 * len(keys),)  # written whole again
+    kept = np.load(path)
+    assert kept.shape == (N_P + 1 + 2 * len(keys),) and kept.dtype == np.int32  # written whole again, 32-bit
+
+
+def test_creator_rows_past_32_bits_keep_a_64_bit_view(tmp_path: Path) -> None:
+    n_p = 10
+    creators = np.arange(2**31 - 20, 2**31 + 20, dtype=np.int64)  # rows on both sides of int32's limit
+    keys = sorted_unique(creators * n_p + 3)
+    pk = PairKeys(keys, n_p, background=False)
+    pk.warm(tmp_path)
+    (path,) = tmp_path.glob("pairs-*.npy")
+    assert np.load(path).dtype == np.int64
+    pos, hit = pk.find(creators, np.full(len(creators), 3))
+    assert hit.all() and (keys[pos] == creators * n_p + 3).all()
