@@ -23,7 +23,8 @@ import scipy.sparse as sp
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from models.gbm.ranker import LambdaRanker
-from recsys.app.experiments.amazon_beauty.candidates import CandidateBuilder, FeatureConfig, ViewPass
+from recsys.app.experiments.amazon_beauty.candidates import CandidateBuilder, ViewPass
+from recsys.app.experiments.amazon_beauty.feature_groups import FeatureConfig
 from recsys.app.experiments.amazon_beauty.sequences import Sequences, holdout_view, leave_one_out, load_beauty
 from recsys.app.experiments.amazon_beauty.sources import BeautySources, SourcesConfig
 from recsys.app.experiments.framework import evaluation
