@@ -32,7 +32,7 @@ from __future__ import annotations
 import json
 import math
 import os
-from dataclasses import dataclass
+import weakref
 from pathlib import Path
 from typing import Literal
 
@@ -56,23 +56,28 @@ def _as_f32(a: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(a, dtype=np.float32)
 
 
-@dataclass(frozen=True)
 class _RowFile:
     """Where a memory-mapped matrix's rows sit in its ``.npy`` file, for reading one row without the mapping: a
     fault on a mapped file brings a whole page-cache folio into the process (~1 MiB measured per random row of
-    the 1M product vectors), so a request that reads one vector grew every worker's RSS by a megabyte."""
+    the 1M product vectors), so a request that reads one vector grew every worker's RSS by a megabyte.
 
-    path: str
-    offset: int
-    row_bytes: int
-    dtype: np.dtype
+    The file stays open while this object lives: a reload removes the old bundle's serving copy while requests of
+    the old state may still be reading rows, and an open descriptor keeps the file's data (reading by path then
+    failed with FileNotFoundError, a 500). Pickled (a Dask worker) as its path, opened again on arrival."""
+
+    def __init__(self, path: str, offset: int, row_bytes: int, dtype: np.dtype) -> None:
+        self.path, self.offset, self.row_bytes, self.dtype = path, offset, row_bytes, dtype
+        self._fd = os.open(path, os.O_RDONLY)
+        self._closer = weakref.finalize(self, os.close, self._fd)
+
+    def __getstate__(self) -> dict[str, object]:
+        return {"path": self.path, "offset": self.offset, "row_bytes": self.row_bytes, "dtype": self.dtype}
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        self.__init__(**state)  # type: ignore[misc]
 
     def read(self, row: int) -> np.ndarray:
-        fd = os.open(self.path, os.O_RDONLY)
-        try:
-            data = os.pread(fd, self.row_bytes, self.offset + row * self.row_bytes)
-        finally:
-            os.close(fd)
+        data = os.pread(self._fd, self.row_bytes, self.offset + row * self.row_bytes)
         if len(data) != self.row_bytes:
             raise OSError(f"{self.path}: row {row} is cut short")
         return np.frombuffer(data, dtype=self.dtype)

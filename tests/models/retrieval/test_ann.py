@@ -227,6 +227,24 @@ def test_one_row_of_mapped_vectors_is_read_from_the_file_not_the_mapping(tmp_pat
     np.testing.assert_array_equal(grown.row(len(big)), big[0])  # new rows: from memory
 
 
+def test_rows_of_a_mapped_index_still_read_after_its_files_are_removed(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """A reload removes the old bundle's serving copy while requests of the old state may still read rows."""
+    import pickle
+    import shutil
+
+    rng = np.random.default_rng(8)
+    vectors = rng.normal(size=(500, 16)).astype(np.float32)
+    folder = tmp_path / "copy"
+    VectorIndex(kind="flat").fit(vectors).save(folder, "products")
+    loaded = VectorIndex.load(folder, "products", mmap=True)
+    assert loaded.row_file_ is not None
+    again = pickle.loads(pickle.dumps(loaded.row_file_))  # a Dask worker: opened again from the path
+    np.testing.assert_array_equal(again.read(7), vectors[7])
+    shutil.rmtree(folder)
+    np.testing.assert_array_equal(loaded.row(123), vectors[123])
+    np.testing.assert_array_equal(loaded.search(vectors[123:124], 1)[1][0], [123])
+
+
 def test_a_selective_filter_on_a_mapped_flat_index_reads_its_own_rows_not_the_npy(tmp_path) -> None:  # type: ignore[no-untyped-def]
     rng = np.random.default_rng(8)
     big = rng.normal(size=(40_000, 64)).astype(np.float32)
