@@ -41,7 +41,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from gunicorn.app.base import BaseApplication
 from uvicorn_worker import UvicornWorker
 
-from serving.state import release_free_memory
+from serving.state import release_free_memory, release_library_code
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -88,6 +88,8 @@ def prepare_fork(service: Service) -> None:
         log.warning("forking the workers while threads still run in the master: %s", ", ".join(running))
     service.store.engine.dispose()  # no pooled connection crosses the fork; each worker opens its own
     release_free_memory()  # what the finished threads freed goes back to the OS, not into every worker's heap
+    if service.settings.serving.release_library_code:  # workers fault back in only the code requests run
+        _gunicorn_log.info("dropped %.0f MiB of library code pages before forking", release_library_code() / 2**20)
 
 
 class PreforkServer(BaseApplication):

@@ -43,6 +43,7 @@ from serving.state import (
     at_time,
     load_serving_bundle,
     release_free_memory,
+    release_library_code,
     tune_allocator,
     with_plans,
     with_promotions,
@@ -180,6 +181,8 @@ class Service:
         gc.collect()
         gc.freeze()
         release_free_memory()
+        if self.settings.serving.release_library_code:
+            release_library_code()
         if gone is not None:
             self._collect_previous(gone, COLLECT_RETRIES)
 

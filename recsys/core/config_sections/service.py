@@ -103,6 +103,12 @@ class ServingSettings(Section):
         "reload frees goes back to the OS (python -m bench.reload_memory; MALLOC_ARENA_MAX, MALLOC_MMAP_THRESHOLD_ "
         "and ARROW_DEFAULT_MEMORY_POOL, when set, win).",
     )
+    release_library_code: bool = Field(
+        True,
+        description="After loading a bundle (and in the master before forking workers), drop the resident pages of "
+        "shared-library code the load ran (LLVM, Arrow...); a process faults back in, from the page cache, only "
+        "the code its requests run (1M bench: 2 workers' PSS -60 MiB). Only code pages nothing has written to.",
+    )
     new_hit_days: int = Field(60, ge=1, description="rankings/new-hits: products listed within this many days.")
     log_level: Literal["critical", "error", "warning", "info", "debug"] = Field(
         "info", description="uvicorn log level."
