@@ -31,8 +31,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import weakref
 from pathlib import Path
 from typing import Literal
 
@@ -40,6 +38,7 @@ import faiss
 import numpy as np
 
 from features.tables import load_npy
+from models.retrieval.rows import RowFile, lifted, squared_norms, subset_topk
 
 IndexKind = Literal["auto", "flat", "ivf", "hnsw"]
 IvfCodec = Literal["flat", "fp16"]
@@ -54,65 +53,6 @@ _UNFILTERED_SHARE = 0.25
 
 def _as_f32(a: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(a, dtype=np.float32)
-
-
-class _RowFile:
-    """Where a memory-mapped matrix's rows sit in its ``.npy`` file, for reading one row without the mapping: a
-    fault on a mapped file brings a whole page-cache folio into the process (~1 MiB measured per random row of
-    the 1M product vectors), so a request that reads one vector grew every worker's RSS by a megabyte.
-
-    The file stays open while this object lives: a reload removes the old bundle's serving copy while requests of
-    the old state may still be reading rows, and an open descriptor keeps the file's data (reading by path then
-    failed with FileNotFoundError, a 500). Pickled (a Dask worker) as its path, opened again on arrival."""
-
-    def __init__(self, path: str, offset: int, row_bytes: int, dtype: np.dtype) -> None:
-        self.path, self.offset, self.row_bytes, self.dtype = path, offset, row_bytes, dtype
-        self._fd = os.open(path, os.O_RDONLY)
-        self._closer = weakref.finalize(self, os.close, self._fd)
-
-    def __getstate__(self) -> dict[str, object]:
-        return {"path": self.path, "offset": self.offset, "row_bytes": self.row_bytes, "dtype": self.dtype}
-
-    def __setstate__(self, state: dict[str, object]) -> None:
-        self.__init__(**state)  # type: ignore[misc]
-
-    def read(self, row: int) -> np.ndarray:
-        data = os.pread(self._fd, self.row_bytes, self.offset + row * self.row_bytes)
-        if len(data) != self.row_bytes:
-            raise OSError(f"{self.path}: row {row} is cut short")
-        return np.frombuffer(data, dtype=self.dtype)
-
-
-def _squared_norms(vectors: np.ndarray, chunk: int = 65_536) -> np.ndarray:
-    """Row squared norms in float64, a chunk at a time (no float64 copy of a 1M-row matrix)."""
-    out = np.empty(len(vectors), np.float64)
-    for start in range(0, len(vectors), chunk):
-        part = vectors[start : start + chunk].astype(np.float64)
-        out[start : start + chunk] = np.einsum("ij,ij->i", part, part)
-    return out
-
-
-def _lifted(vectors: np.ndarray, mips_norm: float | None, squared: np.ndarray | None = None) -> np.ndarray:
-    """``vectors`` with one more coordinate: ``sqrt(mips_norm - |v|^2)`` (0 where negative), or 0 for queries
-    (``mips_norm`` None). ``squared``: the rows' squared norms when already known."""
-    out = np.empty((len(vectors), vectors.shape[1] + 1), np.float32)
-    out[:, :-1] = vectors
-    if mips_norm is None:
-        out[:, -1] = 0.0
-    else:
-        squared = _squared_norms(vectors) if squared is None else squared
-        out[:, -1] = np.sqrt(np.maximum(mips_norm - squared, 0.0))
-    return out
-
-
-def _subset_topk(vectors: np.ndarray, rows: np.ndarray, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    scores = vectors[rows] @ query
-    k = min(k, rows.size)
-    if k == 0:
-        return np.empty(0, np.float32), np.empty(0, np.int64)
-    top = np.argpartition(-scores, k - 1)[:k]
-    top = top[np.lexsort((rows[top], -scores[top]))]
-    return scores[top].astype(np.float32), rows[top].astype(np.int64)
 
 
 def _ivf(quantizer: faiss.Index, d: int, nlist: int, codec: IvfCodec) -> faiss.IndexIVF:
@@ -182,9 +122,9 @@ class VectorIndex:
         elif kind == "ivf":
             nlist = self.nlist or int(math.sqrt(n))
             nlist = max(1, min(nlist, n // 39))
-            squared = _squared_norms(scaled)
+            squared = squared_norms(scaled)
             mips_norm = float(squared.max())
-            scaled = _lifted(scaled, mips_norm, squared)
+            scaled = lifted(scaled, mips_norm, squared)
             index = _ivf(faiss.IndexFlatL2(d + 1), d + 1, nlist, self.codec)
             index.cp.seed = self.seed
             index.train(scaled)
@@ -199,7 +139,7 @@ class VectorIndex:
         self.vectors_ = x
         self.scale_ = s
         self.mips_norm_ = mips_norm
-        self.row_file_: _RowFile | None = None
+        self.row_file_: RowFile | None = None
         return self
 
     def with_vectors(self, vectors: np.ndarray, appended_only: bool = False) -> VectorIndex:
@@ -219,9 +159,9 @@ class VectorIndex:
             if mips_norm is not None:
                 # a new row longer than the build's longest raises the lifting norm, so the reduction stays exact
                 # (the trained lists are kept: only which lists a query probes can shift a little)
-                squared = _squared_norms(scaled)
+                squared = squared_norms(scaled)
                 mips_norm = max(mips_norm, float(squared.max()))
-                scaled = _lifted(scaled, mips_norm, squared)
+                scaled = lifted(scaled, mips_norm, squared)
                 index: faiss.Index = _ivf(quantizer, d + 1, ivf.nlist, self.codec)
             else:
                 index = faiss.IndexIVFFlat(quantizer, d, ivf.nlist, faiss.METRIC_INNER_PRODUCT)
@@ -248,7 +188,7 @@ class VectorIndex:
 
     def row(self, i: int) -> np.ndarray:
         """Row ``i`` of the (unscaled) vectors; of vectors mapped from a file, read from the file (see
-        :class:`_RowFile`)."""
+        :class:`RowFile`)."""
         if self.row_file_ is not None and 0 <= i < self.n_rows:
             return self.row_file_.read(i)
         return np.asarray(self.vectors_[i])
@@ -269,8 +209,8 @@ class VectorIndex:
         k = min(k, self.n_rows)
         if self.mips_norm_ is None:
             return self.index_.search(q, k)
-        distances, rows = self.index_.search(_lifted(q, None), k)
-        scores = ((_squared_norms(q)[:, None] + self.mips_norm_ - distances) / 2).astype(np.float32)
+        distances, rows = self.index_.search(lifted(q, None), k)
+        scores = ((squared_norms(q)[:, None] + self.mips_norm_ - distances) / 2).astype(np.float32)
         scores[rows < 0] = -np.finfo(np.float32).max  # what an inner-product index gives an empty slot
         return scores, rows
 
@@ -297,8 +237,8 @@ class VectorIndex:
         if allowed_rows.size <= _EXACT_SUBSET_ROWS or allowed_rows.size <= 4 * k:
             stored = self._stored()
             if stored is not None:  # the flat index's own scaled rows: the pages its scans already touch
-                return _subset_topk(stored, allowed_rows, q[0], k)
-            return _subset_topk(self.vectors_, allowed_rows, q[0] * self.scale_, k)
+                return subset_topk(stored, allowed_rows, q[0], k)
+            return subset_topk(self.vectors_, allowed_rows, q[0] * self.scale_, k)
         share = allowed_rows.size / self.n_rows
         if self.kind_ == "flat":  # many allowed rows: one scan beats gathering them
             if share >= _UNFILTERED_SHARE:
@@ -318,7 +258,7 @@ class VectorIndex:
                 take = np.flatnonzero(mask)[:k]
                 return scores[0][take], found[take].astype(np.int64)
             if fetch * 2 >= self.n_rows:  # widening would scan almost everything: answer exactly instead
-                return _subset_topk(self.vectors_, allowed_rows, q[0] * self.scale_, k)
+                return subset_topk(self.vectors_, allowed_rows, q[0] * self.scale_, k)
             fetch *= 2
 
     def _stored(self) -> np.ndarray | None:
@@ -388,7 +328,7 @@ class VectorIndex:
             mapped = np.load(path, mmap_mode="r")
             vectors = mapped.view(np.ndarray)  # as load_npy(mmap=True) gives it
             if mapped.ndim == 2 and mapped.shape[0] > 0 and mapped.flags.c_contiguous:
-                row_file = _RowFile(str(path), int(mapped.offset), mapped[0].nbytes, mapped.dtype)
+                row_file = RowFile(str(path), int(mapped.offset), mapped[0].nbytes, mapped.dtype)
         else:
             vectors = load_npy(path)
         mips_norm = meta.get("mips_norm")  # indexes written before the Euclidean reduction have none
