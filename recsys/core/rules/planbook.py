@@ -126,9 +126,19 @@ class PlanBook:
     # --- keeping up to date ---------------------------------------------------------------------------------
 
     def at(self, now: datetime | pd.Timestamp) -> PlanBook:
-        """A PlanBook for another ``now`` (plan windows, merchant ages), sharing the rest. O(n) numpy."""
+        """A PlanBook for another ``now`` (plan windows, merchant ages), sharing the rest. O(n) numpy. Arrays the
+        new time leaves as they were (most minutes: no plan starts or ends, no merchant comes of age) are this
+        book's own objects, so a forked worker moving its state to a new time keeps sharing their pages."""
         book = copy.copy(self)
         book._apply_now(now)
+        if np.array_equal(book._static_code, self._static_code) and np.array_equal(
+            book._product_code, self._product_code
+        ):  # the same public plans pass: the same derived arrays too
+            book._static_code, book._product_code = self._static_code, self._product_code
+            book._product_min_followers, book._restricted_public = (
+                self._product_min_followers,
+                self._restricted_public,
+            )
         return book
 
     def refresh(self, changed_plans: pd.DataFrame) -> PlanBook:

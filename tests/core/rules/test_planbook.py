@@ -109,6 +109,21 @@ def test_at_moves_the_clock() -> None:
     assert later.now == NOW + 3 * DAY and book.now == NOW
 
 
+def test_a_new_time_that_changes_no_plan_shares_the_derived_arrays() -> None:
+    """A served state moves to a new time every minute: when no plan starts or ends, the new book keeps this one's
+    arrays (a forked worker keeps sharing their pages); when one does, they are new and say so."""
+    market = _market()
+    market["plans"].loc[0, "ends_at"] = NOW + 2 * DAY
+    book = _build(market)
+    same = book.at(NOW + pd.Timedelta(minutes=1))
+    assert same._static_code is book._static_code and same._product_min_followers is book._product_min_followers
+    assert same.now == NOW + pd.Timedelta(minutes=1)
+    later = book.at(NOW + 3 * DAY)
+    assert later._static_code is not book._static_code
+    assert later.products_for_creator(1, np.array([0])).reason_codes() == ["plan_ended"]
+    assert same.products_for_creator(1, np.array([0])).eligible[0]
+
+
 def test_csv_and_parquet_shaped_cells_and_aware_times() -> None:
     market = _market()
     plans = market["plans"].copy()

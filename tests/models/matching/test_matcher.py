@@ -182,3 +182,29 @@ def test_a_bundle_without_the_refund_array_gets_the_same_money_figures(matcher: 
     assert [(r.product_id, r.expected_commission) for r in now] == [(r.product_id, r.expected_commission) for r in then]
     refund = tables.product[:, tables.product_names.index("p_refund_rate_90d")]
     assert np.isnan(refund).any() and np.isfinite(refund).any()  # the fill for products without orders is exercised
+
+
+def test_another_planbook_shares_what_does_not_read_the_rules_and_answers_as_a_fresh_matcher(
+    matcher: Matcher,
+) -> None:
+    from datetime import timedelta
+
+    book = matcher.planbook
+    assert book is not None
+    later = book.at(book.now + timedelta(days=400))  # another time (this fixture's plans have no end dates)
+    moved = matcher.with_planbook(later)
+    assert moved.explainer is matcher.explainer and moved.scorer is matcher.scorer
+    assert moved.outcomes.sample_cost is matcher.outcomes.sample_cost and moved.outcomes.resolver is moved.resolver
+    assert moved.resolver.planbook is later and moved.candidates.planbook is later and matcher.planbook is book
+    fresh = Matcher(matcher.engine, matcher.catalog, later, matcher.settings, matcher.market)
+    lists = 0
+    for creator in _admitted_creators(matcher)[:3]:
+        got = [(r.product_id, r.plan_id, r.expected_commission) for r in moved.recommend_products(creator, k=10)]
+        want = [(r.product_id, r.plan_id, r.expected_commission) for r in fresh.recommend_products(creator, k=10)]
+        assert got == want
+        lists += bool(got)
+    assert lists  # not empty lists compared
+    product = _open_product(matcher)
+    assert [r.creator_id for r in moved.recommend_creators(product, k=10)] == [
+        r.creator_id for r in fresh.recommend_creators(product, k=10)
+    ]
