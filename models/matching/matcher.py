@@ -75,13 +75,16 @@ class Matcher:
         self.candidates = CandidateFinder(engine.tables, engine.retriever, catalog, planbook, settings.retrieval)
         self.resolver = PlanResolver(planbook, engine.tables)
         self.scorer = PairScorer(engine, threads)
-        stated = self.market.state.product_sample_cost
-        rules = settings.rules
-        sample_cost = sample_costs(stated, catalog.product_price, rules.sample_cost_share, rules.sample_shipping)
         self.outcomes = OutcomePredictor(
-            engine, catalog, self.resolver, sample_cost, self.market.state.existing, threads
+            engine, catalog, self.resolver, self._sample_cost(self.market), self.market.state.existing, threads
         )
         self.explainer = PageExplainer(engine, threads)
+
+    def _sample_cost(self, market: MarketView) -> np.ndarray:
+        """Per product row, what one sample costs its merchant in ``market`` (:func:`sample_costs`)."""
+        rules = self.settings.rules
+        stated = market.state.product_sample_cost
+        return sample_costs(stated, self.catalog.product_price, rules.sample_cost_share, rules.sample_shipping)
 
     def with_planbook(self, planbook: PlanBook | None) -> Matcher:
         """The same matcher under other plan rules (plan edits, another time). Only what reads the rules is built
@@ -109,8 +112,14 @@ class Matcher:
         return other
 
     def with_market(self, market: MarketView) -> Matcher:
-        """The same matcher in another market state (promotions that arrived since)."""
-        return Matcher(self.engine, self.catalog, self.planbook, self.settings, market)
+        """The same matcher in another market state (promotions that arrived since). Only the money stage reads the
+        market (sample costs, existing pairs); everything else is shared, as in :meth:`with_planbook`."""
+        other = copy.copy(self)
+        other.market = market
+        other.outcomes = copy.copy(self.outcomes)
+        other.outcomes.sample_cost = np.asarray(self._sample_cost(market), dtype=np.float64)
+        other.outcomes.existing = market.state.existing
+        return other
 
     # --- stages chained -----------------------------------------------------------------------------------
 

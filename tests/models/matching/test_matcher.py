@@ -208,3 +208,24 @@ def test_another_planbook_shares_what_does_not_read_the_rules_and_answers_as_a_f
     assert [r.creator_id for r in moved.recommend_creators(product, k=10)] == [
         r.creator_id for r in fresh.recommend_creators(product, k=10)
     ]
+
+
+def test_another_market_shares_all_but_the_money_stage_and_answers_as_a_fresh_matcher(matcher: Matcher) -> None:
+    from dataclasses import replace
+
+    pending = np.zeros(len(matcher.engine.tables.creators))
+    pending[: len(pending) // 2] = 3.0  # half the creators hold room for open invitations: other capacities
+    market = replace(matcher.market, state=matcher.market.state.with_pending(pending))
+    moved = matcher.with_market(market)
+    assert moved.explainer is matcher.explainer and moved.candidates is matcher.candidates
+    assert moved.outcomes is not matcher.outcomes and moved.outcomes.existing == market.state.existing
+    fresh = Matcher(matcher.engine, matcher.catalog, matcher.planbook, matcher.settings, market)
+    np.testing.assert_array_equal(moved.outcomes.sample_cost, fresh.outcomes.sample_cost)
+    for creator in _admitted_creators(matcher)[:3]:
+        got = [(r.product_id, r.expected_commission, r.score) for r in moved.recommend_products(creator, k=10)]
+        assert got and got == [
+            (r.product_id, r.expected_commission, r.score) for r in fresh.recommend_products(creator, k=10)
+        ]
+    product = _open_product(matcher)
+    got_creators = [(r.creator_id, r.score) for r in moved.recommend_creators(product, k=10)]
+    assert got_creators == [(r.creator_id, r.score) for r in fresh.recommend_creators(product, k=10)]
