@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import logging
 import os
 import shutil
 from dataclasses import dataclass
@@ -43,6 +44,7 @@ from models.bundle_snapshot import (
 from models.engine import Engine
 from models.gbm.calibration import QuantileMap
 from models.gbm.compiled import CompiledTrees, compile_or_load, cpu_signature
+from models.gbm.derived import NativeLeaves
 from models.gbm.distribution import DistributionModel
 from models.gbm.gmv_calibration import GMVCalibrator
 from models.gbm.ranker import LambdaRanker
@@ -54,6 +56,8 @@ from recsys.core.schema import TABLES, Marketplace
 from recsys.core.vocab import DIRECTIONS, Direction
 
 BUNDLE_FORMAT = 2  # 2: models/gmv_calibration.json, integrity/
+
+log = logging.getLogger(__name__)
 
 
 class BundleError(Exception):
@@ -334,6 +338,19 @@ def _attach_compiled(engine: Engine, path: Path, manifest: dict[str, Any], cache
             model.compiled_ = _compiled_privately(text, so_file, cache, path / ".compiled")
         else:
             model.compiled_ = compile_or_load(text, so_file, cache, manifest.get("compiled_cpu"))
+        model.model_file, model.derived_cache = text, cache / "derived"
+        if model.compiled_ is not None and name.startswith("ranker"):  # rankers explain their pages
+            model.native_leaves_ = _native_leaves(text, model.derived_cache)
+
+
+def _native_leaves(text: Path, cache: Path) -> NativeLeaves | None:
+    """The ranker's leaf-index models (:mod:`models.gbm.derived`), compiled into ``cache`` once per machine; None
+    (and a warning) when that fails here — pages then take their leaves from LightGBM."""
+    try:
+        return NativeLeaves.build(text, cache)
+    except Exception as exc:
+        log.warning("native leaf indices of %s unavailable (%s); using LightGBM's", text.name, exc)
+        return None
 
 
 def _compiled_privately(text: Path, so_file: Path, shared: Path, private: Path) -> CompiledTrees | None:

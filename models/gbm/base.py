@@ -14,6 +14,7 @@ import numpy as np
 
 from models.gbm.compiled import CompiledTrees
 from models.gbm.contrib import GroupedAttribution, PathAttribution
+from models.gbm.derived import ModelText, NativeLeaves, compiled_text
 
 
 class BoostedTrees:
@@ -33,6 +34,10 @@ class BoostedTrees:
     num_threads: int
     seed: int
     compiled_: CompiledTrees | None = None
+    native_leaves_: NativeLeaves | None = None  # pred_leaf in native code, attached for serving (models/bundle.py)
+    model_file: Path | None = None  # the text model a serving load read, and where models derived from it are
+    derived_cache: Path | None = None  # compiled (models.gbm.derived; set by models/bundle.py with compiled_)
+    heads_: dict[int, CompiledTrees] | None = None  # compiled first trees, by count (prepare_head)
     paths_cache: Path | None = None  # where the serving load keeps the explanation paths (models/bundle.py)
 
     def _params(self) -> dict[str, Any]:
@@ -92,6 +97,30 @@ class BoostedTrees:
         out = self.booster_.predict(X, num_iteration=self.best_iteration_, raw_score=True, **kwargs)
         return np.asarray(out, dtype=np.float64)
 
+    @property
+    def n_trees(self) -> int:
+        """Trees the model predicts with (its best iteration's)."""
+        return self.best_iteration_
+
+    def prepare_head(self, n_trees: int) -> None:
+        """Compile the model's first ``n_trees`` trees for :meth:`head_scores` (once per machine: kept in the
+        derived cache) when the model is served compiled; else :meth:`head_scores` asks LightGBM."""
+        if self.compiled_ is None or self.model_file is None or self.derived_cache is None:
+            return
+        if self.heads_ is None:
+            self.heads_ = {}
+        if n_trees not in self.heads_:
+            text = ModelText.parse(self.model_file.read_text())
+            self.heads_[n_trees] = compiled_text(text.tree_range(0, n_trees), self.derived_cache)
+
+    def head_scores(self, X: np.ndarray, n_trees: int) -> np.ndarray:
+        """Raw scores of the first ``n_trees`` trees only, shape (n_rows,)."""
+        head = self.heads_.get(n_trees) if self.heads_ is not None else None
+        if head is not None:
+            return head.predict_raw(X)
+        out = self.booster_.predict(X, num_iteration=n_trees, raw_score=True, num_threads=1)
+        return np.asarray(out, dtype=np.float64)
+
     def contributions(self, X: np.ndarray) -> np.ndarray:
         """Per-feature contributions (SHAP values) of shape (n_rows, n_features + 1); the last column is the bias."""
         out = self.booster_.predict(X, num_iteration=self.best_iteration_, pred_contrib=True)
@@ -112,7 +141,10 @@ class BoostedTrees:
                 self._paths.save(cache)
 
     def leaves(self, X: np.ndarray) -> np.ndarray:
-        """(n_rows, n_trees): the leaf LightGBM reaches in each tree (``pred_leaf``), one thread."""
+        """(n_rows, n_trees): the leaf LightGBM reaches in each tree (``pred_leaf``), one thread; through native
+        code when attached (:mod:`models.gbm.derived`)."""
+        if self.native_leaves_ is not None:
+            return self.native_leaves_.predict(X)
         return np.asarray(self.booster_.predict(X, num_iteration=self.best_iteration_, pred_leaf=True, num_threads=1))
 
     def explain(self, X: np.ndarray) -> np.ndarray:

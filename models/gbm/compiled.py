@@ -63,7 +63,8 @@ class CompiledTrees:
         return cls(model)
 
     def predict_raw(self, X: np.ndarray) -> np.ndarray:
-        """Raw scores (before any objective transform) of shape (n_rows,)."""
+        """Raw scores (before any objective transform) of shape (n_rows,), or (n_rows, n_classes) for a model of
+        several classes (:mod:`models.gbm.derived`)."""
         out = self._model.predict(np.asarray(X, dtype=np.float64), n_jobs=1)  # type: ignore[attr-defined]
         return np.asarray(out, dtype=np.float64)
 

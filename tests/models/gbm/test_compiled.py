@@ -27,6 +27,9 @@ def test_compiled_bundle_scores_like_lightgbm_and_recompiles_for_another_cpu(fix
     for d in DIRECTIONS:
         np.testing.assert_allclose(fast.rankers[d].predict(X), plain.rankers[d].predict(X), rtol=1e-9, atol=1e-9)
     np.testing.assert_allclose(fast.gmv.predict(X), plain.gmv.predict(X), rtol=1e-9)
+    for d in DIRECTIONS:  # the rankers' pages take their leaves from native code too (models.gbm.derived)
+        assert fast.rankers[d].native_leaves_ is not None and plain.rankers[d].native_leaves_ is None
+        np.testing.assert_array_equal(fast.rankers[d].leaves(X[:50]), plain.rankers[d].leaves(X[:50]))
     np.testing.assert_allclose(fast.distribution.weight(X), plain.distribution.weight(X), atol=1e-9)
 
     # the same bundle on "another CPU": its own files are not loaded, a local copy is compiled once
