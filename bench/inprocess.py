@@ -125,6 +125,32 @@ def ivf_quality(matcher: Matcher, direction: Direction, rows: np.ndarray) -> dic
     return {"index_recall@1000": recall, "pipeline_ndcg@10_vs_exact": float(np.nanmean(ndcgs))}
 
 
+def cascade_quality(matcher: Matcher, rows: np.ndarray) -> dict[str, float]:
+    """What the product ranker's cascade (``ranker.cascade_trees``) costs against scoring every candidate with every
+    tree, on the top-50 lists of products ``rows``: the share of identical lists, the top-50 overlap and the NDCG@10
+    of the lists with the cascade's top 10 graded against the full ranker's (1.0 = identical)."""
+    if matcher.scorer.cascade is None:
+        return {"identical": 1.0, "overlap@50": 1.0, "ndcg@10": 1.0}
+    ids = matcher.engine.tables.products
+    saved = matcher.scorer.cascade
+    same, overlap, ndcgs = [], [], []
+    for r in rows:
+        cascaded = [x.creator_id for x in matcher.recommend_creators(ids.id(int(r)), TOP)]
+        matcher.scorer.cascade = None
+        try:
+            full = [x.creator_id for x in matcher.recommend_creators(ids.id(int(r)), TOP)]
+        finally:
+            matcher.scorer.cascade = saved
+        same.append(cascaded == full)
+        overlap.append(len(set(cascaded) & set(full)) / max(len(full), 1))
+        ndcgs.append(metrics.ndcg_at_k(cascaded[:10], {c: 10.0 - i for i, c in enumerate(full[:10])}, 10))
+    return {
+        "identical": float(np.mean(same)),
+        "overlap@50": float(np.mean(overlap)),
+        "ndcg@10": float(np.nanmean(ndcgs)),
+    }
+
+
 def compiled_quality(matcher: Matcher, direction: Direction, rows: np.ndarray) -> dict[str, float]:
     """Largest score difference between the compiled ranker and LightGBM on the candidates of ``rows``."""
     ranker = matcher.engine.rankers[direction]

@@ -24,7 +24,7 @@ from bench import data, inprocess, request_cpu
 from bench.http_load import closed_loop, open_loop
 from bench.report import Report
 from bench.server import serve
-from recsys.core.vocab import DIRECTIONS
+from recsys.core.vocab import DIRECTIONS, Direction
 
 OUT = Path(__file__).resolve().parent / "out"
 
@@ -71,6 +71,12 @@ def measure_in_process(report: Report, big: data.Workspace, small: data.Workspac
                 f"IVF vs exact ({direction}): NDCG@10 of lists vs exact-search lists",
                 f"{quality['pipeline_ndcg@10_vs_exact']:.4f}",
             )
+            if direction is Direction.PRODUCT:
+                cascade = inprocess.cascade_quality(matcher, rows[:100])
+                report.add(
+                    "cascade vs every tree (product): identical top-50 lists; overlap@50; NDCG@10",
+                    f"{cascade['identical']:.3f}; {cascade['overlap@50']:.4f}; {cascade['ndcg@10']:.4f}",
+                )
             report.values.setdefault("cpu_in_process", {})[direction] = request_cpu.in_process(matcher, direction, rows)
             diff = inprocess.compiled_quality(matcher, direction, rows)
             report.add(

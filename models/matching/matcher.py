@@ -34,7 +34,7 @@ from models.matching.page import PageExplainer
 from models.matching.recommendation import PageColumns, Recommendation, page_recommendations
 from models.matching.rerank import MarketView, Ranked
 from models.matching.resolution import PlanResolver, Resolved
-from models.matching.scoring import PairScorer, ScoredPairs
+from models.matching.scoring import Cascade, PairScorer, ScoredPairs
 from recsys.core.config import Settings
 from recsys.core.rules import PairResolution, PlanBook
 from recsys.core.vocab import CreatorSort, Direction, PromotionFormat
@@ -74,7 +74,8 @@ class Matcher:
         faiss.omp_set_num_threads(settings.retrieval.faiss_threads)  # and FAISS shares the same OpenMP pool
         self.candidates = CandidateFinder(engine.tables, engine.retriever, catalog, planbook, settings.retrieval)
         self.resolver = PlanResolver(planbook, engine.tables)
-        self.scorer = PairScorer(engine, threads)
+        ranker = settings.ranker
+        self.scorer = PairScorer(engine, threads, Cascade(ranker.cascade_trees, ranker.cascade_keep))
         self.outcomes = OutcomePredictor(
             engine, catalog, self.resolver, self._sample_cost(self.market), self.market.state.existing, threads
         )
@@ -318,7 +319,9 @@ class Matcher:
         cs, ps, resolved = self._joinable(rows, np.full(len(rows), p), known, include_existing, need_room=True)
         if len(cs) == 0:
             return []
-        scored = self.scorer.score(Direction.PRODUCT, cs, ps, filters.format, resolved)
+        # the positions the page's rerank blocks read (a sort by a business figure reads the whole list)
+        depth = rerank.page_blocks(len(cs), offset, k, rerank.RERANK_DEPTH).stop if sort is CreatorSort.FIT else None
+        scored = self.scorer.score(Direction.PRODUCT, cs, ps, filters.format, resolved, depth)
         return self._creators_page(scored, rerank.by_score(scored, len(cs)), slice(offset, offset + k), sort)
 
     def recommend_creators_for_merchant(

@@ -121,8 +121,10 @@ class Ranked:
 
 
 def by_score(scored: ScoredPairs, depth: int) -> np.ndarray:
-    """Positions of the best ``depth`` pairs by the ranker's score."""
+    """Positions of the best ``depth`` pairs by the ranker's score (the cascade's first tier first)."""
     candidates = scored.direction.candidate_rows(scored.c, scored.p)
+    if scored.tier is not None:
+        return np.lexsort((candidates, -scored.score, scored.tier))[:depth]
     return np.lexsort((candidates, -scored.score))[:depth]
 
 

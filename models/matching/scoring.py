@@ -1,6 +1,15 @@
 """Stage: scoring — pair features and the direction's ranker score, with the score's place among validation pairs.
 
 The pairs' plan rate is a ranking feature, so scoring takes the pairs' :class:`Resolved` plan resolution.
+
+**The cascade** (creators for a product; ``ranker.cascade_trees``, ``ranker.cascade_keep``). The product ranker's
+first trees score every candidate; the ``keep`` best of them form the list's first tier and get the whole ranker's
+score, the others form a second tier that follows the first. Both tiers are ordered by the whole ranker's score, so
+a list read no deeper than ``keep`` needs the whole ranker for ``keep`` candidates only — the second tier is
+scored only when a page reaches it — and every page of a list sees the same order. On the 1M bench world (502 trees,
+1,000 candidates, 100 products) the first 64 trees keep in their best 400 every one of the whole ranker's top 50
+and 99.9% of its top 200 (the first rerank block): bench/PROFILE.md. Creator pools are not cascaded: their ranker
+has half the trees, and its first 64 kept only 94% of the top 200 at the same cost.
 """
 
 from __future__ import annotations
@@ -29,14 +38,30 @@ class ScoredPairs:
     score: np.ndarray
     fit: np.ndarray
     resolved: Resolved
+    tier: np.ndarray | None = None  # the cascade's tier per pair (0 first, 1 after), None: one tier
+
+
+@dataclass(frozen=True)
+class Cascade:
+    """The first ``trees`` of the ranker pass the ``keep`` best candidates on to the whole ranker."""
+
+    trees: int
+    keep: int
 
 
 class PairScorer:
-    """Features -> the ranker of the query's direction. One thread per call (concurrency comes from workers)."""
+    """Features -> the ranker of the query's direction. One thread per call (concurrency comes from workers).
 
-    def __init__(self, engine: Engine, num_threads: int = 1) -> None:
+    ``cascade``: the product direction's cascade (see the module docstring), None for none; its first trees are
+    compiled here, when the ranker is served compiled."""
+
+    def __init__(self, engine: Engine, num_threads: int = 1, cascade: Cascade | None = None) -> None:
         self.engine = engine
         self.num_threads = num_threads
+        ranker = engine.rankers[Direction.PRODUCT]
+        self.cascade = cascade if cascade is not None and 0 < cascade.trees < ranker.n_trees else None
+        if self.cascade is not None:
+            ranker.prepare_head(self.cascade.trees)
 
     def format_codes(self, c: np.ndarray, fmt: PromotionFormat | None) -> np.ndarray:
         """The promotion format each pair is scored for: the one asked for, else the creator's main format."""
@@ -45,9 +70,31 @@ class PairScorer:
         return self.engine.tables.arrays["creator_main_format"][c].astype(np.int64)
 
     def score(
-        self, direction: Direction, c: np.ndarray, p: np.ndarray, fmt: PromotionFormat | None, resolved: Resolved
+        self,
+        direction: Direction,
+        c: np.ndarray,
+        p: np.ndarray,
+        fmt: PromotionFormat | None,
+        resolved: Resolved,
+        depth: int | None = None,
     ) -> ScoredPairs:
+        """The pairs scored; ``depth``: how many positions of the ranked list the caller reads (None: all, or an
+        order by anything but the score: no cascade)."""
         X = self.engine.tables.vectors(c, p, resolved.rate, self.format_codes(c, fmt))
-        score = self.engine.rankers[direction].predict(X, num_threads=self.num_threads)
+        ranker = self.engine.rankers[direction]
+        cascade = self.cascade if direction is Direction.PRODUCT and depth is not None else None
+        tier = None
+        if cascade is None or len(c) <= cascade.keep:
+            score = ranker.predict(X, num_threads=self.num_threads)
+        else:
+            head = ranker.head_scores(X, cascade.trees)
+            first = np.lexsort((direction.candidate_rows(c, p), -head))[: cascade.keep]
+            tier = np.ones(len(c), dtype=np.int8)
+            tier[first] = 0
+            if depth is not None and depth <= cascade.keep:  # the second tier is never read: left unscored
+                score = np.full(len(c), -np.inf)
+                score[first] = ranker.predict(X[first], num_threads=self.num_threads)
+            else:
+                score = ranker.predict(X, num_threads=self.num_threads)
         fit = self.engine.fit_maps[direction].transform(score)
-        return ScoredPairs(direction, c, p, X, score, fit, resolved)
+        return ScoredPairs(direction, c, p, X, score, fit, resolved, tier)

@@ -95,3 +95,12 @@ class RankerSettings(Section):
         "blanked so the models learn to judge newcomers.",
     )
     num_threads: int = Field(0, ge=0, description="LightGBM threads for training (0 = all cores).")
+    cascade_trees: int = Field(
+        64,
+        ge=0,
+        description="Creators for a product: the ranker's first trees score every candidate, and only the best "
+        "cascade_keep get every tree; the rest follow them in the list (0 = every candidate gets every tree).",
+    )
+    cascade_keep: int = Field(
+        400, ge=1, description="Candidates the cascade's first trees pass on to the whole ranker."
+    )
