@@ -16,6 +16,9 @@ class QuantileMap:
         if q.ndim != 1 or q.size < 2 or np.any(np.diff(q) < 0):
             raise ValueError("quantiles must be a non-decreasing 1-D array of at least 2 values")
         self.quantiles = q
+        self._grid = np.linspace(0.0, 1.0, q.size)
+        # np.interp needs strictly increasing xp for a well-defined result on ties: nudge duplicates apart
+        self._xp = q + np.arange(q.size) * 1e-12
 
     @classmethod
     def fit(cls, values: np.ndarray, points: int = 101) -> QuantileMap:
@@ -26,10 +29,7 @@ class QuantileMap:
         return cls(np.quantile(v, np.linspace(0.0, 1.0, points)))
 
     def transform(self, x: np.ndarray) -> np.ndarray:
-        grid = np.linspace(0.0, 1.0, self.quantiles.size)
-        # np.interp needs strictly increasing xp for a well-defined result on ties: nudge duplicates apart
-        xp = self.quantiles + np.arange(self.quantiles.size) * 1e-12
-        return np.clip(np.interp(np.asarray(x, dtype=np.float64), xp, grid), 0.0, 1.0)
+        return np.clip(np.interp(np.asarray(x, dtype=np.float64), self._xp, self._grid), 0.0, 1.0)
 
     def to_list(self) -> list[float]:
         return [float(v) for v in self.quantiles]
