@@ -44,7 +44,7 @@ from models.bundle_snapshot import (
 from models.engine import Engine
 from models.gbm.calibration import QuantileMap
 from models.gbm.compiled import CompiledTrees, compile_or_load, cpu_signature
-from models.gbm.derived import NativeLeaves
+from models.gbm.derived import ModelText, NativeLeaves, compiled_text
 from models.gbm.distribution import DistributionModel
 from models.gbm.gmv_calibration import GMVCalibrator
 from models.gbm.ranker import LambdaRanker
@@ -135,6 +135,7 @@ def save_bundle(
             for text_model in sorted(models.glob("*.txt")):
                 CompiledTrees.compile(text_model, text_model.with_suffix(".so"))
             compiled_cpu = cpu_signature()
+            _derive(models, root / ".compiled" / run_id / "derived", settings_dump)
         files = {str(p.relative_to(tmp)): sha256_file(p) for p in sorted(tmp.rglob("*")) if p.is_file()}
         manifest = {
             "format": BUNDLE_FORMAT,
@@ -341,6 +342,23 @@ def _attach_compiled(engine: Engine, path: Path, manifest: dict[str, Any], cache
         model.model_file, model.derived_cache = text, cache / "derived"
         if model.compiled_ is not None and name.startswith("ranker"):  # rankers explain their pages
             model.native_leaves_ = _native_leaves(text, model.derived_cache)
+
+
+def _derive(models: Path, cache: Path, settings_dump: dict[str, Any]) -> None:
+    """Compile, at training, what the first serving load on this machine would otherwise compile: the rankers' leaf
+    indices and the product ranker's cascade head (:mod:`models.gbm.derived`), into the bundle's compile cache
+    (outside the bundle: it holds code for this CPU only). A failure here is logged; the load tries again."""
+    trees = int(settings_dump.get("ranker", {}).get("cascade_trees", 0) or 0)
+    for text in sorted(models.glob("ranker_*.txt")):
+        if _native_leaves(text, cache) is None:
+            continue
+        if trees > 0 and text.stem in ("ranker_product", "ranker_shared"):
+            try:
+                model = ModelText.parse(text.read_text())
+                if trees < len(model.trees):
+                    compiled_text(model.tree_range(0, trees), cache)
+            except Exception as exc:
+                log.warning("the cascade head of %s was not compiled (%s); the first load will", text.name, exc)
 
 
 def _native_leaves(text: Path, cache: Path) -> NativeLeaves | None:

@@ -8,19 +8,27 @@ import shutil
 import numpy as np
 
 from models.bundle import load_bundle, save_bundle
+from models.gbm.derived import LEAF_CHUNK, ModelText
 from recsys.core.vocab import DIRECTIONS
 
 
 def test_compiled_bundle_scores_like_lightgbm_and_recompiles_for_another_cpu(fixture_bundle, tmp_path) -> None:  # type: ignore[no-untyped-def]
     plain = load_bundle(fixture_bundle.path).engine
-    path = save_bundle(plain, tmp_path / "artifacts", fixture_bundle.market, 5, {}, compile_models=True)
+    dump = {"ranker": {"cascade_trees": 3}}
+    path = save_bundle(plain, tmp_path / "artifacts", fixture_bundle.market, 5, dump, compile_models=True)
     assert sorted(p.name for p in (path / "models").glob("*.so")) == [
         "distribution.so",
         "gmv.so",
         "ranker_creator.so",
         "ranker_product.so",
     ]
+    derived = tmp_path / "artifacts" / ".compiled" / path.name / "derived"  # compiled at training, loaded after
+    made = sorted(p.name for p in derived.iterdir())
+    trees = {d: len(ModelText.parse((path / "models" / f"ranker_{d}.txt").read_text()).trees) for d in DIRECTIONS}
+    chunks = sum(-(-n // LEAF_CHUNK) for n in trees.values())  # both rankers' leaf indices, + the product's head
+    assert len([name for name in made if name.endswith(".so")]) == chunks + 1
     fast = load_bundle(path, compiled=True).engine
+    assert sorted(p.name for p in derived.iterdir()) == made
     assert fast.rankers["creator"].compiled_ is not None and fast.gmv.compiled_ is not None
     rows = np.arange(200)
     X = plain.tables.vectors(rows % 300, rows)
