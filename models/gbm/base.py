@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Self
@@ -15,6 +16,8 @@ import numpy as np
 from models.gbm.compiled import CompiledTrees
 from models.gbm.contrib import GroupedAttribution, PathAttribution
 from models.gbm.derived import ModelText, NativeLeaves, compiled_text
+
+log = logging.getLogger(__name__)
 
 
 class BoostedTrees:
@@ -110,8 +113,11 @@ class BoostedTrees:
         if self.heads_ is None:
             self.heads_ = {}
         if n_trees not in self.heads_:
-            text = ModelText.parse(self.model_file.read_text())
-            self.heads_[n_trees] = compiled_text(text.tree_range(0, n_trees), self.derived_cache)
+            try:
+                text = ModelText.parse(self.model_file.read_text())
+                self.heads_[n_trees] = compiled_text(text.tree_range(0, n_trees), self.derived_cache)
+            except Exception as exc:  # the cascade still works, on LightGBM's own predictor
+                log.warning("first %d trees of %s not compiled (%s)", n_trees, self.model_file.name, exc)
 
     def head_scores(self, X: np.ndarray, n_trees: int) -> np.ndarray:
         """Raw scores of the first ``n_trees`` trees only, shape (n_rows,)."""

@@ -106,3 +106,14 @@ def test_no_cascade_when_the_list_fits_in_the_first_tier(matchers) -> None:  # t
         ]
     finally:
         on.scorer.cascade = type(on.scorer.cascade)(3, keep)
+
+
+def test_a_head_that_cannot_be_compiled_falls_back_to_lightgbm(fixture_bundle, tmp_path, caplog) -> None:  # type: ignore[no-untyped-def]
+    ranker = load_bundle(fixture_bundle.path).engine.rankers[Direction.PRODUCT]
+    ranker.compiled_ = object()  # type: ignore[assignment]  # served "compiled", but its text model is unreadable
+    ranker.model_file, ranker.derived_cache = tmp_path / "missing.txt", tmp_path / "derived"
+    ranker.prepare_head(3)
+    assert "first 3 trees of missing.txt not compiled" in caplog.text
+    X = np.random.default_rng(0).normal(size=(20, len(ranker.feature_names_)))
+    expected = ranker.booster_.predict(X, num_iteration=3, raw_score=True)
+    np.testing.assert_allclose(ranker.head_scores(X, 3), expected, rtol=1e-12)
