@@ -31,6 +31,7 @@ STAGES: tuple[Stage, ...] = (
     ("joinable pairs", "Matcher", "models.matching.matcher", "_joinable"),
     ("feature gathering", "FeatureTables", "features.tables", "vectors"),
     ("ranker", "LambdaRanker", "models.gbm.ranker", "predict"),
+    ("ranker: the cascade's first trees", "BoostedTrees", "models.gbm.base", "head_scores"),
     ("scoring (features + ranker)", "PairScorer", "models.matching.scoring", "score"),
     ("outcomes (GMV model, money)", "OutcomePredictor", "models.matching.outcomes", "predict"),
     ("page: distribution model", "DistributionModel", "models.gbm.distribution", "gpm_and_weight"),
