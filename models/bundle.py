@@ -358,7 +358,9 @@ def _derive(models: Path, cache: Path, settings_dump: dict[str, Any]) -> None:
                 if trees < len(model.trees):
                     compiled_text(model.tree_range(0, trees), cache)
             except Exception as exc:
-                log.warning("the cascade head of %s was not compiled (%s); the first load will", text.name, exc)
+                log.warning(
+                    "the cascade head of %s was not compiled (%s): the first serving load compiles it", text.name, exc
+                )
 
 
 def _native_leaves(text: Path, cache: Path) -> NativeLeaves | None:

@@ -13,8 +13,9 @@ Both are LightGBM text models derived from the bundle's model and compiled with 
   leaves in 0.46 ms against LightGBM's 0.94 (bench/PROFILE.md).
 - **Tree ranges.** Trees ``[start, stop)`` as a model of their own: a row's raw score is the sum of its ranges'.
 
-Derived models are a cache: each is kept in a folder under a digest of its text (text and shared object),
-compiled on this machine once, written aside and renamed, so concurrent processes never load half a file.
+Derived models are a cache: each is kept in a folder under a digest of its text and the CPU signature (text and
+shared object), compiled once per kind of CPU, written aside and renamed, so concurrent processes never load half a
+file.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-from models.gbm.compiled import CompiledTrees
+from models.gbm.compiled import CompiledTrees, cpu_signature
 
 LEAF_CHUNK = 64  # trees per compiled leaf-index model (see the module docstring)
 
@@ -92,9 +93,11 @@ def _indices(match: re.Match[str]) -> str:
 
 
 def compiled_text(text: str, cache: Path) -> CompiledTrees:
-    """``text`` compiled (or loaded, when this machine compiled it before) from ``cache``, kept under its digest."""
+    """``text`` compiled (or loaded, when a machine with this CPU compiled it before) from ``cache``, kept under a
+    digest of the text and the CPU signature (native code is valid only on the CPU it was built for; a cache on a
+    shared disk may serve several)."""
     cache.mkdir(parents=True, exist_ok=True)
-    name = hashlib.blake2b(text.encode(), digest_size=12).hexdigest()
+    name = hashlib.blake2b(f"{cpu_signature()}\n{text}".encode(), digest_size=12).hexdigest()
     model_file, so_file = cache / f"{name}.txt", cache / f"{name}.so"
     if not model_file.exists():
         fd, tmp = tempfile.mkstemp(dir=cache, suffix=".txt.tmp")
