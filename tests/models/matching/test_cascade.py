@@ -11,7 +11,7 @@ from models.bundle import load_bundle
 from models.matching import rerank
 from models.matching.assemble import assemble_matcher
 from models.matching.matcher import Matcher
-from models.matching.scoring import PairScorer, ScoredPairs
+from models.matching.scoring import Cascade, PairScorer, ScoredPairs
 from recsys.core.store import now_utc
 from recsys.core.vocab import Direction
 
@@ -98,14 +98,14 @@ def test_pages_see_one_order_across_the_tiers(matchers) -> None:  # type: ignore
 def test_no_cascade_when_the_list_fits_in_the_first_tier(matchers) -> None:  # type: ignore[no-untyped-def]
     on, off = matchers
     product = _product(on)
-    keep = on.scorer.cascade.keep  # type: ignore[union-attr]
+    saved = on.scorer.cascade
     try:
-        on.scorer.cascade = type(on.scorer.cascade)(3, 10_000)
+        on.scorer.cascade = Cascade(3, 10_000)
         assert [r.creator_id for r in on.recommend_creators(product, 20)] == [
             r.creator_id for r in off.recommend_creators(product, 20)
         ]
     finally:
-        on.scorer.cascade = type(on.scorer.cascade)(3, keep)
+        on.scorer.cascade = saved
 
 
 def test_a_head_that_cannot_be_compiled_falls_back_to_lightgbm(fixture_bundle, tmp_path, caplog) -> None:  # type: ignore[no-untyped-def]
