@@ -19,7 +19,7 @@ from recsys.core.workflows.tasks import Party, TaskCreatorStatus, task_is_open
 from serving import task_store
 from serving.auth import Principal
 from serving.errors import ApiError, forbidden, not_found
-from serving.routes._params import check_category, creator_filters
+from serving.routes._params import check_category, checked_creator_filters
 from serving.schemas.tasks import TargetProfile
 from serving.state import MatcherState
 
@@ -76,9 +76,8 @@ def profile_filters(
     ``GET /v1/products/{product_id}/creators`` (422 naming ``body.target_profile.<field>``)."""
     target = TargetProfile.model_validate(profile)
     try:
-        filters = creator_filters(
-            **{name: getattr(target, name) for name in TargetProfile.model_fields}, exclude=list(exclude)
-        )
+        fields = {name: getattr(target, name) for name in TargetProfile.model_fields}
+        filters = checked_creator_filters(CreatorFilters(**fields, exclude=tuple(exclude)))
         if state is not None:
             check_category(state, filters.category)
     except ApiError as exc:

@@ -78,7 +78,7 @@ def _check_range(low: float | None, high: float | None, low_name: str, high_name
         raise _invalid(low_name, f"must not exceed {high_name} ({low} > {high})", "range_inverted")
 
 
-def product_filters(
+async def product_filters(
     category: CategoryQuery = None,
     min_commission: Annotated[
         float | None,
@@ -99,12 +99,13 @@ def product_filters(
     exclude: Annotated[list[EntityId] | None, _excluded("Product")] = None,
     format: FormatQuery = None,
 ) -> ProductFilters:
-    """The creator pool's filters; 422 naming the field when a range is inverted."""
+    """The creator pool's filters; 422 naming the field when a range is inverted. ``async`` although it awaits
+    nothing: FastAPI runs a plain ``def`` dependency on its thread pool, a thread hop per list request."""
     _check_range(price_min, price_max, "price_min", "price_max")
     return ProductFilters(category, min_commission, format, price_min, price_max, tuple(exclude or ()))
 
 
-def creator_filters(
+async def creator_filters(
     fan_tier: FanTierQuery = None,
     region: RegionQuery = None,
     category: Annotated[
@@ -147,25 +148,33 @@ def creator_filters(
     exclude: Annotated[list[EntityId] | None, _excluded("Creator")] = None,
     format: FormatQuery = None,
 ) -> CreatorFilters:
-    """The creator lists' filters; 422 naming the field when a range is inverted or a share lacks its gender."""
-    _check_range(followers_min, followers_max, "followers_min", "followers_max")
-    if audience_gender_min is not None and audience_gender is None:
-        raise _invalid("audience_gender_min", "needs audience_gender (the gender the share is of)", "missing")
-    return CreatorFilters(
-        fan_tier=fan_tier,
-        region=region,
-        category=category,
-        format=format,
-        followers_min=followers_min,
-        followers_max=followers_max,
-        audience_gender=audience_gender,
-        audience_gender_min=audience_gender_min,
-        audience_age=audience_age,
-        audience_city_tier=audience_city_tier,
-        gmv_30d_min=gmv_30d_min,
-        engagement_min=engagement_min,
-        exclude=tuple(exclude or ()),
+    """The creator lists' filters (see :func:`checked_creator_filters`); ``async`` like :func:`product_filters`."""
+    return checked_creator_filters(
+        CreatorFilters(
+            fan_tier=fan_tier,
+            region=region,
+            category=category,
+            format=format,
+            followers_min=followers_min,
+            followers_max=followers_max,
+            audience_gender=audience_gender,
+            audience_gender_min=audience_gender_min,
+            audience_age=audience_age,
+            audience_city_tier=audience_city_tier,
+            gmv_30d_min=gmv_30d_min,
+            engagement_min=engagement_min,
+            exclude=tuple(exclude or ()),
+        )
     )
+
+
+def checked_creator_filters(filters: CreatorFilters) -> CreatorFilters:
+    """``filters`` when they make sense together; 422 naming the field when a range is inverted or a share lacks
+    its gender."""
+    _check_range(filters.followers_min, filters.followers_max, "followers_min", "followers_max")
+    if filters.audience_gender_min is not None and filters.audience_gender is None:
+        raise _invalid("audience_gender_min", "needs audience_gender (the gender the share is of)", "missing")
+    return filters
 
 
 ProductFiltersDep = Annotated[ProductFilters, Depends(product_filters)]
