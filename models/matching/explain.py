@@ -116,14 +116,23 @@ class ReasonExplainer:
         eligible = np.zeros(evidence.shape, dtype=bool)
         for s, spec in enumerate(self.specs):
             eligible[:, s] = spec.eligible(facts)
+        chosen = choose(evidence, eligible, self.selection)
+        # each code's figures for the rows that show it, in one pass over its arrays (not item by item)
+        shown: list[list[int]] = [[] for _ in self.specs]
+        for i, columns in enumerate(chosen):
+            for s in columns:
+                shown[s].append(i)
+        params = [
+            dict(zip(rows, spec.params(facts, np.asarray(rows, dtype=np.int64)), strict=True)) if rows else {}
+            for spec, rows in zip(self.specs, shown, strict=True)
+        ]
+        strength = evidence.tolist()
         out = []
-        for i, columns in enumerate(choose(evidence, eligible, self.selection)):
+        for i, columns in enumerate(chosen):
             row = []
             for s in columns:
-                spec = self.specs[s]
-                params = spec.params(facts, i)
-                text = sentence(spec.code, params, self.direction)
-                row.append(Reason(spec.code, params, text, round(float(evidence[i, s]), 4)))
+                code, figures = self.specs[s].code, params[s][i]
+                row.append(Reason(code, figures, sentence(code, figures, self.direction), round(strength[i][s], 4)))
             out.append(row)
         return out
 

@@ -32,6 +32,7 @@ import numpy as np
 
 from features.tables import FeatureTables
 from models.matching.sentences import Params
+from recsys.core.rounding import rounded
 from recsys.core.schema import AGE_KEYS, GENDER_KEYS, SHARE_GROUPS
 from recsys.core.vocab import Direction, FanTier, ReasonCode, find_sorted
 
@@ -46,12 +47,24 @@ _TIERS = tuple(FanTier)
 _GROUP_END = np.cumsum([len(keys) for keys in SHARE_GROUPS.values()])  # gender | age | city tier columns
 
 
-def _money(value: float) -> float:
-    return round(float(value), 2)
+def _floats(values: np.ndarray) -> list[float]:
+    """An array as Python floats (exactly ``float(a[i])`` each): figures are read once per page, not per item."""
+    return list(np.asarray(values, dtype=np.float64).tolist())
 
 
-def _share(value: float) -> float:
-    return round(float(value), 4)
+def _ints(values: np.ndarray) -> list[int]:
+    """An array as Python ints (exactly ``int(a[i])`` each)."""
+    return [int(v) for v in np.asarray(values).tolist()]
+
+
+def _money(values: np.ndarray) -> list[float]:
+    """Yuan rounded to the cent, per row."""
+    return rounded(values, 2)
+
+
+def _share(values: np.ndarray) -> list[float]:
+    """Shares and rates rounded to 4 decimals, per row."""
+    return rounded(values, 4)
 
 
 class PairFacts:
@@ -111,99 +124,125 @@ class PairFacts:
         return find_sorted(self.arrays["pair_keys"], wanted)
 
 
-# --- figures per code -----------------------------------------------------------------------------
+# --- figures per code: the params of the pairs at ``rows`` (the page positions that show the code), in order --------
 
 
-def _promoted_similar(f: PairFacts, i: int) -> Params:
-    out: Params = {
-        "category": f.categories[int(f.category[i])],
-        "promotions": int(f.in_category("creator_category_promotion_count")[i]),
-        "gmv_share": _share(f.in_category("creator_category_gmv_share")[i]),
-    }
-    gpm = float(f.in_category("creator_category_gpm")[i])
-    if math.isfinite(gpm):  # no views recorded: no GPM to quote
-        out["gpm"] = _money(gpm)
+def _promoted_similar(f: PairFacts, rows: np.ndarray) -> list[Params]:
+    categories = f.category[rows].tolist()
+    promotions = _ints(f.in_category("creator_category_promotion_count")[rows])
+    shares = _share(f.in_category("creator_category_gmv_share")[rows])
+    gpms = _floats(f.in_category("creator_category_gpm")[rows])
+    out: list[Params] = []
+    for k, n, share, gpm in zip(categories, promotions, shares, gpms, strict=True):
+        params: Params = {"category": f.categories[k], "promotions": n, "gmv_share": share}
+        if math.isfinite(gpm):  # no views recorded: no GPM to quote
+            params["gpm"] = round(gpm, 2)
+        out.append(params)
     return out
 
 
-def _audience_match(f: PairFacts, i: int) -> Params:
+def _audience_match(f: PairFacts, rows: np.ndarray) -> list[Params]:
     aud, tgt, overlap = f.audience
-    g = int(np.argmax(tgt[i, : len(GENDER_KEYS)]))  # the product's main buyers: its largest target share per group
-    a = len(GENDER_KEYS) + int(np.argmax(tgt[i, len(GENDER_KEYS) : _GROUP_END[1]]))
-    return {
-        "overlap": _share(overlap[i]),
-        "gender": GENDER_KEYS[g],
-        "creator_gender_share": _share(aud[i, g]),
-        "target_gender_share": _share(tgt[i, g]),
-        "age": AGE_KEYS[a - len(GENDER_KEYS)],
-        "creator_age_share": _share(aud[i, a]),
-        "target_age_share": _share(tgt[i, a]),
-    }
+    aud, tgt, at = aud[rows], tgt[rows], np.arange(len(rows))
+    g = np.argmax(tgt[:, : len(GENDER_KEYS)], axis=1)  # the product's main buyers: its largest target share per group
+    a = len(GENDER_KEYS) + np.argmax(tgt[:, len(GENDER_KEYS) : _GROUP_END[1]], axis=1)
+    columns = (
+        _share(overlap[rows]),
+        g.tolist(),
+        _share(aud[at, g]),
+        _share(tgt[at, g]),
+        a.tolist(),
+        _share(aud[at, a]),
+        _share(tgt[at, a]),
+    )
+    return [
+        {
+            "overlap": overlap_,
+            "gender": GENDER_KEYS[g_],
+            "creator_gender_share": creator_gender,
+            "target_gender_share": target_gender,
+            "age": AGE_KEYS[a_ - len(GENDER_KEYS)],
+            "creator_age_share": creator_age,
+            "target_age_share": target_age,
+        }
+        for overlap_, g_, creator_gender, target_gender, a_, creator_age, target_age in zip(*columns, strict=True)
+    ]
 
 
-def _price_fit(f: PairFacts, i: int) -> Params:
-    return {
-        "price": _money(f.product("product_price")[i]),
-        "usual_low": _money(f.creator("creator_price_p25")[i]),
-        "usual_high": _money(f.creator("creator_price_p75")[i]),
-    }
+def _price_fit(f: PairFacts, rows: np.ndarray) -> list[Params]:
+    columns = (
+        _money(f.product("product_price")[rows]),
+        _money(f.creator("creator_price_p25")[rows]),
+        _money(f.creator("creator_price_p75")[rows]),
+    )
+    return [{"price": price, "usual_low": low, "usual_high": high} for price, low, high in zip(*columns, strict=True)]
 
 
-def _commission(f: PairFacts, i: int) -> Params:
-    k = int(f.category[i])
-    return {
-        "rate": _share(f.rate[i]),
-        "category": f.categories[k],
-        "category_median_rate": _share(f.arrays["category_median_rate"][k]),
-    }
+def _commission(f: PairFacts, rows: np.ndarray) -> list[Params]:
+    k = f.category[rows]
+    columns = (_share(f.rate[rows]), k.tolist(), _share(f.arrays["category_median_rate"][k]))
+    return [
+        {"rate": rate, "category": f.categories[k_], "category_median_rate": median}
+        for rate, k_, median in zip(*columns, strict=True)
+    ]
 
 
-def _similar_creators(f: PairFacts, i: int) -> Params:
-    return {
-        "fan_tier": _TIERS[int(f.fan_tier[i])].value,
-        "creators": int(f.in_tier("product_tier_creators_90d")[i]),
-        "gmv": _money(f.in_tier("product_tier_gmv_90d")[i]),
-    }
+def _similar_creators(f: PairFacts, rows: np.ndarray) -> list[Params]:
+    columns = (
+        f.fan_tier[rows].tolist(),
+        _ints(f.in_tier("product_tier_creators_90d")[rows]),
+        _money(f.in_tier("product_tier_gmv_90d")[rows]),
+    )
+    return [{"fan_tier": _TIERS[t].value, "creators": n, "gmv": gmv} for t, n, gmv in zip(*columns, strict=True)]
 
 
-def _sold_before(f: PairFacts, i: int) -> Params:
-    pos = int(f.earlier[0][i])
-    return {
-        "promotions": int(f.arrays["pair_counts"][pos]),
-        "gmv": _money(f.arrays["pair_sales_gmv"][pos]),
-        "orders": int(f.arrays["pair_orders"][pos]),
-    }
+def _sold_before(f: PairFacts, rows: np.ndarray) -> list[Params]:
+    pos = f.earlier[0][rows]
+    columns = (
+        _ints(f.arrays["pair_counts"][pos]),
+        _money(f.arrays["pair_sales_gmv"][pos]),
+        _ints(f.arrays["pair_orders"][pos]),
+    )
+    return [{"promotions": n, "gmv": gmv, "orders": o} for n, gmv, o in zip(*columns, strict=True)]
 
 
-def _region(f: PairFacts, i: int) -> Params:
-    return {"region": str(f.arrays["region_names"][int(f.creator("creator_region")[i])])}
+def _region(f: PairFacts, rows: np.ndarray) -> list[Params]:
+    names = f.arrays["region_names"]
+    return [{"region": str(names[r])} for r in _ints(f.creator("creator_region")[rows])]
 
 
-def _product_sales(f: PairFacts, i: int) -> Params:
-    return {"gmv_30d": _money(f.product("product_gmv_30d")[i]), "orders_30d": int(f.product("product_orders_30d")[i])}
+def _product_sales(f: PairFacts, rows: np.ndarray) -> list[Params]:
+    columns = (_money(f.product("product_gmv_30d")[rows]), _ints(f.product("product_orders_30d")[rows]))
+    return [{"gmv_30d": gmv, "orders_30d": n} for gmv, n in zip(*columns, strict=True)]
 
 
-def _creator_sales(f: PairFacts, i: int) -> Params:
-    return {"gmv_30d": _money(f.creator("creator_gmv_30d")[i]), "orders_30d": int(f.creator("creator_orders_30d")[i])}
+def _creator_sales(f: PairFacts, rows: np.ndarray) -> list[Params]:
+    columns = (_money(f.creator("creator_gmv_30d")[rows]), _ints(f.creator("creator_orders_30d")[rows]))
+    return [{"gmv_30d": gmv, "orders_30d": n} for gmv, n in zip(*columns, strict=True)]
 
 
-def _rating(f: PairFacts, i: int) -> Params:
-    out: Params = {"rating": round(float(f.product("product_rating")[i]), 2)}
-    shop = float(f.product("product_shop_good_review_rate")[i])
-    if math.isfinite(shop):  # a merchant the tables no longer know: no shop figure to quote
-        out["shop_good_review_rate"] = _share(shop)
+def _rating(f: PairFacts, rows: np.ndarray) -> list[Params]:
+    out: list[Params] = []
+    shops = _floats(f.product("product_shop_good_review_rate")[rows])
+    for rating, shop in zip(_money(f.product("product_rating")[rows]), shops, strict=True):
+        params: Params = {"rating": rating}
+        if math.isfinite(shop):  # a merchant the tables no longer know: no shop figure to quote
+            params["shop_good_review_rate"] = round(shop, 4)
+        out.append(params)
     return out
 
 
-def _content(f: PairFacts, i: int) -> Params:
-    return {
-        "completion_rate": _share(f.creator("creator_completion_rate")[i]),
-        "top_share": _share(f.creator("creator_completion_top_share")[i]),
-    }
+def _content(f: PairFacts, rows: np.ndarray) -> list[Params]:
+    columns = (
+        _share(f.creator("creator_completion_rate")[rows]),
+        _share(f.creator("creator_completion_top_share")[rows]),
+    )
+    return [{"completion_rate": rate, "top_share": top} for rate, top in zip(*columns, strict=True)]
 
 
-def _reach(f: PairFacts, i: int) -> Params:
-    return {"followers": int(f.creator("creator_followers")[i]), "avg_views": float(f.creator("creator_avg_views")[i])}
+def _reach(f: PairFacts, rows: np.ndarray) -> list[Params]:
+    columns = (_ints(f.creator("creator_followers")[rows]), _floats(f.creator("creator_avg_views")[rows]))
+    return [{"followers": n, "avg_views": views} for n, views in zip(*columns, strict=True)]
 
 
 # --- eligibility per code -----------------------------------------------------------------------------------------
@@ -257,14 +296,14 @@ def _top_content(f: PairFacts) -> np.ndarray:
 class ReasonSpec:
     """One reason type: who reads it (``directions``), the feature-name prefixes whose contributions are its
     evidence, the arrays it reads (a bundle without them never shows it), which pairs may show it and the figures
-    of pair ``i``."""
+    of the pairs at positions ``rows`` (one params dict per row, in order: a page reads each array once per code)."""
 
     code: ReasonCode
     directions: tuple[Direction, ...]
     evidence: tuple[str, ...]
     arrays: tuple[str, ...]
     eligible: Callable[[PairFacts], np.ndarray]
-    params: Callable[[PairFacts, int], Params]
+    params: Callable[[PairFacts, np.ndarray], list[Params]]
 
 
 BOTH = (Direction.CREATOR, Direction.PRODUCT)
