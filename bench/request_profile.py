@@ -99,8 +99,12 @@ STAGES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ),
     ("page: distribution model, contributions, reasons", ("models/matching/page.py:PageExplainer.explain",)),
     (
-        "page: Recommendation objects",
-        ("models/matching/matcher.py:Matcher._page", "models/matching/recommendation.py:page_recommendations"),
+        "page: columns, figures, Recommendation objects",
+        (
+            "models/matching/matcher.py:Matcher._page",
+            "models/matching/recommendation.py:page_figures",
+            "models/matching/recommendation.py:page_recommendations",
+        ),
     ),
     (
         "outcomes (GMV model, money) + rerank",

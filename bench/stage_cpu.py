@@ -40,7 +40,13 @@ STAGES: tuple[Stage, ...] = (
     ("page: per-leaf reason sums", "GroupedAttribution", "models.gbm.contrib", "sums"),
     ("page: reasons (facts, choice, sentences)", "ReasonExplainer", "models.matching.explain", "explain_evidence"),
     ("page: explanation in all", "PageExplainer", "models.matching.page", "explain"),
-    ("page in all (+ Recommendation objects)", "Matcher", "models.matching.matcher", "_page"),
+    ("page in all (the page's columns)", "Matcher", "models.matching.matcher", "_page"),
+    (
+        "Recommendation objects (in-process callers; HTTP lists skip them)",
+        "Page",
+        "models.matching.recommendation",
+        "recommendations",
+    ),
 )
 
 

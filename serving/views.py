@@ -1,14 +1,17 @@
 """Matcher results -> response models (the only place that knows both).
 
 List endpoints answer with :func:`list_response`: their items are built as plain dicts in the response model's field
-order (:func:`product_fields`, :func:`creator_fields`) and serialized once with orjson, instead of one pydantic
+order (:func:`product_items`, :func:`creator_items`) and serialized once with orjson, instead of one pydantic
 object per item, per interval and per reason that FastAPI would validate again before writing the same JSON (the
-profile in bench/PROFILE.md). The routes still declare the response model, so the OpenAPI schema is unchanged;
-tests check that these dicts validate against the models and equal the model path field by field."""
+profile in bench/PROFILE.md). Items are built column by column from the matcher's :class:`Page` (no
+:class:`Recommendation` object per item; the same figures, rounded once in ``page_figures``), or from objects.
+The routes still declare the response model, so the OpenAPI schema is unchanged; tests check that these dicts
+validate against the models and equal the model path field by field."""
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -16,10 +19,12 @@ import orjson
 from fastapi import Response
 from pydantic import BaseModel
 
-from models.matching.matcher import Recommendation
+from models.matching.explain import Reason as MatchReason
+from models.matching.matcher import Page, Recommendation
 from models.matching.notices import Notice
+from models.matching.recommendation import FIELDS
 from recsys.core.rules import REASONS
-from recsys.core.vocab import FanTier
+from recsys.core.vocab import FanTier, Vocabulary
 from serving.sample_store import SAMPLE_FULFILMENT_KEY
 from serving.schemas import CreatorRecommendation, Interval, PairScore, ProductRecommendation, Reason, Refusal
 from serving.state import MatcherState
@@ -62,14 +67,6 @@ def _interval(low: float, high: float) -> Interval:
     return Interval(low=_f(low), high=_f(high))
 
 
-def _reason_dicts(rec: Recommendation) -> list[dict[str, Any]]:
-    return [{"code": r.code, "params": r.params, "text": r.text, "contribution": r.contribution} for r in rec.reasons]
-
-
-def _interval_dict(low: float, high: float) -> dict[str, float]:
-    return {"low": _f(low), "high": _f(high)}
-
-
 def _horizon_days(state: MatcherState) -> int:
     calibration = state.bundle.engine.gmv_calibration
     return calibration.horizon_days if calibration is not None else 30
@@ -87,82 +84,136 @@ def _money(state: MatcherState, rec: Recommendation) -> dict[str, Any]:
     }
 
 
-def _scores(rec: Recommendation, horizon_days: int) -> dict[str, Any]:
-    """The fields every list item shares (money and scores), as plain values in the response model's order."""
-    return {
-        "horizon_days": horizon_days,
-        "predicted_gmv": _f(rec.predicted_gmv),
-        "predicted_gmv_interval": _interval_dict(rec.predicted_gmv_low, rec.predicted_gmv_high),
-        "predicted_units": _f(rec.predicted_units),
-        "predicted_units_interval": _interval_dict(rec.predicted_units_low, rec.predicted_units_high),
-        "predicted_gpm": _f(rec.predicted_gpm),
-        "fit_score": _f(rec.fit_score),
-        "distribution_weight": _f(rec.distribution_weight),
-        "score": _f(rec.score),
-        "capacity_price": _f(rec.capacity_price),
-        "existing": rec.existing,
-        "creator_capacity_left": rec.creator_capacity_left,
-        "reasons": _reason_dicts(rec),
-    }
-
-
 def fan_tier(state: MatcherState, creator_row: int) -> FanTier:
-    code = int(state.bundle.engine.tables.arrays["creator_fan_tier"][creator_row])
+    return _tier(int(state.bundle.engine.tables.arrays["creator_fan_tier"][creator_row]))
+
+
+def _tier(code: int) -> FanTier:
     return _TIERS[code] if 0 <= code < len(_TIERS) else _TIERS[0]
 
 
-def _entity_row(rec_row: int, size: int) -> int | None:
-    """The id map row a recommendation carries (``creator_row`` / ``product_row``), or None when it carries none."""
-    return rec_row if 0 <= rec_row < size else None
+# --- list items, column by column ---------------------------------------------------------------------------------
+
+Recs = Page | Sequence[Recommendation]
 
 
-def product_fields(state: MatcherState, rec: Recommendation, horizon_days: int | None = None) -> dict[str, Any]:
+def _figures(recs: Recs) -> dict[str, list[Any]]:
+    """Per :class:`Recommendation` field, the items' values: a page's own columns, or read off the objects."""
+    if isinstance(recs, Page):
+        return recs.figures()
+    return {name: [getattr(rec, name) for rec in recs] for name in FIELDS}
+
+
+def _finite(values: list[float]) -> list[float]:
+    """``_f`` over a column."""
+    return [float(v) if math.isfinite(v) else 0.0 for v in values]
+
+
+def _intervals(low: list[float], high: list[float]) -> list[dict[str, float]]:
+    return [{"low": a, "high": b} for a, b in zip(_finite(low), _finite(high), strict=True)]
+
+
+def _reason_dicts(reasons: list[list[MatchReason]]) -> list[list[dict[str, Any]]]:
+    return [
+        [{"code": r.code, "params": r.params, "text": r.text, "contribution": r.contribution} for r in item]
+        for item in reasons
+    ]
+
+
+def _rows(ids: Vocabulary, rows: list[int], wanted: list[str]) -> list[int]:
+    """The id map rows of the items: the row each carries when it is that id's (``creator_row`` /
+    ``product_row``; -1 when it carries none), else looked up by id."""
+    size, out = len(ids), []
+    for row, entity in zip(rows, wanted, strict=True):
+        out.append(row if 0 <= row < size and ids.id(row) == entity else ids.row(entity))
+    return out
+
+
+def _scores(figures: dict[str, list[Any]], horizon_days: int) -> dict[str, list[Any]]:
+    """The columns every list item shares (money and scores), as plain values."""
+    return {
+        "horizon_days": [horizon_days] * len(figures["product_id"]),
+        "predicted_gmv": _finite(figures["predicted_gmv"]),
+        "predicted_gmv_interval": _intervals(figures["predicted_gmv_low"], figures["predicted_gmv_high"]),
+        "predicted_units": _finite(figures["predicted_units"]),
+        "predicted_units_interval": _intervals(figures["predicted_units_low"], figures["predicted_units_high"]),
+        "predicted_gpm": _finite(figures["predicted_gpm"]),
+        "fit_score": _finite(figures["fit_score"]),
+        "distribution_weight": _finite(figures["distribution_weight"]),
+        "score": _finite(figures["score"]),
+        "capacity_price": _finite(figures["capacity_price"]),
+        "existing": figures["existing"],
+        "creator_capacity_left": figures["creator_capacity_left"],
+        "reasons": _reason_dicts(figures["reasons"]),
+    }
+
+
+def _items(model: type[BaseModel], columns: dict[str, list[Any]]) -> list[dict[str, Any]]:
+    """One dict per item from aligned columns, keys in ``model``'s field order (its documented order)."""
+    keys = tuple(model.model_fields)
+    return [dict(zip(keys, values, strict=True)) for values in zip(*(columns[k] for k in keys), strict=True)]
+
+
+def product_items(state: MatcherState, recs: Recs) -> list[dict[str, Any]]:
+    """:class:`ProductRecommendation` items as plain JSON-ready values, in the model's field order."""
+    figures = _figures(recs)
+    catalog = state.matcher.catalog
+    rows = _rows(state.bundle.engine.tables.products, figures["product_row"], figures["product_id"])
+    at = np.asarray(rows, dtype=np.int64)
+    columns = _scores(figures, _horizon_days(state))
+    columns.update(
+        product_id=figures["product_id"],
+        title=[text(catalog.product_title[row]) for row in rows],
+        category=[text(x) for x in catalog.product_category[at].tolist()],
+        price=[number(x) for x in catalog.product_price[at].tolist()],
+        merchant_id=[text(x) for x in catalog.product_merchant[at].tolist()],
+        plan_id=figures["plan_id"],
+        plan_type=figures["plan_type"],
+        commission_rate=_finite(figures["commission_rate"]),
+        expected_earnings=_finite(figures["expected_commission"]),
+        expected_earnings_interval=_intervals(figures["expected_commission_low"], figures["expected_commission_high"]),
+    )
+    return _items(ProductRecommendation, columns)
+
+
+def creator_items(state: MatcherState, recs: Recs) -> list[dict[str, Any]]:
+    """:class:`CreatorRecommendation` items as plain JSON-ready values, in the model's field order."""
+    figures = _figures(recs)
+    catalog, tables = state.matcher.catalog, state.bundle.engine.tables
+    rows = _rows(tables.creators, figures["creator_row"], figures["creator_id"])
+    at = np.asarray(rows, dtype=np.int64)
+    fulfilment = state.cache.get(SAMPLE_FULFILMENT_KEY, {})
+    columns = _scores(figures, _horizon_days(state))
+    columns.update(
+        creator_id=figures["creator_id"],
+        name=[text(catalog.creator_name[row]) for row in rows],
+        followers=[int(x) for x in catalog.creator_followers[at].tolist()],
+        fan_tier=[_tier(int(x)) for x in tables.arrays["creator_fan_tier"][at].tolist()],
+        region=[text(x) for x in catalog.creator_region[at].tolist()],
+        product_id=figures["product_id"],
+        plan_id=figures["plan_id"],
+        plan_type=figures["plan_type"],
+        commission_rate=_finite(figures["commission_rate"]),
+        expected_commission=_finite(figures["expected_commission"]),
+        expected_commission_interval=_intervals(
+            figures["expected_commission_low"], figures["expected_commission_high"]
+        ),
+        sample_cost=_finite(figures["sample_cost"]),
+        merchant_roi=figures["merchant_roi"],
+        suspected_fake_engagement=figures["suspected_fake_engagement"],
+        sample_fulfilment_rate=[fulfilment.get(creator) for creator in figures["creator_id"]],
+    )
+    return _items(CreatorRecommendation, columns)
+
+
+def product_fields(state: MatcherState, rec: Recommendation) -> dict[str, Any]:
     """A :class:`ProductRecommendation` as plain JSON-ready values, in the model's field order."""
-    catalog, products = state.matcher.catalog, state.bundle.engine.tables.products
-    row = _entity_row(rec.product_row, len(products))
-    if row is None or products.id(row) != rec.product_id:
-        row = products.row(rec.product_id)
-    out = _scores(rec, _horizon_days(state) if horizon_days is None else horizon_days)
-    out.update(
-        product_id=rec.product_id,
-        title=text(catalog.product_title[row]),
-        category=text(catalog.product_category[row]),
-        price=number(catalog.product_price[row]),
-        merchant_id=text(catalog.product_merchant[row]),
-        plan_id=rec.plan_id,
-        plan_type=rec.plan_type,
-        commission_rate=_f(rec.commission_rate),
-        expected_earnings=_f(rec.expected_commission),
-        expected_earnings_interval=_interval_dict(rec.expected_commission_low, rec.expected_commission_high),
-    )
-    return out
+    return product_items(state, [rec])[0]
 
 
-def creator_fields(state: MatcherState, rec: Recommendation, horizon_days: int | None = None) -> dict[str, Any]:
+def creator_fields(state: MatcherState, rec: Recommendation) -> dict[str, Any]:
     """A :class:`CreatorRecommendation` as plain JSON-ready values, in the model's field order."""
-    catalog, creators = state.matcher.catalog, state.bundle.engine.tables.creators
-    row = _entity_row(rec.creator_row, len(creators))
-    if row is None or creators.id(row) != rec.creator_id:
-        row = creators.row(rec.creator_id)
-    out = _scores(rec, _horizon_days(state) if horizon_days is None else horizon_days)
-    out.update(
-        creator_id=rec.creator_id,
-        name=text(catalog.creator_name[row]),
-        followers=int(catalog.creator_followers[row]),
-        fan_tier=fan_tier(state, row),
-        region=text(catalog.creator_region[row]),
-        product_id=rec.product_id,
-        plan_id=rec.plan_id,
-        plan_type=rec.plan_type,
-        commission_rate=_f(rec.commission_rate),
-        expected_commission=_f(rec.expected_commission),
-        expected_commission_interval=_interval_dict(rec.expected_commission_low, rec.expected_commission_high),
-        sample_cost=_f(rec.sample_cost),
-        merchant_roi=rec.merchant_roi,
-        suspected_fake_engagement=rec.suspected_fake_engagement,
-        sample_fulfilment_rate=state.cache.get(SAMPLE_FULFILMENT_KEY, {}).get(rec.creator_id),
-    )
-    return out
+    return creator_items(state, [rec])[0]
 
 
 def product_item(state: MatcherState, rec: Recommendation) -> ProductRecommendation:
@@ -171,16 +222,6 @@ def product_item(state: MatcherState, rec: Recommendation) -> ProductRecommendat
 
 def creator_item(state: MatcherState, rec: Recommendation) -> CreatorRecommendation:
     return CreatorRecommendation.model_validate(creator_fields(state, rec))
-
-
-def product_items(state: MatcherState, recs: list[Recommendation]) -> list[dict[str, Any]]:
-    horizon = _horizon_days(state)
-    return [product_fields(state, r, horizon) for r in recs]
-
-
-def creator_items(state: MatcherState, recs: list[Recommendation]) -> list[dict[str, Any]]:
-    horizon = _horizon_days(state)
-    return [creator_fields(state, r, horizon) for r in recs]
 
 
 def list_response(model: type[BaseModel], response: Response, **fields: Any) -> Response:

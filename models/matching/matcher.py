@@ -6,11 +6,14 @@ creator lists; with ``"displace"`` kept there, sunk unless the offer beats their
 → plan resolution, once (:mod:`.resolution`) → scoring (:mod:`.scoring`) →
 outcomes for the rerank blocks the page touches (:mod:`.outcomes`) → reranking by capacity-aware value, block by
 block so pages continue exactly (:mod:`.rerank`, with the market's state and capacity prices from :mod:`.market`) →
-explanation of the returned page only (:mod:`.page`). Rows stay row numbers until :class:`Recommendation` objects
-are built for the page.
+explanation of the returned page only (:mod:`.page`). Rows stay row numbers until the page's columns
+(:class:`Page`) are built; :class:`Recommendation` objects only when a caller asks for them (the list endpoints
+build their responses from the columns).
 
 ``recommend_products`` serves a creator's product pool; ``recommend_creators`` a merchant looking for creators for one
-product, ``recommend_creators_for_merchant`` for its whole shop; ``score_pairs`` scores explicit pairs. Rules come
+product, ``recommend_creators_for_merchant`` for its whole shop; ``score_pairs`` scores explicit pairs. Each list
+method has a ``*_page`` twin (``creator_pool_page``, ``product_creators_page``, ``merchant_creators_page``) that
+returns the :class:`Page` itself. Rules come
 from a :class:`recsys.core.rules.PlanBook` whose rows align with the bundle's id maps; without one (offline
 diagnostics) every pair is eligible at the product's best public rate.
 """
@@ -31,7 +34,7 @@ from models.matching.catalog import Catalog
 from models.matching.filters import CreatorFilters, ProductFilters, has_room
 from models.matching.outcomes import OutcomePredictor, Outcomes, sample_costs
 from models.matching.page import PageExplainer
-from models.matching.recommendation import PageColumns, Recommendation, page_recommendations
+from models.matching.recommendation import Page, PageColumns, Recommendation
 from models.matching.rerank import MarketView, Ranked
 from models.matching.resolution import PlanResolver, Resolved
 from models.matching.scoring import Cascade, PairScorer, ScoredPairs
@@ -39,7 +42,7 @@ from recsys.core.config import Settings
 from recsys.core.rules import PairResolution, PlanBook
 from recsys.core.vocab import CreatorSort, Direction, PromotionFormat
 
-__all__ = ["CreatorFilters", "Matcher", "ProductFilters", "Recommendation", "UnknownEntity"]
+__all__ = ["CreatorFilters", "Matcher", "Page", "ProductFilters", "Recommendation", "UnknownEntity"]
 
 
 class UnknownEntity(KeyError):
@@ -171,29 +174,27 @@ class Matcher:
         pick: slice,
         block: int,
         rank: Callable[[Outcomes], Ranked],
-    ) -> list[Recommendation]:
+    ) -> Page:
         """The page ``pick`` of the list whose candidates, in ``order``, are reranked by ``rank`` block by block
         (:func:`.rerank.in_blocks`): outcomes only for the blocks the page touches, the same order on every page."""
         if pick.start >= len(order):  # past the end of the list
-            return []
+            return Page()
         span = rerank.page_blocks(len(order), pick.start, pick.stop - pick.start, block)
         outcomes = self.outcomes.predict(scored, order[span])
         ranked = rerank.in_blocks(rank, outcomes, block)
         start = pick.start - span.start
         return self._ranked_page(scored, outcomes, ranked, slice(start, start + pick.stop - pick.start))
 
-    def _ranked_page(
-        self, scored: ScoredPairs, outcomes: Outcomes, ranked: Ranked, pick: slice
-    ) -> list[Recommendation]:
+    def _ranked_page(self, scored: ScoredPairs, outcomes: Outcomes, ranked: Ranked, pick: slice) -> Page:
         rows = ranked.order[pick]
         return self._page(scored, outcomes.take(rows), ranked.score[rows], ranked.price[rows])
 
     def _page(
         self, scored: ScoredPairs, outcomes: Outcomes, order_score: np.ndarray, price: np.ndarray | None = None
-    ) -> list[Recommendation]:
-        """Recommendation objects for the page: ``outcomes`` rows in order, with their list score."""
+    ) -> Page:
+        """The page's columns: ``outcomes`` rows in order, with their list score."""
         if len(outcomes.idx) == 0:  # an empty page (e.g. nothing pays min_commission): no model sees 0 rows
-            return []
+            return Page()
         weight, gpm, reasons = self.explainer.explain(scored, outcomes.idx, outcomes.resolved.rate)
         state, idx, res = self.market.state, outcomes.idx, outcomes.resolved
         c, p = scored.c[idx], scored.p[idx]
@@ -231,7 +232,7 @@ class Matcher:
             limited=state.capacity_known[c],
             price=price,
         )
-        return page_recommendations(columns, reasons, plan_ids)
+        return Page(columns, reasons, plan_ids)
 
     # --- admission ----------------------------------------------------------------------------------------
 
@@ -269,6 +270,17 @@ class Matcher:
     ) -> list[Recommendation]:
         """The creator's product pool: joinable new products ranked by a blend of capacity-aware value and expected
         earnings (``include_existing``: also products it already promotes; default ``matching.include_existing``)."""
+        return self.creator_pool_page(creator_id, k, filters, offset, include_existing).recommendations()
+
+    def creator_pool_page(
+        self,
+        creator_id: str,
+        k: int = 20,
+        filters: ProductFilters = ProductFilters(),
+        offset: int = 0,
+        include_existing: bool | None = None,
+    ) -> Page:
+        """:meth:`recommend_products` as a :class:`Page`."""
         c = self._creator_row(creator_id)
         static = self.candidates.product_filter(filters)
         n = self.settings.retrieval.candidates
@@ -278,7 +290,7 @@ class Matcher:
             rows, known = self.candidates.find_paying(c, n, filters.min_commission, static)
         cs, ps, resolved = self._joinable(np.full(len(rows), c), rows, known, include_existing)
         if len(ps) == 0:
-            return []
+            return Page()
         scored = self.scorer.score(Direction.CREATOR, cs, ps, filters.format, resolved)
         blend, category = self.settings.rules.earnings_blend, self.engine.tables.arrays["product_category"]
 
@@ -290,9 +302,7 @@ class Matcher:
 
     # --- product / merchant -> creators --------------------------------------------------------------------
 
-    def _creators_page(
-        self, scored: ScoredPairs, order: np.ndarray, pick: slice, sort: CreatorSort
-    ) -> list[Recommendation]:
+    def _creators_page(self, scored: ScoredPairs, order: np.ndarray, pick: slice, sort: CreatorSort) -> Page:
         """A creator list's page: by capacity-aware value in blocks of the rerank depth, or sorted by a business
         figure over the whole list (one block)."""
 
@@ -313,12 +323,24 @@ class Matcher:
     ) -> list[Recommendation]:
         """New creators for one product by capacity-aware value (or ``sort``: expected GMV, ROI); with predicted
         GMV and the merchant's expected ROI (``include_existing``: also creators already promoting it)."""
+        return self.product_creators_page(product_id, k, filters, offset, include_existing, sort).recommendations()
+
+    def product_creators_page(
+        self,
+        product_id: str,
+        k: int = 20,
+        filters: CreatorFilters = CreatorFilters(),
+        offset: int = 0,
+        include_existing: bool | None = None,
+        sort: CreatorSort = CreatorSort.FIT,
+    ) -> Page:
+        """:meth:`recommend_creators` as a :class:`Page`."""
         p = self._product_row(product_id)
         static = self.candidates.creator_filter(filters)
         rows, known = self.candidates.find_resolved(Direction.PRODUCT, p, self.settings.retrieval.candidates, static)
         cs, ps, resolved = self._joinable(rows, np.full(len(rows), p), known, include_existing, need_room=True)
         if len(cs) == 0:
-            return []
+            return Page()
         # the positions the page's rerank blocks read (a sort by a business figure reads the whole list)
         depth = rerank.page_blocks(len(cs), offset, k, rerank.RERANK_DEPTH).stop if sort is CreatorSort.FIT else None
         scored = self.scorer.score(Direction.PRODUCT, cs, ps, filters.format, resolved, depth)
@@ -338,6 +360,22 @@ class Matcher:
         """Shop-level: the best new creators across the merchant's top-selling admitted products, each creator
         listed once with the product it fits best, by capacity-aware value. Candidates of all products are scored
         in one batch."""
+        return self.merchant_creators_page(
+            merchant_id, k, filters, offset, max_products, per_product, include_existing, sort
+        ).recommendations()
+
+    def merchant_creators_page(
+        self,
+        merchant_id: str,
+        k: int = 20,
+        filters: CreatorFilters = CreatorFilters(),
+        offset: int = 0,
+        max_products: int = 20,
+        per_product: int = 200,
+        include_existing: bool | None = None,
+        sort: CreatorSort = CreatorSort.FIT,
+    ) -> Page:
+        """:meth:`recommend_creators_for_merchant` as a :class:`Page`."""
         rows = self.catalog.merchant_products(merchant_id)
         if rows is None:
             raise UnknownEntity("merchant", merchant_id)
@@ -348,12 +386,12 @@ class Matcher:
         static = self.candidates.creator_filter(filters)
         found = [self.candidates.find(Direction.PRODUCT, int(p), per_product, static) for p in rows]
         if sum(len(x) for x in found) == 0:
-            return []
+            return Page()
         c = np.concatenate(found)
         p = np.concatenate([np.full(len(x), row) for x, row in zip(found, rows, strict=True)])
         c, p, resolved = self._joinable(c, p, None, include_existing, need_room=True)
         if len(c) == 0:
-            return []
+            return Page()
         scored = self.scorer.score(Direction.PRODUCT, c, p, filters.format, resolved)
         order = rerank.best_product_per_creator(scored)
         return self._creators_page(scored, order, slice(offset, offset + k), sort)
@@ -374,4 +412,4 @@ class Matcher:
         p = np.array([self._product_row(x) for x in product_ids], dtype=np.int64)
         scored = self._score(Direction.CREATOR, c, p, fmt)
         idx = np.arange(len(c))
-        return self._page(scored, self.outcomes.predict(scored, idx), scored.fit)
+        return self._page(scored, self.outcomes.predict(scored, idx), scored.fit).recommendations()

@@ -1,20 +1,23 @@
-"""One recommended pair as the matcher returns it (:class:`Recommendation`), and the page's objects built from
-column lists (:func:`page_recommendations`): every figure rounded as the API shows it.
+"""One recommended pair as the matcher returns it (:class:`Recommendation`), and a page of them as columns
+(:class:`Page`): every figure rounded as the API shows it, once, in :func:`page_figures`.
 
 A page's figures arrive as numpy columns; reading them item by item as numpy scalars cost more CPU than the rest of
-the page (bench/PROFILE.md), so each column becomes a Python list once and the objects are built from the lists —
-the same values (``ndarray.tolist()`` gives exactly ``float(a[i])`` / ``int(a[i])``), rounded the same way.
+the page (bench/PROFILE.md), so each column becomes a Python list once (rounded with
+:func:`recsys.core.rounding.rounded`, Python's ``round`` value for value). The list endpoints build their JSON items
+from those lists (``serving.views``); :class:`Recommendation` objects are built from the same lists only for callers
+that ask (:meth:`Page.recommendations`), so both carry the same values.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 import numpy as np
 
 from models.matching.explain import Reason
+from recsys.core.rounding import rounded
 from recsys.core.vocab import PlanType
 
 _PLAN_TYPES = tuple(PlanType)
@@ -92,76 +95,84 @@ class PageColumns:
     price: np.ndarray | None
 
 
-_FLOATS = frozenset(
-    {
-        "score",
-        "fit",
-        "weight",
-        "gpm",
-        "gmv",
-        "gmv_low",
-        "gmv_high",
-        "units",
-        "units_low",
-        "units_high",
-        "commission",
-        "commission_low",
-        "commission_high",
-        "sample_cost",
-        "roi",
-        "rate",
-        "price",
-    }
-)  # the columns holding figures
+# (Recommendation field, PageColumns column, decimals): the figures rounded as the API shows them
+_ROUNDED = (
+    ("score", "score", 6),
+    ("fit_score", "fit", 4),
+    ("predicted_gmv", "gmv", 2),
+    ("predicted_units", "units", 2),
+    ("distribution_weight", "weight", 4),
+    ("predicted_gpm", "gpm", 2),
+    ("commission_rate", "rate", 4),
+    ("expected_commission", "commission", 2),
+    ("predicted_gmv_low", "gmv_low", 2),
+    ("predicted_gmv_high", "gmv_high", 2),
+    ("predicted_units_low", "units_low", 2),
+    ("predicted_units_high", "units_high", 2),
+    ("expected_commission_low", "commission_low", 2),
+    ("expected_commission_high", "commission_high", 2),
+    ("sample_cost", "sample_cost", 2),
+)
+FIELDS = tuple(f.name for f in fields(Recommendation))  # the dataclass's order (its positional arguments)
 
 
-def _listed(name: str, values: Any) -> list[Any]:
-    """A column as a Python list: figures as Python floats (what ``float(a[i])`` gives), the rest as they are."""
-    if name in _FLOATS:
-        return list(np.asarray(values, dtype=np.float64).tolist())
-    return values.tolist() if isinstance(values, np.ndarray) else list(values)
+def _flags(values: Any) -> list[bool]:
+    return [bool(x) for x in np.asarray(values).tolist()]
+
+
+def page_figures(
+    columns: PageColumns, reasons: list[list[Reason]], plan_ids: np.ndarray | None
+) -> dict[str, list[Any]]:
+    """Per :class:`Recommendation` field, the page's values in page order, every figure rounded as the API shows
+    it (NaN stays NaN: the response turns it into 0). What the objects hold and what list responses are built
+    from (``serving.views``) without one object per item."""
+    n = len(columns.c)
+    out: dict[str, list[Any]] = {field: rounded(getattr(columns, column), digits) for field, column, digits in _ROUNDED}
+    plan_rows = np.asarray(columns.plan_row).tolist()
+    out["creator_id"], out["product_id"] = list(columns.creator_ids), list(columns.product_ids)
+    out["plan_id"] = [str(plan_ids[r]) if plan_ids is not None and r >= 0 else None for r in plan_rows]
+    out["plan_type"] = [_PLAN_TYPES[t] if t >= 0 else None for t in np.asarray(columns.plan_type).tolist()]
+    out["merchant_roi"] = [v if math.isfinite(v) else None for v in rounded(columns.roi, 3)]
+    out["eligible"] = _flags(columns.eligible)
+    out["refusal_reason"] = np.asarray(columns.reason).tolist()
+    out["reasons"] = reasons
+    out["existing"] = _flags(columns.existing)
+    out["capacity_price"] = [0.0] * n if columns.price is None else rounded(columns.price, 2)
+    left, limited = np.asarray(columns.left).tolist(), _flags(columns.limited)
+    out["creator_capacity_left"] = [int(x) if known else None for x, known in zip(left, limited, strict=True)]
+    out["suspected_fake_engagement"] = _flags(columns.suspected)
+    out["creator_row"] = [int(x) for x in np.asarray(columns.c).tolist()]
+    out["product_row"] = [int(x) for x in np.asarray(columns.p).tolist()]
+    return out
 
 
 def page_recommendations(
     columns: PageColumns, reasons: list[list[Reason]], plan_ids: np.ndarray | None
 ) -> list[Recommendation]:
     """The page's :class:`Recommendation` objects, in page order (``plan_ids``: the plan book's id per plan row)."""
-    col = {name: _listed(name, getattr(columns, name)) for name in PageColumns.__dataclass_fields__ if name != "price"}
-    price = _listed("price", columns.price) if columns.price is not None else None
-    out = []
-    for j in range(len(col["c"])):
-        plan_row, plan_type, roi = col["plan_row"][j], col["plan_type"][j], col["roi"][j]
-        out.append(
-            Recommendation(
-                creator_id=col["creator_ids"][j],
-                product_id=col["product_ids"][j],
-                score=round(col["score"][j], 6),
-                fit_score=round(col["fit"][j], 4),
-                predicted_gmv=round(col["gmv"][j], 2),
-                predicted_units=round(col["units"][j], 2),
-                distribution_weight=round(col["weight"][j], 4),
-                predicted_gpm=round(col["gpm"][j], 2),
-                commission_rate=round(col["rate"][j], 4),
-                plan_id=str(plan_ids[plan_row]) if plan_ids is not None and plan_row >= 0 else None,
-                plan_type=_PLAN_TYPES[plan_type] if plan_type >= 0 else None,
-                expected_commission=round(col["commission"][j], 2),
-                merchant_roi=round(roi, 3) if math.isfinite(roi) else None,
-                predicted_gmv_low=round(col["gmv_low"][j], 2),
-                predicted_gmv_high=round(col["gmv_high"][j], 2),
-                predicted_units_low=round(col["units_low"][j], 2),
-                predicted_units_high=round(col["units_high"][j], 2),
-                expected_commission_low=round(col["commission_low"][j], 2),
-                expected_commission_high=round(col["commission_high"][j], 2),
-                sample_cost=round(col["sample_cost"][j], 2),
-                suspected_fake_engagement=bool(col["suspected"][j]),
-                eligible=bool(col["eligible"][j]),
-                refusal_reason=col["reason"][j],
-                reasons=reasons[j],
-                existing=bool(col["existing"][j]),
-                capacity_price=round(price[j], 2) if price is not None else 0.0,
-                creator_capacity_left=int(col["left"][j]) if col["limited"][j] else None,
-                creator_row=int(col["c"][j]),
-                product_row=int(col["p"][j]),
-            )
-        )
-    return out
+    figures = page_figures(columns, reasons, plan_ids)
+    return [Recommendation(*values) for values in zip(*(figures[name] for name in FIELDS), strict=True)]
+
+
+@dataclass(frozen=True)
+class Page:
+    """A page of a list as the matcher computed it: its columns and reasons, from which either the
+    :class:`Recommendation` objects (:meth:`recommendations`) or the figures a response is built from
+    (:meth:`figures`) come. An empty page has no columns."""
+
+    columns: PageColumns | None = None
+    reasons: list[list[Reason]] = field(default_factory=list)
+    plan_ids: np.ndarray | None = None
+
+    def __len__(self) -> int:
+        return 0 if self.columns is None else len(self.columns.c)
+
+    def figures(self) -> dict[str, list[Any]]:
+        if self.columns is None:
+            return {name: [] for name in FIELDS}
+        return page_figures(self.columns, self.reasons, self.plan_ids)
+
+    def recommendations(self) -> list[Recommendation]:
+        if self.columns is None:
+            return []
+        return page_recommendations(self.columns, self.reasons, self.plan_ids)

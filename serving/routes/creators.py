@@ -55,7 +55,7 @@ async def creator_products(
     size = page_size(k, settings)
     check_category(state, filters.category)
     offset = start_offset(cursor, state, settings)
-    recs = state.matcher.recommend_products(creator_id, size, filters, offset, include_existing)
+    recs = state.matcher.creator_pool_page(creator_id, size, filters, offset, include_existing)
     notice = None
     if not recs:
         notice = refusal(state.matcher.creator_refusal(creator_id)) or list_notice(pool_notice(filters, offset))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response
 
-from models.matching.matcher import UnknownEntity
+from models.matching.matcher import Page, UnknownEntity
 from models.matching.notices import merchant_creators_notice
 from recsys.core.experiments import ExperimentEndpoint
 from recsys.core.vocab import CreatorSort
@@ -58,13 +58,13 @@ async def merchant_creators(
     check_category(state, filters.category)
     offset = start_offset(cursor, state, settings)
     try:
-        recs = state.matcher.recommend_creators_for_merchant(
+        recs = state.matcher.merchant_creators_page(
             merchant_id, size, filters, offset, include_existing=include_existing, sort=sort
         )
     except UnknownEntity:
         if merchant_id not in state.merchant_ids:
             raise not_found("merchant", merchant_id) from None
-        recs = []  # a known merchant without products in the model
+        recs = Page()  # a known merchant without products in the model
     service.experiments.served(choice, len(recs))
     return list_response(
         CreatorList,

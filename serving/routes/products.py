@@ -71,7 +71,7 @@ async def product_creators(
     size = page_size(k, settings)
     check_category(state, filters.category)
     offset = start_offset(cursor, state, settings)
-    recs = state.matcher.recommend_creators(product_id, size, filters, offset, include_existing, sort)
+    recs = state.matcher.product_creators_page(product_id, size, filters, offset, include_existing, sort)
     notice = None
     if not recs:
         notice = refusal(state.matcher.product_refusal(product_id)) or list_notice(
