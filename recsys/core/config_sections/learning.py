@@ -37,7 +37,15 @@ class RetrievalSettings(Section):
     hnsw_m: int = Field(32, ge=4, description="HNSW graph degree.")
     hnsw_ef_search: int = Field(128, ge=1, description="HNSW search breadth.")
     candidates: int = Field(1000, ge=1, description="Candidates retrieved per query before ranking.")
-    overfetch: float = Field(2.0, ge=1.0, description="Initial over-fetch factor for filtered search.")
+    first_fetch: float = Field(
+        1.5,
+        ge=1.0,
+        description="Rows the unfiltered search fetches first, × candidates; a fetch in which too few rows are "
+        "eligible is repeated at `overfetch` (at 1M, 73–81% of fetched rows are eligible).",
+    )
+    overfetch: float = Field(
+        2.0, ge=1.0, description="Over-fetch factor: the unfiltered search's largest fetch and the filtered search's."
+    )
     cf_factors: int = Field(32, ge=0, description="Collaborative factors (0 disables the collaborative block).")
     faiss_threads: int = Field(1, ge=1, description="OpenMP threads per process for single queries.")
     distill_queries: int = Field(400, ge=10, description="Queries per direction sampled to distill the ranker.")
