@@ -138,6 +138,8 @@ def page_blocks(n: int, offset: int, k: int, block: int) -> slice:
 def in_blocks(rank: Callable[[Outcomes], Ranked], outcomes: Outcomes, block: int) -> Ranked:
     """``rank`` applied to each consecutive ``block`` of ``outcomes`` rows on its own, the blocks kept in order."""
     n = len(outcomes.idx)
+    if 0 < n <= block:  # one block (a first page): the rows as they are, not a copy of every column
+        return rank(outcomes)
     parts = [(s, rank(outcomes.take(np.arange(s, min(s + block, n))))) for s in range(0, n, block)]
     if not parts:
         empty = np.empty(0)
