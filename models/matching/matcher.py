@@ -10,10 +10,10 @@ explanation of the returned page only (:mod:`.page`). Rows stay row numbers unti
 (:class:`Page`) are built; :class:`Recommendation` objects only when a caller asks for them (the list endpoints
 build their responses from the columns).
 
-``recommend_products`` serves a creator's product pool; ``recommend_creators`` a merchant looking for creators for one
-product, ``recommend_creators_for_merchant`` for its whole shop; ``score_pairs`` scores explicit pairs. Each list
-method has a ``*_page`` twin (``creator_pool_page``, ``product_creators_page``, ``merchant_creators_page``) that
-returns the :class:`Page` itself. Rules come
+``creator_pool_page`` serves a creator's product pool; ``product_creators_page`` a merchant looking for creators for
+one product, ``merchant_creators_page`` for its whole shop — each a :class:`Page`; ``recommend_products``,
+``recommend_creators`` and ``recommend_creators_for_merchant`` take the same arguments and return the page's
+:class:`Recommendation` objects. ``score_pairs`` scores explicit pairs. Rules come
 from a :class:`recsys.core.rules.PlanBook` whose rows align with the bundle's id maps; without one (offline
 diagnostics) every pair is eligible at the product's best public rate.
 """
@@ -21,8 +21,11 @@ diagnostics) every pair is eligible at the product's best public rate.
 from __future__ import annotations
 
 import copy
+import functools
+import inspect
 from collections.abc import Callable
 from dataclasses import replace
+from typing import Concatenate, ParamSpec
 
 import faiss
 import numpy as np
@@ -43,6 +46,24 @@ from recsys.core.rules import PairResolution, PlanBook
 from recsys.core.vocab import CreatorSort, Direction, PromotionFormat
 
 __all__ = ["CreatorFilters", "Matcher", "Page", "ProductFilters", "Recommendation", "UnknownEntity"]
+
+
+_P = ParamSpec("_P")
+
+
+def _as_objects(
+    page: Callable[Concatenate[Matcher, _P], Page],
+) -> Callable[Concatenate[Matcher, _P], list[Recommendation]]:
+    """A list method returning :class:`Recommendation` objects from one returning its :class:`Page` (same arguments
+    and docstring)."""
+
+    @functools.wraps(page)
+    def objects(self: Matcher, *args: _P.args, **kwargs: _P.kwargs) -> list[Recommendation]:
+        return page(self, *args, **kwargs).recommendations()
+
+    objects.__doc__ = f"{page.__doc__}\n\n        As Recommendation objects (:meth:`Page.recommendations`)."
+    objects.__signature__ = inspect.signature(page).replace(return_annotation="list[Recommendation]")  # type: ignore[attr-defined]
+    return objects
 
 
 class UnknownEntity(KeyError):
@@ -260,18 +281,6 @@ class Matcher:
 
     # --- creator -> products -------------------------------------------------------------------------------
 
-    def recommend_products(
-        self,
-        creator_id: str,
-        k: int = 20,
-        filters: ProductFilters = ProductFilters(),
-        offset: int = 0,
-        include_existing: bool | None = None,
-    ) -> list[Recommendation]:
-        """The creator's product pool: joinable new products ranked by a blend of capacity-aware value and expected
-        earnings (``include_existing``: also products it already promotes; default ``matching.include_existing``)."""
-        return self.creator_pool_page(creator_id, k, filters, offset, include_existing).recommendations()
-
     def creator_pool_page(
         self,
         creator_id: str,
@@ -280,7 +289,8 @@ class Matcher:
         offset: int = 0,
         include_existing: bool | None = None,
     ) -> Page:
-        """:meth:`recommend_products` as a :class:`Page`."""
+        """The creator's product pool: joinable new products ranked by a blend of capacity-aware value and expected
+        earnings (``include_existing``: also products it already promotes; default ``matching.include_existing``)."""
         c = self._creator_row(creator_id)
         static = self.candidates.product_filter(filters)
         n = self.settings.retrieval.candidates
@@ -312,19 +322,6 @@ class Matcher:
         block = rerank.RERANK_DEPTH if sort is CreatorSort.FIT else max(len(order), 1)
         return self._blocked_page(scored, order, pick, block, rank)
 
-    def recommend_creators(
-        self,
-        product_id: str,
-        k: int = 20,
-        filters: CreatorFilters = CreatorFilters(),
-        offset: int = 0,
-        include_existing: bool | None = None,
-        sort: CreatorSort = CreatorSort.FIT,
-    ) -> list[Recommendation]:
-        """New creators for one product by capacity-aware value (or ``sort``: expected GMV, ROI); with predicted
-        GMV and the merchant's expected ROI (``include_existing``: also creators already promoting it)."""
-        return self.product_creators_page(product_id, k, filters, offset, include_existing, sort).recommendations()
-
     def product_creators_page(
         self,
         product_id: str,
@@ -334,7 +331,8 @@ class Matcher:
         include_existing: bool | None = None,
         sort: CreatorSort = CreatorSort.FIT,
     ) -> Page:
-        """:meth:`recommend_creators` as a :class:`Page`."""
+        """New creators for one product by capacity-aware value (or ``sort``: expected GMV, ROI); with predicted
+        GMV and the merchant's expected ROI (``include_existing``: also creators already promoting it)."""
         p = self._product_row(product_id)
         static = self.candidates.creator_filter(filters)
         rows, known = self.candidates.find_resolved(Direction.PRODUCT, p, self.settings.retrieval.candidates, static)
@@ -345,24 +343,6 @@ class Matcher:
         depth = rerank.page_blocks(len(cs), offset, k, rerank.RERANK_DEPTH).stop if sort is CreatorSort.FIT else None
         scored = self.scorer.score(Direction.PRODUCT, cs, ps, filters.format, resolved, depth)
         return self._creators_page(scored, rerank.by_score(scored, len(cs)), slice(offset, offset + k), sort)
-
-    def recommend_creators_for_merchant(
-        self,
-        merchant_id: str,
-        k: int = 20,
-        filters: CreatorFilters = CreatorFilters(),
-        offset: int = 0,
-        max_products: int = 20,
-        per_product: int = 200,
-        include_existing: bool | None = None,
-        sort: CreatorSort = CreatorSort.FIT,
-    ) -> list[Recommendation]:
-        """Shop-level: the best new creators across the merchant's top-selling admitted products, each creator
-        listed once with the product it fits best, by capacity-aware value. Candidates of all products are scored
-        in one batch."""
-        return self.merchant_creators_page(
-            merchant_id, k, filters, offset, max_products, per_product, include_existing, sort
-        ).recommendations()
 
     def merchant_creators_page(
         self,
@@ -375,7 +355,9 @@ class Matcher:
         include_existing: bool | None = None,
         sort: CreatorSort = CreatorSort.FIT,
     ) -> Page:
-        """:meth:`recommend_creators_for_merchant` as a :class:`Page`."""
+        """Shop-level: the best new creators across the merchant's top-selling admitted products, each creator
+        listed once with the product it fits best, by capacity-aware value. Candidates of all products are scored
+        in one batch."""
         rows = self.catalog.merchant_products(merchant_id)
         if rows is None:
             raise UnknownEntity("merchant", merchant_id)
@@ -395,6 +377,11 @@ class Matcher:
         scored = self.scorer.score(Direction.PRODUCT, c, p, filters.format, resolved)
         order = rerank.best_product_per_creator(scored)
         return self._creators_page(scored, order, slice(offset, offset + k), sort)
+
+    # the lists as Recommendation objects: the same arguments as their pages
+    recommend_products = _as_objects(creator_pool_page)
+    recommend_creators = _as_objects(product_creators_page)
+    recommend_creators_for_merchant = _as_objects(merchant_creators_page)
 
     def recommend(self, direction: Direction, query_id: str, k: int = 20, offset: int = 0) -> list[Recommendation]:
         """A direction's list for a query id (a creator's pool or a product's creators), default filters."""
