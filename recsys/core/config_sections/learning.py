@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from recsys.core.config_sections._base import Section
 
@@ -57,6 +57,15 @@ class RetrievalSettings(Section):
     )
     recall_queries: int = Field(100, ge=1, description="Queries per direction for recall@k against exact ranking.")
     recall_k: int = Field(500, ge=1, description="Retrieval depth at which recall of the ranker's top-10 is measured.")
+
+    @model_validator(mode="after")
+    def _first_fetch_within_overfetch(self) -> RetrievalSettings:
+        if self.first_fetch > self.overfetch:
+            raise ValueError(
+                f"retrieval: first_fetch ({self.first_fetch}) must not exceed overfetch ({self.overfetch}), the "
+                "largest fetch"
+            )
+        return self
 
 
 class RankerSettings(Section):

@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from pydantic import ValidationError
 
 from models.bundle import load_bundle
 from models.matching.assemble import assemble_matcher
 from models.matching.matcher import Matcher
 from models.retrieval.retriever import Retriever
+from recsys.core.config import Settings
 from recsys.core.store import now_utc
 from recsys.core.vocab import DIRECTIONS, Direction
 
@@ -78,3 +80,9 @@ def test_the_first_fetch_is_the_only_one_when_enough_pass(matchers, monkeypatch)
     row = _queries(first, Direction.CREATOR)[0]
     rows, resolution = first.candidates.find_resolved(Direction.CREATOR, row, 5)
     assert seen == [8] and len(rows) == 5 and resolution is not None and bool(resolution.eligible.all())
+
+
+def test_a_first_fetch_above_the_overfetch_is_a_settings_error() -> None:
+    with pytest.raises(ValidationError, match=r"first_fetch \(3.0\) must not exceed overfetch \(2.0\)"):
+        Settings(retrieval={"first_fetch": 3.0})
+    assert Settings(retrieval={"first_fetch": 2.0}).retrieval.first_fetch == 2.0
