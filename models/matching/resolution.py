@@ -77,7 +77,7 @@ class PlanResolver:
             np.where(np.isfinite(rate), rate, np.nan_to_num(fallback)),
             rules.plan_row,
             rules.plan_type,
-            np.asarray(rules.reason_codes(), dtype=object),
+            rules.reason_array(),
             rules,
             p,
         )

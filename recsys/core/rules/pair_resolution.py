@@ -14,6 +14,8 @@ from recsys.core.rules import _pairs
 from recsys.core.rules.reasons import REASON_CODES
 from recsys.core.schema import PLAN_TYPES
 
+_REASON_OBJECTS = np.array([*REASON_CODES, None], dtype=object)
+
 
 @dataclass(frozen=True)
 class PairResolution:
@@ -35,7 +37,11 @@ class PairResolution:
     entries: _pairs.Entries
 
     def reason_codes(self) -> list[str | None]:
-        return [REASON_CODES[r] if r >= 0 else None for r in self.reason.tolist()]
+        return self.reason_array().tolist()
+
+    def reason_array(self) -> np.ndarray:
+        """:meth:`reason_codes` as an object array (one gather, not a Python loop over the pairs)."""
+        return _REASON_OBJECTS[np.where(self.reason >= 0, self.reason, -1)]  # -1 (eligible): the last slot, None
 
     def take(self, idx: np.ndarray) -> PairResolution:
         """The resolution of the pairs at positions ``idx`` (an index or a boolean mask)."""
