@@ -24,14 +24,14 @@ rounded to 4 decimals (0.01 percentage point).
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 
 import numpy as np
 
 from features.tables import FeatureTables
-from models.matching.sentences import Params
+from models.matching.sentences import Param, Params
 from recsys.core.rounding import rounded
 from recsys.core.schema import AGE_KEYS, GENDER_KEYS, SHARE_GROUPS
 from recsys.core.vocab import Direction, FanTier, ReasonCode, find_sorted
@@ -127,6 +127,12 @@ class PairFacts:
 # --- figures per code: the params of the pairs at ``rows`` (the page positions that show the code), in order --------
 
 
+def _records(**columns: Sequence[Param]) -> list[Params]:
+    """One params dict per row from aligned columns, keys in the order given."""
+    keys = tuple(columns)
+    return [dict(zip(keys, row, strict=True)) for row in zip(*columns.values(), strict=True)]
+
+
 def _promoted_similar(f: PairFacts, rows: np.ndarray) -> list[Params]:
     categories = f.category[rows].tolist()
     promotions = _ints(f.in_category("creator_category_promotion_count")[rows])
@@ -146,85 +152,72 @@ def _audience_match(f: PairFacts, rows: np.ndarray) -> list[Params]:
     aud, tgt, at = aud[rows], tgt[rows], np.arange(len(rows))
     g = np.argmax(tgt[:, : len(GENDER_KEYS)], axis=1)  # the product's main buyers: its largest target share per group
     a = len(GENDER_KEYS) + np.argmax(tgt[:, len(GENDER_KEYS) : _GROUP_END[1]], axis=1)
-    columns = (
-        _share(overlap[rows]),
-        g.tolist(),
-        _share(aud[at, g]),
-        _share(tgt[at, g]),
-        a.tolist(),
-        _share(aud[at, a]),
-        _share(tgt[at, a]),
+    return _records(
+        overlap=_share(overlap[rows]),
+        gender=[GENDER_KEYS[x] for x in g.tolist()],
+        creator_gender_share=_share(aud[at, g]),
+        target_gender_share=_share(tgt[at, g]),
+        age=[AGE_KEYS[x - len(GENDER_KEYS)] for x in a.tolist()],
+        creator_age_share=_share(aud[at, a]),
+        target_age_share=_share(tgt[at, a]),
     )
-    return [
-        {
-            "overlap": overlap_,
-            "gender": GENDER_KEYS[g_],
-            "creator_gender_share": creator_gender,
-            "target_gender_share": target_gender,
-            "age": AGE_KEYS[a_ - len(GENDER_KEYS)],
-            "creator_age_share": creator_age,
-            "target_age_share": target_age,
-        }
-        for overlap_, g_, creator_gender, target_gender, a_, creator_age, target_age in zip(*columns, strict=True)
-    ]
 
 
 def _price_fit(f: PairFacts, rows: np.ndarray) -> list[Params]:
-    columns = (
-        _money(f.product("product_price")[rows]),
-        _money(f.creator("creator_price_p25")[rows]),
-        _money(f.creator("creator_price_p75")[rows]),
+    return _records(
+        price=_money(f.product("product_price")[rows]),
+        usual_low=_money(f.creator("creator_price_p25")[rows]),
+        usual_high=_money(f.creator("creator_price_p75")[rows]),
     )
-    return [{"price": price, "usual_low": low, "usual_high": high} for price, low, high in zip(*columns, strict=True)]
 
 
 def _commission(f: PairFacts, rows: np.ndarray) -> list[Params]:
     k = f.category[rows]
-    columns = (_share(f.rate[rows]), k.tolist(), _share(f.arrays["category_median_rate"][k]))
-    return [
-        {"rate": rate, "category": f.categories[k_], "category_median_rate": median}
-        for rate, k_, median in zip(*columns, strict=True)
-    ]
+    return _records(
+        rate=_share(f.rate[rows]),
+        category=[f.categories[x] for x in k.tolist()],
+        category_median_rate=_share(f.arrays["category_median_rate"][k]),
+    )
 
 
 def _similar_creators(f: PairFacts, rows: np.ndarray) -> list[Params]:
-    columns = (
-        f.fan_tier[rows].tolist(),
-        _ints(f.in_tier("product_tier_creators_90d")[rows]),
-        _money(f.in_tier("product_tier_gmv_90d")[rows]),
+    return _records(
+        fan_tier=[_TIERS[t].value for t in f.fan_tier[rows].tolist()],
+        creators=_ints(f.in_tier("product_tier_creators_90d")[rows]),
+        gmv=_money(f.in_tier("product_tier_gmv_90d")[rows]),
     )
-    return [{"fan_tier": _TIERS[t].value, "creators": n, "gmv": gmv} for t, n, gmv in zip(*columns, strict=True)]
 
 
 def _sold_before(f: PairFacts, rows: np.ndarray) -> list[Params]:
     pos = f.earlier[0][rows]
-    columns = (
-        _ints(f.arrays["pair_counts"][pos]),
-        _money(f.arrays["pair_sales_gmv"][pos]),
-        _ints(f.arrays["pair_orders"][pos]),
+    return _records(
+        promotions=_ints(f.arrays["pair_counts"][pos]),
+        gmv=_money(f.arrays["pair_sales_gmv"][pos]),
+        orders=_ints(f.arrays["pair_orders"][pos]),
     )
-    return [{"promotions": n, "gmv": gmv, "orders": o} for n, gmv, o in zip(*columns, strict=True)]
 
 
 def _region(f: PairFacts, rows: np.ndarray) -> list[Params]:
     names = f.arrays["region_names"]
-    return [{"region": str(names[r])} for r in _ints(f.creator("creator_region")[rows])]
+    return _records(region=[str(names[r]) for r in _ints(f.creator("creator_region")[rows])])
 
 
 def _product_sales(f: PairFacts, rows: np.ndarray) -> list[Params]:
-    columns = (_money(f.product("product_gmv_30d")[rows]), _ints(f.product("product_orders_30d")[rows]))
-    return [{"gmv_30d": gmv, "orders_30d": n} for gmv, n in zip(*columns, strict=True)]
+    return _records(
+        gmv_30d=_money(f.product("product_gmv_30d")[rows]), orders_30d=_ints(f.product("product_orders_30d")[rows])
+    )
 
 
 def _creator_sales(f: PairFacts, rows: np.ndarray) -> list[Params]:
-    columns = (_money(f.creator("creator_gmv_30d")[rows]), _ints(f.creator("creator_orders_30d")[rows]))
-    return [{"gmv_30d": gmv, "orders_30d": n} for gmv, n in zip(*columns, strict=True)]
+    return _records(
+        gmv_30d=_money(f.creator("creator_gmv_30d")[rows]), orders_30d=_ints(f.creator("creator_orders_30d")[rows])
+    )
 
 
 def _rating(f: PairFacts, rows: np.ndarray) -> list[Params]:
     out: list[Params] = []
     shops = _floats(f.product("product_shop_good_review_rate")[rows])
-    for rating, shop in zip(_money(f.product("product_rating")[rows]), shops, strict=True):
+    for rating, shop in zip(rounded(f.product("product_rating")[rows], 2), shops, strict=True):
         params: Params = {"rating": rating}
         if math.isfinite(shop):  # a merchant the tables no longer know: no shop figure to quote
             params["shop_good_review_rate"] = round(shop, 4)
@@ -233,16 +226,16 @@ def _rating(f: PairFacts, rows: np.ndarray) -> list[Params]:
 
 
 def _content(f: PairFacts, rows: np.ndarray) -> list[Params]:
-    columns = (
-        _share(f.creator("creator_completion_rate")[rows]),
-        _share(f.creator("creator_completion_top_share")[rows]),
+    return _records(
+        completion_rate=_share(f.creator("creator_completion_rate")[rows]),
+        top_share=_share(f.creator("creator_completion_top_share")[rows]),
     )
-    return [{"completion_rate": rate, "top_share": top} for rate, top in zip(*columns, strict=True)]
 
 
 def _reach(f: PairFacts, rows: np.ndarray) -> list[Params]:
-    columns = (_ints(f.creator("creator_followers")[rows]), _floats(f.creator("creator_avg_views")[rows]))
-    return [{"followers": n, "avg_views": views} for n, views in zip(*columns, strict=True)]
+    return _records(
+        followers=_ints(f.creator("creator_followers")[rows]), avg_views=_floats(f.creator("creator_avg_views")[rows])
+    )
 
 
 # --- eligibility per code -----------------------------------------------------------------------------------------
