@@ -47,7 +47,8 @@ COMPARE_HELP = (
     "[bold]Examples[/]\n\n"
     "  recsys compare runs/<run_id_a> runs/<run_id_b>\n\n"
     "  recsys compare RUN_A RUN_B --metric ndcg@10 -m recall@10 --method item-kNN\n\n"
-    "  recsys compare RUN_A RUN_B --resamples 10000 --seed 1\n"
+    "  recsys compare RUN_A RUN_B --resamples 10000 --seed 1\n\n"
+    "  recsys compare RUN RUN --against retrieval-only --method 'full pipeline'   (two methods of one run)\n"
 )
 
 
@@ -148,6 +149,14 @@ def compare(
         list[str] | None,
         typer.Option("--method", help="Method to compare (repeatable). \\[default: all in common]"),
     ] = None,
+    against: Annotated[
+        str | None,
+        typer.Option(
+            "--against",
+            help="Compare B's methods (or each --method) with this method of A instead of each with itself; "
+            "give one run twice to compare two methods of one run on the same queries.",
+        ),
+    ] = None,
     resamples: Annotated[int, typer.Option(min=1, help="Bootstrap resamples.")] = 2000,
     seed: Annotated[int, typer.Option(help="Seed of the bootstrap.")] = 0,
 ) -> None:
@@ -156,7 +165,9 @@ def compare(
     from recsys.app.experiments.framework.rundir import RunDirError
 
     try:
-        comparison = compare_runs(run_a, run_b, metrics=metric, methods=method, resamples=resamples, seed=seed)
+        comparison = compare_runs(
+            run_a, run_b, metrics=metric, methods=method, resamples=resamples, seed=seed, against=against
+        )
     except (RunDirError, CompareError, KeyError) as exc:
         raise fail(str(exc).strip("'\"")) from exc
     for label, run in (("A", comparison.run_a), ("B", comparison.run_b)):

@@ -68,6 +68,12 @@ def test_compare_prints_both_runs_and_the_interval(toy: str, runs_dir: Path, tmp
     assert "config.shift: 0.0 -> 0.1" in result.output
     full_row = next(line for line in result.output.splitlines() if "full pipeline" in line)
     assert "+0.1000" in full_row and "[+0.1000, +0.1000]" in full_row and "↑" in full_row
+    # two methods of one run: B's pipeline against A's random ordering
+    result = runner.invoke(app, ["compare", dirs[0], dirs[0], "-m", "ndcg@10", "--against", "random"])
+    assert result.exit_code == 0, result.output
+    assert "full pipeline (A: random)" in result.output and "config differences" not in result.output
+    result = runner.invoke(app, ["compare", dirs[0], dirs[0], "--against", "nope"])
+    assert result.exit_code == 1 and "method 'nope' is not in run A" in " ".join(result.output.split())
 
 
 def test_compare_names_a_missing_run_dir(tmp_path: Path) -> None:

@@ -73,11 +73,12 @@ def paired_bootstrap_ci(
 
 @dataclass(frozen=True)
 class MetricComparison:
-    method: str
+    method: str  # run B's method
     metric: str
     a: float | None
     b: float | None
     ci: BootstrapCI | None  # None when the metric has no per-query values (e.g. coverage)
+    baseline: str | None = None  # run A's method, when it is not ``method`` (``compare_runs(against=...)``)
 
     @property
     def diff(self) -> float | None:
@@ -135,8 +136,10 @@ def paired_values(frame_a: pd.DataFrame, frame_b: pd.DataFrame, metric: str) -> 
     return joined["a"].to_numpy(dtype=np.float64), joined["b"].to_numpy(dtype=np.float64)
 
 
-def _metric_list(run_a: RunData, run_b: RunData, method: str, wanted: Sequence[str] | None) -> list[str]:
-    in_a, in_b = run_a.method_metrics(method), run_b.method_metrics(method)
+def _metric_list(
+    run_a: RunData, run_b: RunData, method_a: str, method_b: str, wanted: Sequence[str] | None
+) -> list[str]:
+    in_a, in_b = run_a.method_metrics(method_a), run_b.method_metrics(method_b)
     if wanted:
         return [m for m in wanted if m in in_a or m in in_b]
     common = [m for m in in_a if m in in_b]
@@ -147,17 +150,32 @@ def _metric_list(run_a: RunData, run_b: RunData, method: str, wanted: Sequence[s
     return common
 
 
-def _pick_methods(run_a: RunData, run_b: RunData, methods: Sequence[str] | None) -> list[str]:
+def _check_method(name: str, label: str, run: RunData) -> None:
+    if name not in run.methods:
+        raise CompareError(f"method {name!r} is not in run {label} ({run.path}); it has {run.methods}")
+
+
+def _pick_methods(
+    run_a: RunData, run_b: RunData, methods: Sequence[str] | None, against: str | None
+) -> list[tuple[str, str]]:
+    """(A's method, B's method) pairs: each method with itself, or each of B's with A's ``against``."""
+    if against is not None:
+        _check_method(against, "A", run_a)
+        for name in methods or []:
+            _check_method(name, "B", run_b)
+        chosen = list(methods) if methods else [m for m in run_b.methods if m != against]
+        if not chosen:
+            raise CompareError(f"run B has no method besides {against!r} to compare with it")
+        return [(against, m) for m in chosen]
     if methods:
         for name in methods:
-            for label, run in (("A", run_a), ("B", run_b)):
-                if name not in run.methods:
-                    raise CompareError(f"method {name!r} is not in run {label} ({run.path}); it has {run.methods}")
-        return list(methods)
+            _check_method(name, "A", run_a)
+            _check_method(name, "B", run_b)
+        return [(m, m) for m in methods]
     common = [m for m in run_a.methods if m in run_b.methods]
     if not common:
         raise CompareError(f"the runs have no method in common: A has {run_a.methods}, B has {run_b.methods}")
-    return common
+    return [(m, m) for m in common]
 
 
 def _run_warnings(run_a: RunData, run_b: RunData) -> list[str]:
@@ -178,18 +196,23 @@ def compare_runs(
     methods: Sequence[str] | None = None,
     resamples: int = 2000,
     seed: int = 0,
+    against: str | None = None,
 ) -> Comparison:
-    """Compare every method common to both runs (or ``methods``) on every common metric (or ``metrics``)."""
+    """Compare every method common to both runs (or ``methods``) on every common metric (or ``metrics``).
+
+    ``against``: compare B's methods (all but ``against``, or ``methods``) with A's method ``against`` instead of
+    each with itself; with one run as A and B, two methods of one run on the same queries (e.g. the pipeline
+    against retrieval alone)."""
     a = run_a if isinstance(run_a, RunData) else load_run(run_a)
     b = run_b if isinstance(run_b, RunData) else load_run(run_b)
     comparison = Comparison(a, b, [], _run_warnings(a, b), config_differences(a, b))
-    for method in _pick_methods(a, b, methods):
-        frame_a, frame_b = a.per_query(method), b.per_query(method)
+    for base, method in _pick_methods(a, b, methods, against):
+        frame_a, frame_b = a.per_query(base), b.per_query(method)
         if ("seed" in frame_a.columns) != ("seed" in frame_b.columns):
             comparison.warnings.append(
                 f"{method}: only one run has a seed column; pairing by query over per-seed means"
             )
-        for metric in _metric_list(a, b, method, metrics):
+        for metric in _metric_list(a, b, base, method, metrics):
             ci = None
             if metric in frame_a.columns and metric in frame_b.columns:
                 va, vb = paired_values(frame_a, frame_b, metric)
@@ -205,9 +228,10 @@ def compare_runs(
                         f"{method} {metric}: {ci.n} paired queries (A has {n_a}, B has {n_b}); the CI covers "
                         "only the pairs"
                     )
-            value_a = a.method_metrics(method).get(metric)
+            value_a = a.method_metrics(base).get(metric)
             value_b = b.method_metrics(method).get(metric)
-            comparison.rows.append(MetricComparison(method, metric, value_a, value_b, ci))
+            baseline = base if base != method else None
+            comparison.rows.append(MetricComparison(method, metric, value_a, value_b, ci, baseline))
     if metrics:
         found = {row.metric for row in comparison.rows}
         missing = [m for m in metrics if m not in found]
@@ -235,7 +259,7 @@ def comparison_frame(comparison: Comparison) -> pd.DataFrame:
         diff = r.diff
         rows.append(
             {
-                "method": r.method,
+                "method": r.method if r.baseline is None else f"{r.method} (A: {r.baseline})",
                 "metric": r.metric,
                 "A": _fmt(r.a),
                 "B": _fmt(r.b),

@@ -12,7 +12,6 @@ capacity and product samples (:mod:`recsys.app.experiments.synthetic.market`).
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -46,7 +45,7 @@ from recsys.core.config import RankerSettings, RetrievalSettings, RulesSettings,
 from recsys.core.rules import PlanBook
 from recsys.core.schema import Marketplace
 from recsys.core.synth import GroundTruth, SynthConfig, generate
-from recsys.core.vocab import DIRECTIONS, Direction
+from recsys.core.vocab import DIRECTIONS, CreatorSort, Direction
 
 DATASET = "synthetic"
 PIPELINE, RETRIEVAL, POPULARITY, KNN, RANDOM, ORACLE = (
@@ -57,6 +56,10 @@ PIPELINE, RETRIEVAL, POPULARITY, KNN, RANDOM, ORACLE = (
     "random",
     "oracle (ground truth)",
 )
+# full catalogue only: the pipeline's list as a merchant may sort it (creators for a product, ``sort=expected_gmv``)
+# and the pipeline with the exposure controls off (no exposure decay, new-creator boost or room factor) — what those
+# controls cost against true GMV, which the market protocol weighs against the matches they make happen
+BY_GMV, NO_EXPOSURE = "full pipeline, by expected GMV", "full pipeline, no exposure controls"
 
 
 class Config(BaseModel):
@@ -170,6 +173,7 @@ def _logged(
 def _full_catalogue(
     engine: Engine,
     matcher: Matcher,
+    plain: Matcher,
     book: PlanBook,
     truth: GroundTruth,
     d: Direction,
@@ -183,7 +187,8 @@ def _full_catalogue(
     flagged_in_top10: list[bool] = []
     money = [0.0, 0.0]  # the lists' predicted GMV, their true expected GMV (30-day pace of a new pair)
     reasons: list[list[list[Reason]]] = []  # per list of 20: its items' reasons
-    lists: dict[str, dict[int, np.ndarray]] = {m: {} for m in (PIPELINE, RETRIEVAL, POPULARITY, RANDOM, ORACLE)}
+    methods = (PIPELINE, NO_EXPOSURE, *((BY_GMV,) if d is Direction.PRODUCT else ()), RETRIEVAL, POPULARITY, RANDOM)
+    lists: dict[str, dict[int, np.ndarray]] = {m: {} for m in (*methods, ORACLE)}
     eligible: dict[int, np.ndarray] = {}
     gains: dict[int, np.ndarray] = {}
     query_vocab, candidate_vocab = (
@@ -192,9 +197,17 @@ def _full_catalogue(
     )
     eligible_mask = d.select(book.eligible_products_mask, book.eligible_creators_mask)
     resolve = d.select(book.products_for_creator, book.creators_for_product)
-    products_for: Callable[..., list[Recommendation]] = matcher.recommend_products  # a creator's query
-    creators_for: Callable[..., list[Recommendation]] = matcher.recommend_creators  # a product's query
-    recommend = d.select(products_for, creators_for)
+
+    def recommend(m: Matcher, query: int, sort: CreatorSort = CreatorSort.FIT) -> list[Recommendation]:
+        """``m``'s list of 20 for the query (``sort``: creators for a product only)."""
+        query_id = query_vocab.id(query)
+        if d is Direction.CREATOR:
+            return m.recommend_products(query_id, k=20)
+        return m.recommend_creators(query_id, k=20, sort=sort)
+
+    def rows_of(recs: list[Recommendation]) -> np.ndarray:
+        return candidate_vocab.rows([d.select(x.product_id, x.creator_id) for x in recs])
+
     popularity = feature_column(tables, _other(d), d.select("p_log_gmv_90d", "c_log_gmv_90d"))
     pool = np.flatnonzero(d.select(book.admitted_creators, book.admitted_products))
     for q in rng.permutation(pool):
@@ -212,8 +225,11 @@ def _full_catalogue(
         c, p = d.orient(np.full(len(rows), q), rows)
         tc, tp = truth_rows(truth, engine, c, p)
         eligible[int(q)], gains[int(q)] = rows, truth.expected_gmv(tc, tp, rate=res.rate)
-        recs = recommend(query_vocab.id(int(q)), k=20)
-        lists[PIPELINE][int(q)] = candidate_vocab.rows([d.select(x.product_id, x.creator_id) for x in recs])
+        recs = recommend(matcher, int(q))
+        lists[PIPELINE][int(q)] = rows_of(recs)
+        lists[NO_EXPOSURE][int(q)] = rows_of(recommend(plain, int(q)))
+        if d is Direction.PRODUCT:
+            lists[BY_GMV][int(q)] = rows_of(recommend(matcher, int(q), sort=CreatorSort.EXPECTED_GMV))
         flagged_in_top10.append(any(r.suspected_fake_engagement for r in recs[:10]))
         if len(recs) == 20:
             reasons.append([r.reasons for r in recs])
@@ -297,6 +313,12 @@ def run_ranking(config: Config, seed: int) -> ExperimentResult:
     pairs = window_pairs(market, engine.tables, test_start, end)
     # the market as it stood at test_start: its collaborations and loads, never the test window's
     matcher = assemble_matcher(engine, past, settings, test_start.to_pydatetime())
+    no_controls = settings.matching.model_copy(
+        update={"exposure_decay": 0.0, "new_creator_boost": 0.0, "capacity_room": 0.0}
+    )
+    plain = assemble_matcher(
+        engine, past, settings.model_copy(update={"matching": no_controls}), test_start.to_pydatetime()
+    )
     book = matcher.planbook
     assert book is not None
     parts: dict[str, list[pd.DataFrame]] = {}
@@ -307,19 +329,21 @@ def run_ranking(config: Config, seed: int) -> ExperimentResult:
     for d in DIRECTIONS:
         logged, cold = _logged(engine, pairs, past.promotions, truth, d, rng)
         full, exp, weights = _full_catalogue(
-            engine, matcher, book, truth, d, config.full_catalogue_queries, rng, promotions_per_pair
+            engine, matcher, plain, book, truth, d, config.full_catalogue_queries, rng, promotions_per_pair
         )
         exposure = d.select(exp, exposure)
         extra.update(weights)
         extra.update(list_spread(exp, d, book))
         extra.update(cold)
-        for name in logged:
-            parts.setdefault(name, []).extend([logged[name], full.get(name, pd.DataFrame())])
+        for name in dict.fromkeys([*logged, *full]):
+            parts.setdefault(name, []).extend([logged.get(name, pd.DataFrame()), full.get(name, pd.DataFrame())])
     main_category = {
         cid: cats[0] for cid, cats in zip(market.creators["creator_id"], market.creators["categories"], strict=True)
     }
     methods = []
-    for name, frames in parts.items():
+    listed = (PIPELINE, NO_EXPOSURE, BY_GMV, RETRIEVAL, POPULARITY, KNN, RANDOM, ORACLE)
+    for name in sorted(parts, key=listed.index):
+        frames = parts[name]
         per_query = pd.concat([f for f in frames if len(f)], ignore_index=True)
         c2p = per_query[per_query["query"].str.startswith("c2p:")]
         per_category = (
@@ -327,6 +351,8 @@ def run_ranking(config: Config, seed: int) -> ExperimentResult:
             .groupby("category")[["c2p_ndcg@10"]]
             .mean()
             .reset_index()
+            if len(c2p)
+            else None  # a full-catalogue-only method: no logged creator queries
         )
         cols = [c for c in per_query.columns if "@" in c]
         summary = {c: float(per_query[c].mean()) for c in cols}

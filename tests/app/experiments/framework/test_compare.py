@@ -110,3 +110,25 @@ def test_queries_in_only_one_run_are_left_out_with_a_warning(toy: str, runs_dir:
     ci = comparison.rows[0].ci
     assert ci is not None and ci.n == 30 and (ci.low, ci.high) == (0.0, 0.0)  # same 30 queries
     assert any("30 paired queries (A has 40, B has 30)" in w for w in comparison.warnings)
+
+
+def test_against_compares_two_methods_of_one_run_on_the_same_queries(toy: str, runs_dir: Path) -> None:
+    run = load_run(run_experiment(toy, 1, Path("."), runs_dir, NO_PLOTS).run_dir)
+    comparison = compare_runs(run, run, metrics=["ndcg@10"], methods=["full pipeline"], against="random")
+    (row,) = comparison.rows
+    pipeline, random = run.per_query("full pipeline"), run.per_query("random")
+    both = pipeline.merge(random, on="query", suffixes=("_b", "_a"))
+    assert row.baseline == "random" and row.a == run.method_metrics("random")["ndcg@10"]
+    assert row.ci is not None and row.ci.n == len(both) > 0
+    assert row.ci.mean_diff == pytest.approx(float((both["ndcg@10_b"] - both["ndcg@10_a"]).mean()))
+    assert row.ci.low > 0  # the toy pipeline is far above random
+    frame = comparison_frame(comparison)
+    assert frame.iloc[0]["method"] == "full pipeline (A: random)" and frame.iloc[0]["sig"] == "↑"
+    # every other method of B by default; unknown names are clear errors
+    assert {r.method for r in compare_runs(run, run, metrics=["ndcg@10"], against="random").rows} == set(
+        run.methods
+    ) - {"random"}
+    with pytest.raises(CompareError, match="method 'nope' is not in run A"):
+        compare_runs(run, run, against="nope")
+    with pytest.raises(CompareError, match="method 'nope' is not in run B"):
+        compare_runs(run, run, methods=["nope"], against="random")

@@ -45,3 +45,20 @@ def test_result_carries_what_the_report_needs(result: synthetic.ExperimentResult
     assert pipeline.exposure is not None and pipeline.exposure.sum() > 0
     assert {"query", "c2p_ndcg@10"} <= set(pipeline.per_query.columns)
     assert "c2p_cold_queries" in result.extra_metrics
+
+
+def test_full_catalogue_only_methods_are_reported_beside_the_pipeline(result: synthetic.ExperimentResult) -> None:
+    from recsys.app.experiments.framework.report import render_report, results_frame
+
+    names = [m.name for m in result.methods]
+    assert names[:4] == ["full pipeline", synthetic.NO_EXPOSURE, synthetic.BY_GMV, "retrieval-only"]
+    by_gmv, plain = result.method(synthetic.BY_GMV), result.method(synthetic.NO_EXPOSURE)
+    # the merchant's sort exists for creators-for-a-product lists only; both are scored on the full catalogue alone
+    assert set(by_gmv.metrics) == {"p2c_full_ndcg@10"} and by_gmv.per_category is None
+    assert set(plain.metrics) == {"c2p_full_ndcg@10", "p2c_full_ndcg@10"}
+    pipeline = result.method("full pipeline").per_query.set_index("query")["p2c_full_ndcg@10"].dropna()
+    assert set(by_gmv.per_query["query"]) == set(pipeline.index)  # the same queries: pairable by recsys compare
+    assert 0 < by_gmv.metrics["p2c_full_ndcg@10"] <= 1 and 0 < plain.metrics["p2c_full_ndcg@10"] <= 1
+    table = results_frame(result)
+    assert table.loc[synthetic.BY_GMV, "p2c_full_ndcg@10"] != "—" and table.loc[synthetic.BY_GMV, "c2p_ndcg@10"] == "—"
+    assert synthetic.BY_GMV in render_report(result, {"run_id": "x", "seed": 4}, {})
