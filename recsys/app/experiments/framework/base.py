@@ -43,6 +43,8 @@ class MethodResult:
     metrics_std : standard deviation across seeds of the per-seed means (empty with one seed).
     per_category : optional DataFrame with a ``category`` column and metric columns.
     exposure : optional exposure count per catalogue item in the method's top-k lists (Gini, long tail).
+    part_only : why the method is scored on part of the protocol only (e.g. a variant that exists for the full
+        catalogue alone); such a method may lack the primary metric, and its missing columns show as "—".
     """
 
     name: str
@@ -52,6 +54,7 @@ class MethodResult:
     per_category: pd.DataFrame | None = None
     exposure: np.ndarray | None = None
     metrics_at_k: pd.DataFrame | None = None  # columns: k, metric, value ("metric at k" plots)
+    part_only: str | None = None
 
 
 @dataclass

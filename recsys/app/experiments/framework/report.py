@@ -172,6 +172,10 @@ def render_report(result: ExperimentResult, meta: Mapping[str, Any], plots: Mapp
         markdown_table(results_frame(result)),
         "",
     ]
+    partial = [m for m in result.methods if m.part_only]
+    if partial:
+        lines += ["Scored on part of the protocol only (— where a metric does not apply):", ""]
+        lines += [*(f"- {m.name}: {m.part_only}" for m in partial), ""]
     published = published_frame(result)
     lines += ["## Published results, same protocol", ""]
     if published is None:

@@ -76,10 +76,10 @@ def validate_result(result: ExperimentResult) -> None:
     if len(set(slugs)) != len(slugs):
         raise ResultError(f"{result.dataset}: method names must be distinct (as file names): {names}")
     for m in result.methods:
-        if result.primary_metric not in m.metrics:
+        if result.primary_metric not in m.metrics and not (m.part_only and m.metrics):
             raise ResultError(
                 f"{result.dataset}: method {m.name!r} has no value for the primary metric "
-                f"{result.primary_metric!r} (metrics: {sorted(m.metrics)})"
+                f"{result.primary_metric!r} (metrics: {sorted(m.metrics)}) and is not marked part_only"
             )
         if "query" not in m.per_query.columns:
             raise ResultError(f"{result.dataset}: method {m.name!r}: per_query has no 'query' column")

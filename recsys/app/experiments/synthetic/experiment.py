@@ -60,6 +60,11 @@ PIPELINE, RETRIEVAL, POPULARITY, KNN, RANDOM, ORACLE = (
 # and the pipeline with the exposure controls off (no exposure decay, new-creator boost or room factor) — what those
 # controls cost against true GMV, which the market protocol weighs against the matches they make happen
 BY_GMV, NO_EXPOSURE = "full pipeline, by expected GMV", "full pipeline, no exposure controls"
+# variants of the pipeline's lists that exist only for the full catalogue (the logged protocol reranks real pairs)
+_PART_ONLY = {
+    BY_GMV: "full catalogue, product → creators only (the merchant's sort=expected_gmv)",
+    NO_EXPOSURE: "full catalogue only (exposure decay, new-creator boost and capacity room set to 0)",
+}
 
 
 class Config(BaseModel):
@@ -367,6 +372,7 @@ def run_ranking(config: Config, seed: int) -> ExperimentResult:
                 metrics_at_k=at_k,
                 per_category=per_category,
                 exposure=exposure if name == PIPELINE else None,
+                part_only=_PART_ONLY.get(name),
             )
         )
     by_name = {m.name: m.metrics for m in methods}

@@ -119,12 +119,16 @@ def test_unreadable_config_files_are_reported(tmp_path: Path) -> None:
         load_overrides(bad)
 
 
-def test_a_result_without_the_primary_metric_is_rejected(runs_dir: Path) -> None:
+def test_a_result_without_the_primary_metric_is_rejected_unless_marked_part_only(runs_dir: Path) -> None:
     result = toy_adapter.run(toy_adapter.Config(), 1, Path("."))
     del result.methods[1].metrics["ndcg@10"]
     with pytest.raises(ResultError, match="'popularity' has no value for the primary metric 'ndcg@10'"):
         write_run(runs_dir, "toy-x", "toy", result, toy_adapter.Config(), 1, Path("."), datetime.now(UTC))
     assert not runs_dir.exists() or not any(runs_dir.iterdir())
+    result.methods[1].part_only = "scored on another part of the protocol"
+    result.methods[1].metrics["recall@10"] = 0.5
+    run_dir = write_run(runs_dir, "toy-y", "toy", result, toy_adapter.Config(), 1, Path("."), datetime.now(UTC))
+    assert "- popularity: scored on another part of the protocol" in (run_dir / "report.md").read_text()
 
 
 def test_data_files_of_the_dataset_are_hashed(tmp_path: Path) -> None:

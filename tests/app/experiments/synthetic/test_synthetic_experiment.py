@@ -49,6 +49,7 @@ def test_result_carries_what_the_report_needs(result: synthetic.ExperimentResult
 
 def test_full_catalogue_only_methods_are_reported_beside_the_pipeline(result: synthetic.ExperimentResult) -> None:
     from recsys.app.experiments.framework.report import render_report, results_frame
+    from recsys.app.experiments.framework.rundir import validate_result
 
     names = [m.name for m in result.methods]
     assert names[:4] == ["full pipeline", synthetic.NO_EXPOSURE, synthetic.BY_GMV, "retrieval-only"]
@@ -61,4 +62,5 @@ def test_full_catalogue_only_methods_are_reported_beside_the_pipeline(result: sy
     assert 0 < by_gmv.metrics["p2c_full_ndcg@10"] <= 1 and 0 < plain.metrics["p2c_full_ndcg@10"] <= 1
     table = results_frame(result)
     assert table.loc[synthetic.BY_GMV, "p2c_full_ndcg@10"] != "—" and table.loc[synthetic.BY_GMV, "c2p_ndcg@10"] == "—"
-    assert synthetic.BY_GMV in render_report(result, {"run_id": "x", "seed": 4}, {})
+    assert f"- {synthetic.BY_GMV}: full catalogue" in render_report(result, {"run_id": "x", "seed": 4}, {})
+    validate_result(result)  # no primary (logged) metric, but marked part_only: the run directory accepts it
