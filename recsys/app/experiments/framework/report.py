@@ -139,7 +139,13 @@ def rich_table(frame: pd.DataFrame, title: str | None = None) -> Table:
 def print_frame(console: Console, frame: pd.DataFrame, title: str | None = None) -> None:
     """Print ``frame`` as a rich table, wider than the console if it must be (numbers are never cut)."""
     needed = sum(_column_widths(frame)) + 3 * (len(frame.columns) + 1) + 1
-    console.print(rich_table(frame, title), width=max(console.width, needed), crop=False)
+    # Console.print caps its ``width`` argument at the console's width: widen the console itself for the table.
+    width = console.width
+    console.width = max(width, needed)
+    try:
+        console.print(rich_table(frame, title), crop=False)
+    finally:
+        console.width = width
 
 
 def _seed_note(result: ExperimentResult) -> str:

@@ -3,8 +3,13 @@ best method, extra metrics, notes, and the plots embedded."""
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
+import pandas as pd
+from rich.console import Console
+
+from recsys.app.experiments.framework.report import print_frame
 from recsys.app.experiments.framework.runner import run_experiment
 
 
@@ -37,3 +42,16 @@ def test_report_without_optional_parts_has_no_plots(toy: str, runs_dir: Path) ->
     assert "No published results for this dataset." in report
     assert "## Plots" not in report
     assert not list(out.run_dir.glob("*.png"))
+
+
+def test_console_table_wider_than_the_console_keeps_every_column() -> None:
+    """A table wider than the terminal is printed whole (rich caps ``print(width=)`` at the console's width)."""
+    frame = pd.DataFrame(
+        {"A": ["0.9732"], "B − A": ["-0.0044"], "95% CI": ["[-0.0075, -0.0015]"], "pairs": [200], "sig": ["↓"]},
+        index=pd.Index(["full pipeline, by expected GMV (A: retrieval-only)" * 2], name="method"),
+    )
+    console = Console(width=80, file=io.StringIO(), color_system=None)
+    print_frame(console, frame, "B − A")
+    row = next(line for line in console.file.getvalue().splitlines() if "full pipeline" in line)
+    assert all(cell in row for cell in ("0.9732", "-0.0044", "[-0.0075, -0.0015]", "200", "↓"))
+    assert console.width == 80
