@@ -99,7 +99,8 @@ class Matcher:
         self.candidates = CandidateFinder(engine.tables, engine.retriever, catalog, planbook, settings.retrieval)
         self.resolver = PlanResolver(planbook, engine.tables)
         ranker = settings.ranker
-        self.scorer = PairScorer(engine, threads, Cascade(ranker.cascade_trees, ranker.cascade_keep))
+        cascade, blend = Cascade(ranker.cascade_trees, ranker.cascade_keep), settings.matching.retrieval_blend > 0
+        self.scorer = PairScorer(engine, threads, cascade, affinity=blend)
         self.outcomes = OutcomePredictor(
             engine, catalog, self.resolver, self._sample_cost(self.market), self.market.state.existing, threads
         )

@@ -10,6 +10,13 @@ lists this period, and its room: the share of its capacity still free this perio
             · max(left_c / capacity_c, 0.05)^capacity_room
     value = net · m_c  if net ≥ 0,  net / m_c  otherwise      (m_c < 1 always moves a creator down)
 
+In creator lists (for a product, for a shop) ``m_c`` also carries the pair's retrieval affinity,
+``exp(retrieval_blend · z)`` with ``z`` the retrieval score standardised over all creators for the product
+(:class:`.scoring.RetrievalAffinity`): with no prices or controls the order is then ``log GMV + blend · z``, a blend of
+two estimates of the same order — the GMV model's, fitted on logged pairs, and the retrieval's linear one, distilled
+from the ranker over the whole catalogue — that tracks true GMV on the full catalogue better than either alone
+(docs/matching.md).
+
 - creators for a product: by value;
 - shop-level creators: each creator once with its best product, by value;
 - a merchant may reorder either creator list by expected GMV or expected ROI (``sort=``, :func:`sorted_by`);
@@ -72,15 +79,23 @@ class MarketView:
             settings,
         )
 
-    def creator_multiplier(self, c: np.ndarray, offer: np.ndarray | None = None) -> np.ndarray:
+    def creator_multiplier(
+        self, c: np.ndarray, offer: np.ndarray | None = None, affinity: np.ndarray | None = None
+    ) -> np.ndarray:
         """The exposure controls' factor on each creator's value; ``offer``: each pair's expected earnings for the
-        creator, for ``matching.full_creators = "displace"`` (creator lists; None elsewhere)."""
+        creator, for ``matching.full_creators = "displace"`` (creator lists; None elsewhere); ``affinity``: each
+        pair's standardised retrieval score, blended in by ``matching.retrieval_blend`` (creator lists). A sunk
+        creator's factor is never lifted above :data:`SUNK`."""
         s = self.settings
         boost = 1.0 + s.new_creator_boost * self.state.new_creator[c]
         mean = float(self.exposure.mean()) if len(self.exposure) else 0.0
         lists = self.exposure[c] / mean if mean > 0 else np.zeros(len(c))
         penalty = np.where(self.flagged[c], self.fake_penalty, 1.0) if self.flagged is not None else 1.0
-        return np.asarray(boost * (1.0 + lists) ** -s.exposure_decay * self.room(c, offer) * penalty, dtype=np.float64)
+        factor = boost * (1.0 + lists) ** -s.exposure_decay * penalty
+        if affinity is not None and s.retrieval_blend > 0:
+            factor = factor * np.exp(s.retrieval_blend * affinity)
+        room = self.room(c, offer)
+        return np.asarray(np.where(room == SUNK, SUNK * np.minimum(factor, 1.0), factor * room), dtype=np.float64)
 
     def _room_factor(self, c: np.ndarray, left: np.ndarray) -> np.ndarray:
         """``max(left / capacity, ROOM_FLOOR)^capacity_room`` (1 where capacity is not known)."""
@@ -160,7 +175,8 @@ def capacity_value(
     c, p = scored.c[outcomes.idx], scored.p[outcomes.idx]
     price = market.price(c, p)
     net = outcomes.gmv - price
-    m = market.creator_multiplier(c, outcomes.commission if creator_list else None)
+    affinity = scored.affinity[outcomes.idx] if creator_list and scored.affinity is not None else None
+    m = market.creator_multiplier(c, outcomes.commission if creator_list else None, affinity)
     return np.where(net >= 0, net * m, net / np.maximum(m, 1e-12)), price
 
 

@@ -109,6 +109,13 @@ class MatchingSettings(Section):
     capacity_room: float = Field(
         1.0, ge=0, description="Creators with less capacity left: value x max(left / capacity, 0.05)^this (0 = off)."
     )
+    retrieval_blend: float = Field(
+        1.0,
+        ge=0,
+        le=10,
+        description="Creator lists: value x exp(blend x z), z the pair's retrieval score standardised over all "
+        "creators for its product (0 = off).",
+    )
     exposure_depth: int = Field(
         200, ge=1, description="A creator is 'in' a product's list when retrieval ranks it this high for it."
     )

@@ -51,6 +51,9 @@ def test_a_full_creator_loses_its_room_penalty_above_its_floor_and_is_sunk_at_or
     assert _view("keep", floor).creator_multiplier(c, offer) == pytest.approx([0.05, 0.05, 0.5, 1.0])
     assert _view("displace", None).creator_multiplier(c, offer) == pytest.approx([0.05, 0.05, 0.5, 1.0])
     assert _view("displace", floor).creator_multiplier(c) == pytest.approx([0.05, 0.05, 0.5, 1.0])  # pools
+    # a strong retrieval affinity never lifts a sunk creator
+    lifted = _view("displace", floor).creator_multiplier(c, offer, np.full(4, 5.0))
+    assert lifted[1] == pytest.approx(SUNK) and (lifted[[0, 2, 3]] > 1.0).all()
 
 
 @pytest.fixture(scope="module")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 
@@ -62,3 +64,13 @@ def test_a_flagged_creator_keeps_only_the_fake_penalty_share_of_its_value() -> N
     assert view.creator_multiplier(np.array([0, 1, 2])) == pytest.approx([1.0, 0.2, 1.0])
     assert view.suspected(np.array([1, 2])).tolist() == [True, False]
     assert base.suspected(np.array([1])).tolist() == [False]  # no detection: nobody suspected
+
+
+def test_the_retrieval_affinity_multiplies_value_by_exp_blend_z() -> None:
+    settings = MatchingSettings(exposure_decay=0.0, new_creator_boost=0.0, capacity_room=0.0, retrieval_blend=0.5)
+    view = MarketView.none(3, 2, settings)
+    z = np.array([0.0, 2.0, -2.0])
+    assert view.creator_multiplier(np.arange(3), None, z) == pytest.approx([1.0, math.e, 1 / math.e])
+    off = MarketView.none(3, 2, settings.model_copy(update={"retrieval_blend": 0.0}))
+    assert off.creator_multiplier(np.arange(3), None, z) == pytest.approx([1.0, 1.0, 1.0])
+    assert view.creator_multiplier(np.arange(3)) == pytest.approx([1.0, 1.0, 1.0])  # pools: no affinity

@@ -1,0 +1,71 @@
+"""Creator lists blend in the retrieval affinity: the retrieval score standardised per product over every creator
+(checked against a brute-force standardisation), ``value x exp(retrieval_blend x z)``, and off at blend 0."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from models.bundle import load_bundle
+from models.matching.assemble import assemble_matcher
+from models.matching.matcher import Matcher
+from models.matching.scoring import RetrievalAffinity
+from recsys.core.store import now_utc
+from recsys.core.vocab import Direction
+from tests.models.matching.test_hide_full import _open_product
+
+
+@pytest.fixture(scope="module")
+def matcher(fixture_bundle) -> Matcher:  # type: ignore[no-untyped-def]
+    bundle = load_bundle(fixture_bundle.path)
+    return assemble_matcher(bundle.engine, fixture_bundle.market, fixture_bundle.settings, now_utc())
+
+
+def _with_blend(base: Matcher, blend: float) -> Matcher:
+    matching = base.settings.matching.model_copy(update={"retrieval_blend": blend})
+    settings = base.settings.model_copy(update={"matching": matching})
+    return Matcher(base.engine, base.catalog, base.planbook, settings, replace(base.market, settings=matching))
+
+
+def test_z_is_the_retrieval_score_standardised_over_every_creator(matcher: Matcher) -> None:
+    retriever = matcher.engine.retriever
+    affinity = RetrievalAffinity(retriever)
+    n = len(matcher.engine.tables.creators)
+    products = np.array([0, 5, 5, 17, 0], np.int64)
+    creators = np.array([3, 3, n - 1, 42, 7], np.int64)
+    expected = []
+    for c, p in zip(creators, products, strict=True):
+        every = retriever.scores(Direction.PRODUCT, int(p), np.arange(n)).astype(np.float64)
+        expected.append((every[c] - every.mean()) / every.std())
+    assert affinity.z(Direction.PRODUCT, creators, products) == pytest.approx(expected, rel=1e-4, abs=1e-5)
+    assert affinity.z(Direction.PRODUCT, creators[:0], products[:0]).shape == (0,)
+
+
+def test_creator_lists_carry_the_affinity_only_when_blended(matcher: Matcher) -> None:
+    assert matcher.settings.matching.retrieval_blend > 0 and matcher.scorer.affinity is not None
+    off = _with_blend(matcher, 0.0)
+    assert off.scorer.affinity is None
+    product = _open_product(matcher)
+    on_ids = [r.creator_id for r in matcher.recommend_creators(product, k=40)]
+    off_ids = [r.creator_id for r in off.recommend_creators(product, k=40)]
+    assert on_ids != off_ids  # the blend moves creators
+    # money figures do not change with the order: the same creator has the same expected GMV either way
+    on = {r.creator_id: r for r in matcher.recommend_creators(product, k=200)}
+    off_all = {r.creator_id: r for r in off.recommend_creators(product, k=200)}
+    both = set(on) & set(off_all)
+    assert both and all(math.isclose(on[c].predicted_gmv, off_all[c].predicted_gmv) for c in both)
+    # a large blend follows the affinity: the top of the list has higher z than the list's middle
+    strong = _with_blend(matcher, 10.0)
+    ranked = [r.creator_row for r in strong.recommend_creators(product, k=40)]
+    z = RetrievalAffinity(matcher.engine.retriever).z(
+        Direction.PRODUCT, np.array(ranked), np.full(len(ranked), matcher.engine.tables.products.row(product))
+    )
+    assert z[:10].mean() > z[20:].mean()
+    # creator pools are not affected
+    creator = on_ids[0]
+    assert [r.product_id for r in off.recommend_products(creator, k=10)] == [
+        r.product_id for r in matcher.recommend_products(creator, k=10)
+    ]
