@@ -110,7 +110,7 @@ class MatchingSettings(Section):
         1.0, ge=0, description="Creators with less capacity left: value x max(left / capacity, 0.05)^this (0 = off)."
     )
     retrieval_blend: float = Field(
-        1.0,
+        0.5,
         ge=0,
         le=10,
         description="Creator lists: value x exp(blend x z), z the pair's retrieval score standardised over all "
