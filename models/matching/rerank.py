@@ -175,7 +175,7 @@ def capacity_value(
     c, p = scored.c[outcomes.idx], scored.p[outcomes.idx]
     price = market.price(c, p)
     net = outcomes.gmv - price
-    affinity = scored.affinity[outcomes.idx] if creator_list and scored.affinity is not None else None
+    affinity = scored.affinity(outcomes.idx) if creator_list and market.settings.retrieval_blend > 0 else None
     m = market.creator_multiplier(c, outcomes.commission if creator_list else None, affinity)
     return np.where(net >= 0, net * m, net / np.maximum(m, 1e-12)), price
 

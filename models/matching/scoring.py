@@ -46,7 +46,13 @@ class ScoredPairs:
     fit: np.ndarray
     resolved: Resolved
     tier: np.ndarray | None = None  # the cascade's tier per pair (0 first, 1 after), None: one tier
-    affinity: np.ndarray | None = None  # creator lists: the standardised retrieval score per pair, None: not used
+    affinity_model: RetrievalAffinity | None = None  # creator lists: the retrieval affinity, None: not used
+
+    def affinity(self, idx: np.ndarray) -> np.ndarray | None:
+        """The standardised retrieval score of pairs ``idx`` (computed for the rows a rerank reads), or None."""
+        if self.affinity_model is None:
+            return None
+        return self.affinity_model.z(self.direction, self.c[idx], self.p[idx])
 
 
 @dataclass(frozen=True)
@@ -150,5 +156,5 @@ class PairScorer:
             else:
                 score = ranker.predict(X, num_threads=self.num_threads)
         fit = self.engine.fit_maps[direction].transform(score)
-        affinity = self.affinity.z(direction, c, p) if self.affinity and direction is Direction.PRODUCT else None
+        affinity = self.affinity if direction is Direction.PRODUCT else None
         return ScoredPairs(direction, c, p, X, score, fit, resolved, tier, affinity)

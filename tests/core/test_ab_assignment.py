@@ -63,6 +63,10 @@ def test_assignment_is_sticky_and_independent_across_experiments() -> None:
             [ArmSpec("a", 0.5), ArmSpec("b", 0.5, settings={"rules.earnings_blend": 1.5})],
             ("arms", 1, "settings", "rules.earnings_blend"),
         ),
+        (
+            [ArmSpec("a", 0.5), ArmSpec("b", 0.5, settings={"matching.retrieval_blend": 11.0})],
+            ("arms", 1, "settings", "matching.retrieval_blend"),
+        ),
         ([ArmSpec("a", 0.5), ArmSpec("a", 0.5)], ("arms", 1, "name")),
         ([ArmSpec("a", 0.5), ArmSpec("b", 0.5, bundle="../elsewhere")], ("arms", 1, "bundle")),
         ([ArmSpec("a", 1.0)], ("arms",)),
@@ -87,8 +91,10 @@ def test_a_definition_needs_an_endpoint_and_a_plain_name() -> None:
 
 def test_overrides_change_only_the_named_settings() -> None:
     base = Settings()
-    arm = apply_overrides(base, {"rules.earnings_blend": 0.7, "matching.exposure_decay": 0.0})
-    assert (arm.rules.earnings_blend, arm.matching.exposure_decay) == (0.7, 0.0)
+    arm = apply_overrides(
+        base, {"rules.earnings_blend": 0.7, "matching.exposure_decay": 0.0, "matching.retrieval_blend": 0.0}
+    )
+    assert (arm.rules.earnings_blend, arm.matching.exposure_decay, arm.matching.retrieval_blend) == (0.7, 0.0, 0.0)
     assert arm.rules.after_sale_days == base.rules.after_sale_days
     assert arm.matching.new_creator_boost == base.matching.new_creator_boost
 
