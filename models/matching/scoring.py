@@ -96,10 +96,12 @@ class RetrievalAffinity:
             return np.empty(0)
         a = np.stack([self.retriever.query(direction, int(q)) for q in queries]).astype(np.float64)
         mean, cov = self.moments(direction)
-        sigma = np.sqrt(np.maximum(np.einsum("ij,jk,ik->i", a, cov, a), 1e-24))
+        sigma = np.sqrt(np.maximum(np.einsum("ij,jk,ik->i", a, cov, a), 0.0))[inverse]
         others = np.asarray(self.retriever.candidate_vectors(direction)[direction.candidate_rows(c, p)])
-        score = np.einsum("ij,ij->i", a[inverse], others.astype(np.float64))
-        return np.asarray((score - (a @ mean)[inverse]) / sigma[inverse], dtype=np.float64)
+        score = np.einsum("ij,ij->i", a[inverse], others.astype(np.float64)) - (a @ mean)[inverse]
+        # a query whose scores do not vary over the candidates (a zero query vector) has no affinity: z = 0
+        spread = sigma > 1e-12
+        return np.asarray(np.where(spread, score / np.where(spread, sigma, 1.0), 0.0), dtype=np.float64)
 
 
 class PairScorer:

@@ -44,6 +44,18 @@ def test_z_is_the_retrieval_score_standardised_over_every_creator(matcher: Match
     assert affinity.z(Direction.PRODUCT, creators[:0], products[:0]).shape == (0,)
 
 
+def test_a_query_whose_scores_do_not_vary_has_no_affinity() -> None:
+    class Flat:  # every creator scores the same for the product: a zero query vector
+        def candidate_vectors(self, direction: Direction) -> np.ndarray:
+            return np.arange(12, dtype=np.float32).reshape(4, 3)
+
+        def query(self, direction: Direction, row: int) -> np.ndarray:
+            return np.zeros(3, np.float32) if row == 0 else np.ones(3, np.float32)
+
+    z = RetrievalAffinity(Flat()).z(Direction.PRODUCT, np.array([0, 3, 0]), np.array([0, 0, 1]))  # type: ignore[arg-type]
+    assert z[:2].tolist() == [0.0, 0.0] and z[2] < 0 and np.isfinite(z).all()
+
+
 def test_creator_lists_carry_the_affinity_only_when_blended(matcher: Matcher) -> None:
     assert matcher.settings.matching.retrieval_blend > 0 and matcher.scorer.affinity is not None
     off = _with_blend(matcher, 0.0)
