@@ -10,8 +10,8 @@ lists this period, and its room: the share of its capacity still free this perio
             · max(left_c / capacity_c, 0.05)^capacity_room
     value = net · m_c  if net ≥ 0,  net / m_c  otherwise      (m_c < 1 always moves a creator down)
 
-In creator lists (for a product, for a shop) ``m_c`` also carries the pair's retrieval affinity,
-``exp(retrieval_blend · z)`` with ``z`` the retrieval score standardised over all creators for the product
+``m_c`` also carries the pair's retrieval affinity, ``exp(retrieval_blend · z)`` with ``z`` the retrieval score
+standardised over all candidates of the query — all creators for a product, all products for a creator
 (:class:`.scoring.RetrievalAffinity`): with no prices or controls the order is then ``log GMV + blend · z``, a blend of
 two estimates of the same order — the GMV model's, fitted on logged pairs, and the retrieval's linear one, distilled
 from the ranker over the whole catalogue — that tracks true GMV on the full catalogue better than either alone
@@ -84,7 +84,7 @@ class MarketView:
     ) -> np.ndarray:
         """The exposure controls' factor on each creator's value; ``offer``: each pair's expected earnings for the
         creator, for ``matching.full_creators = "displace"`` (creator lists; None elsewhere); ``affinity``: each
-        pair's standardised retrieval score, blended in by ``matching.retrieval_blend`` (creator lists). A sunk
+        pair's standardised retrieval score, blended in by ``matching.retrieval_blend``. A sunk
         creator's factor is never lifted above :data:`SUNK`."""
         s = self.settings
         boost = 1.0 + s.new_creator_boost * self.state.new_creator[c]
@@ -175,7 +175,7 @@ def capacity_value(
     c, p = scored.c[outcomes.idx], scored.p[outcomes.idx]
     price = market.price(c, p)
     net = outcomes.gmv - price
-    affinity = scored.affinity(outcomes.idx) if creator_list and market.settings.retrieval_blend > 0 else None
+    affinity = scored.affinity(outcomes.idx) if market.settings.retrieval_blend > 0 else None
     m = market.creator_multiplier(c, outcomes.commission if creator_list else None, affinity)
     return np.where(net >= 0, net * m, net / np.maximum(m, 1e-12)), price
 

@@ -11,11 +11,11 @@ scored only when a page reaches it — and every page of a list sees the same or
 and 99.9% of its top 200 (the first rerank block): bench/PROFILE.md. Creator pools are not cascaded: their ranker
 has half the trees, and its first 64 kept only 94% of the top 200 at the same cost.
 
-**Retrieval affinity** (creator lists; ``matching.retrieval_blend``). Each pair of a product's candidates also gets
-the retrieval score FAISS ranked it by, standardised for its product over every creator (:class:`RetrievalAffinity`).
-The retrieval weights are a linear model distilled from the ranker over the whole catalogue, and on the full
-catalogue their order tracks true GMV better than the ranker's or the GMV model's; the rerank blends it with the
-capacity-aware value (:func:`.rerank.capacity_value`).
+**Retrieval affinity** (``matching.retrieval_blend``). Each pair also gets the retrieval score FAISS ranked it by,
+standardised for its query over every candidate of the other side (:class:`RetrievalAffinity`). The retrieval
+weights are a linear model distilled from the ranker over the whole catalogue, and on the full catalogue their
+order adds to what the ranker and the GMV model know; the rerank blends it with the capacity-aware value
+(:func:`.rerank.capacity_value`).
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ import numpy as np
 from models.engine import Engine
 from models.matching.resolution import Resolved
 from models.retrieval.retriever import Retriever
-from recsys.core.vocab import Direction, PromotionFormat
+from recsys.core.vocab import DIRECTIONS, Direction, PromotionFormat
 
 
 @dataclass(frozen=True)
@@ -46,7 +46,7 @@ class ScoredPairs:
     fit: np.ndarray
     resolved: Resolved
     tier: np.ndarray | None = None  # the cascade's tier per pair (0 first, 1 after), None: one tier
-    affinity_model: RetrievalAffinity | None = None  # creator lists: the retrieval affinity, None: not used
+    affinity_model: RetrievalAffinity | None = None  # the retrieval affinity, None: not used
 
     def affinity(self, idx: np.ndarray) -> np.ndarray | None:
         """The standardised retrieval score of pairs ``idx`` (computed for the rows a rerank reads), or None."""
@@ -68,21 +68,24 @@ class RetrievalAffinity:
 
     With ``a`` the query's weighted vector (:meth:`.Retriever.query`) and ``u`` a candidate's vector, the score is
     ``s = a · u`` (what FAISS ranks by) and ``z = (s − a · ū) / sqrt(aᵀ Σ a)``, ``ū`` and ``Σ`` the mean and the
-    covariance of the candidate side's vectors (one D × D matrix per direction, computed once): the same as
-    standardising ``s`` over all candidates of the query, for the cost of one dot product per pair."""
+    covariance of the candidate side's vectors (one D × D matrix per direction, computed once; over every
+    ``step``-th row when the side has more than ``max_rows``, as 1M products do): the same as standardising ``s``
+    over all candidates of the query, for the cost of one dot product per pair."""
 
-    def __init__(self, retriever: Retriever) -> None:
+    def __init__(self, retriever: Retriever, max_rows: int = 200_000) -> None:
         self.retriever = retriever
+        self.max_rows = max_rows
         self._moments: dict[Direction, tuple[np.ndarray, np.ndarray]] = {}
 
     def moments(self, direction: Direction, chunk: int = 65_536) -> tuple[np.ndarray, np.ndarray]:
         """Mean (D,) and covariance (D, D) of the vectors ``direction``'s queries rank (float64, in chunks)."""
         if direction not in self._moments:
             vectors = self.retriever.candidate_vectors(direction)
-            n, dim = vectors.shape
+            step = -(-len(vectors) // self.max_rows)  # 1 up to max_rows rows
+            n, dim = -(-len(vectors) // step), vectors.shape[1]
             total, outer = np.zeros(dim), np.zeros((dim, dim))
-            for start in range(0, n, chunk):
-                block = np.asarray(vectors[start : start + chunk], dtype=np.float64)
+            for start in range(0, len(vectors), chunk * step):
+                block = np.asarray(vectors[start : start + chunk * step : step], dtype=np.float64)
                 total += block.sum(axis=0)
                 outer += block.T @ block
             mean = total / max(n, 1)
@@ -108,8 +111,8 @@ class PairScorer:
     """Features -> the ranker of the query's direction. One thread per call (concurrency comes from workers).
 
     ``cascade``: the product direction's cascade (see the module docstring), None for none; its first trees are
-    compiled here, when the ranker is served compiled. ``affinity``: give the product direction's pairs their
-    retrieval affinity (:class:`RetrievalAffinity`; creator lists blend it in)."""
+    compiled here, when the ranker is served compiled. ``affinity``: give the pairs their retrieval affinity
+    (:class:`RetrievalAffinity`; the rerank blends it in)."""
 
     def __init__(
         self, engine: Engine, num_threads: int = 1, cascade: Cascade | None = None, affinity: bool = False
@@ -117,8 +120,9 @@ class PairScorer:
         self.engine = engine
         self.num_threads = num_threads
         self.affinity = RetrievalAffinity(engine.retriever) if affinity else None
-        if self.affinity is not None:
-            self.affinity.moments(Direction.PRODUCT)  # at start-up, not in the first request
+        if self.affinity is not None:  # at start-up, not in the first request
+            for direction in DIRECTIONS:
+                self.affinity.moments(direction)
         ranker = engine.rankers[Direction.PRODUCT]
         self.cascade = cascade if cascade is not None and 0 < cascade.trees < ranker.n_trees else None
         if self.cascade is not None:
@@ -158,5 +162,4 @@ class PairScorer:
             else:
                 score = ranker.predict(X, num_threads=self.num_threads)
         fit = self.engine.fit_maps[direction].transform(score)
-        affinity = self.affinity if direction is Direction.PRODUCT else None
-        return ScoredPairs(direction, c, p, X, score, fit, resolved, tier, affinity)
+        return ScoredPairs(direction, c, p, X, score, fit, resolved, tier, self.affinity)

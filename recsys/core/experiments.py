@@ -41,7 +41,7 @@ VARIABLE_SETTINGS: dict[str, str] = {
     "matching.new_creator_boost": "new and small creators gain value",
     "matching.capacity_room": "creators with little capacity left lose value",
     "matching.category_diversity": "a creator's pool spreads over categories",
-    "matching.retrieval_blend": "creator lists blend in the pair's retrieval affinity (0 = off)",
+    "matching.retrieval_blend": "lists blend in the pair's retrieval affinity (0 = off)",
     "rules.earnings_blend": "weight of expected earnings vs fit in a creator's pool",
     "integrity.fake_penalty": "a creator flagged for bought engagement keeps this share of its value",
 }

@@ -113,8 +113,8 @@ class MatchingSettings(Section):
         0.5,
         ge=0,
         le=10,
-        description="Creator lists: value x exp(blend x z), z the pair's retrieval score standardised over all "
-        "creators for its product (0 = off).",
+        description="Lists: value x exp(blend x z), z the pair's retrieval score standardised over every "
+        "candidate of its query (all creators for a product, all products for a creator; 0 = off).",
     )
     exposure_depth: int = Field(
         200, ge=1, description="A creator is 'in' a product's list when retrieval ranks it this high for it."

@@ -1,5 +1,5 @@
-"""Creator lists blend in the retrieval affinity: the retrieval score standardised per product over every creator
-(checked against a brute-force standardisation), ``value x exp(retrieval_blend x z)``, and off at blend 0."""
+"""Lists blend in the retrieval affinity: the retrieval score standardised per query over every candidate (checked
+against a brute-force standardisation), ``value x exp(retrieval_blend x z)``, and off at blend 0."""
 
 from __future__ import annotations
 
@@ -42,6 +42,23 @@ def test_z_is_the_retrieval_score_standardised_over_every_creator(matcher: Match
         expected.append((every[c] - every.mean()) / every.std())
     assert affinity.z(Direction.PRODUCT, creators, products) == pytest.approx(expected, rel=1e-4, abs=1e-5)
     assert affinity.z(Direction.PRODUCT, creators[:0], products[:0]).shape == (0,)
+    # creator pools: standardised for the creator over every product
+    n_p = len(matcher.engine.tables.products)
+    every = retriever.scores(Direction.CREATOR, 3, np.arange(n_p)).astype(np.float64)
+    z = affinity.z(Direction.CREATOR, np.array([3, 3]), np.array([0, n_p - 1]))
+    assert z == pytest.approx((every[[0, n_p - 1]] - every.mean()) / every.std(), rel=1e-4, abs=1e-5)
+
+
+def test_moments_of_a_large_side_come_from_every_step_th_row(matcher: Matcher) -> None:
+    retriever = matcher.engine.retriever
+    vectors = retriever.candidate_vectors(Direction.CREATOR).astype(np.float64)  # the products
+    mean, cov = RetrievalAffinity(retriever, max_rows=len(vectors) // 3).moments(Direction.CREATOR, chunk=50)
+    step = -(-len(vectors) // (len(vectors) // 3))
+    sample = vectors[::step]
+    assert mean == pytest.approx(sample.mean(axis=0), abs=1e-9)
+    assert cov == pytest.approx(np.cov(sample, rowvar=False, ddof=0), abs=1e-9)
+    exact_mean, _ = RetrievalAffinity(retriever).moments(Direction.CREATOR, chunk=50)
+    assert exact_mean == pytest.approx(vectors.mean(axis=0), abs=1e-9)
 
 
 def test_a_query_whose_scores_do_not_vary_has_no_affinity() -> None:
@@ -56,7 +73,7 @@ def test_a_query_whose_scores_do_not_vary_has_no_affinity() -> None:
     assert z[:2].tolist() == [0.0, 0.0] and z[2] < 0 and np.isfinite(z).all()
 
 
-def test_creator_lists_carry_the_affinity_only_when_blended(matcher: Matcher) -> None:
+def test_lists_carry_the_affinity_only_when_blended(matcher: Matcher) -> None:
     assert matcher.settings.matching.retrieval_blend > 0 and matcher.scorer.affinity is not None
     off = _with_blend(matcher, 0.0)
     assert off.scorer.affinity is None
@@ -76,8 +93,12 @@ def test_creator_lists_carry_the_affinity_only_when_blended(matcher: Matcher) ->
         Direction.PRODUCT, np.array(ranked), np.full(len(ranked), matcher.engine.tables.products.row(product))
     )
     assert z[:10].mean() > z[20:].mean()
-    # creator pools are not affected
-    creator = on_ids[0]
-    assert [r.product_id for r in off.recommend_products(creator, k=10)] == [
-        r.product_id for r in matcher.recommend_products(creator, k=10)
-    ]
+    # creator pools blend it too; a product's money figures stay the same
+    pools = {
+        b: {r.product_id: r for r in m.recommend_products(on_ids[0], k=100)} for b, m in (("on", matcher), ("off", off))
+    }
+    assert list(pools["on"])[:20] != list(pools["off"])[:20]
+    shared = set(pools["on"]) & set(pools["off"])
+    assert shared and all(
+        math.isclose(pools["on"][x].expected_commission, pools["off"][x].expected_commission) for x in shared
+    )
