@@ -169,6 +169,7 @@ def _take(scored: ScoredPairs, rows: np.ndarray) -> ScoredPairs:
         scored.score[rows],
         scored.fit[rows],
         scored.resolved.take(rows),
+        affinity_model=scored.affinity_model,
     )
 
 
@@ -182,7 +183,7 @@ def _again(proposed: Matcher, scored: ScoredPairs, rows: np.ndarray) -> ScoredPa
     if len(redo):
         fresh = proposed.scorer.score(Direction.CREATOR, c[redo], p[redo], None, resolved.take(redo))
         X[redo], score[redo], fit[redo] = fresh.X, fresh.score, fresh.fit
-    return ScoredPairs(Direction.CREATOR, c, p, X, score, fit, resolved)
+    return ScoredPairs(Direction.CREATOR, c, p, X, score, fit, resolved, affinity_model=proposed.scorer.affinity)
 
 
 def _place(matcher: Matcher, scored: ScoredPairs, order: np.ndarray, product_row: int, again: bool = False) -> int:
@@ -239,7 +240,9 @@ def _scored_again(proposed: Matcher, before: ScoredPairs, after: Candidates) -> 
     if len(redo):
         fresh = proposed.scorer.score(Direction.CREATOR, after.c[redo], after.p[redo], None, after.resolved.take(redo))
         X[redo], score[redo], fit[redo] = fresh.X, fresh.score, fresh.fit
-    return ScoredPairs(Direction.CREATOR, after.c, after.p, X, score, fit, after.resolved)
+    return ScoredPairs(
+        Direction.CREATOR, after.c, after.p, X, score, fit, after.resolved, affinity_model=proposed.scorer.affinity
+    )
 
 
 # --- summary ----------------------------------------------------------------------------------------------------
