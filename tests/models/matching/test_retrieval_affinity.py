@@ -30,7 +30,7 @@ def _with_blend(base: Matcher, blend: float) -> Matcher:
     return Matcher(base.engine, base.catalog, base.planbook, settings, replace(base.market, settings=matching))
 
 
-def test_z_is_the_retrieval_score_standardised_over_every_creator(matcher: Matcher) -> None:
+def test_z_is_the_retrieval_score_standardised_over_every_candidate(matcher: Matcher) -> None:
     retriever = matcher.engine.retriever
     affinity = RetrievalAffinity(retriever)
     n = len(matcher.engine.tables.creators)
