@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import platform
+import shlex
 import shutil
 import subprocess
 import tomllib
@@ -145,17 +147,31 @@ def _maybe_stage(description: str, show: bool) -> AbstractContextManager[None]:
     return stage(description) if show else nullcontext()
 
 
-def _command(dataset: str, seed: int, run_dir: Path) -> str:
-    return f"recsys experiment --dataset {dataset} --seed {seed} --config {run_dir / rundir.CONFIG_FILE}"
+def settings_environment() -> dict[str, str]:
+    """The ``RECSYS_*`` variables of this process (settings the engine reads besides the experiment's config, e.g.
+    ``RECSYS_MATCHING__RETRIEVAL_BLEND``), by name."""
+    return {k: v for k, v in sorted(os.environ.items()) if k.startswith("RECSYS_")}
+
+
+def _command(dataset: str, seed: int, run_dir: Path, environment: dict[str, str]) -> str:
+    prefix = "".join(f"{k}={shlex.quote(v)} " for k, v in environment.items())
+    return f"{prefix}recsys experiment --dataset {dataset} --seed {seed} --config {run_dir / rundir.CONFIG_FILE}"
 
 
 def _reserve_name(runs_dir: Path, run_id: str) -> str:
-    """``run_id`` or, if that directory exists already, ``run_id-2``, ``-3``, ... (never overwrite a run)."""
+    """``run_id`` or, if that run exists or another process holds the name, ``run_id-2``, ``-3``, ... (never
+    overwrite a run). The name is held by a ``.reserved-<name>`` file created exclusively, so two runs started in
+    the same second with the same config (a sweep over environment settings) take different names."""
     candidate, n = run_id, 1
-    while (runs_dir / candidate).exists():
+    while True:
+        if not (runs_dir / candidate).exists():
+            try:
+                (runs_dir / f".reserved-{candidate}").open("x").close()
+                return candidate
+            except FileExistsError:
+                pass
         n += 1
         candidate = f"{run_id}-{n}"
-    return candidate
 
 
 def write_run(
@@ -175,9 +191,10 @@ def write_run(
     run_id = _reserve_name(runs_dir, run_id)
     final = runs_dir / run_id
     tmp = runs_dir / f".partial-{run_id}"
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir()
+    environment = settings_environment()
     try:
+        shutil.rmtree(tmp, ignore_errors=True)  # a crashed earlier run's leftovers: the name is ours now
+        tmp.mkdir()
         meta = {
             "run_id": run_id,
             "dataset": dataset,
@@ -189,7 +206,8 @@ def write_run(
             "created_utc": f"{created:%Y-%m-%d %H:%M:%S}",
             "versions": library_versions(_VERSIONED),
             "platform": platform.platform(),
-            "command": _command(dataset, seed, final),
+            "environment": environment,
+            "command": _command(dataset, seed, final, environment),
         }
         rundir.dump_json(tmp / rundir.CONFIG_FILE, meta)
         rundir.dump_json(tmp / rundir.METRICS_FILE, rundir.metrics_document(result))
@@ -200,6 +218,8 @@ def write_run(
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+    finally:
+        (runs_dir / f".reserved-{run_id}").unlink(missing_ok=True)
     return final
 
 

@@ -148,3 +148,25 @@ def test_undefined_metrics_are_null_in_json_and_a_dash_in_the_report(runs_dir: P
     assert metrics["methods"]["random"]["metrics"]["recall@10"] is None
     assert "| random | " in (report := (run_dir / "report.md").read_text())
     assert next(line for line in report.splitlines() if line.startswith("| random |")).split(" | ")[2] == "—"
+
+
+def test_a_name_held_by_a_running_write_goes_to_the_next_run(
+    toy: str, runs_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two runs started in the same second with the same config (a sweep over ``RECSYS_*`` settings) never share a
+    directory, and each records the ``RECSYS_*`` variables it ran under, also in its reproduce command."""
+    config = toy_adapter.Config(with_extras=False)
+    result = toy_adapter.run(config, 1, Path("."))
+    created = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
+    run_id = runner.make_run_id("toy", {}, 1, created)
+    runs_dir.mkdir(parents=True, exist_ok=True)
+    held = runs_dir / f".reserved-{run_id}"
+    held.touch()  # another process is writing run_id
+    monkeypatch.setenv("RECSYS_MATCHING__RETRIEVAL_BLEND", "0")
+    out = write_run(runs_dir, run_id, "toy", result, config, 1, Path("."), created)
+    assert out.name == f"{run_id}-2" and not (runs_dir / run_id).exists()
+    assert held.exists() and not (runs_dir / f".reserved-{run_id}-2").exists()  # its own marker is gone
+    meta = json.loads((out / "config.json").read_text())
+    assert meta["environment"]["RECSYS_MATCHING__RETRIEVAL_BLEND"] == "0"
+    assert "RECSYS_MATCHING__RETRIEVAL_BLEND=0 recsys experiment --dataset toy" in meta["command"]
+    assert "RECSYS_MATCHING__RETRIEVAL_BLEND=0 recsys experiment" in (out / "report.md").read_text()
