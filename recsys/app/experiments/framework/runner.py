@@ -148,9 +148,12 @@ def _maybe_stage(description: str, show: bool) -> AbstractContextManager[None]:
 
 
 def settings_environment() -> dict[str, str]:
-    """The ``RECSYS_*`` variables of this process (settings the engine reads besides the experiment's config, e.g.
-    ``RECSYS_MATCHING__RETRIEVAL_BLEND``), by name."""
-    return {k: v for k, v in sorted(os.environ.items()) if k.startswith("RECSYS_")}
+    """The settings this process's environment sets besides the experiment's config: ``RECSYS_CONFIG`` and the
+    ``RECSYS_<SECTION>__<FIELD>`` variables (e.g. ``RECSYS_MATCHING__RETRIEVAL_BLEND``), by name. Not the others
+    (``RECSYS_DATABASE_URL`` may hold a password; test switches are not settings)."""
+    return {
+        k: v for k, v in sorted(os.environ.items()) if k == "RECSYS_CONFIG" or (k.startswith("RECSYS_") and "__" in k)
+    }
 
 
 def _command(dataset: str, seed: int, run_dir: Path, environment: dict[str, str]) -> str:

@@ -163,10 +163,14 @@ def test_a_name_held_by_a_running_write_goes_to_the_next_run(
     held = runs_dir / f".reserved-{run_id}"
     held.touch()  # another process is writing run_id
     monkeypatch.setenv("RECSYS_MATCHING__RETRIEVAL_BLEND", "0")
+    monkeypatch.setenv("RECSYS_DATABASE_URL", "postgresql://user:secret@127.0.0.1/db")  # never recorded
     out = write_run(runs_dir, run_id, "toy", result, config, 1, Path("."), created)
     assert out.name == f"{run_id}-2" and not (runs_dir / run_id).exists()
     assert held.exists() and not (runs_dir / f".reserved-{run_id}-2").exists()  # its own marker is gone
     meta = json.loads((out / "config.json").read_text())
     assert meta["environment"]["RECSYS_MATCHING__RETRIEVAL_BLEND"] == "0"
-    assert "RECSYS_MATCHING__RETRIEVAL_BLEND=0 recsys experiment --dataset toy" in meta["command"]
-    assert "RECSYS_MATCHING__RETRIEVAL_BLEND=0 recsys experiment" in (out / "report.md").read_text()
+    assert all(k == "RECSYS_CONFIG" or "__" in k for k in meta["environment"])
+    command = meta["command"]
+    assert "RECSYS_MATCHING__RETRIEVAL_BLEND=0 " in command.split("recsys experiment")[0]
+    assert "recsys experiment --dataset toy" in command and command in (out / "report.md").read_text()
+    assert "secret" not in (out / "config.json").read_text() + (out / "report.md").read_text()
