@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from recsys.core.config import RankerSettings
@@ -31,6 +31,16 @@ class GBMConfig:
             min_data_in_leaf=ranker.min_data_in_leaf,
             num_threads=ranker.num_threads,
             seed=seed,
+        )
+
+    @classmethod
+    def for_gmv(cls, ranker: RankerSettings, seed: int) -> GBMConfig:
+        """The GMV model's settings: the ``[ranker]`` ones with its own leaves (``gmv_num_leaves``,
+        ``gmv_min_data_in_leaf``)."""
+        return replace(
+            cls.from_settings(ranker, seed),
+            num_leaves=ranker.gmv_num_leaves,
+            min_data_in_leaf=ranker.gmv_min_data_in_leaf,
         )
 
     def kwargs(self) -> dict[str, Any]:

@@ -51,6 +51,7 @@ from models.training.train import (
     _Split,
     calibrate_gmv,
     finish_engine,
+    gmv_windows,
     popularity_scores,
     timed,
     train_outcome_models,
@@ -215,10 +216,15 @@ def dask_outcome_models(
     probe_gmv, probe_dist = train_outcome_models(windows, valid, names, sampled, seed)
     sample, _, sample_views = _pair_rows(windows, r.history_dropout, seed, sampled.ranker.max_train_rows)
     gbm = GBMConfig.from_settings(r, seed)
-    gmv = GBMRegressor(objective="tweedie", **gbm.kwargs())
+    gmv = GBMRegressor(objective="tweedie", **GBMConfig.for_gmv(r, seed).kwargs())
     blocks = pair_blocks(windows, seed, r.max_train_rows, r.history_dropout, _workers(client))
-    X, y, _ = dask_matrices(client, tables, blocks["gmv"], len(names))
-    fit_dask(gmv, client, X, y, None, rounds_from_sample(probe_gmv), names, sample)
+    gmv_blocks, gmv_sample = blocks["gmv"], sample
+    if r.gmv_pairs == "new":  # the GMV model learns from new collaborations only (train.gmv_windows)
+        learned = gmv_windows(windows, r)
+        gmv_blocks = pair_blocks(learned, seed, r.max_train_rows, r.history_dropout, _workers(client))["gmv"]
+        gmv_sample = _pair_rows(learned, r.history_dropout, seed, sampled.ranker.max_train_rows)[0]
+    X, y, _ = dask_matrices(client, tables, gmv_blocks, len(names))
+    fit_dask(gmv, client, X, y, None, rounds_from_sample(probe_gmv), names, gmv_sample)
     distribution = DistributionModel(**gbm.kwargs())
     regressor = GBMRegressor(objective="regression", **gbm.kwargs())
     X, y, _ = dask_matrices(client, tables, blocks["gpm"], len(names))

@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -38,7 +38,7 @@ from models.training.windows import (
     new_pairs,
     query_groups,
 )
-from recsys.core.config import Settings
+from recsys.core.config import RankerSettings, Settings
 from recsys.core.progress import stage
 from recsys.core.schema import Marketplace
 from recsys.core.vocab import DIRECTIONS, Direction
@@ -151,6 +151,20 @@ def _pair_rows(
     return np.vstack(blocks), np.concatenate(gmv), np.concatenate(views)
 
 
+def gmv_windows(windows: list[LabelWindow], ranker: RankerSettings) -> list[LabelWindow]:
+    """The windows as the GMV model learns from them: with ``ranker.gmv_pairs = "new"`` only their new
+    collaborations — the pairs a list of new partners ranks; a repeat collaboration's GMV is mostly its history's."""
+    if ranker.gmv_pairs == "all":
+        return windows
+    out = [replace(w, pairs=new_pairs(w)) for w in windows]
+    if not any(len(w.pairs) for w in out):
+        raise ValueError(
+            'no new collaborations in the GMV model\'s label windows: set ranker.gmv_pairs = "all" to learn from '
+            "repeat collaborations too"
+        )
+    return out
+
+
 def train_outcome_models(
     train_windows: list[LabelWindow], valid: LabelWindow, names: list[str], settings: Settings, seed: int
 ) -> tuple[GBMRegressor, DistributionModel]:
@@ -158,8 +172,13 @@ def train_outcome_models(
     r = settings.ranker
     X, gmv, views = _pair_rows(train_windows, r.history_dropout, seed, r.max_train_rows)
     Xv, gmv_v, views_v = _pair_rows([valid], 0.0, seed + 1, r.max_train_rows // 2)
+    Xg, yg, Xgv, ygv = X, gmv, Xv, gmv_v
+    if r.gmv_pairs == "new":
+        Xg, yg, _ = _pair_rows(gmv_windows(train_windows, r), r.history_dropout, seed, r.max_train_rows)
+        Xgv, ygv, _ = _pair_rows(gmv_windows([valid], r), 0.0, seed + 1, r.max_train_rows // 2)
+    regressor = GBMRegressor(objective="tweedie", **GBMConfig.for_gmv(r, seed).kwargs())
+    regressor.fit(Xg, yg, names, Xgv, ygv, CATEGORICAL_FEATURES)
     gbm = GBMConfig.from_settings(r, seed)
-    regressor = GBMRegressor(objective="tweedie", **gbm.kwargs()).fit(X, gmv, names, Xv, gmv_v, CATEGORICAL_FEATURES)
     seen, seen_v = views >= MIN_VIEWS, views_v >= MIN_VIEWS
     gpm = 1000 * gmv[seen] / views[seen]
     gpm_v = 1000 * gmv_v[seen_v] / views_v[seen_v]

@@ -115,3 +115,16 @@ def test_forced_bins_reproduce_lightgbm_own_bins() -> None:
 
     np.testing.assert_allclose(own.predict(X), grown(bin_bounds(X, names)))
     assert not np.allclose(own.predict(X), grown(bin_bounds(X * 1.5, names)))  # other bounds: other trees
+
+
+@pytest.mark.slow
+def test_the_dask_gmv_model_learns_from_new_collaborations_with_its_own_leaves(fixture_bundle, dask_bundle) -> None:  # type: ignore[no-untyped-def]
+    """As in memory (tests/models/training/test_train.py): no split on a repeat collaboration's history, and at
+    most ``ranker.gmv_num_leaves`` leaves per tree."""
+    from serving.state import load_serving_bundle
+
+    settings = fixture_bundle.settings.model_copy(update={"artifacts_dir": dask_bundle.parent})
+    gmv = load_serving_bundle(settings).engine.gmv
+    assert all(gmv.feature_importance()[f] == 0 for f in ("x_prev_promotions", "x_prev_gmv"))
+    leaves = [t["num_leaves"] for t in gmv.booster_.dump_model()["tree_info"]]
+    assert max(leaves) <= settings.ranker.gmv_num_leaves

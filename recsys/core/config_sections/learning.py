@@ -81,11 +81,22 @@ class RankerSettings(Section):
     mode: Literal["shared", "per_direction"] = Field(
         "per_direction", description="One LambdaRank model per direction, or one shared by both."
     )
-    num_leaves: int = Field(31, ge=2, description="LightGBM leaves per tree (all models).")
+    num_leaves: int = Field(
+        31, ge=2, description="LightGBM leaves per tree (rankers and content distribution model; see gmv_num_leaves)."
+    )
     learning_rate: float = Field(0.05, gt=0, description="LightGBM learning rate (all models).")
     n_estimators: int = Field(600, ge=1, description="Most trees per model; early stopping usually ends sooner.")
     early_stopping_rounds: int = Field(50, ge=1, description="Stop when validation has not improved this long.")
-    min_data_in_leaf: int = Field(20, ge=1, description="LightGBM minimum rows per leaf.")
+    min_data_in_leaf: int = Field(
+        20, ge=1, description="LightGBM minimum rows per leaf (rankers and content distribution model)."
+    )
+    gmv_pairs: Literal["new", "all"] = Field(
+        "new",
+        description="Pairs the GMV model learns from: new collaborations only (the pairs lists recommend by "
+        "default), or every promoted pair.",
+    )
+    gmv_num_leaves: int = Field(15, ge=2, description="LightGBM leaves per tree of the GMV model.")
+    gmv_min_data_in_leaf: int = Field(200, ge=1, description="LightGBM minimum rows per leaf of the GMV model.")
     valid_days: int = Field(30, ge=1, description="Last days of history held out for validation / early stopping.")
     label_days: int = Field(30, ge=1, description="Length of each training label window.")
     train_windows: int = Field(2, ge=1, description="Training label windows before the validation window.")
