@@ -17,6 +17,7 @@ import pandas as pd
 import scipy.sparse as sp
 from scipy.stats import spearmanr
 
+from features.tables import FeatureTables
 from models.engine import Engine
 from models.matching.matcher import Recommendation
 from models.training.windows import Groups
@@ -28,6 +29,34 @@ from recsys.core.vocab import Direction
 
 KS = (1, 3, 5, 10)
 TAG: dict[Direction, str] = {Direction.CREATOR: "c2p", Direction.PRODUCT: "p2c"}
+PIPELINE, RETRIEVAL, POPULARITY, KNN, RANDOM, ORACLE = (
+    "full pipeline",
+    "retrieval-only",
+    "popularity",
+    "item-kNN",
+    "random",
+    "oracle (ground truth)",
+)
+# full catalogue only: the pipeline's list as a merchant may sort it (creators for a product, ``sort=expected_gmv``)
+# and the pipeline with the exposure controls off (no exposure decay, new-creator boost or room factor) — what those
+# controls cost against true GMV, which the market protocol weighs against the matches they make happen
+BY_GMV, NO_EXPOSURE = "full pipeline, by expected GMV", "full pipeline, no exposure controls"
+# variants of the pipeline's lists that exist only for the full catalogue (the logged protocol reranks real pairs)
+PART_ONLY = {
+    BY_GMV: "full catalogue, product → creators only (the merchant's sort=expected_gmv)",
+    NO_EXPOSURE: "full catalogue only (exposure decay, new-creator boost and capacity room set to 0)",
+}
+
+
+def feature_column(tables: FeatureTables, side: Direction, name: str) -> np.ndarray:
+    """Column ``name`` of ``side``'s feature table, every row (``side``: whose table — creators or products)."""
+    table, names = side.select((tables.creator, tables.creator_names), (tables.product, tables.product_names))
+    return table[:, names.index(name)]
+
+
+def candidate_side(d: Direction) -> Direction:
+    """The candidate side of direction ``d``'s queries."""
+    return d.select(Direction.PRODUCT, Direction.CREATOR)
 
 
 def truth_rows(truth: GroundTruth, engine: Engine, c: np.ndarray, p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

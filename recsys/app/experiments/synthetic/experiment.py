@@ -20,51 +20,40 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
-from features.tables import FeatureTables
 from models.engine import Engine
 from models.integrity.evaluation import detection_against_truth
 from models.matching.assemble import assemble_matcher
-from models.matching.explain import Reason, reason_type_coverage
-from models.matching.matcher import Matcher, Recommendation
 from models.training.evaluation import money_calibration
 from models.training.train import train_engine
 from models.training.windows import LabelWindow, data_now, new_pairs, query_groups, window_pairs
 from recsys.app.experiments.framework.base import ExperimentResult, MethodResult
 from recsys.app.experiments.synthetic.evaluation import (
+    BY_GMV,
+    KNN,
     KS,
+    NO_EXPOSURE,
+    ORACLE,
+    PART_ONLY,
+    PIPELINE,
+    POPULARITY,
+    RANDOM,
+    RETRIEVAL,
     TAG,
-    full_catalogue_lists,
+    candidate_side,
+    feature_column,
     knn_scores,
     list_spread,
     logged_per_query,
     test_market,
     truth_rows,
-    weight_in_list,
 )
+from recsys.app.experiments.synthetic.full_catalogue import full_catalogue
 from recsys.core.config import RankerSettings, RetrievalSettings, RulesSettings, Settings
-from recsys.core.rules import PlanBook
 from recsys.core.schema import Marketplace
 from recsys.core.synth import GroundTruth, SynthConfig, generate
-from recsys.core.vocab import DIRECTIONS, CreatorSort, Direction
+from recsys.core.vocab import DIRECTIONS, Direction
 
 DATASET = "synthetic"
-PIPELINE, RETRIEVAL, POPULARITY, KNN, RANDOM, ORACLE = (
-    "full pipeline",
-    "retrieval-only",
-    "popularity",
-    "item-kNN",
-    "random",
-    "oracle (ground truth)",
-)
-# full catalogue only: the pipeline's list as a merchant may sort it (creators for a product, ``sort=expected_gmv``)
-# and the pipeline with the exposure controls off (no exposure decay, new-creator boost or room factor) — what those
-# controls cost against true GMV, which the market protocol weighs against the matches they make happen
-BY_GMV, NO_EXPOSURE = "full pipeline, by expected GMV", "full pipeline, no exposure controls"
-# variants of the pipeline's lists that exist only for the full catalogue (the logged protocol reranks real pairs)
-_PART_ONLY = {
-    BY_GMV: "full catalogue, product → creators only (the merchant's sort=expected_gmv)",
-    NO_EXPOSURE: "full catalogue only (exposure decay, new-creator boost and capacity room set to 0)",
-}
 
 
 class Config(BaseModel):
@@ -125,17 +114,6 @@ def engine_settings(config: Config) -> Settings:
     )
 
 
-def feature_column(tables: FeatureTables, side: Direction, name: str) -> np.ndarray:
-    """Column ``name`` of ``side``'s feature table, every row (``side``: whose table — creators or products)."""
-    table, names = side.select((tables.creator, tables.creator_names), (tables.product, tables.product_names))
-    return table[:, names.index(name)]
-
-
-def _other(d: Direction) -> Direction:
-    """The candidate side of direction ``d``'s queries."""
-    return d.select(Direction.PRODUCT, Direction.CREATOR)
-
-
 def _logged(
     engine: Engine,
     pairs: pd.DataFrame,
@@ -152,7 +130,7 @@ def _logged(
     query_rows, candidate_rows = d.query_rows(g.c_rows, g.p_rows), d.candidate_rows(g.c_rows, g.p_rows)
     query_side = d.select(r.creator_vectors, r.product_vectors)[query_rows]
     other_side = d.select(r.product_vectors, r.creator_vectors)[candidate_rows]
-    popular = feature_column(tables, _other(d), d.select("p_log_gmv_90d", "c_log_gmv_90d"))[candidate_rows]
+    popular = feature_column(tables, candidate_side(d), d.select("p_log_gmv_90d", "c_log_gmv_90d"))[candidate_rows]
     scores = {
         PIPELINE: engine.rankers[d].predict(X),
         RETRIEVAL: np.einsum("ij,ij->i", query_side * r.weights[d], other_side),
@@ -173,99 +151,6 @@ def _logged(
             f[f["query"].isin(cold_ids)][f"{TAG[d]}_ndcg@10"].mean()
         )
     return frames, extra
-
-
-def _full_catalogue(
-    engine: Engine,
-    matcher: Matcher,
-    plain: Matcher,
-    book: PlanBook,
-    truth: GroundTruth,
-    d: Direction,
-    n_queries: int,
-    rng: np.random.Generator,
-    promotions_per_pair: float,
-) -> tuple[dict[str, pd.DataFrame], np.ndarray, dict[str, float]]:
-    tables = engine.tables
-    weight_spread: list[float] = []
-    weight_truth: list[float] = []
-    flagged_in_top10: list[bool] = []
-    money = [0.0, 0.0]  # the lists' predicted GMV, their true expected GMV (30-day pace of a new pair)
-    reasons: list[list[list[Reason]]] = []  # per list of 20: its items' reasons
-    methods = (PIPELINE, NO_EXPOSURE, *((BY_GMV,) if d is Direction.PRODUCT else ()), RETRIEVAL, POPULARITY, RANDOM)
-    lists: dict[str, dict[int, np.ndarray]] = {m: {} for m in (*methods, ORACLE)}
-    eligible: dict[int, np.ndarray] = {}
-    gains: dict[int, np.ndarray] = {}
-    query_vocab, candidate_vocab = (
-        d.select(tables.creators, tables.products),
-        d.select(tables.products, tables.creators),
-    )
-    eligible_mask = d.select(book.eligible_products_mask, book.eligible_creators_mask)
-    resolve = d.select(book.products_for_creator, book.creators_for_product)
-
-    def recommend(m: Matcher, query: int, sort: CreatorSort = CreatorSort.FIT) -> list[Recommendation]:
-        """``m``'s list of 20 for the query (``sort``: creators for a product only)."""
-        query_id = query_vocab.id(query)
-        if d is Direction.CREATOR:
-            return m.recommend_products(query_id, k=20)
-        return m.recommend_creators(query_id, k=20, sort=sort)
-
-    def rows_of(recs: list[Recommendation]) -> np.ndarray:
-        return candidate_vocab.rows([d.select(x.product_id, x.creator_id) for x in recs])
-
-    popularity = feature_column(tables, _other(d), d.select("p_log_gmv_90d", "c_log_gmv_90d"))
-    pool = np.flatnonzero(d.select(book.admitted_creators, book.admitted_products))
-    for q in rng.permutation(pool):
-        if len(eligible) >= n_queries:
-            break
-        mask = eligible_mask(int(q)).copy()
-        rows = np.flatnonzero(mask)
-        c, p = d.orient(np.full(len(rows), q), rows)
-        old = matcher.market.state.existing(c, p)  # discovery: pairs that already collaborated are not candidates
-        mask[rows[old]] = False
-        rows = rows[~old]
-        if len(rows) < 20:
-            continue
-        res = resolve(int(q), rows)
-        c, p = d.orient(np.full(len(rows), q), rows)
-        tc, tp = truth_rows(truth, engine, c, p)
-        eligible[int(q)], gains[int(q)] = rows, truth.expected_gmv(tc, tp, rate=res.rate)
-        recs = recommend(matcher, int(q))
-        lists[PIPELINE][int(q)] = rows_of(recs)
-        lists[NO_EXPOSURE][int(q)] = rows_of(recommend(plain, int(q)))
-        if d is Direction.PRODUCT:
-            lists[BY_GMV][int(q)] = rows_of(recommend(matcher, int(q), sort=CreatorSort.EXPECTED_GMV))
-        flagged_in_top10.append(any(r.suspected_fake_engagement for r in recs[:10]))
-        if len(recs) == 20:
-            reasons.append([r.reasons for r in recs])
-        if len(recs) >= 5:
-            spread, agreement, predicted, true_one = weight_in_list(recs, engine, truth)
-            money[0] += predicted
-            money[1] += true_one * promotions_per_pair
-            weight_spread.append(spread)
-            weight_truth.append(agreement)
-        popular = popularity[rows]
-        lists[RETRIEVAL][int(q)] = engine.retriever.candidates(d, int(q), 10, mask)[1]
-        lists[POPULARITY][int(q)] = rows[np.lexsort((rows, -popular))][:10]
-        lists[RANDOM][int(q)] = rng.choice(rows, size=10, replace=False)
-        lists[ORACLE][int(q)] = rows[np.lexsort((rows, -gains[int(q)]))][:10]
-    frames = {m: full_catalogue_lists(engine, lists[m], eligible, gains, TAG[d]) for m in lists}
-    exposure = np.bincount(
-        np.concatenate(list(lists[PIPELINE].values()) or [np.empty(0, int)]), minlength=len(candidate_vocab)
-    )
-    weights = {
-        f"{TAG[d]}_distribution_weight_iqr_in_list": float(np.median(weight_spread)) if weight_spread else np.nan,
-        f"{TAG[d]}_distribution_weight_spearman_true_gpm": float(np.nanmedian(weight_truth))
-        if weight_truth
-        else np.nan,
-    }
-    weights[f"{TAG[d]}_lists_with_4_reason_codes"] = reason_type_coverage(reasons)
-    weights[f"{TAG[d]}_list_predicted_over_true_gmv"] = money[0] / money[1] if money[1] > 0 else np.nan
-    if d is Direction.PRODUCT:  # creators are the items: how often a flagged one still reaches a top 10
-        weights["p2c_lists_with_flagged_creator_in_top10"] = (
-            float(np.mean(flagged_in_top10)) if flagged_in_top10 else 0.0
-        )
-    return frames, exposure, weights
 
 
 @dataclass(frozen=True)
@@ -333,7 +218,7 @@ def run_ranking(config: Config, seed: int) -> ExperimentResult:
     exposure = None
     for d in DIRECTIONS:
         logged, cold = _logged(engine, pairs, past.promotions, truth, d, rng)
-        full, exp, weights = _full_catalogue(
+        full, exp, weights = full_catalogue(
             engine, matcher, plain, book, truth, d, config.full_catalogue_queries, rng, promotions_per_pair
         )
         exposure = d.select(exp, exposure)
@@ -372,7 +257,7 @@ def run_ranking(config: Config, seed: int) -> ExperimentResult:
                 metrics_at_k=at_k,
                 per_category=per_category,
                 exposure=exposure if name == PIPELINE else None,
-                part_only=_PART_ONLY.get(name),
+                part_only=PART_ONLY.get(name),
             )
         )
     by_name = {m.name: m.metrics for m in methods}
@@ -412,4 +297,15 @@ def run_ranking(config: Config, seed: int) -> ExperimentResult:
     )
 
 
-__all__ = ["DATASET", "KS", "Config", "Split", "engine_settings", "feature_column", "run", "train_split"]
+__all__ = [
+    "BY_GMV",
+    "DATASET",
+    "KS",
+    "NO_EXPOSURE",
+    "Config",
+    "Split",
+    "engine_settings",
+    "feature_column",
+    "run",
+    "train_split",
+]

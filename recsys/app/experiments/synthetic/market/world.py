@@ -12,8 +12,8 @@ from scipy.special import ndtri
 from models.engine import Engine
 from models.matching.market import period_load
 from models.matching.rulebook import aligned_planbook
-from recsys.app.experiments.synthetic.evaluation import truth_rows
-from recsys.app.experiments.synthetic.experiment import Config, Split, feature_column
+from recsys.app.experiments.synthetic.evaluation import feature_column, truth_rows
+from recsys.app.experiments.synthetic.experiment import Config, Split
 from recsys.core.config import MatchingSettings, Settings
 from recsys.core.rules import PlanBook
 from recsys.core.schema import PROMOTION_FORMATS, Marketplace
