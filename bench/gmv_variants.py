@@ -35,15 +35,16 @@ from recsys.core.vocab import Direction
 
 BETAS = (0.0, 0.5, 1.0)
 QUERIES = {Direction.PRODUCT: 200, Direction.CREATOR: 100}
-# name -> (new collaborations only, leaves, rows per leaf, history dropout or None for the setting's)
-VARIANTS: dict[str, tuple[bool, int, int, float | None]] = {
-    "before": (False, 31, 20, None),
-    "smooth": (False, 15, 200, None),
-    "new": (True, 31, 20, None),
-    "default": (True, 15, 200, None),
-    "new-15-500": (True, 15, 500, None),
-    "new-7-200": (True, 7, 200, None),
-    "no-dropout": (False, 31, 20, 0.0),
+# name -> (new collaborations only, leaves, rows per leaf, history dropout or None for the setting's, tweedie power)
+VARIANTS: dict[str, tuple[bool, int, int, float | None, float]] = {
+    "before": (False, 31, 20, None, 1.5),
+    "smooth": (False, 15, 200, None, 1.5),
+    "new": (True, 31, 20, None, 1.5),
+    "default": (True, 15, 200, None, 1.5),
+    "new-15-500": (True, 15, 500, None, 1.5),
+    "new-7-200": (True, 7, 200, None, 1.5),
+    "no-dropout": (False, 31, 20, 0.0, 1.5),
+    "tweedie-1.8": (False, 31, 20, None, 1.8),
 }
 
 Query = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]  # candidate rows, true gains, features, z
@@ -89,7 +90,7 @@ def ndcg(queries: list[Query], score: Callable[[np.ndarray, np.ndarray], np.ndar
 
 
 def fit_variant(split: Split, windows: list[LabelWindow], valid: LabelWindow, name: str, seed: int) -> GBMRegressor:
-    new_only, leaves, per_leaf, dropout = VARIANTS[name]
+    new_only, leaves, per_leaf, dropout, power = VARIANTS[name]
     r = split.settings.ranker
     if new_only:
         windows = [dataclasses.replace(w, pairs=new_pairs(w)) for w in windows]
@@ -97,7 +98,7 @@ def fit_variant(split: Split, windows: list[LabelWindow], valid: LabelWindow, na
     X, y, _ = _pair_rows(windows, r.history_dropout if dropout is None else dropout, seed, r.max_train_rows)
     Xv, yv, _ = _pair_rows([valid], 0.0, seed + 1, r.max_train_rows // 2)
     gbm = dataclasses.replace(GBMConfig.from_settings(r, seed), num_leaves=leaves, min_data_in_leaf=per_leaf)
-    return GBMRegressor(objective="tweedie", **gbm.kwargs()).fit(
+    return GBMRegressor(objective="tweedie", tweedie_variance_power=power, **gbm.kwargs()).fit(
         X, y, valid.tables.feature_names, Xv, yv, CATEGORICAL_FEATURES
     )
 
