@@ -28,8 +28,8 @@ from models.matching.assemble import assemble_matcher
 from models.matching.scoring import RetrievalAffinity
 from models.training.train import _pair_rows
 from models.training.windows import LabelWindow, make_windows, new_pairs
-from recsys.app.experiments.synthetic.evaluation import truth_rows
 from recsys.app.experiments.synthetic.experiment import Config, Split, train_split
+from recsys.app.experiments.synthetic.full_catalogue import new_candidates, true_gains
 from recsys.core import metrics
 from recsys.core.vocab import Direction
 
@@ -59,20 +59,17 @@ def sample_queries(split: Split, seed: int) -> dict[Direction, list[Query]]:
     out: dict[Direction, list[Query]] = {}
     for d, n in QUERIES.items():
         rng = np.random.default_rng(seed)
-        mask_of = d.select(book.eligible_products_mask, book.eligible_creators_mask)
         resolve = d.select(book.products_for_creator, book.creators_for_product)
         queries: list[Query] = []
         for q in rng.permutation(np.flatnonzero(d.select(book.admitted_creators, book.admitted_products))):
             if len(queries) >= n:
                 break
-            rows = np.flatnonzero(mask_of(int(q)))
-            c, p = d.orient(np.full(len(rows), q), rows)
-            rows = rows[~matcher.market.state.existing(c, p)]
+            rows = new_candidates(matcher, d, int(q))[1]
             if len(rows) < 20:
                 continue
             rate = resolve(int(q), rows).rate
+            gains = true_gains(engine, truth, d, int(q), rows, rate)
             c, p = d.orient(np.full(len(rows), q), rows)
-            gains = truth.expected_gmv(*truth_rows(truth, engine, c, p), rate=rate)
             X = tables.vectors(c, p, rate, tables.arrays["creator_main_format"][c].astype(np.int64))
             queries.append((rows, gains, X, affinity.z(d, c, p)))
         out[d] = queries

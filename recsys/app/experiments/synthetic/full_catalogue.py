@@ -30,6 +30,27 @@ from recsys.core.synth import GroundTruth
 from recsys.core.vocab import CreatorSort, Direction
 
 
+def new_candidates(matcher: Matcher, d: Direction, query: int) -> tuple[np.ndarray, np.ndarray]:
+    """A query's eligible candidates (plan rules applied) that never collaborated with it — discovery: pairs that
+    already did are not candidates. (Mask over the candidate side, its rows.)"""
+    book = matcher.planbook
+    assert book is not None
+    mask = d.select(book.eligible_products_mask, book.eligible_creators_mask)(query).copy()
+    rows = np.flatnonzero(mask)
+    c, p = d.orient(np.full(len(rows), query), rows)
+    old = matcher.market.state.existing(c, p)
+    mask[rows[old]] = False
+    return mask, rows[~old]
+
+
+def true_gains(
+    engine: Engine, truth: GroundTruth, d: Direction, query: int, rows: np.ndarray, rate: np.ndarray
+) -> np.ndarray:
+    """The truth's expected GMV of each (query, candidate row) pair at its plan rate."""
+    c, p = d.orient(np.full(len(rows), query), rows)
+    return np.asarray(truth.expected_gmv(*truth_rows(truth, engine, c, p), rate=rate))
+
+
 def full_catalogue(
     engine: Engine,
     matcher: Matcher,
@@ -55,7 +76,6 @@ def full_catalogue(
         d.select(tables.creators, tables.products),
         d.select(tables.products, tables.creators),
     )
-    eligible_mask = d.select(book.eligible_products_mask, book.eligible_creators_mask)
     resolve = d.select(book.products_for_creator, book.creators_for_product)
 
     def recommend(m: Matcher, query: int, sort: CreatorSort = CreatorSort.FIT) -> list[Recommendation]:
@@ -73,18 +93,11 @@ def full_catalogue(
     for q in rng.permutation(pool):
         if len(eligible) >= n_queries:
             break
-        mask = eligible_mask(int(q)).copy()
-        rows = np.flatnonzero(mask)
-        c, p = d.orient(np.full(len(rows), q), rows)
-        old = matcher.market.state.existing(c, p)  # discovery: pairs that already collaborated are not candidates
-        mask[rows[old]] = False
-        rows = rows[~old]
+        mask, rows = new_candidates(matcher, d, int(q))
         if len(rows) < 20:
             continue
         res = resolve(int(q), rows)
-        c, p = d.orient(np.full(len(rows), q), rows)
-        tc, tp = truth_rows(truth, engine, c, p)
-        eligible[int(q)], gains[int(q)] = rows, truth.expected_gmv(tc, tp, rate=res.rate)
+        eligible[int(q)], gains[int(q)] = rows, true_gains(engine, truth, d, int(q), rows, res.rate)
         recs = recommend(matcher, int(q))
         lists[PIPELINE][int(q)] = rows_of(recs)
         lists[NO_EXPOSURE][int(q)] = rows_of(recommend(plain, int(q)))
