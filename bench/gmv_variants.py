@@ -26,7 +26,7 @@ from models.gbm.config import GBMConfig
 from models.gbm.regressor import GBMRegressor
 from models.matching.assemble import assemble_matcher
 from models.matching.scoring import RetrievalAffinity
-from models.training.train import _pair_rows
+from models.training.train import pair_rows
 from models.training.windows import LabelWindow, make_windows, new_pairs
 from recsys.app.experiments.synthetic.experiment import Config, Split, train_split
 from recsys.app.experiments.synthetic.full_catalogue import new_candidates, true_gains
@@ -92,8 +92,8 @@ def fit_variant(split: Split, windows: list[LabelWindow], valid: LabelWindow, na
     if new_only:
         windows = [dataclasses.replace(w, pairs=new_pairs(w)) for w in windows]
         valid = dataclasses.replace(valid, pairs=new_pairs(valid))
-    X, y, _ = _pair_rows(windows, r.history_dropout if dropout is None else dropout, seed, r.max_train_rows)
-    Xv, yv, _ = _pair_rows([valid], 0.0, seed + 1, r.max_train_rows // 2)
+    X, y, _ = pair_rows(windows, r.history_dropout if dropout is None else dropout, seed, r.max_train_rows)
+    Xv, yv, _ = pair_rows([valid], 0.0, seed + 1, r.max_train_rows // 2)
     gbm = dataclasses.replace(GBMConfig.from_settings(r, seed), num_leaves=leaves, min_data_in_leaf=per_leaf)
     return GBMRegressor(objective="tweedie", tweedie_variance_power=power, **gbm.kwargs()).fit(
         X, y, valid.tables.feature_names, Xv, yv, CATEGORICAL_FEATURES

@@ -45,13 +45,13 @@ from models.training.dask_windows import dask_data_hash, dask_windows, promotion
 from models.training.evaluation import mean_ndcg
 from models.training.train import (
     FittedModels,
-    _direction_split,
-    _pair_rows,
-    _ranker,
-    _Split,
+    RankingSplit,
     calibrate_gmv,
+    direction_split,
     finish_engine,
     gmv_windows,
+    new_ranker,
+    pair_rows,
     popularity_scores,
     timed,
     train_outcome_models,
@@ -89,7 +89,7 @@ def direction_groups(
     max_rows: int | None,
     dropout: float = 0.0,
 ) -> list[tuple[int, Groups, Drop]]:
-    """The query groups and dropout marks ``_direction_split`` draws for each window (the same seeded stream),
+    """The query groups and dropout marks ``direction_split`` draws for each window (the same seeded stream),
     without their feature vectors."""
     r, rng, out = settings.ranker, np.random.default_rng(seed), []
     for i, w in enumerate(windows):
@@ -124,7 +124,7 @@ def ranking_blocks(groups: list[tuple[int, Groups, Drop]], workers: int) -> list
 def pair_blocks(
     windows: list[LabelWindow], seed: int, max_rows: int, dropout: float, workers: int
 ) -> dict[str, list[RowBlock]]:
-    """The windows' pairs as ``_pair_rows`` samples them (same seeded stream, same dropout marks), as blocks
+    """The windows' pairs as ``pair_rows`` samples them (same seeded stream, same dropout marks), as blocks
     labelled with GMV (``"gmv"``) and, for the promotions with enough views, log(1 + GPM) (``"gpm"``)."""
     rng = np.random.default_rng(seed)
     out: dict[str, list[list[RowBlock]]] = {"gmv": [], "gpm": []}
@@ -173,11 +173,11 @@ def dask_rankers(
     """Rankers grown on the cluster to the tree count an in-memory sampled run stopped at."""
     r, sample = settings.ranker, _sampled(settings).ranker.max_train_rows
     negatives = {Direction.CREATOR: r.negatives_per_creator_query, Direction.PRODUCT: r.negatives_per_product_query}
-    probe_train: dict[Direction, _Split] = {
-        d: _direction_split(windows, d, settings, negatives[d], seed, r.history_dropout, sample) for d in DIRECTIONS
+    probe_train: dict[Direction, RankingSplit] = {
+        d: direction_split(windows, d, settings, negatives[d], seed, r.history_dropout, sample) for d in DIRECTIONS
     }
     probe_stop = {
-        d: _direction_split([valid], d, settings, negatives[d], seed + 1, 0.0, sample // 2) for d in DIRECTIONS
+        d: direction_split([valid], d, settings, negatives[d], seed + 1, 0.0, sample // 2) for d in DIRECTIONS
     }
     if any(probe_train[d].groups.n_queries == 0 for d in DIRECTIONS):
         raise ValueError("not enough promotions to form queries in the training windows")
@@ -194,7 +194,7 @@ def dask_rankers(
     for ds in [tuple(DIRECTIONS)] if r.mode == "shared" else [(d,) for d in DIRECTIONS]:
         blocks = [b for d in ds for b in ranking_blocks(groups[d], workers)]
         X, y, g = dask_matrices(client, tables, blocks, len(names))
-        model = _ranker(settings, seed)
+        model = new_ranker(settings, seed)
         bin_sample = np.vstack([probe_train[d].X for d in ds])
         fit_dask(model, client, X, y, g, rounds_from_sample(probes[ds[0]]), names, bin_sample)
         models.update(dict.fromkeys(ds, model))
@@ -214,7 +214,7 @@ def dask_outcome_models(
     r = settings.ranker
     sampled = _sampled(settings)
     probe_gmv, probe_dist = train_outcome_models(windows, valid, names, sampled, seed)
-    sample, _, sample_views = _pair_rows(windows, r.history_dropout, seed, sampled.ranker.max_train_rows)
+    sample, _, sample_views = pair_rows(windows, r.history_dropout, seed, sampled.ranker.max_train_rows)
     gbm = GBMConfig.from_settings(r, seed)
     gmv = GBMRegressor(objective="tweedie", **GBMConfig.for_gmv(r, seed).kwargs())
     blocks = pair_blocks(windows, seed, r.max_train_rows, r.history_dropout, _workers(client))
@@ -222,7 +222,7 @@ def dask_outcome_models(
     if r.gmv_pairs == "new":  # the GMV model learns from new collaborations only (train.gmv_windows)
         learned = gmv_windows(windows, r)
         gmv_blocks = pair_blocks(learned, seed, r.max_train_rows, r.history_dropout, _workers(client))["gmv"]
-        gmv_sample = _pair_rows(learned, r.history_dropout, seed, sampled.ranker.max_train_rows)[0]
+        gmv_sample = pair_rows(learned, r.history_dropout, seed, sampled.ranker.max_train_rows)[0]
     X, y, _ = dask_matrices(client, tables, gmv_blocks, len(names))
     fit_dask(gmv, client, X, y, None, rounds_from_sample(probe_gmv), names, gmv_sample)
     distribution = DistributionModel(**gbm.kwargs())
@@ -253,12 +253,12 @@ def _validate(
 ) -> dict[Direction, QuantileMap]:
     fit_maps: dict[Direction, QuantileMap] = {}
     for d in DIRECTIONS:
-        held = direction_groups([valid], d, settings, 0, 0, None)[0][1]  # as _direction_split([valid], d, settings)
+        held = direction_groups([valid], d, settings, 0, 0, None)[0][1]  # as direction_split([valid], d, settings)
         if held.n_queries == 0:
             raise ValueError(f"not enough promotions to form {d} queries in the validation window")
         scores = held_scores(rankers[d], valid, held)
         fit_maps[d] = QuantileMap.fit(scores)
-        split = _Split(held, np.empty((0, 0), np.float32))
+        split = RankingSplit(held, np.empty((0, 0), np.float32))
         metrics[f"{d}_ndcg@10"] = mean_ndcg(held, scores)
         metrics[f"{d}_popularity_ndcg@10"] = mean_ndcg(held, popularity_scores(split, valid.tables))
         metrics[f"{d}_valid_queries"] = held.n_queries

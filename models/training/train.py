@@ -54,12 +54,14 @@ def timed(record: dict[str, float], key: str, description: str) -> Iterator[None
 
 
 @dataclass
-class _Split:
+class RankingSplit:
+    """One direction's query groups over some windows and their feature vectors (rows aligned)."""
+
     groups: Groups
     X: np.ndarray
 
 
-def _direction_split(
+def direction_split(
     windows: list[LabelWindow],
     direction: Direction,
     settings: Settings,
@@ -67,7 +69,7 @@ def _direction_split(
     seed: int = 0,
     dropout: float = 0.0,
     max_rows: int | None = None,
-) -> _Split:
+) -> RankingSplit:
     """Query groups of ``direction`` over ``windows`` with their feature vectors (plus sampled negatives, history
     dropout and a row budget — whole queries sampled — for training)."""
     parts = []
@@ -97,16 +99,21 @@ def _direction_split(
         group_sizes=np.concatenate([g.group_sizes for g, _ in parts]),
         query_rows=np.concatenate([g.query_rows for g, _ in parts]),
     )
-    return _Split(groups, np.vstack([x for _, x in parts]))
+    return RankingSplit(groups, np.vstack([x for _, x in parts]))
 
 
-def _ranker(settings: Settings, seed: int) -> LambdaRanker:
+def new_ranker(settings: Settings, seed: int) -> LambdaRanker:
+    """An unfitted LambdaRank ranker with the ``[ranker]`` settings' trees and relevance gains."""
     gbm = GBMConfig.from_settings(settings.ranker, seed)
     return LambdaRanker(**gbm.kwargs(), label_gain=label_gains(settings.ranker.relevance_resolution))
 
 
 def train_rankers(
-    train: dict[Direction, _Split], valid: dict[Direction, _Split], names: list[str], settings: Settings, seed: int
+    train: dict[Direction, RankingSplit],
+    valid: dict[Direction, RankingSplit],
+    names: list[str],
+    settings: Settings,
+    seed: int,
 ) -> dict[Direction, LambdaRanker]:
     """One LambdaRank model per direction, or one shared by both (``ranker.mode``)."""
     if settings.ranker.mode == "shared":
@@ -116,10 +123,10 @@ def train_rankers(
         Xv = np.vstack([valid[d].X for d in DIRECTIONS])
         yv = np.concatenate([valid[d].groups.labels for d in DIRECTIONS])
         gv = np.concatenate([valid[d].groups.group_sizes for d in DIRECTIONS])
-        shared = _ranker(settings, seed).fit(X, y, g, names, Xv, yv, gv, CATEGORICAL_FEATURES)
+        shared = new_ranker(settings, seed).fit(X, y, g, names, Xv, yv, gv, CATEGORICAL_FEATURES)
         return dict.fromkeys(DIRECTIONS, shared)
     return {
-        d: _ranker(settings, seed).fit(
+        d: new_ranker(settings, seed).fit(
             train[d].X,
             train[d].groups.labels,
             train[d].groups.group_sizes,
@@ -133,7 +140,7 @@ def train_rankers(
     }
 
 
-def _pair_rows(
+def pair_rows(
     windows: list[LabelWindow], dropout: float = 0.0, seed: int = 0, max_rows: int | None = None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The windows' pairs (a seeded sample of at most ``max_rows``): features with history dropout, GMV, views."""
@@ -170,12 +177,12 @@ def train_outcome_models(
 ) -> tuple[GBMRegressor, DistributionModel]:
     """The GMV regressor (tweedie) and the content distribution model, on the windows' pairs (row budget)."""
     r = settings.ranker
-    X, gmv, views = _pair_rows(train_windows, r.history_dropout, seed, r.max_train_rows)
-    Xv, gmv_v, views_v = _pair_rows([valid], 0.0, seed + 1, r.max_train_rows // 2)
+    X, gmv, views = pair_rows(train_windows, r.history_dropout, seed, r.max_train_rows)
+    Xv, gmv_v, views_v = pair_rows([valid], 0.0, seed + 1, r.max_train_rows // 2)
     Xg, yg, Xgv, ygv = X, gmv, Xv, gmv_v
     if r.gmv_pairs == "new":
-        Xg, yg, _ = _pair_rows(gmv_windows(train_windows, r), r.history_dropout, seed, r.max_train_rows)
-        Xgv, ygv, _ = _pair_rows(gmv_windows([valid], r), 0.0, seed + 1, r.max_train_rows // 2)
+        Xg, yg, _ = pair_rows(gmv_windows(train_windows, r), r.history_dropout, seed, r.max_train_rows)
+        Xgv, ygv, _ = pair_rows(gmv_windows([valid], r), 0.0, seed + 1, r.max_train_rows // 2)
     regressor = GBMRegressor(objective="tweedie", **GBMConfig.for_gmv(r, seed).kwargs())
     regressor.fit(Xg, yg, names, Xgv, ygv, CATEGORICAL_FEATURES)
     gbm = GBMConfig.from_settings(r, seed)
@@ -225,7 +232,7 @@ def list_like_pairs(
     return np.vstack(blocks) if blocks else np.empty((0, len(tables.feature_names)), np.float32)
 
 
-def popularity_scores(split: _Split, tables: FeatureTables) -> np.ndarray:
+def popularity_scores(split: RankingSplit, tables: FeatureTables) -> np.ndarray:
     """The 'popular' baseline: the candidate's GMV over the last 90 days."""
     g = split.groups
     products = tables.product[:, tables.product_names.index("p_log_gmv_90d")]
@@ -248,10 +255,10 @@ def train_engine(market: Marketplace, settings: Settings, seed: int) -> Engine:
     negatives = {Direction.CREATOR: r.negatives_per_creator_query, Direction.PRODUCT: r.negatives_per_product_query}
     budget = r.max_train_rows
     train = {
-        d: _direction_split(windows, d, settings, negatives[d], seed, r.history_dropout, budget) for d in DIRECTIONS
+        d: direction_split(windows, d, settings, negatives[d], seed, r.history_dropout, budget) for d in DIRECTIONS
     }
-    stop = {d: _direction_split([valid], d, settings, negatives[d], seed + 1, 0.0, budget // 2) for d in DIRECTIONS}
-    held = {d: _direction_split([valid], d, settings) for d in DIRECTIONS}  # logged outcomes only (reported)
+    stop = {d: direction_split([valid], d, settings, negatives[d], seed + 1, 0.0, budget // 2) for d in DIRECTIONS}
+    held = {d: direction_split([valid], d, settings) for d in DIRECTIONS}  # logged outcomes only (reported)
     for d in DIRECTIONS:
         if train[d].groups.n_queries == 0 or held[d].groups.n_queries == 0:
             raise ValueError(f"not enough promotions to form {d} queries in the training and validation windows")
