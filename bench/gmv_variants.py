@@ -18,6 +18,7 @@ import argparse
 import dataclasses
 import time
 from collections.abc import Callable
+from typing import NamedTuple
 
 import numpy as np
 
@@ -47,7 +48,18 @@ VARIANTS: dict[str, tuple[bool, int, int, float | None, float]] = {
     "tweedie-1.8": (False, 31, 20, None, 1.8),
 }
 
-Query = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]  # candidate rows, true gains, features, z
+
+class Query(NamedTuple):
+    """One query's eligible new candidates: their rows, true gains, feature vectors, retrieval affinity ``z``, and
+    each pair's creator row, product row and plan rate."""
+
+    rows: np.ndarray
+    gains: np.ndarray
+    X: np.ndarray
+    z: np.ndarray
+    c: np.ndarray
+    p: np.ndarray
+    rate: np.ndarray
 
 
 def sample_queries(split: Split, seed: int) -> dict[Direction, list[Query]]:
@@ -71,19 +83,21 @@ def sample_queries(split: Split, seed: int) -> dict[Direction, list[Query]]:
             gains = true_gains(engine, truth, d, int(q), rows, rate)
             c, p = d.orient(np.full(len(rows), q), rows)
             X = tables.vectors(c, p, rate, tables.arrays["creator_main_format"][c].astype(np.int64))
-            queries.append((rows, gains, X, affinity.z(d, c, p)))
+            queries.append(Query(rows, gains, X, affinity.z(d, c, p), c, p, rate))
         out[d] = queries
     return out
 
 
 def ndcg(queries: list[Query], score: Callable[[np.ndarray, np.ndarray], np.ndarray]) -> float:
     """Mean NDCG@10 of ordering each query's candidates by ``score(features, z)``."""
-    values = []
-    for rows, gains, X, z in queries:
-        order = rows[np.lexsort((rows, -score(X, z)))][:10]
-        relevant = {int(i): float(g) for i, g in zip(rows, gains, strict=True) if g > 0}
-        values.append(metrics.ndcg_at_k(list(order), relevant, 10))
-    return float(np.nanmean(values))
+    return float(np.nanmean([query_ndcg(q, score(q.X, q.z)) for q in queries]))
+
+
+def query_ndcg(q: Query, score: np.ndarray) -> float:
+    """NDCG@10 of ordering one query's candidates by ``score`` (ties by row), against its true gains."""
+    order = q.rows[np.lexsort((q.rows, -score))][:10]
+    relevant = {int(i): float(g) for i, g in zip(q.rows, q.gains, strict=True) if g > 0}
+    return float(metrics.ndcg_at_k(list(order), relevant, 10))
 
 
 def fit_variant(split: Split, windows: list[LabelWindow], valid: LabelWindow, name: str, seed: int) -> GBMRegressor:
@@ -109,6 +123,21 @@ def blended(model: GBMRegressor, beta: float) -> Callable[[np.ndarray, np.ndarra
     return score
 
 
+def prepare(seed: int) -> tuple[Split, list[LabelWindow], LabelWindow, dict[Direction, list[Query]]]:
+    """The experiment's world and engine for ``seed``, the engine's label windows and the sampled queries (printing
+    how long it took)."""
+    started = time.perf_counter()
+    split = train_split(Config(), seed)
+    s, r = split.settings, split.settings.ranker
+    windows, valid = make_windows(
+        split.past, r.label_days, r.train_windows, r.valid_days, None, s.rules.experience_scale,
+        s.retrieval.cf_factors, seed,
+    )  # fmt: skip
+    queries = sample_queries(split, seed)
+    print(f"engine, windows and queries: {time.perf_counter() - started:.0f} s (seed {seed})")
+    return split, windows, valid, queries
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seed", type=int, default=7, help="World and training seed (default 7).")
@@ -117,15 +146,7 @@ def main() -> None:
     )
     args = parser.parse_args()
     started = time.perf_counter()
-    split = train_split(Config(), args.seed)
-    s = split.settings
-    r = s.ranker
-    windows, valid = make_windows(
-        split.past, r.label_days, r.train_windows, r.valid_days, None, s.rules.experience_scale,
-        s.retrieval.cf_factors, args.seed,
-    )  # fmt: skip
-    queries = sample_queries(split, args.seed)
-    print(f"engine, windows and queries: {time.perf_counter() - started:.0f} s (seed {args.seed})")
+    split, windows, valid, queries = prepare(args.seed)
     header = " ".join(f"{d.value[:4]} β={b}" for d in queries for b in BETAS)
     print(f"{'variant':14s} {header}")
     print("retrieval-only: " + ", ".join(f"{d.value} {ndcg(queries[d], lambda X, z: z):.4f}" for d in queries))
