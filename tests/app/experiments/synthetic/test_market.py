@@ -68,13 +68,13 @@ def test_accepted_collaborations_fit_each_rounds_capacity_and_the_samples(played
         assert np.all(used <= world.stock0), run.method.name
         assert np.array_equal(run.stock, world.stock0 - used), run.method.name
         assert used.sum() > 0  # the limits were really in play (omniscient lists never exceed them)
-        assert run.counts["invites_declined_capacity"] > 0 or run.method.name == market.OMNISCIENT
+        assert run.counts["invites_declined_capacity"] > 0 or run.method.name in (market.OMNISCIENT, market.ROUND_LP)
 
 
 def test_the_oracle_bounds_every_method(played: Played) -> None:
     m = {x.name: x.metrics for x in played.result.methods}
     oracle = m.pop(market.ORACLE)
-    assert set(m) == {market.POPULARITY, market.PER_QUERY, market.CAPACITY_AWARE, market.OMNISCIENT}
+    assert set(m) == {market.POPULARITY, market.PER_QUERY, market.CAPACITY_AWARE, market.OMNISCIENT, market.ROUND_LP}
     for name, values in m.items():
         assert 0 < values["new_gmv"] <= oracle["new_gmv"], name
         assert values["new_gmv_over_oracle"] == pytest.approx(values["new_gmv"] / oracle["new_gmv"])
@@ -90,6 +90,19 @@ def test_omniscient_lists_fit_the_rounds_so_every_option_is_taken(played: Played
     listed = int(run.creator_slots.sum() + run.product_slots.sum())
     assert 0 < v["collaborations"] <= listed  # a pair both invited and in the pool is one option
     assert v["new_pair_share"] == 1.0 and v["new_gmv_over_omniscient"] == pytest.approx(1.0)
+
+
+def test_the_round_lp_on_predictions_lists_only_what_fits(played: Played) -> None:
+    """The omniscient LP on the pipeline's candidates and predicted GMV: no option beyond a creator's room or a
+    product's samples, only new partners, and less true GMV than the same LP on the truth."""
+    m = {x.name: x.metrics for x in played.result.methods}
+    v = m[market.ROUND_LP]
+    assert v["declined_capacity"] == 0 and v["declined_samples"] == 0
+    assert v["collaborations"] > 0 and v["new_pair_share"] == 1.0
+    assert v["new_gmv"] <= m[market.OMNISCIENT]["new_gmv"]
+    run = next(r for r in played.runs if r.method.name == market.ROUND_LP)
+    assert run.load_mismatch == 0
+    assert int(run.creator_slots.sum()) == v["invites"] > 0
 
 
 def test_counts_add_up(played: Played) -> None:

@@ -40,7 +40,9 @@ structure and the creators' preferences: an upper bound.
 *Omniscient lists* (:mod:`.omniscient`) are a diagnostic method that keeps the rounds and knows the truth: each
 round an LP picks, among the pairs the round's invitations and pools can carry, the lists that maximise true GMV
 within capacities and samples. What they reach is the value the market's frictions leave to any list-maker;
-``new_gmv_over_omniscient`` says how much of it a method's lists capture.
+``new_gmv_over_omniscient`` says how much of it a method's lists capture. *Round LP on predicted GMV*, another
+diagnostic, solves the same LP on the pipeline's own candidates and predicted GMV: against the omniscient lists it
+prices the predictions' errors, against the capacity-aware pipeline the creators' choice among invitations.
 """
 
 from __future__ import annotations
@@ -54,6 +56,7 @@ from recsys.app.experiments.synthetic.market.world import (
     ORACLE,
     PER_QUERY,
     POPULARITY,
+    ROUND_LP,
     WEEK_DAYS,
     Method,
     World,
@@ -66,6 +69,7 @@ __all__ = [
     "ORACLE",
     "PER_QUERY",
     "POPULARITY",
+    "ROUND_LP",
     "WEEK_DAYS",
     "Method",
     "MethodRun",

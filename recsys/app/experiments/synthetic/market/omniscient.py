@@ -16,6 +16,11 @@ over each inviting product's best ``CANDIDATES`` creators and each browsing crea
 options than room, so it accepts them all: what they reach is what perfect lists achieve in this market, round by
 round (greedy over rounds, like every method). The ratio of a method's GMV to theirs says how much of the
 achievable value its lists capture; their ratio to the oracle says how much the market's frictions cost.
+
+*Round LP on predicted GMV* (:func:`predicted_lp_lists`, also a diagnostic) solves the same LP on what the pipeline
+knows — its own candidates and their predicted GMV — so the part of the gap to omniscient lists that is the
+predictions' (same LP, other values) separates from the part that is the lists' mechanism (the capacity-aware
+pipeline lets creators choose among more invitations than room, on what they know).
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.optimize import linprog
 
+from models.matching.matcher import Matcher
 from recsys.app.experiments.synthetic.market.world import World, member
 
 CANDIDATES = 50  # best new eligible partners per inviting product and per browsing creator (by true GMV)
@@ -50,7 +56,6 @@ def omniscient_lists(
     stock: np.ndarray,
 ) -> tuple[dict[int, np.ndarray], dict[int, np.ndarray]]:
     """(creators each inviting product invites, products in each browsing creator's pool) for round ``r``."""
-    config = world.config
     parts: list[tuple[np.ndarray, ...]] = []
     for p in inviting.tolist():
         creators = np.flatnonzero(world.books[r].eligible_creators_mask(p) & (left > 0))
@@ -58,12 +63,53 @@ def omniscient_lists(
     for c in browsing.tolist():
         products = np.flatnonzero(world.books[r].eligible_products_mask(c) & (stock > 0))
         parts.append((*_best_pairs(world, r, keys, np.full(len(products), c), products), np.zeros(1, bool)))
-    if not parts:
+    return _lp_lists(world, parts, inviting, browsing, left, stock)
+
+
+def predicted_lp_lists(
+    world: World,
+    matcher: Matcher,
+    inviting: np.ndarray,
+    browsing: np.ndarray,
+    left: np.ndarray,
+    stock: np.ndarray,
+) -> tuple[dict[int, np.ndarray], dict[int, np.ndarray]]:
+    """The same LP as :func:`omniscient_lists` on what the pipeline knows: each inviting product's first
+    ``CANDIDATES`` creators of ``matcher``'s list and each browsing creator's first ``CANDIDATES`` products of its
+    pool, valued at their *predicted* GMV. The lists never hold more options than room, so creators no longer choose
+    among them: it measures what an allocation on today's predictions would do in place of the creators' choice."""
+    tables = world.engine.tables
+    parts: list[tuple[np.ndarray, ...]] = []
+    for p in inviting.tolist():
+        recs = matcher.recommend_creators(tables.products.id(p), k=CANDIDATES)
+        c = np.array([x.creator_row for x in recs], np.int64)
+        value = np.array([x.predicted_gmv for x in recs], np.float64)
+        parts.append((c, np.full(len(c), p, np.int64), value, np.ones(1, bool)))
+    for c in browsing.tolist():
+        recs = matcher.recommend_products(tables.creators.id(c), k=CANDIDATES)
+        products = np.array([x.product_row for x in recs], np.int64)
+        value = np.array([x.predicted_gmv for x in recs], np.float64)
+        parts.append((np.full(len(products), c, np.int64), products, value, np.zeros(1, bool)))
+    return _lp_lists(world, parts, inviting, browsing, left, stock)
+
+
+def _lp_lists(
+    world: World,
+    parts: list[tuple[np.ndarray, ...]],
+    inviting: np.ndarray,
+    browsing: np.ndarray,
+    left: np.ndarray,
+    stock: np.ndarray,
+) -> tuple[dict[int, np.ndarray], dict[int, np.ndarray]]:
+    """The lists the LP (:func:`_solve`) takes from candidate ``parts`` — (creator rows, product rows, values,
+    [invitation?]) per inviting product and browsing creator."""
+    if not parts or not sum(len(x[0]) for x in parts):
         return {}, {}
     ec = np.concatenate([x[0] for x in parts])
     ep = np.concatenate([x[1] for x in parts])
     ev = np.concatenate([x[2] for x in parts])
     invite = np.concatenate([np.full(len(x[0]), bool(x[3][0])) for x in parts])
+    config = world.config
     take = _solve(ec, ep, ev, invite, left, stock, config.market_invites_per_product, config.market_pool_size)
     creators_for = {int(p): ec[take & invite & (ep == p)] for p in inviting.tolist()}
     products_for = {int(c): ep[take & ~invite & (ec == c)] for c in browsing.tolist()}

@@ -201,7 +201,10 @@ def market_result(world: World, runs: list[MethodRun], best: OracleAllocation, s
         "relaxes the round structure and the creators' preferences, an upper bound. Omniscient lists keep the "
         "rounds (who invites, who browses, list and pool sizes) and know the truth: each round an LP picks the "
         "lists that maximise true GMV within capacities and samples, so creators accept every option — what "
-        "perfect lists reach in this market (new_gmv_over_omniscient: the share of it a method reaches)."
+        "perfect lists reach in this market (new_gmv_over_omniscient: the share of it a method reaches). The round "
+        "LP on predicted GMV (a diagnostic) solves the same LP on the capacity-aware pipeline's own candidates and "
+        "predicted GMV: against the omniscient lists it prices the predictions' errors, against the pipeline the "
+        "creators' choice among invitations."
     )
     return ExperimentResult(
         dataset=DATASET,

@@ -14,7 +14,7 @@ from models.matching.market import displacement_floor, period_load
 from models.matching.matcher import Matcher
 from models.matching.recommendation import Recommendation
 from recsys.app.experiments.framework.rundir import method_slug
-from recsys.app.experiments.synthetic.market.omniscient import omniscient_lists
+from recsys.app.experiments.synthetic.market.omniscient import omniscient_lists, predicted_lp_lists
 from recsys.app.experiments.synthetic.market.world import (
     ACCEPTED,
     COUNTS,
@@ -22,6 +22,7 @@ from recsys.app.experiments.synthetic.market.world import (
     NO_CAPACITY,
     NO_SAMPLES,
     OMNISCIENT,
+    ROUND_LP,
     WEEK_DAYS,
     Method,
     World,
@@ -143,6 +144,11 @@ def _matcher_lists(world: World, matcher: Matcher) -> tuple[Lister, Lister]:
     return creators_for, products_for
 
 
+def _listed(lists: dict[int, np.ndarray]) -> Lister:
+    """A lister from lists chosen for the whole round at once (an LP's): nothing for a row it left out."""
+    return lambda row: lists.get(row, np.empty(0, np.int64))
+
+
 def play_round(world: World, run: MethodRun, r: int) -> None:
     """Round ``r`` of one method: lists on its current market, invitations, the creators' decisions."""
     config, tables, book, now = world.config, world.engine.tables, world.books[r], world.nows[r]
@@ -157,7 +163,7 @@ def play_round(world: World, run: MethodRun, r: int) -> None:
     creators = creators[: math.ceil(config.market_browsing_share * len(creators))]
     if run.method.name == OMNISCIENT:
         lists, pools_of = omniscient_lists(world, r, run.keys, products, creators, left, run.stock)
-        creators_for, products_for = lists.__getitem__, pools_of.__getitem__
+        creators_for, products_for = _listed(lists), _listed(pools_of)
     elif run.method.matching is None:
         creators_for, products_for = _popularity_lists(world, book, run.keys)
     else:
@@ -165,7 +171,11 @@ def play_round(world: World, run: MethodRun, r: int) -> None:
         matcher = assemble_matcher(world.engine, run.market(world, promotions), settings, now.to_pydatetime())
         seen = matcher.market.state.creator_load  # the load its capacity view rests on: must be the market's
         run.load_mismatch += int(np.count_nonzero(seen[world.population] != load[world.population]))
-        creators_for, products_for = _matcher_lists(world, matcher)
+        if run.method.name == ROUND_LP:
+            lists, pools_of = predicted_lp_lists(world, matcher, products, creators, left, run.stock)
+            creators_for, products_for = _listed(lists), _listed(pools_of)
+        else:
+            creators_for, products_for = _matcher_lists(world, matcher)
 
     invited = [creators_for(int(p)) for p in products]
     inv_c = np.concatenate([np.empty(0, np.int64), *invited])

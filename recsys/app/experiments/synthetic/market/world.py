@@ -25,6 +25,7 @@ PER_QUERY = "per-query pipeline (today)"
 CAPACITY_AWARE = "capacity-aware pipeline"
 ORACLE = "oracle (allocation LP, upper bound)"
 OMNISCIENT = "omniscient lists (true values, same rounds)"
+ROUND_LP = "round LP on predicted GMV (diagnostic)"
 ABLATIONS: dict[str, dict[str, object]] = {
     "capacity-aware, with allocation prices": {"allocation": True},
     "capacity-aware, no exposure decay": {"exposure_decay": 0.0},
@@ -69,6 +70,7 @@ def market_methods(config: Config, settings: Settings) -> list[Method]:
         Method(PER_QUERY, MatchingSettings.per_query()),
         Method(CAPACITY_AWARE, base),
         Method(OMNISCIENT, None),  # a diagnostic: what perfect lists reach in these rounds (omniscient.py)
+        Method(ROUND_LP, base),  # a diagnostic: the same LP on the pipeline's candidates and predictions
     ]
     if config.market_ablations:
         methods += [Method(name, base.model_copy(update=change)) for name, change in ABLATIONS.items()]
