@@ -32,7 +32,7 @@ from scipy.optimize import linprog
 from models.matching.matcher import Matcher
 from recsys.app.experiments.synthetic.market.world import World, member
 
-CANDIDATES = 50  # best new eligible partners per inviting product and per browsing creator (by true GMV)
+CANDIDATES = 50  # partners per inviting product and browsing creator (omniscient: best by true GMV; round LP: lists)
 
 
 def _best_pairs(world: World, r: int, keys: np.ndarray, c: np.ndarray, p: np.ndarray) -> tuple[np.ndarray, ...]:
