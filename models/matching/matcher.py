@@ -21,11 +21,8 @@ diagnostics) every pair is eligible at the product's best public rate.
 from __future__ import annotations
 
 import copy
-import functools
-import inspect
 from collections.abc import Callable
 from dataclasses import replace
-from typing import Concatenate, ParamSpec
 
 import faiss
 import numpy as np
@@ -37,7 +34,7 @@ from models.matching.catalog import Catalog
 from models.matching.filters import CreatorFilters, ProductFilters, has_room
 from models.matching.outcomes import OutcomePredictor, Outcomes, sample_costs
 from models.matching.page import PageExplainer
-from models.matching.recommendation import Page, PageColumns, Recommendation
+from models.matching.recommendation import Page, PageColumns, Recommendation, as_objects
 from models.matching.rerank import MarketView, Ranked
 from models.matching.resolution import PlanResolver, Resolved
 from models.matching.scoring import Cascade, PairScorer, ScoredPairs
@@ -46,24 +43,6 @@ from recsys.core.rules import PairResolution, PlanBook
 from recsys.core.vocab import CreatorSort, Direction, PromotionFormat
 
 __all__ = ["CreatorFilters", "Matcher", "Page", "ProductFilters", "Recommendation", "UnknownEntity"]
-
-
-_P = ParamSpec("_P")
-
-
-def _as_objects(
-    page: Callable[Concatenate[Matcher, _P], Page],
-) -> Callable[Concatenate[Matcher, _P], list[Recommendation]]:
-    """A list method returning :class:`Recommendation` objects from one returning its :class:`Page` (same arguments
-    and docstring)."""
-
-    @functools.wraps(page)
-    def objects(self: Matcher, *args: _P.args, **kwargs: _P.kwargs) -> list[Recommendation]:
-        return page(self, *args, **kwargs).recommendations()
-
-    objects.__doc__ = f"{page.__doc__}\n\n        As Recommendation objects (:meth:`Page.recommendations`)."
-    objects.__signature__ = inspect.signature(page).replace(return_annotation="list[Recommendation]")  # type: ignore[attr-defined]
-    return objects
 
 
 class UnknownEntity(KeyError):
@@ -380,9 +359,9 @@ class Matcher:
         return self._creators_page(scored, order, slice(offset, offset + k), sort)
 
     # the lists as Recommendation objects: the same arguments as their pages
-    recommend_products = _as_objects(creator_pool_page)
-    recommend_creators = _as_objects(product_creators_page)
-    recommend_creators_for_merchant = _as_objects(merchant_creators_page)
+    recommend_products = as_objects(creator_pool_page)
+    recommend_creators = as_objects(product_creators_page)
+    recommend_creators_for_merchant = as_objects(merchant_creators_page)
 
     def recommend(self, direction: Direction, query_id: str, k: int = 20, offset: int = 0) -> list[Recommendation]:
         """A direction's list for a query id (a creator's pool or a product's creators), default filters."""

@@ -10,9 +10,12 @@ that ask (:meth:`Page.recommendations`), so both carry the same values.
 
 from __future__ import annotations
 
+import functools
+import inspect
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields
-from typing import Any
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 import numpy as np
 
@@ -176,3 +179,20 @@ class Page:
         if self.columns is None:
             return []
         return page_recommendations(self.columns, self.reasons, self.plan_ids)
+
+
+_P = ParamSpec("_P")
+_S = TypeVar("_S")
+
+
+def as_objects(page: Callable[Concatenate[_S, _P], Page]) -> Callable[Concatenate[_S, _P], list[Recommendation]]:
+    """A list method returning :class:`Recommendation` objects from one returning its :class:`Page` (same arguments
+    and docstring)."""
+
+    @functools.wraps(page)
+    def objects(self: _S, *args: _P.args, **kwargs: _P.kwargs) -> list[Recommendation]:
+        return page(self, *args, **kwargs).recommendations()
+
+    objects.__doc__ = f"{page.__doc__}\n\n        As Recommendation objects (:meth:`Page.recommendations`)."
+    objects.__signature__ = inspect.signature(page).replace(return_annotation="list[Recommendation]")  # type: ignore[attr-defined]
+    return objects

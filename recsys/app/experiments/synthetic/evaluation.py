@@ -54,9 +54,10 @@ def feature_column(tables: FeatureTables, side: Direction, name: str) -> np.ndar
     return table[:, names.index(name)]
 
 
-def candidate_side(d: Direction) -> Direction:
-    """The candidate side of direction ``d``'s queries."""
-    return d.select(Direction.PRODUCT, Direction.CREATOR)
+def candidate_popularity(tables: FeatureTables, d: Direction) -> np.ndarray:
+    """The popularity baseline's score of every candidate of direction ``d``: its 90-day log GMV."""
+    side = Direction(d.candidate_side)
+    return feature_column(tables, side, side.select("c_log_gmv_90d", "p_log_gmv_90d"))
 
 
 def truth_rows(truth: GroundTruth, engine: Engine, c: np.ndarray, p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

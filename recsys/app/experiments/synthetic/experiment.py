@@ -39,7 +39,7 @@ from recsys.app.experiments.synthetic.evaluation import (
     RANDOM,
     RETRIEVAL,
     TAG,
-    candidate_side,
+    candidate_popularity,
     feature_column,
     knn_scores,
     list_spread,
@@ -130,7 +130,7 @@ def _logged(
     query_rows, candidate_rows = d.query_rows(g.c_rows, g.p_rows), d.candidate_rows(g.c_rows, g.p_rows)
     query_side = d.select(r.creator_vectors, r.product_vectors)[query_rows]
     other_side = d.select(r.product_vectors, r.creator_vectors)[candidate_rows]
-    popular = feature_column(tables, candidate_side(d), d.select("p_log_gmv_90d", "c_log_gmv_90d"))[candidate_rows]
+    popular = candidate_popularity(tables, d)[candidate_rows]
     scores = {
         PIPELINE: engine.rankers[d].predict(X),
         RETRIEVAL: np.einsum("ij,ij->i", query_side * r.weights[d], other_side),

@@ -19,8 +19,7 @@ from recsys.app.experiments.synthetic.evaluation import (
     RANDOM,
     RETRIEVAL,
     TAG,
-    candidate_side,
-    feature_column,
+    candidate_popularity,
     full_catalogue_lists,
     truth_rows,
     weight_in_list,
@@ -88,7 +87,7 @@ def full_catalogue(
     def rows_of(recs: list[Recommendation]) -> np.ndarray:
         return candidate_vocab.rows([d.select(x.product_id, x.creator_id) for x in recs])
 
-    popularity = feature_column(tables, candidate_side(d), d.select("p_log_gmv_90d", "c_log_gmv_90d"))
+    popularity = candidate_popularity(tables, d)
     pool = np.flatnonzero(d.select(book.admitted_creators, book.admitted_products))
     for q in rng.permutation(pool):
         if len(eligible) >= n_queries:
