@@ -148,20 +148,8 @@ def make_activity(
     shares = rng.binomial(views, np.clip(cf["share_rate"].to_numpy()[c] * fit, 0, 1))
     completion = np.round(np.clip(cf["completion_rate"].to_numpy()[c] + rng.normal(0, 0.05, n), 0, 1), 4)
 
-    # Orders: timestamps, refunds (only those already refunded by as_of count), confirmation and settlement.
-    promo_of_order = np.repeat(np.arange(n), n_orders)
-    m = len(promo_of_order)
-    created = started[promo_of_order] + (rng.exponential(1.5, m) * 86400).astype("timedelta64[s]")
-    created = np.minimum(created, as_of.to_datetime64() - np.timedelta64(1, "m"))
-    refund_draw = rng.random(m) < products.refund_rate[p][promo_of_order]
-    refunded_at = created + (rng.uniform(1, 12, m) * 86400).astype("timedelta64[s]")
-    refunded = refund_draw & (refunded_at <= as_of.to_datetime64())
-    confirmed_at = created + (rng.uniform(0.5, 4, m) * 86400).astype("timedelta64[s]")
-    confirmed = confirmed_at <= as_of.to_datetime64()
-    settled = confirmed & ~refunded & (confirmed_at + np.timedelta64(17, "D") <= as_of.to_datetime64())
-    settled &= rng.random(m) < 0.9
-    status = np.where(refunded, "refunded", np.where(settled, "settled", np.where(confirmed, "confirmed", "placed")))
-    refunds = np.bincount(promo_of_order[refunded], minlength=n)
+    orders_drawn = _draw_orders(rng, started, n_orders, products.refund_rate[p], as_of, with_orders)
+    refunds = orders_drawn.refunds
 
     width = max(6, len(str(n)))
     promotion_ids = np.array([f"pr{i:0{width}d}" for i in range(n)], dtype=object)
@@ -186,21 +174,111 @@ def make_activity(
     )
     kept_gmv = gmv * (1 - np.divide(refunds, n_orders, out=np.zeros(n), where=n_orders > 0))
     plan_spent = np.bincount(plan, weights=kept_gmv * rate, minlength=len(plans))
-    if not with_orders:
+    if orders_drawn.columns is None:
         return Activity(promotions, _empty_orders(), plan_spent)
+    o = orders_drawn.columns
+    promo_of_order = o["promotion"]
+    m = len(promo_of_order)
+    status = np.where(
+        o["refunded"], "refunded", np.where(o["settled"], "settled", np.where(o["confirmed"], "confirmed", "placed"))
+    )
+    confirmed_at = np.where(o["confirmed"], o["confirmed_at"], np.datetime64("NaT"))
+    refunded_at = np.where(o["refunded"], o["refunded_at"], np.datetime64("NaT"))
     owidth = max(7, len(str(m)))
     orders = pd.DataFrame(
         {
             "order_id": [f"o{i:0{owidth}d}" for i in range(m)],
             "promotion_id": promotion_ids[promo_of_order],
             "amount": np.round(price[promo_of_order] * discount[promo_of_order], 2),
-            "created_at": pd.DatetimeIndex(created).floor("s"),
-            "confirmed_at": pd.DatetimeIndex(np.where(confirmed, confirmed_at, np.datetime64("NaT"))).floor("s"),
-            "refunded_at": pd.DatetimeIndex(np.where(refunded, refunded_at, np.datetime64("NaT"))).floor("s"),
+            "created_at": pd.DatetimeIndex(o["created"]).floor("s"),
+            "confirmed_at": pd.DatetimeIndex(confirmed_at).floor("s"),
+            "refunded_at": pd.DatetimeIndex(refunded_at).floor("s"),
             "status": status.astype(object),
         }
     )
     return Activity(promotions, orders, plan_spent)
+
+
+ORDER_BLOCK = 4_000_000  # orders drawn per block: 20M promotions are ~380M orders, too many to draw at once
+
+
+@dataclass
+class OrderDraws:
+    """What :func:`_draw_orders` drew: refunds per promotion, and each order's columns when the orders table is
+    written (``promotion`` row, ``created`` / ``refunded_at`` / ``confirmed_at`` times, ``refunded`` /
+    ``confirmed`` / ``settled`` flags)."""
+
+    refunds: np.ndarray
+    columns: dict[str, np.ndarray] | None
+
+
+def _draw_orders(
+    rng: np.random.Generator,
+    started: np.ndarray,
+    n_orders: np.ndarray,
+    refund_rate: np.ndarray,
+    as_of: pd.Timestamp,
+    keep: bool,
+) -> OrderDraws:
+    """Every order's timestamps and fate (only refunds that happened by ``as_of`` count; confirmation; settlement
+    17 days after confirmation), drawn in blocks of :data:`ORDER_BLOCK` orders. Each distribution's blocks are
+    drawn one after another before the next distribution's, so the stream, and every value, is that of one draw of
+    ``m`` per distribution. ``keep``: also the per-order columns; without them memory is ~10 bytes per order."""
+    n = len(n_orders)
+    ends = np.cumsum(n_orders)
+    m = int(ends[-1]) if n else 0
+    blocks = [(s, min(s + ORDER_BLOCK, m)) for s in range(0, m, ORDER_BLOCK)]
+    now = as_of.to_datetime64()
+
+    def promotion(s: int, e: int) -> np.ndarray:
+        return np.searchsorted(ends, np.arange(s, e), side="right")
+
+    def days(values: np.ndarray) -> np.ndarray:
+        return (values * 86400).astype("timedelta64[s]")
+
+    created = np.empty(m, dtype=(started[:0] + np.timedelta64(0, "s")).dtype)
+    for s, e in blocks:
+        created[s:e] = np.minimum(
+            started[promotion(s, e)] + days(rng.exponential(1.5, e - s)), now - np.timedelta64(1, "m")
+        )
+    refund_draw = np.empty(m, dtype=bool)
+    for s, e in blocks:
+        refund_draw[s:e] = rng.random(e - s) < refund_rate[promotion(s, e)]
+    refunded = np.empty(m, dtype=bool)
+    refunded_at = np.empty(m if keep else 0, dtype=created.dtype)
+    for s, e in blocks:
+        at = created[s:e] + days(rng.uniform(1, 12, e - s))
+        refunded[s:e] = refund_draw[s:e] & (at <= now)
+        if keep:
+            refunded_at[s:e] = at
+    del refund_draw
+    refunds = np.zeros(n, dtype=np.int64)
+    for s, e in blocks:
+        refunds += np.bincount(promotion(s, e)[refunded[s:e]], minlength=n)
+    if not keep:  # the confirmation and settlement draws still happen: every later draw stays the same
+        del created
+        for s, e in blocks:
+            rng.uniform(0.5, 4, e - s)
+        for s, e in blocks:
+            rng.random(e - s)
+        return OrderDraws(refunds, None)
+    confirmed_at = np.empty_like(created)
+    for s, e in blocks:
+        confirmed_at[s:e] = created[s:e] + days(rng.uniform(0.5, 4, e - s))
+    confirmed = np.asarray(confirmed_at <= now)
+    settled = confirmed & ~refunded & (confirmed_at + np.timedelta64(17, "D") <= now)
+    for s, e in blocks:
+        settled[s:e] &= rng.random(e - s) < 0.9
+    columns: dict[str, np.ndarray] = {
+        "promotion": np.repeat(np.arange(n), n_orders),
+        "created": created,
+        "refunded_at": refunded_at,
+        "confirmed_at": confirmed_at,
+        "refunded": refunded,
+        "confirmed": confirmed,
+        "settled": settled,
+    }
+    return OrderDraws(refunds, columns)
 
 
 def _empty_orders() -> pd.DataFrame:

@@ -123,3 +123,23 @@ def test_ground_truth_roundtrips_through_the_dataset_directory(tmp_path: Path, s
 def test_config_rejects_impossible_sizes() -> None:
     with pytest.raises(ValueError, match="merchants"):
         SynthConfig(creators=10, products=10, merchants=20)
+
+
+def test_orders_drawn_in_blocks_are_the_orders_drawn_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The orders of a large marketplace are drawn in blocks (memory); block by block gives every value of one draw,
+    with or without the orders table, and each promotion's refund count is its refunded orders."""
+    small = SynthConfig(creators=60, products=200, promotions=800, seed=11)
+    whole = generate(small).market
+    monkeypatch.setattr("recsys.core.synth.activity.ORDER_BLOCK", 97)
+    blocks = generate(small).market
+    no_orders = generate(small.model_copy(update={"with_orders": False})).market
+    assert len(whole.orders) > 10 * 97  # many blocks
+    for name in ("promotions", "orders", "plans", "creators", "products", "sample_requests"):
+        pd.testing.assert_frame_equal(getattr(blocks, name), getattr(whole, name))
+    for name in ("promotions", "plans", "creators", "products", "sample_requests"):
+        pd.testing.assert_frame_equal(getattr(no_orders, name), getattr(whole, name))
+    assert no_orders.orders.empty
+    refunded = whole.orders[whole.orders["status"] == "refunded"].groupby("promotion_id").size()
+    counts = whole.promotions.set_index("promotion_id")["refunds"]
+    assert refunded.sum() > 0
+    pd.testing.assert_series_equal(counts[counts > 0].sort_index(), refunded.sort_index(), check_names=False)
