@@ -116,6 +116,7 @@ def from_market(market: Marketplace, buckets: int) -> DaskSource:
         plans=market.plans,
         promotions=promos.iloc[:0],
         orders=market.orders.iloc[:0],
-        sample_requests=market.sample_requests,  # small: kept whole on the driver for the creator features
+        # kept whole on the driver for the creator features: about half the entity frames at 20M promotions (SCALE.md)
+        sample_requests=market.sample_requests,
     )
     return DaskSource(entities, promotions, len(parts))
