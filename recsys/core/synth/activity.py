@@ -236,7 +236,7 @@ def _draw_orders(
     def days(values: np.ndarray) -> np.ndarray:
         return (values * 86400).astype("timedelta64[s]")
 
-    created = np.empty(m, dtype=(started[:0] + np.timedelta64(0, "s")).dtype)
+    created = np.empty(m, dtype=started.dtype)  # started is in seconds or finer: so are the sums below
     for s, e in blocks:
         created[s:e] = np.minimum(
             started[promotion(s, e)] + days(rng.exponential(1.5, e - s)), now - np.timedelta64(1, "m")
@@ -252,9 +252,7 @@ def _draw_orders(
         if keep:
             refunded_at[s:e] = at
     del refund_draw
-    refunds = np.zeros(n, dtype=np.int64)
-    for s, e in blocks:
-        refunds += np.bincount(promotion(s, e)[refunded[s:e]], minlength=n)
+    refunds = np.bincount(np.searchsorted(ends, np.flatnonzero(refunded), side="right"), minlength=n)
     if not keep:  # the confirmation and settlement draws still happen: every later draw stays the same
         del created
         for s, e in blocks:
