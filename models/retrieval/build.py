@@ -29,6 +29,8 @@ from models.training.evaluation import recall_of_top
 from recsys.core.config import RetrievalSettings
 from recsys.core.vocab import DIRECTIONS, Direction
 
+TOP_BLOCK = 16  # queries whose scores over the whole catalogue are held at once (16 x 4M products: 256 MB)
+
 
 def _products_in_main_category(tables: FeatureTables, creator_row: int) -> np.ndarray:
     main = int(np.argmax(tables.arrays["creator_category_listed"][creator_row]))
@@ -79,12 +81,32 @@ def _distill(
     weights, _ = fit(qs, its)
     # Second pass: add what the first weights would retrieve (the region where mistakes cost recall).
     query_vecs = direction.select(u, v)[queries] * weights
-    item_vecs = direction.select(v, u)
-    top = np.argsort(-(query_vecs @ item_vecs.T), axis=1)[:, :200]
+    top = top_by_inner_product(query_vecs, direction.select(v, u), 200)
     qs = np.concatenate([qs, np.repeat(queries, top.shape[1])])
     its = np.concatenate([its, top.ravel()])
     weights, _ = fit(qs, its)
     return weights
+
+
+def top_by_inner_product(queries: np.ndarray, items: np.ndarray, k: int, block: int = TOP_BLOCK) -> np.ndarray:
+    """Each query's ``k`` items of highest inner product, best first (equal scores: lower row first; which of
+    several items tied at the k-th place is kept is arbitrary but deterministic), computed ``block`` queries at a
+    time: the whole (queries x items) score matrix of 400 queries over 4M products would be 6.4 GB, and its argsort
+    twice that."""
+    k = min(k, len(items))
+    out = np.empty((len(queries), k), dtype=np.int64)
+    if k == 0:
+        return out
+    for start in range(0, len(queries), block):
+        scores = queries[start : start + block] @ items.T
+        best = (
+            np.argpartition(-scores, k - 1, axis=1)[:, :k]
+            if k < len(items)
+            else np.tile(np.arange(k), (len(scores), 1))
+        )
+        for i, (row, cand) in enumerate(zip(scores, best, strict=True)):
+            out[start + i] = cand[np.lexsort((cand, -row[cand]))]
+    return out
 
 
 def _ranker_scores(tables: FeatureTables, ranker: LambdaRanker, direction: Direction, row: int) -> np.ndarray:

@@ -1,8 +1,9 @@
 """Point-in-time history aggregates on the Dask workers: the driver receives per-creator, per-product and per-pair
 arrays (:class:`features.history_aggregates.HistoryAggregates`), never a promotion row.
 
-One pass over the partitions serves every cutoff of a training run. The promotions arrive with all of a creator's
-promotions in one partition (creator-hash buckets), so each partition, for each cutoff:
+One pass over the partitions per cutoff of a training run (the workers hold one cutoff's results at a time). The
+promotions arrive with all of a creator's promotions in one partition (creator-hash buckets), so each partition, at
+each cutoff:
 
 - builds the :class:`features.history.History` of its own creators (creator rows local to the partition) and runs
   :func:`features.history_aggregates.creator_side` and :func:`~features.history_aggregates.pair_side` on it —
@@ -103,29 +104,24 @@ def product_partial(history: History, tier: np.ndarray, k: int) -> pd.DataFrame:
 
 
 def partition_aggregates(
-    part: pd.DataFrame, ctx: HistoryContext
-) -> tuple[list[CreatorPart], pd.DataFrame, pd.DataFrame]:
-    """One partition at every cutoff (runs on a worker): creator parts, product partial sums, promoters' sizes."""
-    creators, products, promoters = [], [], []
-    for k, cutoff in enumerate(ctx.cutoffs):
-        history, rows = local_history(part, ctx, cutoff)
-        creators.append(creator_part(history, rows, ctx.inputs))
-        tier = ctx.inputs.creator_tier()[rows]
-        products.append(product_partial(history, tier, k))
-        size = ctx.inputs.log_followers()[rows][history.c]
-        promoters.append(pd.DataFrame({"k": k, "p": history.p, "v": size}))
-    return creators, pd.concat(products, ignore_index=True), pd.concat(promoters, ignore_index=True)
+    part: pd.DataFrame, ctx: HistoryContext, k: int
+) -> tuple[CreatorPart, pd.DataFrame, pd.DataFrame]:
+    """One partition at cutoff ``k`` (runs on a worker): its creator part, product partial sums, promoters' sizes."""
+    history, rows = local_history(part, ctx, ctx.cutoffs[k])
+    tier = ctx.inputs.creator_tier()[rows]
+    size = ctx.inputs.log_followers()[rows][history.c]
+    promoters = pd.DataFrame({"k": k, "p": history.p, "v": size})
+    return creator_part(history, rows, ctx.inputs), product_partial(history, tier, k), promoters
 
 
-def _pick(result: tuple[Any, ...], i: int, k: int | None = None) -> Any:
-    item = result[i]
-    return item if k is None else item[k]
+def _pick(result: tuple[Any, ...], i: int) -> Any:
+    return result[i]
 
 
 def product_totals(frame: dd.DataFrame, promoters: dd.DataFrame, client: Client) -> tuple[dd.DataFrame, dd.DataFrame]:
     """Per (cutoff, product): the partial figures added up across partitions (a groupby whose reduction runs on the
-    workers) and the median log followers of its promoters (a groupby median after a shuffle by product) — one
-    reduction and one shuffle for every cutoff, persisted on the workers; :func:`cutoff_totals` fetches one cutoff."""
+    workers) and the median log followers of its promoters (a groupby median after a shuffle by product), persisted on
+    the workers; :func:`cutoff_totals` fetches one cutoff."""
     spec = {col: "min" if col == "newest" else "sum" for col in frame.columns if col not in ("k", "p")}
     split = max(1, frame.npartitions // 8)  # the totals of a large catalogue are spread over a few workers
     sums = frame.groupby(["k", "p"]).agg(spec, split_out=split).reset_index()
@@ -173,21 +169,24 @@ def assemble(
 def dask_history_aggregates(
     client: Client, promotions: dd.DataFrame, ctx: HistoryContext
 ) -> Iterator[HistoryAggregates]:
-    """The history aggregates at each of ``ctx.cutoffs`` in turn, computed on the cluster in one pass over the
-    partitions; the partitions' results stay on the workers, and the driver holds one cutoff's aggregates at a time
-    (the caller drops each before the next is assembled)."""
+    """The history aggregates at each of ``ctx.cutoffs`` in turn, computed on the cluster one cutoff at a time: the
+    workers hold one cutoff's partition results (released before the next cutoff is computed, at the cost of reading
+    the partitions once per cutoff), and the driver one cutoff's aggregates (the caller drops each before the next
+    is assembled). At 5M promotions, holding every cutoff's results at once took ~10.8 GiB of the workers."""
     import dask
     import dask.dataframe as dd
 
     shape = (len(ctx.creators), len(ctx.products))
     scattered: Future = client.scatter(ctx, broadcast=True)
     task = dask.delayed(partition_aggregates, pure=True)
-    results = client.compute([task(p, scattered) for p in promotions.to_delayed()])
-    meta = partition_aggregates(promotions._meta, ctx)
-    frame = dd.from_delayed([client.submit(_pick, r, 1) for r in results], meta=meta[1])
-    promoters = dd.from_delayed([client.submit(_pick, r, 2) for r in results], meta=meta[2])
-    totals = product_totals(frame, promoters, client)
     for k in range(len(ctx.cutoffs)):
-        parts = client.gather([client.submit(_pick, r, 0, k) for r in results])
+        results = client.compute([task(p, scattered, k) for p in promotions.to_delayed()])
+        meta = partition_aggregates(promotions._meta, ctx, k)
+        frame = dd.from_delayed([client.submit(_pick, r, 1) for r in results], meta=meta[1])
+        promoters = dd.from_delayed([client.submit(_pick, r, 2) for r in results], meta=meta[2])
+        totals = product_totals(frame, promoters, client)
+        parts = client.gather([client.submit(_pick, r, 0) for r in results])
         sums, typical = cutoff_totals(totals, k, shape[1])
+        del results, frame, promoters, totals  # this cutoff's futures: the workers drop their results
         yield assemble(parts, sums, typical, ctx.inputs, shape)
+        del parts, sums, typical

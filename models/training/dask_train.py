@@ -298,7 +298,9 @@ def train_engine_dask(
     metrics["dask_workers"] = _workers(client)
     metrics["trees_chosen_on_sample_rows"] = _sampled(settings).ranker.max_train_rows
     models = FittedModels(rankers, gmv, distribution, fit_maps, gmv_calibration)
-    clock = (started, stage_seconds)
-    engine = finish_engine(entities, end, models, windows, settings, seed, metrics, clock, tables_now)
+    clock, train_pairs = (started, stage_seconds), sum(len(w.pairs) for w in windows)
+    client.cancel(tables)  # the windows' tables on the workers, then on the driver: finishing needs only today's
+    del windows, valid, tables
+    engine = finish_engine(entities, end, models, train_pairs, settings, seed, metrics, clock, tables_now)
     engine.metrics["sizes"]["promotions"] = int(digest["rows"].sum())  # ``entities`` holds none of them
     return engine, dask_data_hash(entities, digest)

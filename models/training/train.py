@@ -278,7 +278,10 @@ def train_engine(market: Marketplace, settings: Settings, seed: int) -> Engine:
         metrics[f"{d}_train_queries"] = train[d].groups.n_queries
         metrics[f"{d}_best_iteration"] = rankers[d].best_iteration_
     models = FittedModels(rankers, gmv, distribution, fit_maps, gmv_calibration)
-    return finish_engine(market, data_now(market), models, windows, settings, seed, metrics, (started, stage_seconds))
+    train_pairs = sum(len(w.pairs) for w in windows)
+    del windows, valid, train, stop, held  # the windows' tables and matrices are not needed to finish: free them
+    clock = (started, stage_seconds)
+    return finish_engine(market, data_now(market), models, train_pairs, settings, seed, metrics, clock)
 
 
 @dataclass(frozen=True)
@@ -296,7 +299,7 @@ def finish_engine(
     market: Marketplace,
     now: Any,
     models: FittedModels,
-    windows: list[LabelWindow],
+    train_pairs: int,
     settings: Settings,
     seed: int,
     metrics: dict[str, Any],
@@ -323,7 +326,7 @@ def finish_engine(
             models.distribution.set_reference(reference)
     metrics["train_seconds"] = round(time.perf_counter() - started, 1)
     metrics["stage_seconds"] = stage_seconds
-    metrics["sizes"] = {**market.sizes(), "train_pairs": int(sum(len(w.pairs) for w in windows))}
+    metrics["sizes"] = {**market.sizes(), "train_pairs": int(train_pairs)}
     metrics["gmv_calibration_pairs"] = models.gmv_calibration.n_calibration_
     return Engine(
         tables,

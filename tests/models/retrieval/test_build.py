@@ -75,3 +75,23 @@ def test_ivf_codec_fp16_builds_half_float_lists_that_survive_the_bundle_format(f
     built.save(tmp_path)
     loaded = Retriever.load(tmp_path, mmap=True)
     assert loaded.product_index.codec == "fp16"
+
+
+def test_the_distillation_top_items_are_the_full_sort_taken_a_few_queries_at_a_time() -> None:
+    import numpy as np
+
+    from models.retrieval.build import top_by_inner_product
+
+    rng = np.random.default_rng(3)
+    queries, items = rng.normal(size=(11, 6)).astype(np.float32), rng.normal(size=(500, 6)).astype(np.float32)
+    scores = queries @ items.T  # continuous scores: no ties, so the full sort's top 20 is one answer
+    expected = np.argsort(-scores, axis=1, kind="stable")[:, :20]
+    for block in (1, 4, 11, 64):
+        assert np.array_equal(top_by_inner_product(queries, items, 20, block=block), expected)
+    # equal scores: lower row first; k above the catalogue: every item, best first
+    tied = np.zeros((5, 6), np.float32)
+    tied[2:, 0] = 1.0  # rows 2, 3, 4 score the same, above rows 0 and 1
+    assert top_by_inner_product(np.ones((2, 6), np.float32), tied, 3).tolist() == [[2, 3, 4], [2, 3, 4]]
+    assert np.array_equal(
+        top_by_inner_product(queries, items[:7], 20), np.argsort(-scores[:, :7], axis=1, kind="stable")
+    )
