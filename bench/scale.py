@@ -10,8 +10,9 @@ For each size: a seeded marketplace (creators = promotions / 50, products = prom
 bench.run's large workspace) is generated once; ``recsys train --dataset`` (in memory) and ``recsys train --engine
 dask --partitioned`` (a local cluster of ``--workers`` processes) are each run in a subprocess whose process tree
 is sampled every 0.25 s: wall time, the driver's peak RSS, each other process's peak (Dask workers and nannies;
-summed), and the peak of the whole tree at one instant. A path is stopped when its tree exceeds ``--cap-gib``, and
-not started when its last measured peak, grown linearly with the size, would exceed it; the table says which.
+summed), the peak of the whole tree at one instant, and the tree's peak PSS (shared mapped pages counted once). A
+path is stopped when its tree's PSS exceeds ``--cap-gib``, and not started when its last measured peak, grown
+linearly with the size, would exceed it; the table says which.
 NDCG@10 of both bundles comes from their manifests: same data, settings and seed, so the same validation window.
 Figures, not tests: nothing here fails on a number.
 """
@@ -53,6 +54,7 @@ class Run:
     driver_peak: int = 0
     others_peak_sum: int = 0
     tree_peak: int = 0
+    tree_pss_peak: int = 0  # proportional set size: pages shared by processes (mapped files) counted once
     processes: int = 0
     ndcg: dict[str, float] = field(default_factory=dict)
     stages: dict[str, float] = field(default_factory=dict)  # the manifest's stage_seconds (train_engine's clock)
@@ -79,8 +81,10 @@ def _tree(root: psutil.Process) -> list[psutil.Process]:
 
 
 def measure(cmd: list[str], env: dict[str, str], log: Path, cap: int, run: Run, timeout: float | None = None) -> Run:
-    """Run ``cmd`` sampling its process tree; stop it (and say so) once the tree's RSS exceeds ``cap`` bytes or it
-    has run ``timeout`` seconds."""
+    """Run ``cmd`` sampling its process tree (RSS every 0.25 s, PSS every second); stop it (and say so) once the
+    tree's PSS exceeds ``cap`` bytes or it has run ``timeout`` seconds. PSS, not the sum of RSS, is what the tree
+    takes from the machine: the driver and the Dask workers map the same spilled feature tables, whose pages each
+    process's RSS counts in full."""
     log.parent.mkdir(parents=True, exist_ok=True)
     peaks: dict[int, int] = {}
     capped, late = threading.Event(), threading.Event()
@@ -90,19 +94,24 @@ def measure(cmd: list[str], env: dict[str, str], log: Path, cap: int, run: Run, 
         root = psutil.Process(proc.pid)
 
         def sample() -> None:
+            tick, pss = 0, 0
             while proc.poll() is None:
-                total = 0
+                total, pss_now = 0, 0
                 for p in _tree(root):
                     try:
                         rss = p.memory_info().rss
+                        pss_now += p.memory_full_info().pss if tick % 4 == 0 else 0
                     except psutil.Error:
                         continue
                     peaks[p.pid] = max(peaks.get(p.pid, 0), rss)
                     total += rss
+                pss = pss_now if tick % 4 == 0 else pss
+                tick += 1
                 run.tree_peak = max(run.tree_peak, total)
+                run.tree_pss_peak = max(run.tree_pss_peak, pss)
                 over_time = timeout is not None and time.perf_counter() - started > timeout
-                if (total > cap or over_time) and not (capped.is_set() or late.is_set()):
-                    (capped if total > cap else late).set()
+                if (pss > cap or over_time) and not (capped.is_set() or late.is_set()):
+                    (capped if pss > cap else late).set()
                     os.killpg(proc.pid, signal.SIGKILL)  # the run's own session: this process and its workers
                 time.sleep(0.25)
 
@@ -173,7 +182,7 @@ def train(ws: Path, size: int, path: str, seed: int, workers: int, cap: int, tim
 def predicted_peak(runs: list[Run], path: str, size: int) -> int | None:
     """The path's last completed peak grown linearly to ``size`` (None before any)."""
     done = [r for r in runs if r.path == path and r.status == "ok"]
-    return int(done[-1].tree_peak * size / done[-1].size) if done else None
+    return int((done[-1].tree_pss_peak or done[-1].tree_peak) * size / done[-1].size) if done else None
 
 
 def _recorded(ws: Path, path: str) -> Run | None:
@@ -218,19 +227,22 @@ def render(runs: list[Run], argv: list[str], workers: int, cap: int, note: str =
         f"## {datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
         "",
         f"`python -m bench.scale {' '.join(argv)}` — {machine}, "
-        f"{workers} Dask worker processes, cap {cap / GIB:g} GiB per run. Memory is resident set size (RSS) "
-        "sampled every 0.25 s: the driver (the `recsys train` process), the sum of every other process's own peak "
-        "(Dask nannies and workers), and the whole tree at one instant.",
+        f"{workers} Dask worker processes, cap {cap / GIB:g} GiB of the tree's PSS per run. Memory is resident set "
+        "size (RSS) sampled every 0.25 s: the driver (the `recsys train` process), the sum of every other process's "
+        "own peak (Dask nannies and workers), and the whole tree at one instant; and the tree's proportional set "
+        "size (PSS, sampled every second: pages several processes map, such as the spilled feature tables, counted "
+        "once), which is what the cap applies to.",
         *(["", note] if note else []),
         "",
         "| promotions | path | status | wall s | driver peak GiB | workers' peaks summed GiB | tree peak GiB "
-        "| NDCG@10 creator | NDCG@10 product |",
-        "|---|---|---|---:|---:|---:|---:|---:|---:|",
+        "| tree PSS peak GiB | NDCG@10 creator | NDCG@10 product |",
+        "|---|---|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in runs:
         lines.append(
             f"| {label(r.size)} | {r.path} | {r.status} | {r.seconds:.1f} | {_gib(r.driver_peak)} | "
-            f"{_gib(r.others_peak_sum)} | {_gib(r.tree_peak)} | {r.ndcg.get('creator', '-')} | "
+            f"{_gib(r.others_peak_sum)} | {_gib(r.tree_peak)} | {_gib(r.tree_pss_peak)} | "
+            f"{r.ndcg.get('creator', '-')} | "
             f"{r.ndcg.get('product', '-')} |"
         )
     lines += ["", "Largest size completed on this machine, among the sizes run:"]
@@ -292,7 +304,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", default="1M,5M,20M", help="promotion counts, e.g. 100k,300k or 1M,5M,20M")
     parser.add_argument("--workers", type=int, default=max(1, (psutil.cpu_count() or 2)), help="Dask workers")
-    parser.add_argument("--cap-gib", type=float, default=20.0, help="stop a run whose process tree exceeds this")
+    parser.add_argument("--cap-gib", type=float, default=20.0, help="stop a run whose process tree's PSS exceeds this")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--no-report", action="store_true", help="print the table, leave bench/SCALE.md alone")
     parser.add_argument("--reuse", action="store_true", help="keep runs recorded by an earlier invocation")

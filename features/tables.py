@@ -135,11 +135,21 @@ class FeatureTables:
         }
         (directory / "tables.json").write_text(json.dumps(meta, indent=2))
 
+    @staticmethod
+    def load_vocabularies(directory: Path) -> tuple[Vocabulary, Vocabulary]:
+        """The (creator, product) id vocabularies of tables written by :meth:`save`."""
+        creators = pd.read_parquet(directory / "creator_ids.parquet")["creator_id"].to_numpy(object)
+        products = pd.read_parquet(directory / "product_ids.parquet")["product_id"].to_numpy(object)
+        return Vocabulary(creators), Vocabulary(products)
+
     @classmethod
-    def load(cls, directory: Path, mmap: bool = False) -> FeatureTables:
+    def load(
+        cls, directory: Path, mmap: bool = False, vocabularies: tuple[Vocabulary, Vocabulary] | None = None
+    ) -> FeatureTables:
+        """Tables written by :meth:`save`; ``mmap``: arrays mapped read-only; ``vocabularies``: the (creator,
+        product) id vocabularies to use instead of reading the id lists (the same ids, already in memory)."""
         meta = json.loads((directory / "tables.json").read_text())
-        creators = Vocabulary(pd.read_parquet(directory / "creator_ids.parquet")["creator_id"].to_numpy(object))
-        products = Vocabulary(pd.read_parquet(directory / "product_ids.parquet")["product_id"].to_numpy(object))
+        creators, products = vocabularies if vocabularies is not None else cls.load_vocabularies(directory)
         tables = cls(
             cutoff=pd.Timestamp(meta["cutoff"]),
             creators=creators,

@@ -8,7 +8,8 @@ on the test marketplace; so does merely reordering the rows in one process).
 
 The full training matrices never gather in one process (only the sample of the early-stopping run below does): the
 driver holds row indices (creator row, product row, rate, format) and labels; each block's feature vectors are
-gathered from the window's feature tables — broadcast to the workers once — by :meth:`FeatureTables.vectors` on a
+gathered from the window's feature tables — mapped from the run's spill directory
+(:mod:`models.training.table_spill`), or else broadcast to the workers once — by :meth:`FeatureTables.vectors` on a
 worker, exactly as the in-memory path gathers them, with the history dropout marks the in-memory path would draw
 (drawn on the driver from the same seeded stream, so both paths train on the same rows). Ranking blocks are cut at
 query boundaries, so every query stays inside one partition, which LightGBM's Dask ranker requires.
@@ -44,6 +45,7 @@ from features.dropout import blank_history
 from features.names import CATEGORICAL_FEATURES
 from features.tables import FeatureTables
 from models.gbm.base import BoostedTrees
+from models.training.table_spill import TablesOnDisk
 
 if TYPE_CHECKING:
     import dask.array as da
@@ -67,8 +69,10 @@ class RowBlock:
     drop: tuple[np.ndarray, np.ndarray] | None = None  # history dropout marks (creator, product), drawn on the driver
 
 
-def block_vectors(tables: FeatureTables, block: RowBlock) -> np.ndarray:
-    """A block's feature vectors with its history dropout applied (runs on a worker)."""
+def block_vectors(tables: FeatureTables | TablesOnDisk, block: RowBlock) -> np.ndarray:
+    """A block's feature vectors with its history dropout applied (runs on a worker; tables on disk are mapped)."""
+    if isinstance(tables, TablesOnDisk):
+        tables = tables.open()
     X = tables.vectors(block.c_rows, block.p_rows, block.rate, block.fmt)
     if block.drop is None:
         return X

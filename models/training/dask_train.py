@@ -21,6 +21,7 @@ Steps (``recsys train --engine dask``):
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -43,6 +44,7 @@ from models.training.dask_lgbm import (
 )
 from models.training.dask_windows import dask_data_hash, dask_windows, promotion_summary
 from models.training.evaluation import mean_ndcg
+from models.training.table_spill import TablesOnDisk
 from models.training.train import (
     FittedModels,
     RankingSplit,
@@ -267,11 +269,20 @@ def _validate(
 
 
 def train_engine_dask(
-    client: Client, entities: Marketplace, promotions: dd.DataFrame, settings: Settings, seed: int
+    client: Client,
+    entities: Marketplace,
+    promotions: dd.DataFrame,
+    settings: Settings,
+    seed: int,
+    spill: Path | None = None,
 ) -> tuple[Engine, str]:
     """Fit every part of the engine on the cluster; returns it with the data hash its bundle records
     (:func:`~models.training.dask_windows.dask_data_hash`: ``save_bundle(engine, root, entities, ...,
-    data_digest=...)``). The driver never holds the promotions: it receives history aggregates and label sums."""
+    data_digest=...)``). The driver never holds the promotions: it receives history aggregates and label sums.
+
+    ``spill``: a directory every worker can read, where the feature tables are written and mapped from
+    (:mod:`models.training.table_spill`; the returned engine's tables are mapped from it, so it must outlive the
+    engine's use, e.g. ``save_bundle``); without it the tables stay in memory and every worker receives a copy."""
     r, started = settings.ranker, time.perf_counter()
     stage_seconds: dict[str, float] = {}
     scale, cf = settings.rules.experience_scale, settings.retrieval.cf_factors
@@ -282,13 +293,15 @@ def train_engine_dask(
     with timed(stage_seconds, "features_windows", "building point-in-time features (history and label sums on Dask)"):
         end = latest.normalize() + pd.Timedelta(days=1)  # data_now: the day after the last promotion started
         windows, valid, tables_now = dask_windows(
-            client, entities, promotions, end, r.label_days, r.train_windows, r.valid_days, scale, cf, seed
+            client, entities, promotions, end, r.label_days, r.train_windows, r.valid_days, scale, cf, seed, spill
         )
     names = valid.tables.feature_names
     if any(w.tables.feature_names != names for w in windows):
         raise ValueError("feature names differ between windows; the data's extra columns changed over time")
     metrics: dict[str, Any] = {"valid_window": [str(valid.start), str(valid.end)], "engine": "dask"}
-    tables = [client.scatter(w.tables, broadcast=True) for w in windows]  # every worker gathers any block
+    # every worker gathers any block: the tables' paths when spilled, else a copy of the tables on every worker
+    shipped = [w.tables if spill is None else TablesOnDisk.at(spill, k) for k, w in enumerate(windows)]
+    tables = [client.scatter(t, broadcast=True) for t in shipped]
     with timed(stage_seconds, "rankers", "training LambdaRank rankers on Dask"):
         rankers = dask_rankers(client, tables, windows, valid, names, settings, seed, metrics)
     with timed(stage_seconds, "outcome_models", "training GMV and content distribution models on Dask"):

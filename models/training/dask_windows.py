@@ -11,6 +11,7 @@ compute (:mod:`models.training.dask_history`): per creator, product and pair, ne
 from __future__ import annotations
 
 import hashlib
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -21,6 +22,7 @@ from features.history_aggregates import HistoryInputs, table_categories
 from features.tables import FeatureTables, build_feature_tables
 from models.bundle import data_hash
 from models.training.dask_history import HistoryContext, dask_history_aggregates
+from models.training.table_spill import spill_tables
 from models.training.windows import LabelWindow, window_pairs
 from recsys.core.schema import Marketplace
 from recsys.core.vocab import Vocabulary
@@ -68,17 +70,22 @@ def dask_tables(
     experience_scale: int,
     cf_factors: int,
     seed: int,
+    spill: Path | None = None,
 ) -> list[FeatureTables]:
-    """``build_feature_tables`` at every cutoff, from history aggregates computed on the cluster in one pass; each
-    cutoff's aggregates are dropped once its tables are built."""
+    """``build_feature_tables`` at every cutoff, from history aggregates computed on the cluster one cutoff at a
+    time; each cutoff's aggregates are dropped once its tables are built. With ``spill``, each cutoff's tables are
+    written there and returned memory-mapped (:mod:`models.training.table_spill`): the driver then holds one
+    cutoff's tables in memory at a time."""
     creators, products = entities.creators, entities.products
     inputs = HistoryInputs.of(creators, products, table_categories(creators, products))
     ctx = HistoryContext(pd.Index(creators["creator_id"]), pd.Index(products["product_id"]), inputs, tuple(cutoffs))
-    aggregates = dask_history_aggregates(client, promotions, ctx)
-    return [
-        build_feature_tables(entities, cutoff, experience_scale, cf_factors, seed, aggregates=agg)
-        for cutoff, agg in zip(cutoffs, aggregates, strict=True)
-    ]
+    out: list[FeatureTables] = []
+    for k, (cutoff, agg) in enumerate(zip(cutoffs, dask_history_aggregates(client, promotions, ctx), strict=True)):
+        tables = build_feature_tables(entities, cutoff, experience_scale, cf_factors, seed, aggregates=agg)
+        del agg
+        out.append(tables if spill is None else spill_tables(tables, spill, k))
+        del tables
+    return out
 
 
 def vocab_tables(creators: Vocabulary, products: Vocabulary, cutoff: pd.Timestamp) -> FeatureTables:
@@ -135,13 +142,16 @@ def dask_windows(
     experience_scale: int = 100,
     cf_factors: int = 32,
     seed: int = 0,
+    spill: Path | None = None,
 ) -> tuple[list[LabelWindow], LabelWindow, FeatureTables]:
     """``make_windows`` with the history aggregates and the label sums computed on the cluster (``entities``: the
-    entity tables; their promotions are not read). Also returns the feature tables as of ``end``."""
+    entity tables; their promotions are not read). Also returns the feature tables as of ``end``. ``spill``: where
+    the tables are written and mapped from (:func:`dask_tables`); cutoff ``k`` is window ``k``'s, the last is
+    ``end``'s."""
     train, valid = window_bounds(end, label_days, train_windows, valid_days)
     bounds = [*train, valid]
     cutoffs = [start for start, _ in bounds] + [end]
-    tables = dask_tables(client, entities, promotions, cutoffs, experience_scale, cf_factors, seed)
+    tables = dask_tables(client, entities, promotions, cutoffs, experience_scale, cf_factors, seed, spill)
     first = tables[0]  # the same id rows at every cutoff (every entity of the tables)
     vocab = client.scatter(vocab_tables(first.creators, first.products, first.cutoff), broadcast=True)
     plans = client.scatter(entities.plans[["plan_id", "commission_rate"]], broadcast=True)

@@ -1,6 +1,8 @@
 """``recsys train --engine dask``: on a 2-worker local cluster, on the fixture marketplace, the Dask path reaches the
 in-memory path's validation NDCG (within 0.01) and writes a bundle the service loads unchanged.
 
+The feature tables are spilled to disk and mapped, as `recsys train --engine dask` does on a local cluster (the
+in-memory broadcast a remote cluster uses without ``--spill-dir`` is the same computation without the files).
 One Dask training per module (the slow part: a cluster of two worker processes, label sums on the workers,
 LightGBM's distributed trees); the in-memory figures come from the session's fixture bundle (same data, settings
 and seed)."""
@@ -25,8 +27,11 @@ def dask_bundle(fixture_bundle, tmp_path_factory: pytest.TempPathFactory) -> Pat
     settings = fixture_bundle.settings.model_copy(update={"artifacts_dir": tmp_path_factory.mktemp("dask_artifacts")})
     source = from_market(fixture_bundle.market, buckets=4)
     cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0")
+    spill = tmp_path_factory.mktemp("dask_spill")  # as `recsys train --engine dask` on a local cluster
     with cluster, Client(cluster) as client:
-        engine, digest = train_engine_dask(client, source.entities, source.promotions, settings, seed=5)
+        engine, digest = train_engine_dask(client, source.entities, source.promotions, settings, seed=5, spill=spill)
+    cutoffs = settings.ranker.train_windows + 2  # the training windows', the validation window's and now
+    assert sorted(p.name for p in spill.iterdir()) == [f"cutoff-{k}" for k in range(cutoffs)]
     path = save_bundle(engine, settings.artifacts_dir, source.entities, 5, {}, compile_models=False, data_digest=digest)
     return path
 
@@ -71,8 +76,9 @@ def test_dask_options_need_the_dask_engine_and_a_real_export(tmp_path: Path) -> 
     from recsys.app.cli import app
 
     runner = CliRunner()
-    result = runner.invoke(app, ["train", "--partitioned", str(tmp_path)])
-    assert result.exit_code != 0 and "--engine dask" in result.output
+    for option in ("--partitioned", "--spill-dir"):
+        result = runner.invoke(app, ["train", option, str(tmp_path)])
+        assert result.exit_code != 0 and "--engine dask" in result.output, option
     result = runner.invoke(app, ["train", "--engine", "dask", "--partitioned", str(tmp_path)])
     assert result.exit_code != 0 and "partitioned.json" in result.output
 

@@ -103,6 +103,14 @@ def train_command(
     partitioned: Annotated[
         Path | None, typer.Option(help="A `recsys export --partitioned` directory to train on (dask engine).")
     ] = None,
+    spill_dir: Annotated[
+        Path | None,
+        typer.Option(
+            help="Where the dask engine writes each cutoff's feature tables for the driver and workers to map "
+            "(storage every worker reads) \\[default: a temporary folder under data_dir with a local cluster; "
+            "in memory, a copy per worker, with --scheduler]."
+        ),
+    ] = None,
 ) -> None:
     """Train the matching engine and make it the current bundle.
 
@@ -119,10 +127,10 @@ def train_command(
         _train_brand(dataset, out, seed)
         return
     if engine_kind is TrainEngine.dask:
-        _train_dask(settings, seed, dataset, partitioned, scheduler, workers, allow_quarantine)
+        _train_dask(settings, seed, dataset, partitioned, scheduler, workers, allow_quarantine, spill_dir)
         return
-    if partitioned is not None or scheduler is not None or workers is not None:
-        raise fail("--partitioned, --scheduler and --workers need --engine dask")
+    if partitioned is not None or scheduler is not None or workers is not None or spill_dir is not None:
+        raise fail("--partitioned, --scheduler, --workers and --spill-dir need --engine dask")
     from models.bundle import save_bundle
     from models.training.train import train_engine
 
@@ -169,8 +177,11 @@ def _train_dask(
     scheduler: str | None,
     workers: int | None,
     allow_quarantine: bool,
+    spill_dir: Path | None = None,
 ) -> None:
-    """``recsys train --engine dask``: the same bundle, features and LightGBM models built on a Dask cluster."""
+    """``recsys train --engine dask``: the same bundle, features and LightGBM models built on a Dask cluster.
+    The feature tables are spilled to ``spill_dir`` (a local cluster: a temporary folder under ``data_dir`` by
+    default), removed once the bundle is saved."""
     import tempfile
     from contextlib import ExitStack
 
@@ -192,12 +203,17 @@ def _train_dask(
         source = _dask_source(settings, dataset, partitioned, scratch, allow_quarantine)
         with stage("starting the Dask cluster" if scheduler is None else f"joining {scheduler}"):
             client = stack.enter_context(dask_client(scheduler, workers))
+        spill = None
+        if spill_dir is not None or scheduler is None:  # a remote cluster's workers may not see our disk
+            parent = spill_dir or settings.data_dir
+            parent.mkdir(parents=True, exist_ok=True)
+            spill = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="dask-tables-", dir=parent)))
         try:
-            engine, digest = train_engine_dask(client, source.entities, source.promotions, settings, seed)
+            engine, digest = train_engine_dask(client, source.entities, source.promotions, settings, seed, spill)
         except ValueError as exc:
             raise fail(f"training failed, the previous bundle stays active: {exc}") from exc
-    dump = settings.model_dump(mode="json")
-    path = save_bundle(engine, settings.artifacts_dir, source.entities, seed, dump, data_digest=digest)
+        dump = settings.model_dump(mode="json")  # saved before the spilled tables the engine maps are removed
+        path = save_bundle(engine, settings.artifacts_dir, source.entities, seed, dump, data_digest=digest)
     print_train_summary(engine.metrics, path, time.perf_counter() - started)
 
 

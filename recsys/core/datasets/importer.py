@@ -220,11 +220,11 @@ def read_dataset(
     """
     raw = {name: frame for name, (_, frame) in read_raw(Path(directory)).items()}
     validator = Validator(settings, known_ids or (lambda _table, _ids: set()))
-    for name in TABLES:
+    for name in TABLES:  # each table's rows as read are dropped once validated (the typed rows are kept)
         if name in raw:
-            validator.table(name, raw[name])
+            validator.table(name, raw.pop(name))
     if SAMPLE_REQUESTS_FILE in raw:
-        validator.table(SAMPLE_REQUESTS_FILE, raw[SAMPLE_REQUESTS_FILE], SAMPLE_REQUESTS_SPEC)
+        validator.table(SAMPLE_REQUESTS_FILE, raw.pop(SAMPLE_REQUESTS_FILE), SAMPLE_REQUESTS_SPEC)
     result = validator.result
     frames = {name: result.good.get(name, records_to_frame(TABLES[name], [])) for name in TABLES}
     samples = sample_requests_frame(result.good.get(SAMPLE_REQUESTS_FILE))
