@@ -2,4 +2,5 @@
 
 from recsys.app.cli import app
 
-app()
+if __name__ == "__main__":  # a spawned child process (multiprocessing) imports this module without running the CLI
+    app()

@@ -94,3 +94,20 @@ def test_a_foreign_directory_is_refused_and_an_old_export_replaced(exported, tmp
     result = CliRunner().invoke(app, ["export", "--partitioned", str(out), "--buckets", "2"], env=env)
     assert result.exit_code == 0, result.output
     assert len(list((out / "promotions").iterdir())) == 2
+
+
+def test_invalid_entity_rows_are_refused_with_their_count(tmp_path: Path) -> None:
+    """The entity tables are validated in a child process (the driver keeps only the frames); a bad row still
+    stops the read with a clear error naming the table and the count."""
+    from recsys.app.dask_training.export import partition_dataset
+    from recsys.app.dask_training.source import SourceError, read_partitioned
+    from recsys.core.config import Settings
+    from recsys.core.datasets.io import write_dataset
+    from recsys.core.synth import SynthConfig, generate
+
+    market = generate(SynthConfig(creators=40, products=120, promotions=600, seed=2)).market
+    market.products.loc[3, "price"] = -5.0  # quarantined, and the plans and sample requests naming the product
+    write_dataset(market, tmp_path / "dataset")
+    partition_dataset(tmp_path / "dataset", tmp_path / "export", buckets=2)
+    with pytest.raises(SourceError, match=r"invalid entity rows .*'products': 1.*fix them first"):
+        read_partitioned(tmp_path / "export", Settings())

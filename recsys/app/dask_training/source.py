@@ -10,6 +10,8 @@ in memory, and the promotions as a lazy
 from __future__ import annotations
 
 import json
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -104,13 +106,25 @@ def read_partitioned(directory: Path, settings: Settings) -> DaskSource:
     files = sorted(str(p) for p in (directory / "promotions").glob("bucket=*.parquet"))
     if len(files) != int(manifest["promotions"]["buckets"]):
         raise SourceError(f"{directory}/promotions holds {len(files)} bucket files, the manifest says otherwise")
+    # validated in a child process: see _validated_entities
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
+        market = pool.submit(_validated_entities, directory, files, settings).result()
+    promotions = dd.from_map(_read_bucket, files, meta=_meta(), enforce_metadata=False)
+    return DaskSource(market, promotions, len(files))
+
+
+def _validated_entities(directory: Path, files: list[str], settings: Settings) -> Marketplace:
+    """The export's entity tables and sample requests, validated and compacted (runs in a child process of
+    :func:`read_partitioned`, which receives only the frames: validating leaves ~0.4 GiB of freed Python objects'
+    heap per million promotions behind in the process that did it — measured, 1M: 0.69 GiB of RSS after the read for
+    0.21 GiB of frames — and the training driver keeps running for an hour after the read). Raises
+    :class:`SourceError` for invalid rows."""
     # only the entity files (and the sample requests) sit at the top level; a sample's content promotion is
     # looked up in the buckets
     market, result = read_dataset(directory, settings, known_ids=_bucket_promotions(files))
     _check_entities(market, {t: len(f) for t, f in result.quarantined.items() if len(f)}, directory)
-    del result  # the validated frames are the market's; nothing else is needed from it
-    promotions = dd.from_map(_read_bucket, files, meta=_meta(), enforce_metadata=False)
-    return DaskSource(compact(market), promotions, len(files))
+    return compact(market)
 
 
 def from_market(market: Marketplace, buckets: int) -> DaskSource:
