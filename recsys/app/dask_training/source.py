@@ -1,10 +1,11 @@
 """Where ``recsys train --engine dask`` reads its data: a partitioned export, a dataset directory, or the store.
 
-Every source ends as the same pair: the entity tables (merchants, products, creators, plans — small next to the
-logs, validated exactly as ``recsys train --dataset`` does, with the sample requests the creator features read)
-in memory, and the promotions as a lazy
-``dask.dataframe`` with one partition per creator-hash bucket (all of a creator's promotions in one partition, which
-:mod:`models.training.dask_train` relies on). Orders are never read: training does not use them.
+Every source ends as the same pair: the entity tables (merchants, products, creators, plans — smaller than the
+logs, validated exactly as ``recsys train --dataset`` does, with the sample requests the creator features read,
+their ids as Arrow strings) in memory, and the promotions as a lazy ``dask.dataframe`` with one partition per
+creator-hash bucket (all of a creator's promotions in one partition, which :mod:`models.training.dask_train` relies
+on). A partitioned export's entity tables are validated in a child process (:func:`read_partitioned`). Orders are
+never read: training does not use them.
 """
 
 from __future__ import annotations
