@@ -44,7 +44,7 @@ from models.training.dask_lgbm import (
 )
 from models.training.dask_windows import dask_data_hash, dask_windows, promotion_summary
 from models.training.evaluation import mean_ndcg
-from models.training.table_spill import TablesOnDisk
+from models.training.table_spill import TablesOnDisk, forget
 from models.training.train import (
     FittedModels,
     RankingSplit,
@@ -313,6 +313,8 @@ def train_engine_dask(
     models = FittedModels(rankers, gmv, distribution, fit_maps, gmv_calibration)
     clock, train_pairs = (started, stage_seconds), sum(len(w.pairs) for w in windows)
     client.cancel(tables)  # the windows' tables on the workers, then on the driver: finishing needs only today's
+    if spill is not None:
+        client.run(forget)
     del windows, valid, tables
     engine = finish_engine(entities, end, models, train_pairs, settings, seed, metrics, clock, tables_now)
     engine.metrics["sizes"]["promotions"] = int(digest["rows"].sum())  # ``entities`` holds none of them

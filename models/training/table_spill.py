@@ -50,6 +50,13 @@ def _open(path: str, ids: str) -> FeatureTables:
     return FeatureTables.load(Path(path), mmap=True, vocabularies=_vocabularies(ids))
 
 
+def forget() -> None:
+    """Unmap every cutoff this process opened (run on the workers once training no longer reads them: a remote
+    cluster's long-lived workers would otherwise keep the files' disk space after the spill directory is removed)."""
+    _open.cache_clear()
+    _vocabularies.cache_clear()
+
+
 def spill_tables(tables: FeatureTables, spill: Path, k: int) -> FeatureTables:
     """Cutoff ``k``'s tables written under ``spill`` and read back memory-mapped (sharing ``tables``' id
     vocabularies, so the driver holds one copy of the ids for every cutoff); the caller drops ``tables``."""

@@ -13,7 +13,7 @@ from features.tables import build_feature_tables
 
 
 def test_spilled_tables_are_mapped_and_give_the_same_vectors(tmp_path: Path) -> None:
-    from models.training.table_spill import TablesOnDisk, spill_tables
+    from models.training.table_spill import TablesOnDisk, forget, spill_tables
     from recsys.core.synth import SynthConfig, generate
 
     market = generate(SynthConfig(creators=60, products=200, promotions=1_500, seed=3)).market
@@ -35,3 +35,5 @@ def test_spilled_tables_are_mapped_and_give_the_same_vectors(tmp_path: Path) -> 
         assert list(opened.products.ids) == list(memory.products.ids)
     first, second = (TablesOnDisk.at(tmp_path, k).open() for k in range(2))
     assert first.products is second.products  # a worker reads the id lists once for every cutoff
+    forget()  # what training runs on the workers once it no longer reads the tables: mapped afresh next time
+    assert TablesOnDisk.at(tmp_path, 0).open() is not first
