@@ -188,5 +188,9 @@ def dask_history_aggregates(
         parts = client.gather([client.submit(_pick, r, 0) for r in results])
         sums, typical = cutoff_totals(totals, k, shape[1])
         del results, frame, promoters, totals  # this cutoff's futures: the workers drop their results
-        yield assemble(parts, sums, typical, ctx.inputs, shape)
+        aggregates = assemble(parts, sums, typical, ctx.inputs, shape)
+        # released before the caller builds the tables (the parts are copied into the aggregates; at 20M the sums
+        # are 4M rows of ~25 floats)
         del parts, sums, typical
+        yield aggregates
+        del aggregates
