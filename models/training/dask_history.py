@@ -166,17 +166,6 @@ def assemble(
     return out
 
 
-def trim_memory() -> int:
-    """Return a worker's freed heap to the OS (glibc's ``malloc_trim``: Dask's documented remedy for worker memory
-    that stays with the process after its data is released); 0 where the C library has none."""
-    import ctypes
-
-    try:
-        return int(ctypes.CDLL("libc.so.6").malloc_trim(0))
-    except (OSError, AttributeError):
-        return 0
-
-
 def dask_history_aggregates(
     client: Client, promotions: dd.DataFrame, ctx: HistoryContext
 ) -> Iterator[HistoryAggregates]:
@@ -199,7 +188,6 @@ def dask_history_aggregates(
         parts = client.gather([client.submit(_pick, r, 0) for r in results])
         sums, typical = cutoff_totals(totals, k, shape[1])
         del results, frame, promoters, totals  # this cutoff's futures: the workers drop their results
-        client.run(trim_memory)  # and return the freed heap to the OS while the driver builds the tables
         aggregates = assemble(parts, sums, typical, ctx.inputs, shape)
         # released before the caller builds the tables (the parts are copied into the aggregates; at 20M the sums
         # are 4M rows of ~25 floats)
