@@ -1,9 +1,10 @@
 """A training run's feature tables on disk: what lets the Dask path's driver and workers hold every cutoff's tables
 without each keeping its own copy in memory.
 
-At 5M promotions one cutoff's tables are ~0.9 GB and a run builds five (three training windows, validation, now);
-the driver held all five and every worker a copy of the three training windows' (``client.scatter(...,
-broadcast=True)``), and at 20M that alone is ~18 GB on the driver. With a spill directory each cutoff's tables are
+At 5M promotions one cutoff's tables are ~0.9 GB (a bundle's ``features`` folder: 895 MB) and a run builds one per
+training window (two by default), one for validation and one for now; the driver held them all and every worker a
+copy of the training windows' (``client.scatter(..., broadcast=True)``), and at 20M that is ~14 GB on the driver
+alone (four cutoffs, growing with the catalogue). With a spill directory each cutoff's tables are
 written once (:meth:`FeatureTables.save`, the bundle's format) right after they are built and read back
 memory-mapped: the driver keeps only their page-cache pages, which the kernel shares with the workers of the same
 machine and can drop and re-read under pressure, and the workers receive a :class:`TablesOnDisk` (two paths)
