@@ -96,17 +96,16 @@ def measure(cmd: list[str], env: dict[str, str], log: Path, cap: int, run: Run, 
         def sample() -> None:
             tick, pss = 0, 0
             while proc.poll() is None:
-                total, pss_now = 0, 0
+                with_pss, total, pss_now = tick % 4 == 0, 0, 0  # PSS (smaps_rollup) every fourth sample
                 for p in _tree(root):
                     try:
                         rss = p.memory_info().rss
-                        pss_now += p.memory_full_info().pss if tick % 4 == 0 else 0
+                        pss_now += p.memory_full_info().pss if with_pss else 0
                     except psutil.Error:
                         continue
                     peaks[p.pid] = max(peaks.get(p.pid, 0), rss)
                     total += rss
-                pss = pss_now if tick % 4 == 0 else pss
-                tick += 1
+                pss, tick = (pss_now if with_pss else pss), tick + 1
                 run.tree_peak = max(run.tree_peak, total)
                 run.tree_pss_peak = max(run.tree_pss_peak, pss)
                 over_time = timeout is not None and time.perf_counter() - started > timeout

@@ -99,11 +99,7 @@ def top_by_inner_product(queries: np.ndarray, items: np.ndarray, k: int, block: 
         return out
     for start in range(0, len(queries), block):
         scores = queries[start : start + block] @ items.T
-        best = (
-            np.argpartition(-scores, k - 1, axis=1)[:, :k]
-            if k < len(items)
-            else np.tile(np.arange(k), (len(scores), 1))
-        )
+        best = np.argpartition(-scores, k - 1, axis=1)[:, :k]
         for i, (row, cand) in enumerate(zip(scores, best, strict=True)):
             out[start + i] = cand[np.lexsort((cand, -row[cand]))]
     return out
