@@ -25,8 +25,8 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
-from sklearn.linear_model import Ridge
 
+from features.collaborative import fit_content_map
 from features.entities import Extras
 from features.evidence import top_share
 from features.names import SAMPLE_FEATURES, window_names
@@ -128,10 +128,10 @@ class LinearMap:
 
 
 def _fit_map(content: np.ndarray, factors: np.ndarray, known: np.ndarray) -> LinearMap | None:
-    """``features.collaborative._map_content``'s ridge (alpha 1, known rows); None where it leaves zeros."""
-    if factors.shape[1] == 0 or known.sum() < 10:
+    """Training's ridge (``features.collaborative.fit_content_map``) as weights; None where it leaves zeros."""
+    ridge = fit_content_map(content, factors, known)
+    if ridge is None:
         return None
-    ridge = Ridge(alpha=1.0).fit(np.nan_to_num(content[known], nan=0.0), factors[known])
     coef = np.asarray(ridge.coef_, dtype=np.float64).reshape(factors.shape[1], content.shape[1])
     return LinearMap(coef, np.broadcast_to(np.asarray(ridge.intercept_, np.float64), (factors.shape[1],)).copy())
 

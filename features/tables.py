@@ -246,12 +246,20 @@ def build_feature_tables(
     for col in ("p_days_listed", "m_days_since_joined"):
         p_block[col] = p_block[col].clip(lower=0)
     category_code = inputs.category_code
-    audience = creators[audience_columns("aud")].to_numpy(np.float64)
-    target = _filled_targets(products)
+    audience = creators[audience_columns("aud")].to_numpy(np.float32)
+    target = _filled_targets(products).astype(np.float32)
     listed = _listed_categories(creators, categories)
     agg = aggregates.arrays
-    log_price = np.log(inputs.price)
+    log_price = np.log(inputs.price).astype(np.float32)
     best_rate = p_block["p_best_rate"].to_numpy(np.float64)
+    refund_rate = p_block["p_refund_rate_90d"].to_numpy(np.float32)
+    reach = c_block[["c_log_followers", "c_log_avg_views"]].to_numpy(np.float32)
+    # the blocks as the float32 tables they end as, before the factorization (at 4M products the float64 product
+    # frame is ~1.4 GB): the build's peak is the factorization's
+    creator_names, product_names = list(c_block.columns), list(p_block.columns)
+    creator_table = np.ascontiguousarray(c_block.to_numpy(np.float32))  # a frame's values are column-major
+    product_table = np.ascontiguousarray(p_block.to_numpy(np.float32))
+    del c_block, p_block
     cat_rate = pd.Series(best_rate).groupby(category_code).median().reindex(range(len(categories)))
     if regions is None:
         regions = sorted(set(creators["region"]) | set(market.merchants["region"]))
@@ -260,16 +268,17 @@ def build_feature_tables(
     evidence.update({name: agg[name] for name in EVIDENCE_FROM_HISTORY})
     c_emb = {k: _unit_rows(embedding_matrix(creators[k], d)) for k, d in c_extras.embeddings.items()}
     p_emb = {k: _unit_rows(embedding_matrix(products[k], d)) for k, d in p_extras.embeddings.items()}
-    one_hot = np.eye(len(categories), dtype=np.float64)[category_code]
-    c_content = np.hstack(
-        [audience, listed, c_block[["c_log_followers", "c_log_avg_views"]].to_numpy(), *c_emb.values()]
-    )
-    p_content = np.hstack([target, one_hot, log_price[:, None], *p_emb.values()])
+    # the content the cold start maps from, in float32 (the values ``features.overlay`` rebuilds from the tables)
+    one_hot = np.eye(len(categories), dtype=np.float32)[category_code]
+    c_content = np.hstack([audience, listed, reach, *c_emb.values()], dtype=np.float32)
+    p_content = np.hstack([target, one_hot, log_price[:, None], *p_emb.values()], dtype=np.float32)
+    del one_hot
     shape = (len(creators), len(products))
     cf = factorize_entries(aggregates.cf_entries, shape, c_content, p_content, cf_factors, seed)
+    del c_content, p_content
     arrays = {
-        "creator_audience": np.ascontiguousarray(audience, dtype=np.float32),
-        "product_target": np.ascontiguousarray(target, dtype=np.float32),
+        "creator_audience": np.ascontiguousarray(audience),
+        "product_target": np.ascontiguousarray(target),
         "creator_category_listed": listed,
         "creator_category_gmv_share": agg["creator_category_gmv_share"].astype(np.float32),
         "creator_category_promotions": agg["creator_category_promotions"].astype(np.float32),
@@ -279,12 +288,12 @@ def build_feature_tables(
         "creator_fan_tier": fan_tier_codes(creators["followers"].to_numpy()).astype(np.int8),
         "creator_region": pd.Categorical(creators["region"], categories=regions).codes.astype(np.int16),
         "product_region": pd.Categorical(merchant_region, categories=regions).codes.astype(np.int16),
-        "product_log_price": log_price.astype(np.float32),
+        "product_log_price": log_price,
         "product_category": category_code,
         "product_typical_promoter": agg["product_typical_promoter"].astype(np.float32),
         "product_best_rate": best_rate.astype(np.float32),
         # the block's column again, so a worker reads it without touching every row of the product table
-        "product_refund_rate_90d": p_block["p_refund_rate_90d"].to_numpy(np.float32),
+        "product_refund_rate_90d": refund_rate,
         "category_median_rate": cat_rate.to_numpy(np.float32),
         "cf_creator": cf.creator,
         "cf_product": cf.product,
@@ -310,11 +319,11 @@ def build_feature_tables(
         creators=Vocabulary(c_index.to_numpy(object)),
         products=Vocabulary(p_index.to_numpy(object)),
         categories=categories,
-        creator_names=list(c_block.columns),
-        product_names=list(p_block.columns),
+        creator_names=creator_names,
+        product_names=product_names,
         pair_names=PAIR_FEATURES + embedding_pair_names(c_extras.embeddings, p_extras.embeddings),
-        creator=np.ascontiguousarray(c_block.to_numpy(np.float32)),  # a frame's values are column-major
-        product=np.ascontiguousarray(p_block.to_numpy(np.float32)),
+        creator=creator_table,
+        product=product_table,
         arrays=arrays,
         extras={
             "creator": {"numeric": c_extras.numeric, "embeddings": c_extras.embeddings},
