@@ -30,6 +30,7 @@ from recsys.core.config import RetrievalSettings
 from recsys.core.vocab import DIRECTIONS, Direction
 
 TOP_BLOCK = 16  # queries whose scores over the whole catalogue are held at once (16 x 4M products: 256 MB)
+SCORE_CHUNK = 250_000  # items one ranker call scores when a query is ranked against the whole catalogue
 
 
 def _products_in_main_category(tables: FeatureTables, creator_row: int) -> np.ndarray:
@@ -106,11 +107,15 @@ def top_by_inner_product(queries: np.ndarray, items: np.ndarray, k: int, block: 
 
 
 def _ranker_scores(tables: FeatureTables, ranker: LambdaRanker, direction: Direction, row: int) -> np.ndarray:
-    """The ranker's score of every item of the other side for one query row."""
+    """The ranker's score of every item of the other side for one query row, :data:`SCORE_CHUNK` items at a time
+    (at 4M products one feature matrix of every item would be ~2 GB)."""
     n_items = _sizes(tables, direction)[1]
-    items = np.arange(n_items)
-    c, p = direction.orient(np.full(n_items, row), items)
-    return ranker.predict(tables.vectors(c, p))
+    out = np.empty(n_items, dtype=np.float64)
+    for start in range(0, n_items, SCORE_CHUNK):
+        items = np.arange(start, min(start + SCORE_CHUNK, n_items))
+        c, p = direction.orient(np.full(len(items), row), items)
+        out[start : start + len(items)] = ranker.predict(tables.vectors(c, p))
+    return out
 
 
 def _top(scores: np.ndarray, k: int) -> np.ndarray:

@@ -95,3 +95,20 @@ def test_the_distillation_top_items_are_the_full_sort_taken_a_few_queries_at_a_t
     assert np.array_equal(
         top_by_inner_product(queries, items[:7], 20), np.argsort(-scores[:, :7], axis=1, kind="stable")
     )
+
+
+def test_a_query_ranked_against_the_whole_catalogue_is_scored_in_chunks_alike(fixture_bundle, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The exhaustive ranking behind the recall figures scores a few hundred thousand items per ranker call; chunks
+    that do not divide the catalogue give the scores of one call over every item."""
+    import numpy as np
+
+    from models.bundle import load_bundle
+    from models.retrieval import build
+    from recsys.core.vocab import Direction
+
+    engine = load_bundle(fixture_bundle.path).engine
+    tables, ranker = engine.tables, engine.rankers[Direction.CREATOR]
+    items = np.arange(len(tables.products))
+    whole = ranker.predict(tables.vectors(np.full(len(items), 3), items))
+    monkeypatch.setattr(build, "SCORE_CHUNK", 7)  # 1,200 products: 172 chunks, the last one short
+    np.testing.assert_array_equal(build._ranker_scores(tables, ranker, Direction.CREATOR, 3), whole)
