@@ -58,9 +58,18 @@ def forget() -> None:
     _vocabularies.cache_clear()
 
 
-def spill_tables(tables: FeatureTables, spill: Path, k: int) -> FeatureTables:
-    """Cutoff ``k``'s tables written under ``spill`` and read back memory-mapped (sharing ``tables``' id
-    vocabularies, so the driver holds one copy of the ids for every cutoff); the caller drops ``tables``."""
+def spill_tables(
+    tables: FeatureTables, spill: Path, k: int, vocabularies: tuple[Vocabulary, Vocabulary] | None = None
+) -> FeatureTables:
+    """Cutoff ``k``'s tables written under ``spill`` and read back memory-mapped, with ``vocabularies`` (the same ids
+    as ``tables``', e.g. the first cutoff's, so the driver holds one copy of the ids for every cutoff; default:
+    ``tables``' own); the caller drops ``tables``."""
     where = Path(TablesOnDisk.at(spill, k).path)
     tables.save(where)
-    return FeatureTables.load(where, mmap=True, vocabularies=(tables.creators, tables.products))
+    if vocabularies is None:
+        vocabularies = (tables.creators, tables.products)
+    elif not (
+        vocabularies[0].index.equals(tables.creators.index) and vocabularies[1].index.equals(tables.products.index)
+    ):
+        raise ValueError(f"cutoff {k}'s tables do not have the ids of the vocabularies they were to share")
+    return FeatureTables.load(where, mmap=True, vocabularies=vocabularies)
