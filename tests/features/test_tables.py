@@ -102,3 +102,23 @@ def test_a_promotion_from_the_day_before_the_cutoff_counts_and_one_after_it_does
     assert np.expm1(np.float64(after.creator[0, column])) == pytest.approx(gmv_7d + 1_234, rel=1e-5)
     promotions_7d = before.creator_names.index("c_promotions_7d")
     assert after.creator[0, promotions_7d] == before.creator[0, promotions_7d] + 1
+
+
+def test_the_cold_start_ridge_fit_on_a_sample_of_known_rows_is_the_one_the_overlay_refits(market, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Above ``FIT_ROWS`` known rows the ridge sees an evenly spaced sample of them (a large catalogue's float64 copy
+    of every known row is GBs), predicted ``PREDICT_ROWS`` rows at a time; the service's overlay refits the same
+    sample from the stored tables, so a cold product gets back the factors training gave it."""
+    from features import collaborative
+    from features.overlay import ColdStart
+
+    full = build_feature_tables(market, CUTOFF, cf_factors=8)
+    monkeypatch.setattr(collaborative, "FIT_ROWS", 30)
+    monkeypatch.setattr(collaborative, "PREDICT_ROWS", 37)  # 400 products: 11 blocks, the last one short
+    tables = build_feature_tables(market, CUTOFF, cf_factors=8)
+    known = tables.arrays["cf_product_known"]
+    assert known.sum() > 30 and (~known).any()
+    cold = ~known
+    np.testing.assert_array_equal(tables.arrays["cf_product"][known], full.arrays["cf_product"][known])  # same SVD
+    assert not np.allclose(tables.arrays["cf_product"][cold], full.arrays["cf_product"][cold], atol=1e-4)  # sampled
+    refit = ColdStart.fit(tables).product_factors(tables)
+    np.testing.assert_allclose(refit[cold], tables.arrays["cf_product"][cold], atol=1e-5)
