@@ -60,13 +60,13 @@ def _mallinfo() -> tuple[float, float]:
     return (info.uordblks + info.hblkhd) / 2**20, info.fordblks / 2**20
 
 
-def _status() -> dict[str, float]:
-    """VmRSS and RssAnon of this process, in MiB."""
+def proc_status(names: tuple[str, ...] = ("VmRSS", "RssAnon")) -> dict[str, float]:
+    """Memory figures of this process from ``/proc/self/status`` (e.g. VmRSS, RssAnon, VmHWM), in MiB."""
     out: dict[str, float] = {}
     with open("/proc/self/status") as handle:
         for line in handle:
             name, _, value = line.partition(":")
-            if name in ("VmRSS", "RssAnon"):
+            if name in names:
                 out[name] = int(value.split()[0]) / 1024
     return out
 
@@ -75,7 +75,7 @@ def measure(previous: weakref.ref[Any] | None) -> dict[str, Any]:
     """One row: memory now, and whether the state ``previous`` points at is still alive."""
     gc.collect()
     in_use, free = _mallinfo()
-    status = _status()
+    status = proc_status()
     return {
         "rss_mib": round(status.get("VmRSS", 0.0), 1),
         "anon_mib": round(status.get("RssAnon", 0.0), 1),

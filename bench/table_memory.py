@@ -21,6 +21,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from bench.reload_memory import proc_status
 from bench.scale import OUT
 from features.history import History
 from features.history_aggregates import HistoryInputs, history_aggregates, table_categories
@@ -30,16 +31,10 @@ from recsys.core.config import Settings
 from recsys.core.datasets.importer import read_dataset
 from recsys.core.schema import PROMOTION_FORMATS
 
-KB_PER_GIB = 2**20  # /proc/self/status reports kB
 
-
-def _status(key: str) -> float:
-    """A ``/proc/self/status`` memory figure in GiB."""
-    with open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith(key + ":"):
-                return int(line.split()[1]) / KB_PER_GIB
-    raise RuntimeError(f"no {key} in /proc/self/status")
+def _gib(name: str) -> float:
+    """A ``/proc/self/status`` memory figure of this process in GiB."""
+    return proc_status((name,))[name] / 1024
 
 
 def _reset_peak() -> None:
@@ -69,12 +64,12 @@ def main(argv: list[str] | None = None) -> None:
     market = dataclasses.replace(market, promotions=market.promotions.iloc[:0], orders=market.orders.iloc[:0])
     gc.collect()
     print(f"{args.size}: read and aggregated in {time.perf_counter() - started:.0f} s, cutoff {cutoff.date()}")
-    before = _status("VmRSS")
+    before = _gib("VmRSS")
     _reset_peak()
     started = time.perf_counter()
     r_scale, cf = settings.rules.experience_scale, settings.retrieval.cf_factors
     tables = build_feature_tables(market, cutoff, r_scale, cf, 0, aggregates=aggregates)
-    seconds, peak, after = time.perf_counter() - started, _status("VmHWM"), _status("VmRSS")
+    seconds, peak, after = time.perf_counter() - started, _gib("VmHWM"), _gib("VmRSS")
     size = tables.creator.nbytes + tables.product.nbytes + sum(a.nbytes for a in tables.arrays.values())
     print(
         f"build {seconds:.1f} s ({len(tables.creators):,} creators x {len(tables.products):,} products): RSS before "
