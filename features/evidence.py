@@ -86,7 +86,8 @@ def product_sales_by_fan_tier(
     gmv = np.bincount(
         p * N_FAN_TIERS + creator_tier[c], weights=history.outcomes["gmv"][recent], minlength=shape[0] * shape[1]
     )
-    return creators.reshape(shape).astype(np.int32), gmv.reshape(shape)
+    # float64 even without promotions (where numpy's weighted bincount returns int64)
+    return creators.reshape(shape).astype(np.int32), gmv.reshape(shape).astype(np.float64, copy=False)
 
 
 def evidence_arrays(

@@ -6,9 +6,9 @@
 
 - :func:`creator_side` and :func:`pair_side` read only a creator's own promotions, so they run unchanged on each
   creator-hash partition and the partitions' rows are simply put together;
-- :func:`product_side` reads only additive figures (:func:`features.history.window_sums`, distinct partners, sales
-  by fan tier — sums over disjoint sets of promotions) and a median, so partitions' partial sums are added up and
-  the median is computed after a shuffle by product.
+- :func:`product_figures` reads only a product's own promotions, so it runs unchanged on each partition of the
+  promotions shuffled by product, and the partitions' rows are put together (:meth:`ProductFigures.put`) before
+  :func:`product_side`, which reads the whole catalogue's figures (the top share of 30-day GMV).
 
 Both ways go through these functions, which is what keeps the two training paths' tables equal.
 """
@@ -129,22 +129,49 @@ def pair_side(history: History) -> tuple[dict[str, np.ndarray], tuple[np.ndarray
     return pairs, (rows, cols, values)
 
 
-def product_side(
-    sums: dict[str, np.ndarray], partners: np.ndarray, tier: tuple[np.ndarray, np.ndarray], typical: np.ndarray
-) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
-    """Window features and arrays of every product from its additive figures: ``sums``
-    (:func:`features.history.window_sums`), ``partners`` (distinct creators over the last 90 days), ``tier``
-    (distinct creators and GMV per fan tier over 90 days) and ``typical`` (median log followers of its promoters)."""
+@dataclass
+class ProductFigures:
+    """What :func:`product_side` reads of the history, per product: :func:`features.history.window_sums`, the
+    distinct creators over the last 90 days, the distinct creators and GMV per fan tier over 90 days and the median
+    log followers of the product's promoters (NaN without one)."""
+
+    sums: dict[str, np.ndarray]
+    partners: np.ndarray
+    tier: tuple[np.ndarray, np.ndarray]
+    typical: np.ndarray
+
+    def put(self, rows: np.ndarray, part: ProductFigures) -> None:
+        """Write ``part`` (the figures of ``len(rows)`` products) at ``rows``."""
+        for name, values in part.sums.items():
+            self.sums[name][rows] = values
+        self.partners[rows] = part.partners
+        self.tier[0][rows] = part.tier[0]
+        self.tier[1][rows] = part.tier[1]
+        self.typical[rows] = part.typical
+
+
+def product_figures(history: History, inputs: HistoryInputs) -> ProductFigures:
+    """The figures of every product of ``history`` (its rows: ``history.p``; ``history.c`` are the tables' creator
+    rows), from its own promotions only."""
+    sums = window_sums(history.p, history.n_products, history.age_days, history.outcomes)
+    tier = product_sales_by_fan_tier(history, inputs.creator_tier())
+    typical = typical_promoter_size(history, inputs.log_followers())
+    return ProductFigures(sums, distinct_partners(history, PARTNER_DAYS), tier, typical)
+
+
+def product_side(figures: ProductFigures) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
+    """Window features and arrays of every product of the catalogue from its :class:`ProductFigures`."""
+    sums = figures.sums
     windows = window_features(sums, "p")
-    windows["p_n_creators_90d"] = np.asarray(partners, dtype=np.float64)
+    windows["p_n_creators_90d"] = np.asarray(figures.partners, dtype=np.float64)
     gmv = sums[f"gmv_{SALES_DAYS}"]
     arrays = {
-        "product_typical_promoter": typical,
+        "product_typical_promoter": figures.typical,
         "product_gmv_30d": gmv,
         "product_orders_30d": np.rint(sums[f"orders_{SALES_DAYS}"]).astype(np.int64),
         "product_gmv_30d_top_share": top_share(gmv),
-        "product_tier_creators_90d": tier[0],
-        "product_tier_gmv_90d": tier[1],
+        "product_tier_creators_90d": figures.tier[0],
+        "product_tier_gmv_90d": figures.tier[1],
     }
     return windows, arrays
 
@@ -152,10 +179,7 @@ def product_side(
 def history_aggregates(history: History, inputs: HistoryInputs) -> HistoryAggregates:
     """The aggregates of a whole history in memory (the in-memory training path and the service's overlay)."""
     c_windows, c_arrays = creator_side(history, inputs)
-    sums = window_sums(history.p, history.n_products, history.age_days, history.outcomes)
-    tier = product_sales_by_fan_tier(history, inputs.creator_tier())
-    typical = typical_promoter_size(history, inputs.log_followers())
-    p_windows, p_arrays = product_side(sums, distinct_partners(history, PARTNER_DAYS), tier, typical)
+    p_windows, p_arrays = product_side(product_figures(history, inputs))
     pairs = dict(zip(PAIR_ARRAYS, pair_history(history), strict=True))
     cf = (history.c, history.p, interaction_values(history))  # one entry per promotion, as factorize has always read
     return HistoryAggregates(c_windows, p_windows, {**c_arrays, **p_arrays, **pairs}, cf)

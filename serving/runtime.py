@@ -26,6 +26,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from models.bundle import BundleError
+from recsys.core.allocator import tune_allocator
 from recsys.core.config import Settings
 from recsys.core.gc_pause import paused_gc
 from recsys.core.schema import REVISIONS
@@ -44,7 +45,6 @@ from serving.state import (
     load_serving_bundle,
     release_free_memory,
     release_library_code,
-    tune_allocator,
     with_plans,
     with_promotions,
 )

@@ -1,43 +1,46 @@
 """Point-in-time history aggregates on the Dask workers: the driver receives per-creator, per-product and per-pair
 arrays (:class:`features.history_aggregates.HistoryAggregates`), never a promotion row.
 
-One pass over the partitions per cutoff of a training run (the workers hold one cutoff's results at a time). The
-promotions arrive with all of a creator's promotions in one partition (creator-hash buckets), so each partition, at
-each cutoff:
+The promotions are read in two partitionings: as exported, all of a creator's promotions in one partition
+(creator-hash buckets), and shuffled once per training run so that all of a product's promotions sit in one
+partition (:func:`product_buckets`: ``dask.dataframe``'s P2P shuffle, written to Parquet next to the spilled
+tables). At each cutoff of the run, one pass over both (the workers hold one cutoff's results at a time):
 
-- builds the :class:`features.history.History` of its own creators (creator rows local to the partition) and runs
-  :func:`features.history_aggregates.creator_side` and :func:`~features.history_aggregates.pair_side` on it —
-  final values for those creators and their pairs, gathered and put at their rows on the driver;
-- computes the product-side partial sums (:func:`features.history.window_sums`, distinct creators over 90 days,
-  creators and GMV per fan tier), which ``dask.dataframe`` adds up per product across partitions on the workers
-  (a creator sits in one partition, so "distinct creators" counts add up too);
-- lists (product, promoter's log followers) per promotion, whose per-product median ``dask.dataframe`` computes after
-  a shuffle by product (exact: the same values, the same pandas median).
+- each creator partition builds the :class:`features.history.History` of its own creators and runs
+  :func:`features.history_aggregates.creator_side` and :func:`~features.history_aggregates.pair_side` on it;
+- each product partition builds the history of its own products and runs
+  :func:`~features.history_aggregates.product_figures` on it;
 
-The products' final figures then go through :func:`~features.history_aggregates.product_side`, the function the
-in-memory path uses, so both paths build equal tables (float sums added in another order may differ in the last
-bits; counts, minima and medians are exact).
+— final values for those creators, pairs and products, gathered as they complete and put at their rows on the
+driver, where the products' figures go through :func:`~features.history_aggregates.product_side` (it reads the whole
+catalogue). These are the functions the in-memory path runs, so both paths build equal tables (float sums added in
+another order may differ in the last bits; counts, minima and medians are exact). Nothing is added up or shuffled
+per cutoff: the product side used to be partial sums per (partition, product) — ~30 float64 columns for every
+product a partition touched, 32 × ~0.5M rows at 20M promotions — added up by a shuffle, with a second shuffle for
+the medians, all held on the workers until the totals were computed.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass, replace
+import shutil
+from collections.abc import Generator
+from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
-from features.evidence import CATEGORY_DAYS, N_FAN_TIERS, product_sales_by_fan_tier
-from features.history import History, distinct_partners, window_sums
+from features.history import OUTCOME_COLUMNS, History
 from features.history_aggregates import (
     PAIR_ARRAYS,
-    PARTNER_DAYS,
     HistoryAggregates,
     HistoryInputs,
+    ProductFigures,
     creator_side,
     history_aggregates,
     pair_side,
+    product_figures,
     product_side,
 )
 from recsys.core.schema import PROMOTION_FORMATS
@@ -46,7 +49,9 @@ if TYPE_CHECKING:
     import dask.dataframe as dd
     from distributed import Client, Future
 
-TIER_COLUMNS = [f"tier_creators_{t}" for t in range(N_FAN_TIERS)] + [f"tier_gmv_{t}" for t in range(N_FAN_TIERS)]
+# what History.of reads of a promotion: the columns the product shuffle moves
+PRODUCT_SIDE_COLUMNS = ["creator_id", "product_id", "started_at", "format", *OUTCOME_COLUMNS]
+BY_PRODUCT = "promotions-by-product"  # the shuffled copy's folder in the spill directory
 
 
 @dataclass(frozen=True)
@@ -87,76 +92,60 @@ def creator_part(history: History, rows: np.ndarray, inputs: HistoryInputs) -> C
     return CreatorPart(rows, windows, arrays, pairs, (c, p, values))
 
 
-def product_partial(history: History, tier: np.ndarray, k: int) -> pd.DataFrame:
-    """Per product of the partition: the additive figures of its promotions here (``tier``: fan tier per local
-    creator), with the cutoff's number ``k``."""
-    products, codes = np.unique(history.p, return_inverse=True)
-    local = replace(history, p=codes.astype(np.int64), n_products=len(products))
-    columns = window_sums(local.p, local.n_products, local.age_days, local.outcomes)
-    columns["partners"] = distinct_partners(local, PARTNER_DAYS)
-    creators, gmv = product_sales_by_fan_tier(local, tier, CATEGORY_DAYS)
-    columns.update(zip(TIER_COLUMNS, np.hstack([creators, gmv]).T, strict=True))
-    # float64 throughout (counts stay exact below 2**53): every partition's frame, even an empty one, has one dtype
-    frame = pd.DataFrame({name: np.asarray(values, dtype=np.float64) for name, values in columns.items()})
-    frame.insert(0, "p", products)
-    frame.insert(0, "k", k)
-    return frame
+@dataclass
+class ProductPart:
+    """One product partition's figures at one cutoff; ``rows``: their product rows in the tables."""
+
+    rows: np.ndarray
+    figures: ProductFigures
 
 
-def partition_aggregates(
-    part: pd.DataFrame, ctx: HistoryContext, k: int
-) -> tuple[CreatorPart, pd.DataFrame, pd.DataFrame]:
-    """One partition at cutoff ``k`` (runs on a worker): its creator part, product partial sums, promoters' sizes."""
+def creator_task(part: pd.DataFrame, ctx: HistoryContext, k: int) -> CreatorPart:
+    """One creator partition at cutoff ``k`` (runs on a worker)."""
     history, rows = local_history(part, ctx, ctx.cutoffs[k])
-    tier = ctx.inputs.creator_tier()[rows]
-    size = ctx.inputs.log_followers()[rows][history.c]
-    promoters = pd.DataFrame({"k": k, "p": history.p, "v": size})
-    return creator_part(history, rows, ctx.inputs), product_partial(history, tier, k), promoters
+    return creator_part(history, rows, ctx.inputs)
 
 
-def _pick(result: tuple[Any, ...], i: int) -> Any:
-    return result[i]
+def product_task(part: pd.DataFrame, ctx: HistoryContext, k: int) -> ProductPart:
+    """One product partition at cutoff ``k`` (runs on a worker): the history of its products (local product rows,
+    creators keep the tables' rows) and their figures."""
+    found = ctx.products.get_indexer(pd.Index(part["product_id"].unique()))
+    rows = np.sort(found[found >= 0]).astype(np.int64)
+    history = History.of(part, ctx.creators, ctx.products[rows], ctx.cutoffs[k], PROMOTION_FORMATS)
+    return ProductPart(rows, product_figures(history, ctx.inputs))
 
 
-def product_totals(frame: dd.DataFrame, promoters: dd.DataFrame, client: Client) -> tuple[dd.DataFrame, dd.DataFrame]:
-    """Per (cutoff, product): the partial figures added up across partitions (a groupby whose reduction runs on the
-    workers) and the median log followers of its promoters (a groupby median after a shuffle by product), persisted on
-    the workers; :func:`cutoff_totals` fetches one cutoff."""
-    spec = {col: "min" if col == "newest" else "sum" for col in frame.columns if col not in ("k", "p")}
-    split = max(1, frame.npartitions // 8)  # the totals of a large catalogue are spread over a few workers
-    sums = frame.groupby(["k", "p"]).agg(spec, split_out=split).reset_index()
-    medians = promoters.groupby(["k", "p"])["v"].median(shuffle_method="tasks").reset_index()
-    persisted: tuple[dd.DataFrame, dd.DataFrame] = client.persist((sums, medians))
-    return persisted
+def product_buckets(promotions: dd.DataFrame, directory: Path | None) -> dd.DataFrame:
+    """The promotions' :data:`PRODUCT_SIDE_COLUMNS`, shuffled by product id (every product's promotions in one
+    partition, as many partitions as ``promotions``): written to ``directory`` and read back one file per partition,
+    or, without one (a remote cluster may not see the driver's disk), persisted in the workers' memory."""
+    import dask.dataframe as dd
 
-
-def cutoff_totals(totals: tuple[dd.DataFrame, dd.DataFrame], k: int, n: int) -> tuple[pd.DataFrame, np.ndarray]:
-    """Cutoff ``k``'s product figures (``n`` rows; no promotion: zero sums, ``inf`` newest) and promoters' median
-    sizes (NaN without promoters)."""
-    sums, medians = (part[part["k"] == k] for part in totals)
-    frame, median = sums.compute(), medians.compute()
-    frame = frame.drop(columns="k").set_index("p")
-    fill = {col: np.inf if col == "newest" else 0.0 for col in frame.columns}
-    typical = np.full(n, np.nan)
-    typical[median["p"].to_numpy(np.int64)] = median["v"].to_numpy(np.float64)
-    return frame.reindex(range(n)).fillna(fill), typical
+    shuffled = promotions[PRODUCT_SIDE_COLUMNS].shuffle(on="product_id", npartitions=promotions.npartitions)
+    if directory is None:
+        return shuffled.persist()
+    shuffled.to_parquet(directory, write_index=False)
+    files = sorted(str(f) for f in Path(directory).glob("*.parquet"))  # whole files: a product never spans two
+    return dd.from_map(pd.read_parquet, files, meta=shuffled._meta, enforce_metadata=False)
 
 
 def assemble(
-    parts: list[CreatorPart], sums: pd.DataFrame, typical: np.ndarray, inputs: HistoryInputs, shape: tuple[int, int]
+    creator_parts: list[CreatorPart], product_parts: list[ProductPart], inputs: HistoryInputs, shape: tuple[int, int]
 ) -> HistoryAggregates:
-    """The cutoff's :class:`HistoryAggregates` from the partitions' creator parts and the products' totals;
-    entities without any promotion keep the values of an empty history."""
-    out = history_aggregates(History.empty(*shape), inputs)
-    for part in parts:
+    """The cutoff's :class:`HistoryAggregates` from the partitions' parts; entities without any promotion keep the
+    values of an empty history."""
+    empty = History.empty(*shape)
+    out = history_aggregates(empty, inputs)
+    for part in creator_parts:
         out.creator_windows.iloc[part.rows] = part.windows.to_numpy()
         for name, values in part.arrays.items():
             out.arrays[name][part.rows] = values
-    columns = {col: sums[col].to_numpy() for col in sums.columns}
-    tier = sums[TIER_COLUMNS].to_numpy()
-    tiers = (tier[:, :N_FAN_TIERS].astype(np.int32), tier[:, N_FAN_TIERS:].astype(np.float64))
-    out.product_windows, p_arrays = product_side(columns, columns["partners"], tiers, typical)
+    figures = product_figures(empty, inputs)
+    for product in product_parts:
+        figures.put(product.rows, product.figures)
+    out.product_windows, p_arrays = product_side(figures)
     out.arrays.update(p_arrays)
+    parts = creator_parts
     keys = np.concatenate([part.pairs["pair_keys"] for part in parts]) if parts else np.zeros(0, np.int64)
     order = np.argsort(keys, kind="stable")
     for name in PAIR_ARRAYS:
@@ -166,31 +155,48 @@ def assemble(
     return out
 
 
+def _gathered(client: Client, tasks: list[Any]) -> list[Any]:
+    """The tasks' results in their order, each fetched as soon as it completes and then released on the workers
+    (the workers hold only what the driver has not fetched yet)."""
+    from distributed import as_completed
+
+    futures = client.compute(tasks)
+    where = {future.key: i for i, future in enumerate(futures)}
+    pending = as_completed(futures, with_results=True)
+    del futures
+    out: list[Any] = [None] * len(where)
+    for future, result in pending:
+        out[where[future.key]] = result
+        del future, result
+    return out
+
+
 def dask_history_aggregates(
-    client: Client, promotions: dd.DataFrame, ctx: HistoryContext
-) -> Iterator[HistoryAggregates]:
-    """The history aggregates at each of ``ctx.cutoffs`` in turn, computed on the cluster one cutoff at a time: the
-    workers hold one cutoff's partition results (released before the next cutoff is computed, at the cost of reading
-    the partitions once per cutoff), and the driver one cutoff's aggregates (the caller drops each before the next
-    is assembled). At 5M promotions, holding every cutoff's results at once took ~10.8 GiB of the workers."""
+    client: Client, promotions: dd.DataFrame, ctx: HistoryContext, directory: Path | None = None
+) -> Generator[HistoryAggregates, None, None]:
+    """The history aggregates at each of ``ctx.cutoffs`` in turn, computed on the cluster one cutoff at a time:
+    the workers hold one cutoff's partition results until the driver fetches them (the partitions are read once per
+    cutoff), and the driver one cutoff's aggregates (the caller drops each before the next is assembled).
+    ``directory``: where the promotions shuffled by product are written (:func:`product_buckets`; removed once the
+    last cutoff is computed)."""
     import dask
-    import dask.dataframe as dd
 
     shape = (len(ctx.creators), len(ctx.products))
+    by_product = product_buckets(promotions, None if directory is None else directory / BY_PRODUCT)
     scattered: Future = client.scatter(ctx, broadcast=True)
-    task = dask.delayed(partition_aggregates, pure=True)
-    for k in range(len(ctx.cutoffs)):
-        results = client.compute([task(p, scattered, k) for p in promotions.to_delayed()])
-        meta = partition_aggregates(promotions._meta, ctx, k)
-        frame = dd.from_delayed([client.submit(_pick, r, 1) for r in results], meta=meta[1])
-        promoters = dd.from_delayed([client.submit(_pick, r, 2) for r in results], meta=meta[2])
-        totals = product_totals(frame, promoters, client)
-        parts = client.gather([client.submit(_pick, r, 0) for r in results])
-        sums, typical = cutoff_totals(totals, k, shape[1])
-        del results, frame, promoters, totals  # this cutoff's futures: the workers drop their results
-        aggregates = assemble(parts, sums, typical, ctx.inputs, shape)
-        # released before the caller builds the tables (the parts are copied into the aggregates; at 20M the sums
-        # are 4M rows of ~25 floats)
-        del parts, sums, typical
-        yield aggregates
-        del aggregates
+    creator, product = dask.delayed(creator_task, pure=True), dask.delayed(product_task, pure=True)
+    try:
+        for k in range(len(ctx.cutoffs)):
+            c_tasks = [creator(p, scattered, k) for p in promotions.to_delayed()]
+            p_tasks = [product(p, scattered, k) for p in by_product.to_delayed()]
+            results = _gathered(client, c_tasks + p_tasks)
+            del c_tasks, p_tasks
+            n = promotions.npartitions
+            aggregates = assemble(results[:n], results[n:], ctx.inputs, shape)
+            del results  # copied into the aggregates
+            yield aggregates
+            del aggregates
+    finally:
+        del by_product
+        if directory is not None:
+            shutil.rmtree(directory / BY_PRODUCT, ignore_errors=True)

@@ -82,15 +82,18 @@ def dask_tables(
     out: list[FeatureTables] = []
     # next() rather than zip/enumerate over the generator: those keep their last item (this cutoff's aggregates,
     # ~GBs at 20M) referenced until they produce the next one, i.e. through the next cutoff's computation
-    history = dask_history_aggregates(client, promotions, ctx)
-    for k, cutoff in enumerate(cutoffs):
-        agg = next(history)
-        tables = build_feature_tables(entities, cutoff, experience_scale, cf_factors, seed, aggregates=agg)
-        del agg
-        # every cutoff's tables share the first one's id vocabularies (a new one holds 4M id strings at 20M)
-        ids = (out[0].creators, out[0].products) if out else None
-        out.append(tables if spill is None else spill_tables(tables, spill, k, vocabularies=ids))
-        del tables
+    history = dask_history_aggregates(client, promotions, ctx, spill)
+    try:
+        for k, cutoff in enumerate(cutoffs):
+            agg = next(history)
+            tables = build_feature_tables(entities, cutoff, experience_scale, cf_factors, seed, aggregates=agg)
+            del agg
+            # every cutoff's tables share the first one's id vocabularies (a new one holds 4M id strings at 20M)
+            ids = (out[0].creators, out[0].products) if out else None
+            out.append(tables if spill is None else spill_tables(tables, spill, k, vocabularies=ids))
+            del tables
+    finally:
+        history.close()  # the promotions shuffled by product are released (and their files removed)
     return out
 
 

@@ -66,3 +66,26 @@ def test_the_cutoffs_see_different_histories(both: list[tuple[FeatureTables, Fea
     column = early.product_names.index("p_promotions_all")
     assert 0 < early.product[:, column].sum() < late.product[:, column].sum()
     assert np.isfinite(late.arrays["product_typical_promoter"]).any()
+
+
+@pytest.mark.parametrize("on_disk", [True, False], ids=["written", "persisted"])
+def test_the_product_shuffle_keeps_every_promotion_and_each_product_in_one_partition(tmp_path, on_disk) -> None:  # type: ignore[no-untyped-def]
+    """The product side is final per partition only if no product spans two partitions of the shuffled copy."""
+    from distributed import Client, LocalCluster
+
+    from models.training.dask_history import PRODUCT_SIDE_COLUMNS, product_buckets
+    from recsys.app.dask_training.source import from_market
+    from recsys.core.synth import SynthConfig, generate
+
+    market = generate(SynthConfig(creators=80, products=300, promotions=3_000, seed=2)).market
+    source = from_market(market, buckets=4)
+    with LocalCluster(n_workers=1, processes=False, dashboard_address=":0") as cluster, Client(cluster):
+        shuffled = product_buckets(source.promotions, tmp_path / "by-product" if on_disk else None)
+        parts = [part.compute() for part in shuffled.to_delayed()]
+    assert len(parts) == 4 and sum(len(p) > 0 for p in parts) > 1  # spread, not one partition
+    owner = pd.concat([pd.DataFrame({"product_id": p["product_id"], "part": i}) for i, p in enumerate(parts)])
+    assert owner.groupby("product_id")["part"].nunique().max() == 1
+    keys = ["creator_id", "product_id", "started_at", "views", "gmv"]
+    got = pd.concat(parts)[PRODUCT_SIDE_COLUMNS].sort_values(keys, kind="stable").reset_index(drop=True)
+    want = market.promotions[PRODUCT_SIDE_COLUMNS].sort_values(keys, kind="stable").reset_index(drop=True)
+    pd.testing.assert_frame_equal(got, want, check_dtype=False)

@@ -140,7 +140,7 @@ def test_a_state_with_entities_written_after_training_is_assembled_once(
 def test_the_allocators_are_tuned_unless_the_environment_says_otherwise(monkeypatch: pytest.MonkeyPatch) -> None:
     import pyarrow as pa
 
-    from serving.state import tune_allocator
+    from recsys.core.allocator import tune_allocator
 
     monkeypatch.setenv("MALLOC_ARENA_MAX", "4")
     monkeypatch.setenv("ARROW_DEFAULT_MEMORY_POOL", "mimalloc")

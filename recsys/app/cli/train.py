@@ -188,12 +188,16 @@ def _train_dask(
     from models.bundle import save_bundle
     from models.training.dask_train import train_engine_dask
     from recsys.app.dask_training.cluster import dask_client
+    from recsys.core.allocator import tune_allocator
     from recsys.core.progress import stage
 
     if dataset is not None and partitioned is not None:
         raise fail("pass --dataset or --partitioned, not both")
     if scheduler and dataset is None and partitioned is None:
         raise fail("with --scheduler, pass --partitioned DIR on storage every worker can read (or --dataset DIR)")
+    # the driver builds and drops every cutoff's GB-sized arrays: without this glibc keeps what they freed (at 5M,
+    # `MALLOC_*` set as this sets them: 0.83 GiB less RSS after the read and aggregation, the build 14.2 s vs 16.7)
+    tune_allocator()
     started = time.perf_counter()
     with ExitStack() as stack:
         scratch = None
