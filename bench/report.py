@@ -14,7 +14,9 @@ SEPARATE_RESULTS = [
     "",
     "- the soak and fault benchmark (10 minutes at 80% of capacity with reloads, plan edits, events and three"
     " injected faults): [SOAK.md](SOAK.md), `python -m bench.soak`;",
-    "- training in memory vs on Dask at growing sizes: [SCALE.md](SCALE.md), `python -m bench.scale`;",
+    "- training in memory vs on Dask at growing sizes (1M, 5M, 20M promotions), the largest size each path completes"
+    " on this machine and, on paper from the measured growth, what 1B promotions would need: [SCALE.md](SCALE.md),"
+    " `python -m bench.scale`;",
     "- the request path's CPU and its profile: [PROFILE.md](PROFILE.md), `python -m bench.request_profile`.",
     "",
 ]
