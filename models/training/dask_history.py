@@ -145,13 +145,13 @@ def assemble(
         figures.put(product.rows, product.figures)
     out.product_windows, p_arrays = product_side(figures)
     out.arrays.update(p_arrays)
-    parts = creator_parts
-    keys = np.concatenate([part.pairs["pair_keys"] for part in parts]) if parts else np.zeros(0, np.int64)
+    if not creator_parts:
+        return out
+    keys = np.concatenate([part.pairs["pair_keys"] for part in creator_parts])
     order = np.argsort(keys, kind="stable")
     for name in PAIR_ARRAYS:
-        out.arrays[name] = np.concatenate([part.pairs[name] for part in parts])[order] if parts else out.arrays[name]
-    if parts:
-        out.cf_entries = tuple(np.concatenate([p.cf_entries[i] for p in parts]) for i in range(3))  # type: ignore[assignment]
+        out.arrays[name] = np.concatenate([part.pairs[name] for part in creator_parts])[order]
+    out.cf_entries = tuple(np.concatenate([p.cf_entries[i] for p in creator_parts]) for i in range(3))  # type: ignore[assignment]
     return out
 
 
