@@ -38,7 +38,6 @@ from features.history_aggregates import (
     HistoryInputs,
     ProductFigures,
     creator_side,
-    history_aggregates,
     pair_side,
     product_figures,
     product_side,
@@ -132,27 +131,25 @@ def product_buckets(promotions: dd.DataFrame, directory: Path | None) -> dd.Data
 def assemble(
     creator_parts: list[CreatorPart], product_parts: list[ProductPart], inputs: HistoryInputs, shape: tuple[int, int]
 ) -> HistoryAggregates:
-    """The cutoff's :class:`HistoryAggregates` from the partitions' parts; entities without any promotion keep the
-    values of an empty history."""
+    """The cutoff's :class:`HistoryAggregates` from the partitions' parts, put together as
+    :func:`~features.history_aggregates.history_aggregates` puts the whole history's; entities without any
+    promotion keep the values of an empty history."""
     empty = History.empty(*shape)
-    out = history_aggregates(empty, inputs)
+    creator_windows, arrays = creator_side(empty, inputs)
     for part in creator_parts:
-        out.creator_windows.iloc[part.rows] = part.windows.to_numpy()
+        creator_windows.iloc[part.rows] = part.windows.to_numpy()
         for name, values in part.arrays.items():
-            out.arrays[name][part.rows] = values
+            arrays[name][part.rows] = values
     figures = product_figures(empty, inputs)
     for product in product_parts:
         figures.put(product.rows, product.figures)
-    out.product_windows, p_arrays = product_side(figures)
-    out.arrays.update(p_arrays)
-    if not creator_parts:
-        return out
-    keys = np.concatenate([part.pairs["pair_keys"] for part in creator_parts])
-    order = np.argsort(keys, kind="stable")
+    product_windows, product_arrays = product_side(figures)
+    pieces = [(part.pairs, part.cf_entries) for part in creator_parts] or [pair_side(empty)]
+    order = np.argsort(np.concatenate([pairs["pair_keys"] for pairs, _ in pieces]), kind="stable")
     for name in PAIR_ARRAYS:
-        out.arrays[name] = np.concatenate([part.pairs[name] for part in creator_parts])[order]
-    out.cf_entries = tuple(np.concatenate([p.cf_entries[i] for p in creator_parts]) for i in range(3))  # type: ignore[assignment]
-    return out
+        arrays[name] = np.concatenate([pairs[name] for pairs, _ in pieces])[order]
+    cf = tuple(np.concatenate([entries[i] for _, entries in pieces]) for i in range(3))
+    return HistoryAggregates(creator_windows, product_windows, {**arrays, **product_arrays}, cf)  # type: ignore[arg-type]
 
 
 def _gathered(client: Client, tasks: list[Any]) -> list[Any]:

@@ -195,8 +195,9 @@ def _train_dask(
         raise fail("pass --dataset or --partitioned, not both")
     if scheduler and dataset is None and partitioned is None:
         raise fail("with --scheduler, pass --partitioned DIR on storage every worker can read (or --dataset DIR)")
-    # the driver builds and drops every cutoff's GB-sized arrays: without this glibc keeps what they freed (at 5M,
-    # `MALLOC_*` set as this sets them: 0.83 GiB less RSS after the read and aggregation, the build 14.2 s vs 16.7)
+    # the driver builds and drops every cutoff's GB-sized arrays: without this glibc keeps what they freed
+    # (`python -m bench.table_memory --size 5M` with MALLOC_* and Arrow's pool set as this sets them: 3.90 GiB of
+    # RSS before the table build instead of 4.73, 4.68 after it instead of 5.30, the build 14.2 s instead of 16.7)
     tune_allocator()
     started = time.perf_counter()
     with ExitStack() as stack:
