@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import itertools
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -162,3 +162,19 @@ def open_loop(
 ) -> LoadResult:
     """GETs scheduled at ``rate`` per second for ``seconds``, latency measured from the schedule."""
     return asyncio.run(_open(host, port, headers, paths, rate, seconds, pool))
+
+
+def refine_rate(passes: Callable[[float], bool], passed: float, failed: float, steps: int = 3) -> float:
+    """The highest rate seen to pass between ``passed`` (a rate that passed) and ``failed`` (a higher one that did
+    not), by ``steps`` bisections, each one call of ``passes`` (e.g. an open-loop run): the answer is within
+    ``(failed - passed) / 2**steps`` below the highest passing rate, where a coarse grid of rates only says "at least
+    ``passed``"."""
+    if not passed < failed:
+        raise ValueError(f"need passed < failed, got {passed} and {failed}")
+    for _ in range(steps):
+        middle = (passed + failed) / 2
+        if passes(middle):
+            passed = middle
+        else:
+            failed = middle
+    return passed
