@@ -201,6 +201,18 @@ class VectorIndex:
     def dim(self) -> int:
         return int(self.vectors_.shape[1])
 
+    @property
+    def nlist_(self) -> int | None:
+        """A fitted IVF index's number of lists (None for other kinds)."""
+        return int(faiss.extract_index_ivf(self.index_).nlist) if self.kind_ == "ivf" else None
+
+    def set_nprobe(self, nprobe: int) -> None:
+        """Visit ``nprobe`` lists per query from now on (an IVF index; at most its lists), and save it so."""
+        if self.kind_ != "ivf":
+            raise ValueError(f"nprobe applies to an IVF index, not {self.kind_!r}")
+        self.nprobe = max(1, min(nprobe, self.nlist_ or nprobe))
+        faiss.extract_index_ivf(self.index_).nprobe = self.nprobe
+
     # --- search -----------------------------------------------------------------------------------------------
 
     def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
@@ -285,10 +297,11 @@ class VectorIndex:
         keep = rows[0] >= 0
         return scores[0][keep], rows[0][keep].astype(np.int64)
 
-    def recall_at_k(self, queries: np.ndarray, k: int) -> float:
-        """Mean share of the exact top-``k`` that the index returns in its top-``k`` (1.0 for flat)."""
+    def recall_at_k(self, queries: np.ndarray, k: int, exact: np.ndarray | None = None) -> float:
+        """Mean share of the exact top-``k`` that the index returns in its top-``k`` (1.0 for flat); ``exact``: the
+        rows of :meth:`exact_search` for these queries, when already known."""
         _, approx = self.search(queries, k)
-        _, exact = self.exact_search(queries, k)
+        exact = self.exact_search(queries, k)[1] if exact is None else exact
         hits = [
             len(set(a[a >= 0]) & set(e[e >= 0])) / max(1, (e >= 0).sum()) for a, e in zip(approx, exact, strict=True)
         ]

@@ -132,6 +132,34 @@ def ndcg_vs_exhaustive(scores: np.ndarray, retrieved: np.ndarray, k: int = 10) -
     return float((gains * discounts[: len(gains)]).sum() / discounts[: min(k, len(best))].sum())
 
 
+def _widen(
+    index: VectorIndex,
+    queries: np.ndarray,
+    depth: int,
+    exact: np.ndarray,
+    recall: float,
+    settings: RetrievalSettings,
+    metrics: dict[str, Any],
+    side: str,
+) -> float:
+    """Visit more IVF lists per query (x1.5 a step, up to ``ivf_max_nprobe`` and the index's lists) until recall
+    reaches ``min_index_recall``; the recall reached. The build's vectors decide how many lists a query's top
+    candidates spread over: a 1M-product bundle measured recall@1000 .95 over 16 of its 1,000 lists and .99 over
+    24 (a single search for 1,500 rows 2.2 and 3.5 ms), where exact search, which the build used to fall back to at
+    once, scans every row (bench.run's creator floor: 6.8 ms p50 with IVF, 19.9 ms exact)."""
+    start, nprobe = index.nprobe, index.nprobe
+    limit = min(settings.ivf_max_nprobe, index.nlist_ or settings.ivf_max_nprobe)
+    while recall < settings.min_index_recall and nprobe < limit:
+        nprobe = min(limit, max(nprobe + 1, int(nprobe * 1.5)))
+        index.set_nprobe(nprobe)
+        recall = index.recall_at_k(queries, depth, exact)
+    if recall >= settings.min_index_recall:
+        metrics[f"{side}_index_widened"] = f"nprobe {start} -> {nprobe}: recall@{depth} {recall:.4f}"
+    else:
+        index.set_nprobe(start)  # exact search replaces it
+    return recall
+
+
 def build_retriever(
     tables: FeatureTables, rankers: dict[Direction, LambdaRanker], settings: RetrievalSettings, seed: int
 ) -> tuple[Retriever, dict[str, Any]]:
@@ -174,7 +202,10 @@ def build_retriever(
         sample = rng.choice(len(query_side), size=min(settings.recall_queries, len(query_side)), replace=False)
         queries = query_side[sample]
         depth = min(settings.candidates, item_index.n_rows)
-        recall = item_index.recall_at_k(queries, depth)
+        exact = item_index.exact_search(queries, depth)[1]
+        recall = item_index.recall_at_k(queries, depth, exact)
+        if item_index.kind_ == "ivf" and settings.index_type == "auto" and recall < settings.min_index_recall:
+            recall = _widen(item_index, queries, depth, exact, recall, settings, metrics, side)
         if item_index.kind_ != "flat" and settings.index_type == "auto" and recall < settings.min_index_recall:
             # IVF over inner products is fragile when one direction of the vectors dominates every query's score
             # (measured: recall@1000 of 0.11 over 100k creators): exact search keeps the candidates right.
@@ -184,6 +215,8 @@ def build_retriever(
             item_index = index("flat").fit(items, scale=scale)
             recall = 1.0
         metrics[f"{side}_index_kind"] = item_index.kind_
+        if item_index.kind_ == "ivf":
+            metrics[f"{side}_index_nprobe"] = item_index.nprobe
         metrics[f"{side}_index_recall@candidates"] = round(recall, 4)
         metrics[f"{side}_index_recall@100"] = round(item_index.recall_at_k(queries, 100), 4)
         built[direction] = item_index

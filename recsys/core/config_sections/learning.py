@@ -25,10 +25,17 @@ class RetrievalSettings(Section):
         ge=0,
         le=1,
         description="With index_type=auto, an approximate index whose recall@candidates against exact search "
-        "(measured at build) is below this is replaced by exact search.",
+        "(measured at build) is below this is searched wider (IVF: up to ivf_max_nprobe lists), then replaced by "
+        "exact search if still below.",
     )
     ivf_nlist: int | None = Field(None, ge=1, description="IVF lists; default sqrt(n).")
     ivf_nprobe: int = Field(16, ge=1, description="IVF lists searched per query (recall vs. speed).")
+    ivf_max_nprobe: int = Field(
+        128,
+        ge=1,
+        description="With index_type=auto, the most IVF lists a query may search when ivf_nprobe misses "
+        "min_index_recall at build (x1.5 a step); the chosen count is saved with the index.",
+    )
     ivf_codec: Literal["flat", "fp16"] = Field(
         "fp16",
         description="How IVF lists store the vectors: fp16 (half floats: half the index's memory; recall@500 at 1M "

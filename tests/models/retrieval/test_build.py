@@ -1,5 +1,5 @@
 """Building the retriever on the fixture marketplace: retrieval finds what the ranker ranks highest, and an
-approximate index below the recall floor falls back to exact search.
+approximate index below the recall floor searches more IVF lists, then falls back to exact search.
 
 Recall is recomputed here from the index's own search results against a brute-force numpy inner-product top-k,
 never read back from the figure the build records."""
@@ -44,9 +44,8 @@ def test_an_approximate_index_below_the_recall_floor_falls_back_to_exact_search(
     assert kept.product_index.kind_ == "ivf"
     assert recall_against_brute_force(kept.product_index, queries, kept.product_vectors, scale, 100) < 0.99
 
-    fallen, metrics = build_retriever(
-        engine.tables, engine.rankers, RetrievalSettings(**base, min_index_recall=0.99, candidates=100), seed=1
-    )
+    no_widening = RetrievalSettings(**base, min_index_recall=0.99, candidates=100, ivf_max_nprobe=1)
+    fallen, metrics = build_retriever(engine.tables, engine.rankers, no_widening, seed=1)
     assert "exact search" in metrics["product_index_fallback"]
     queries = fallen.creator_vectors[:60]
     scale = fallen.weights["creator"]
@@ -54,6 +53,35 @@ def test_an_approximate_index_below_the_recall_floor_falls_back_to_exact_search(
     queries = fallen.product_vectors[:60]  # product queries search the creator index
     scale = fallen.weights["product"]
     assert recall_against_brute_force(fallen.creator_index, queries, fallen.creator_vectors, scale, 100) == 1.0
+
+
+def test_an_ivf_index_below_the_recall_floor_searches_more_lists_before_exact_search(fixture_bundle, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from models.bundle import load_bundle
+    from models.retrieval.build import build_retriever
+    from models.retrieval.retriever import Retriever
+    from recsys.core.config import RetrievalSettings
+
+    engine = load_bundle(fixture_bundle.path).engine
+    base = {"exact_threshold": 100, "ivf_nlist": 30, "ivf_nprobe": 1, "distill_queries": 60, "recall_queries": 15}
+    settings = RetrievalSettings(**base, ivf_codec="flat", min_index_recall=0.97, candidates=100, ivf_max_nprobe=30)
+    built, metrics = build_retriever(engine.tables, engine.rankers, settings, seed=1)
+    index = built.product_index
+    # one list of 30 misses part of the true top 100 (the test above); more lists are searched instead of all rows
+    assert index.kind_ == "ivf" and "product_index_fallback" not in metrics
+    assert 1 < index.nprobe <= 30 and metrics["product_index_nprobe"] == index.nprobe
+    assert metrics["product_index_widened"].startswith(f"nprobe 1 -> {index.nprobe}:")
+    queries, scale = built.creator_vectors[:60], built.weights["creator"]
+    assert recall_against_brute_force(index, queries, built.product_vectors, scale, 100) >= 0.95
+    built.save(tmp_path)
+    loaded = Retriever.load(tmp_path, mmap=True)
+    assert loaded.product_index.nprobe == index.nprobe
+    assert faiss_nprobe(loaded.product_index) == index.nprobe
+
+
+def faiss_nprobe(index) -> int:  # type: ignore[no-untyped-def]
+    import faiss
+
+    return int(faiss.extract_index_ivf(index.index_).nprobe)
 
 
 def test_ivf_codec_fp16_builds_half_float_lists_that_survive_the_bundle_format(fixture_bundle, tmp_path) -> None:  # type: ignore[no-untyped-def]
