@@ -78,14 +78,16 @@ class RetrievalAffinity:
         self._moments: dict[Direction, tuple[np.ndarray, np.ndarray]] = {}
 
     def moments(self, direction: Direction, chunk: int = 65_536) -> tuple[np.ndarray, np.ndarray]:
-        """Mean (D,) and covariance (D, D) of the vectors ``direction``'s queries rank (float64, in chunks)."""
+        """Mean (D,) and covariance (D, D) of the vectors ``direction``'s queries rank (float64, ``chunk`` rows at a
+        time, read from the vectors' file when mapped: a strided pass over the mapping kept all 1M product vectors
+        resident in every worker)."""
         if direction not in self._moments:
             vectors = self.retriever.candidate_vectors(direction)
             step = -(-len(vectors) // self.max_rows)  # 1 up to max_rows rows
             n, dim = -(-len(vectors) // step), vectors.shape[1]
             total, outer = np.zeros(dim), np.zeros((dim, dim))
-            for start in range(0, len(vectors), chunk * step):
-                block = np.asarray(vectors[start : start + chunk * step : step], dtype=np.float64)
+            for rows in self.retriever.candidate_every(direction, step, chunk):
+                block = np.asarray(rows, dtype=np.float64)
                 total += block.sum(axis=0)
                 outer += block.T @ block
             mean = total / max(n, 1)
@@ -100,7 +102,7 @@ class RetrievalAffinity:
         a = np.stack([self.retriever.query(direction, int(q)) for q in queries]).astype(np.float64)
         mean, cov = self.moments(direction)
         sigma = np.sqrt(np.maximum(np.einsum("ij,jk,ik->i", a, cov, a), 0.0))[inverse]
-        others = np.asarray(self.retriever.candidate_vectors(direction)[direction.candidate_rows(c, p)])
+        others = self.retriever.candidate_rows(direction, direction.candidate_rows(c, p))
         score = np.einsum("ij,ij->i", a[inverse], others.astype(np.float64)) - (a @ mean)[inverse]
         # a query whose scores do not vary over the candidates (a zero query vector) has no affinity: z = 0
         spread = sigma > 1e-12

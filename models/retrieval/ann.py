@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Literal
 
@@ -192,6 +193,21 @@ class VectorIndex:
         if self.row_file_ is not None and 0 <= i < self.n_rows:
             return self.row_file_.read(i)
         return np.asarray(self.vectors_[i])
+
+    def rows(self, rows: np.ndarray) -> np.ndarray:
+        """Rows ``rows`` of the (unscaled) vectors; of vectors mapped from a file, read from the file."""
+        if self.row_file_ is not None:
+            return self.row_file_.read_rows(rows)
+        return np.asarray(self.vectors_[rows])
+
+    def every(self, step: int, block: int = 65_536) -> Iterator[np.ndarray]:
+        """Every ``step``-th row of the (unscaled) vectors, ``block`` at a time; of vectors mapped from a file, read
+        from the file (a strided pass over the mapping would make the whole file resident)."""
+        if self.row_file_ is not None:
+            yield from self.row_file_.every(step, self.n_rows, block)
+            return
+        for start in range(0, self.n_rows, block * step):
+            yield np.asarray(self.vectors_[start : start + block * step : step])
 
     @property
     def n_rows(self) -> int:

@@ -22,6 +22,7 @@ from __future__ import annotations
 import hashlib
 import json
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -244,6 +245,21 @@ class Retriever:
     def candidate_vectors(self, direction: Direction) -> np.ndarray:
         """The unweighted vectors of the side a direction ranks."""
         return direction.select(self.product_vectors, self.creator_vectors)
+
+    def candidate_rows(self, direction: Direction, rows: np.ndarray) -> np.ndarray:
+        """Rows of :meth:`candidate_vectors`, read from the index's file when it is mapped (not faulted in)."""
+        vectors, index = self.candidate_vectors(direction), self.index_for(direction)
+        return index.rows(rows) if index.vectors_ is vectors else np.asarray(vectors[rows])
+
+    def candidate_every(self, direction: Direction, step: int, block: int = 65_536) -> Iterator[np.ndarray]:
+        """Every ``step``-th row of :meth:`candidate_vectors`, ``block`` at a time, read as :meth:`candidate_rows`
+        reads."""
+        vectors, index = self.candidate_vectors(direction), self.index_for(direction)
+        if index.vectors_ is vectors:
+            yield from index.every(step, block)
+            return
+        for start in range(0, len(vectors), block * step):
+            yield np.asarray(vectors[start : start + block * step : step])
 
     def query(self, direction: Direction, row: int) -> np.ndarray:
         """The weighted query vector, to score against the other side's unweighted vectors."""
