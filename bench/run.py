@@ -114,7 +114,7 @@ def sustained_rate(report: Report, port: int, headers: dict[str, str], paths: li
 
     ok = {rate: passes(rate) for rate in rates}
     passed = [r for r in rates if ok[r]]
-    failed = [r for r in rates if not ok[r] and passed and r > max(passed)]
+    failed = [r for r in rates if not ok[r] and r > max(passed)] if passed else []
     if passed and failed:
         refine_rate(lambda r: passes(r, " (refining)"), max(passed), min(failed))
     return best

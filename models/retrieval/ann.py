@@ -39,7 +39,7 @@ import faiss
 import numpy as np
 
 from features.tables import load_npy
-from models.retrieval.rows import RowFile, lifted, squared_norms, subset_topk
+from models.retrieval.rows import RowFile, lifted, squared_norms, strided_blocks, subset_topk
 
 IndexKind = Literal["auto", "flat", "ivf", "hnsw"]
 IvfCodec = Literal["flat", "fp16"]
@@ -205,9 +205,8 @@ class VectorIndex:
         from the file (a strided pass over the mapping would make the whole file resident)."""
         if self.row_file_ is not None:
             yield from self.row_file_.every(step, self.n_rows, block)
-            return
-        for start in range(0, self.n_rows, block * step):
-            yield np.asarray(self.vectors_[start : start + block * step : step])
+        else:
+            yield from strided_blocks(self.vectors_, step, block)
 
     @property
     def n_rows(self) -> int:

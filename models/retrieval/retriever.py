@@ -31,6 +31,7 @@ import numpy as np
 from features.tables import FeatureTables
 from models.retrieval.ann import VectorIndex
 from models.retrieval.prior import ProductPrior, Scorer
+from models.retrieval.rows import strided_blocks
 from recsys.core.vocab import DIRECTIONS, Direction
 
 PRIOR_DIM = "product_prior"
@@ -255,11 +256,7 @@ class Retriever:
         """Every ``step``-th row of :meth:`candidate_vectors`, ``block`` at a time, read as :meth:`candidate_rows`
         reads."""
         vectors, index = self.candidate_vectors(direction), self.index_for(direction)
-        if index.vectors_ is vectors:
-            yield from index.every(step, block)
-            return
-        for start in range(0, len(vectors), block * step):
-            yield np.asarray(vectors[start : start + block * step : step])
+        return index.every(step, block) if index.vectors_ is vectors else strided_blocks(vectors, step, block)
 
     def query(self, direction: Direction, row: int) -> np.ndarray:
         """The weighted query vector, to score against the other side's unweighted vectors."""

@@ -62,6 +62,13 @@ class RowFile:
             yield np.concatenate(parts)
 
 
+def strided_blocks(vectors: np.ndarray, step: int, block: int = 65_536) -> Iterator[np.ndarray]:
+    """Every ``step``-th row of ``vectors``, ``block`` of them at a time (what :meth:`RowFile.every` reads from a
+    file)."""
+    for start in range(0, len(vectors), block * step):
+        yield np.asarray(vectors[start : start + block * step : step])
+
+
 def squared_norms(vectors: np.ndarray, chunk: int = 65_536) -> np.ndarray:
     """Row squared norms in float64, a chunk at a time (no float64 copy of a 1M-row matrix)."""
     out = np.empty(len(vectors), np.float64)
