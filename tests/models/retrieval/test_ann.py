@@ -292,3 +292,49 @@ def test_fp16_lists_survive_save_load_and_new_rows(vectors: np.ndarray, tmp_path
     assert grown.codec == "fp16"
     assert grown.n_rows == len(vectors)
     assert recall_against_brute_force(grown, queries, vectors, None, 10) >= 0.99
+
+
+@pytest.mark.parametrize("codec", ["flat", "fp16"])
+def test_lifted_lists_are_padded_to_a_simd_width_and_unpadded_ones_still_load(
+    uneven: np.ndarray, tmp_path, codec: str
+) -> None:  # type: ignore[no-untyped-def]
+    import faiss
+
+    from models.retrieval.rows import lifted
+
+    index = VectorIndex(kind="ivf", nlist=20, nprobe=20, codec=codec).fit(uneven)  # type: ignore[arg-type]
+    assert index.index_.d == 16  # 12 dimensions and the lifting one, then zeros up to a multiple of 8
+    # what bundles written before the padding hold: the same lists at width 13
+    ivf = faiss.extract_index_ivf(index.index_)
+    quantizer = faiss.IndexFlatL2(13)
+    quantizer.add(np.ascontiguousarray(ivf.quantizer.reconstruct_n(0, ivf.nlist)[:, :13]))
+    if codec == "flat":
+        narrow = faiss.IndexIVFFlat(quantizer, 13, ivf.nlist, faiss.METRIC_L2)
+    else:
+        narrow = faiss.IndexIVFScalarQuantizer(quantizer, 13, ivf.nlist, faiss.ScalarQuantizer.QT_fp16, faiss.METRIC_L2)
+    narrow.is_trained = True
+    narrow.add(lifted(uneven * index.scale_, index.mips_norm_))
+    narrow.nprobe = 20
+    old = VectorIndex(kind="ivf", nlist=20, nprobe=20, codec=codec).fit(uneven)  # type: ignore[arg-type]
+    old.index_ = narrow
+    old.save(tmp_path, "products")
+    loaded = VectorIndex.load(tmp_path, "products")
+    assert loaded.index_.d == 13
+    queries = np.random.default_rng(6).normal(size=(20, 12)).astype(np.float32)
+    wide_scores, wide_rows = index.search(queries, 30)
+    narrow_scores, narrow_rows = loaded.search(queries, 30)
+    overlap = np.mean([len(set(a) & set(b)) / 30 for a, b in zip(wide_rows, narrow_rows, strict=True)])
+    assert overlap >= (1.0 if codec == "flat" else 0.97)
+    np.testing.assert_allclose(wide_scores, narrow_scores, rtol=0, atol=1e-3 * index.mips_norm_)
+    grown = loaded.with_vectors(np.vstack([uneven, uneven[:1]]), appended_only=True)
+    assert grown.index_.d == 13 and grown.search(queries[:1], 5)[1].shape == (1, 5)  # new rows at the old width
+
+
+def test_lifted_refuses_a_width_with_no_room_for_the_lifting_coordinate() -> None:
+    from models.retrieval.rows import lifted, lifted_width
+
+    assert [lifted_width(d) for d in (7, 8, 112, 119)] == [8, 16, 120, 120]
+    out = lifted(np.ones((2, 3), np.float32), 12.0, width=8)
+    np.testing.assert_allclose(out, [[1, 1, 1, 3, 0, 0, 0, 0]] * 2)
+    with pytest.raises(ValueError, match="must exceed the vectors' 3 dimensions"):
+        lifted(np.ones((2, 3), np.float32), 12.0, width=3)
