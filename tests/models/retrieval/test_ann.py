@@ -108,7 +108,7 @@ def test_scale_survives_save_and_load(tmp_path, weighted) -> None:
 def test_flat_filtered_search_is_the_exact_top_k_of_the_allowed_rows(
     vectors: np.ndarray, share: float, subset_rows: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("models.retrieval.ann._EXACT_SUBSET_ROWS", subset_rows)
+    monkeypatch.setattr("models.retrieval.ann._FLAT_SUBSET_ROWS", subset_rows)
     rng = np.random.default_rng(2)
     allowed = rng.random(len(vectors)) < share
     index = VectorIndex(kind="flat").fit(vectors)
@@ -127,7 +127,7 @@ def test_a_flat_filter_allowing_many_rows_all_far_from_the_query_is_still_answer
 ) -> None:
     """Half the rows allowed, but exactly the half that scores lowest: the unfiltered search of k x overfetch /
     share rows finds none of them, and the scan with the filter answers."""
-    monkeypatch.setattr("models.retrieval.ann._EXACT_SUBSET_ROWS", 100)
+    monkeypatch.setattr("models.retrieval.ann._FLAT_SUBSET_ROWS", 100)
     index = VectorIndex(kind="flat").fit(vectors)
     query = vectors[3]
     brute = vectors @ query
