@@ -64,6 +64,23 @@ def requirement_codes(book: PlanBook, plans: np.ndarray, creators: np.ndarray) -
     return code
 
 
+def creators_meeting(book: PlanBook, plan: int) -> np.ndarray:
+    """Bool over every creator row: the creator meets ``plan``'s requirements — :func:`requirement_codes` of one
+    plan against all creators, with the plan's slots read once instead of per creator (1M bench, a plan with a
+    follower floor over 100k creators: 1.6 → 0.3 ms, ``bench/PROFILE.md``)."""
+    a, index = book._plans, book._index
+    ok = book._followers >= a.min_followers[plan]
+    slot = int(index.region_slot[plan])
+    if slot >= 0:
+        region = book._creator_region
+        words = index.region_bits[slot][region >> 6]
+        ok &= ((words >> (region & 63).astype(np.uint64)) & np.uint64(1)) == 1
+    slot = int(index.category_slot[plan])
+    if slot >= 0:
+        ok &= (book._creator_bits & index.category_bits[slot]).any(axis=1)
+    return ok
+
+
 @dataclass(frozen=True)
 class RestrictedPlans:
     """Requirement arrays of a fixed set of plans laid out contiguously, so that checking all of them for one

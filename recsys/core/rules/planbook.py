@@ -364,9 +364,8 @@ class PlanBook:
         a, index = self._plans, self._index
         plans = index.product_plans[index.product_indptr[p] : index.product_indptr[p + 1]]
         plans = plans[self._static_code[plans] == NO_REASON]
-        every_creator = np.arange(len(self.creator_ids), dtype=np.int64)
         for plan in plans[(a.type_code[plans] == OPEN) | (a.type_code[plans] == TIERED)]:
-            mask |= _pairs.requirement_codes(self, np.full(len(every_creator), plan), every_creator) == NO_REASON
+            mask |= _pairs.creators_meeting(self, int(plan))
         starts, ends = index.plan_listed_indptr[plans], index.plan_listed_indptr[plans + 1]
         entries = ranges(starts, ends)
         keys = index.listed_keys[entries]

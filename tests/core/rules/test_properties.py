@@ -270,3 +270,16 @@ def test_every_refusal_carries_a_registered_reason(
     for p in scalar["plans"]:
         assert set(validate_plan(p, rules)) <= set(REASONS)
         assert set(validate_plan_update(p, p, NOW, rules)) <= set(validate_plan(p, rules))
+
+
+@settings(max_examples=200)
+@given(marketplaces())
+def test_one_plans_requirements_over_every_creator_are_the_pairwise_requirements(market: dict[str, Any]) -> None:
+    from recsys.core.rules import _pairs
+    from recsys.core.rules.reasons import NO_REASON
+
+    book = _book(market)
+    every = np.arange(len(market["creators"]), dtype=np.int64)
+    for plan in range(len(book.plan_ids)):
+        pairwise = _pairs.requirement_codes(book, np.full(len(every), plan), every) == NO_REASON
+        np.testing.assert_array_equal(_pairs.creators_meeting(book, plan), pairwise)
