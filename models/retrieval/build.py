@@ -133,20 +133,15 @@ def ndcg_vs_exhaustive(scores: np.ndarray, retrieved: np.ndarray, k: int = 10) -
 
 
 def _widen(
-    index: VectorIndex,
-    queries: np.ndarray,
-    depth: int,
-    exact: np.ndarray,
-    recall: float,
-    settings: RetrievalSettings,
-    metrics: dict[str, Any],
-    side: str,
-) -> float:
+    index: VectorIndex, queries: np.ndarray, depth: int, exact: np.ndarray, recall: float, settings: RetrievalSettings
+) -> tuple[float, str | None]:
     """Visit more IVF lists per query (x1.5 a step, up to ``ivf_max_nprobe`` and the index's lists) until recall
-    reaches ``min_index_recall``; the recall reached. The build's vectors decide how many lists a query's top
-    candidates spread over: a 1M-product bundle measured recall@1000 .95 over 16 of its 1,000 lists and .99 over
-    24 (a single search for 1,500 rows 2.2 and 3.5 ms), where exact search, which the build used to fall back to at
-    once, scans every row (bench.run's creator floor: 6.8 ms p50 with IVF, 19.9 ms exact)."""
+    reaches ``min_index_recall``. Returns the recall reached and, when it reaches the floor, what was widened (for
+    the manifest); otherwise the index keeps its count and exact search replaces it. The build's vectors decide how
+    many lists a query's top candidates spread over: a 1M-product bundle measured recall@1000 .95 over 16 of its
+    1,000 lists and .99 over 24 (a search for 1,500 rows: 0.66 ms over 24 lists since the lists are stored at a SIMD
+    width), where exact search, which the build used to fall back to at once, scans every row (bench.run's creator
+    floor: 6.8 ms p50 with IVF, 19.9 ms exact)."""
     start, nprobe = index.nprobe, index.nprobe
     limit = min(settings.ivf_max_nprobe, index.nlist_ or settings.ivf_max_nprobe)
     while recall < settings.min_index_recall and nprobe < limit:
@@ -154,10 +149,9 @@ def _widen(
         index.set_nprobe(nprobe)
         recall = index.recall_at_k(queries, depth, exact)
     if recall >= settings.min_index_recall:
-        metrics[f"{side}_index_widened"] = f"nprobe {start} -> {nprobe}: recall@{depth} {recall:.4f}"
-    else:
-        index.set_nprobe(start)  # exact search replaces it
-    return recall
+        return recall, f"nprobe {start} -> {nprobe}: recall@{depth} {recall:.4f}"
+    index.set_nprobe(start)
+    return recall, None
 
 
 def build_retriever(
@@ -205,7 +199,9 @@ def build_retriever(
         exact = item_index.exact_search(queries, depth)[1]
         recall = item_index.recall_at_k(queries, depth, exact)
         if item_index.kind_ == "ivf" and settings.index_type == "auto" and recall < settings.min_index_recall:
-            recall = _widen(item_index, queries, depth, exact, recall, settings, metrics, side)
+            recall, widened = _widen(item_index, queries, depth, exact, recall, settings)
+            if widened is not None:
+                metrics[f"{side}_index_widened"] = widened
         if item_index.kind_ != "flat" and settings.index_type == "auto" and recall < settings.min_index_recall:
             # IVF over inner products is fragile when one direction of the vectors dominates every query's score
             # (measured: recall@1000 of 0.11 over 100k creators): exact search keeps the candidates right.
