@@ -21,6 +21,12 @@ the order of ``M``. The lifted vectors are padded with zero coordinates to a mul
 1M bench products' searches went from 3.24 to 0.66 ms (112 dimensions, 113 lifted, 120 padded). Zeros change no
 distance.
 
+Dimensions whose ``scale`` is 0 (the retrieval model gave them no weight: 15 of 112 for the 1M bench's creators, 13
+for its products) are left out of the FAISS index, which stores and scans only the other columns (``columns_``); a
+query's zero-weight coordinates met only zeros, so no score changes beyond float32 rounding. A scan of 100k creators
+reads 13% fewer bytes and the products' half-float lists are 104 wide instead of 120 (``bench/PROFILE.md``). The
+unscaled vectors (``<name>.npy``) keep every dimension; indexes saved before this keep all theirs.
+
 IVF lists hold their own copy of every stored vector: ``codec="flat"`` as float32, ``codec="fp16"`` as half floats
 (FAISS's scalar quantizer ``QT_fp16``): half the index's bytes — the part of a worker's memory that is neither the
 bundle's vectors nor its tables — for distances to ~3 significant digits inside the lists; candidates are ranked
@@ -63,6 +69,13 @@ _UNFILTERED_SHARE = 0.25
 
 def _as_f32(a: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(a, dtype=np.float32)
+
+
+def _weighted_columns(scale: np.ndarray) -> np.ndarray | None:
+    """The dimensions a nonzero ``scale`` keeps, or None when it keeps all (or none: an all-zero scale is stored as
+    it is, every score 0)."""
+    kept = np.flatnonzero(scale != 0)
+    return None if kept.size in (0, scale.size) else kept
 
 
 def _ivf(quantizer: faiss.Index, d: int, nlist: int, codec: IvfCodec) -> faiss.IndexIVF:
@@ -116,7 +129,8 @@ class VectorIndex:
         return "flat" if n < self.exact_threshold else "ivf"
 
     def fit(self, vectors: np.ndarray, scale: np.ndarray | None = None) -> VectorIndex:
-        """Build the index over ``vectors`` of shape (n_rows, dim), each dimension multiplied by ``scale``."""
+        """Build the index over ``vectors`` of shape (n_rows, dim), each dimension multiplied by ``scale``; the
+        dimensions a zero scale leaves out are not stored in the FAISS index (``columns_``)."""
         x = _as_f32(vectors)
         if x.ndim != 2 or x.shape[0] == 0:
             raise ValueError(f"vectors must be a non-empty 2-D array, got shape {x.shape}")
@@ -124,8 +138,12 @@ class VectorIndex:
         s = np.ones(d, np.float32) if scale is None else _as_f32(scale).reshape(-1)
         if s.shape != (d,):
             raise ValueError(f"scale must have one entry per dimension ({d}), got shape {s.shape}")
-        scaled = x if scale is None else _as_f32(x * s)
         kind = self._resolved_kind(n)
+        columns = _weighted_columns(s) if kind != "hnsw" else None
+        scaled = x if scale is None else _as_f32(x * s)
+        if columns is not None:
+            scaled = _as_f32(scaled[:, columns])
+        d = scaled.shape[1]
         mips_norm: float | None = None
         if kind == "flat":
             index: faiss.Index = faiss.IndexFlatIP(d)
@@ -149,6 +167,7 @@ class VectorIndex:
         self.kind_ = kind
         self.vectors_ = x
         self.scale_ = s
+        self.columns_ = columns
         self.mips_norm_ = mips_norm
         self.row_file_: RowFile | None = None
         return self
@@ -162,7 +181,9 @@ class VectorIndex:
         if x.ndim != 2 or x.shape[1] != self.dim or x.shape[0] < self.n_rows:
             raise ValueError(f"vectors of shape {x.shape} cannot replace an index of {self.n_rows}x{self.dim}")
         scaled = _as_f32(x * self.scale_)
-        d = self.dim
+        if self.columns_ is not None:
+            scaled = _as_f32(scaled[:, self.columns_])
+        d = scaled.shape[1]
         mips_norm = self.mips_norm_
         if self.kind_ == "ivf":
             ivf = faiss.extract_index_ivf(self.index_)
@@ -193,6 +214,7 @@ class VectorIndex:
             self.kind, self.exact_threshold, self.nlist, self.nprobe, self.hnsw_m, self.ef_search, self.seed, self.codec
         )
         out.index_, out.kind_, out.vectors_, out.scale_ = index, self.kind_, x, self.scale_
+        out.columns_ = self.columns_
         out.mips_norm_ = mips_norm
         out.row_file_ = None
         return out
@@ -242,7 +264,7 @@ class VectorIndex:
 
     def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """Top-``k`` rows per query. Returns (scores, rows), each of shape (n_queries, k); missing slots are -1."""
-        q = _as_f32(np.atleast_2d(queries))
+        q = self._indexed(np.atleast_2d(queries))
         k = min(k, self.n_rows)
         if self.mips_norm_ is None:
             return self.index_.search(q, k)
@@ -250,6 +272,10 @@ class VectorIndex:
         scores = ((squared_norms(q)[:, None] + self.mips_norm_ - distances) / 2).astype(np.float32)
         scores[rows < 0] = -np.finfo(np.float32).max  # what an inner-product index gives an empty slot
         return scores, rows
+
+    def _indexed(self, queries: np.ndarray) -> np.ndarray:
+        """Queries (n, dim) as the FAISS index takes them: float32, only the columns it stores."""
+        return _as_f32(queries if self.columns_ is None else queries[:, self.columns_])
 
     def exact_search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """Exact top-``k`` by brute force (the reference for recall)."""
@@ -272,8 +298,8 @@ class VectorIndex:
             return scores[0][keep], rows[0][keep].astype(np.int64)
         allowed_rows = np.flatnonzero(allowed)
         stored = self._stored()
-        if stored is not None and allowed_rows.size <= _FLAT_SUBSET_ROWS:
-            return subset_topk(stored, allowed_rows, q[0], k)  # the flat index's own rows: pages its scans touch
+        if stored is not None and allowed_rows.size <= _FLAT_SUBSET_ROWS:  # the flat index's own rows
+            return subset_topk(stored, allowed_rows, self._indexed(q)[0], k)
         if stored is None and (allowed_rows.size <= _EXACT_SUBSET_ROWS or allowed_rows.size <= 4 * k):
             return subset_topk(self.vectors_, allowed_rows, q[0] * self.scale_, k)
         share = allowed_rows.size / self.n_rows
@@ -299,10 +325,11 @@ class VectorIndex:
             fetch *= 2
 
     def _stored(self) -> np.ndarray | None:
-        """A flat index's stored rows (the vectors times ``scale``) as a read-only array over FAISS's own memory
-        (mapped from the file when loaded with ``mmap``), or None for other kinds. Gathering allowed rows from
-        them instead of from the unscaled ``.npy`` keeps one copy of the rows in a worker: product lists that
-        gathered creator rows through the mapping made all of ``creators.npy`` resident (43 MiB at 100k)."""
+        """A flat index's stored rows (the vectors times ``scale``, the ``columns_`` it keeps) as a read-only array
+        over FAISS's own memory (mapped from the file when loaded with ``mmap``), or None for other kinds. Gathering
+        allowed rows from them instead of from the unscaled ``.npy`` keeps one copy of the rows in a worker: product
+        lists that gathered creator rows through the mapping made all of ``creators.npy`` resident (43 MiB at
+        100k)."""
         if self.kind_ != "flat":
             return None
         index = self.index_
@@ -318,7 +345,7 @@ class VectorIndex:
         selector = faiss.IDSelectorBitmap(len(allowed), faiss.swig_ptr(bitmap))
         params = faiss.SearchParameters()
         params.sel = selector
-        scores, rows = self.index_.search(q, min(k, self.n_rows), params=params)
+        scores, rows = self.index_.search(self._indexed(q), min(k, self.n_rows), params=params)
         keep = rows[0] >= 0
         return scores[0][keep], rows[0][keep].astype(np.int64)
 
@@ -351,6 +378,8 @@ class VectorIndex:
         }
         if self.mips_norm_ is not None:
             meta["mips_norm"] = self.mips_norm_
+        if self.columns_ is not None:
+            meta["columns"] = self.columns_.tolist()
         (directory / f"{name}.json").write_text(json.dumps(meta, indent=2))
 
     @classmethod
@@ -370,8 +399,10 @@ class VectorIndex:
         else:
             vectors = load_npy(path)
         mips_norm = meta.get("mips_norm")  # indexes written before the Euclidean reduction have none
+        columns = None if meta.get("columns") is None else np.asarray(meta["columns"], dtype=np.int64)
+        stored = meta["dim"] if columns is None else len(columns)  # all columns before 2026-12-05
         # lifted: one more coordinate, padded to lifted_width since 2026-12-04 (not before)
-        widths = {meta["dim"] + 1, lifted_width(meta["dim"])} if mips_norm is not None else {meta["dim"]}
+        widths = {stored + 1, lifted_width(stored)} if mips_norm is not None else {stored}
         if index.ntotal != meta["n_rows"] or vectors.shape != (meta["n_rows"], meta["dim"]) or index.d not in widths:
             raise ValueError(
                 f"index {name!r} does not match its vectors: index {index.ntotal}x{index.d}, "
@@ -388,8 +419,11 @@ class VectorIndex:
         obj.kind_ = meta["kind"]
         obj.vectors_ = vectors
         obj.scale_ = np.asarray(meta.get("scale", np.ones(meta["dim"])), dtype=np.float32)
+        obj.columns_ = columns
         obj.mips_norm_ = None if mips_norm is None else float(mips_norm)
         obj.row_file_ = row_file
         if obj.scale_.shape != (meta["dim"],):
             raise ValueError(f"index {name!r}: scale has {obj.scale_.size} entries for {meta['dim']} dimensions")
+        if columns is not None and (columns.size == 0 or columns.min() < 0 or columns.max() >= meta["dim"]):
+            raise ValueError(f"index {name!r}: columns {columns.tolist()} are not among its {meta['dim']} dimensions")
         return obj

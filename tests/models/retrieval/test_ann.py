@@ -338,3 +338,73 @@ def test_lifted_refuses_a_width_with_no_room_for_the_lifting_coordinate() -> Non
     np.testing.assert_allclose(out, [[1, 1, 1, 3, 0, 0, 0, 0]] * 2)
     with pytest.raises(ValueError, match="must exceed the vectors' 3 dimensions"):
         lifted(np.ones((2, 3), np.float32), 12.0, width=3)
+
+
+@pytest.fixture(scope="module")
+def zero_weighted() -> tuple[np.ndarray, np.ndarray]:
+    """Vectors of 20 dimensions, 5 of which the retrieval model gave no weight (as 15 of 112 at the 1M bench)."""
+    rng = np.random.default_rng(7)
+    scale = np.exp(rng.normal(size=20)).astype(np.float32)
+    scale[[0, 3, 4, 11, 19]] = 0.0
+    return (rng.normal(size=(3000, 20)) * np.exp(rng.normal(size=(3000, 1)))).astype(np.float32), scale
+
+
+@pytest.mark.parametrize("kind", ["flat", "ivf"])
+def test_zero_weight_dimensions_are_not_stored_and_scores_stay_the_inner_products(
+    zero_weighted, kind: str, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    x, scale = zero_weighted
+    index = VectorIndex(kind=kind, nlist=20, nprobe=20).fit(x, scale=scale)  # type: ignore[arg-type]
+    np.testing.assert_array_equal(index.columns_, np.flatnonzero(scale))
+    assert index.index_.d == (15 if kind == "flat" else 16)  # ivf: 15 + the lifting coordinate
+    queries = np.random.default_rng(8).normal(size=(10, 20)).astype(np.float32)  # weight-0 coordinates not zero
+    brute = queries @ (x * scale).T
+    scores, rows = index.search(queries, 10)
+    np.testing.assert_array_equal(rows, np.argsort(-brute, axis=1)[:, :10])
+    np.testing.assert_allclose(scores, np.take_along_axis(brute, rows, 1), rtol=1e-4, atol=1e-3)
+    index.save(tmp_path, "creators")
+    loaded = VectorIndex.load(tmp_path, "creators", mmap=True)
+    np.testing.assert_array_equal(loaded.columns_, index.columns_)
+    np.testing.assert_array_equal(loaded.search(queries, 10)[1], rows)
+    assert loaded.dim == 20 and loaded.rows(np.array([5])).shape == (1, 20)  # the unscaled rows keep every column
+    longest = np.argmax(np.linalg.norm(x * scale, axis=1))
+    more = np.vstack([x, 2 * x[longest : longest + 1]])  # a new row longer than any: a higher lifting norm
+    grown = loaded.with_vectors(more, appended_only=True)
+    assert grown.index_.d == index.index_.d
+    np.testing.assert_array_equal(grown.search(queries, 3)[1], np.argsort(-(queries @ (more * scale).T), axis=1)[:, :3])
+
+
+@pytest.mark.parametrize("subset_rows", [20_000, 100])  # gathered from the stored rows / a bitmap scan
+@pytest.mark.parametrize("share", [0.9, 0.05])
+def test_a_flat_index_without_its_zero_weight_columns_filters_exactly(
+    zero_weighted, share: float, subset_rows: int, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setattr("models.retrieval.ann._FLAT_SUBSET_ROWS", subset_rows)
+    x, scale = zero_weighted
+    index = VectorIndex(kind="flat").fit(x, scale=scale)
+    allowed = np.random.default_rng(9).random(len(x)) < share
+    for query in np.random.default_rng(10).normal(size=(5, 20)).astype(np.float32):
+        scores, rows = index.search_filtered(query, 25, allowed)
+        brute = np.where(allowed, (x * scale) @ query, -np.inf)
+        np.testing.assert_array_equal(rows, np.argsort(-brute)[:25])
+        np.testing.assert_allclose(scores, brute[rows], rtol=1e-4, atol=1e-3)
+
+
+def test_an_index_that_stores_every_column_still_loads_and_searches(
+    zero_weighted, tmp_path, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    """Indexes saved before 2026-12-05 store every column, zero-weight ones included, and name none."""
+    x, scale = zero_weighted
+    with monkeypatch.context() as patch:
+        patch.setattr("models.retrieval.ann._weighted_columns", lambda s: None)
+        VectorIndex(kind="flat").fit(x, scale=scale).save(tmp_path, "creators")
+    assert "columns" not in (tmp_path / "creators.json").read_text()
+    old = VectorIndex.load(tmp_path, "creators")
+    assert old.columns_ is None and old.index_.d == 20
+    query = np.random.default_rng(11).normal(size=20).astype(np.float32)
+    new = VectorIndex(kind="flat").fit(x, scale=scale)
+    np.testing.assert_array_equal(old.search(query[None], 10)[1], new.search(query[None], 10)[1])
+    allowed = np.arange(len(x)) % 3 == 0
+    np.testing.assert_array_equal(
+        old.search_filtered(query, 10, allowed)[1], new.search_filtered(query, 10, allowed)[1]
+    )
