@@ -75,6 +75,9 @@ def test_a_query_whose_scores_do_not_vary_has_no_affinity() -> None:
         def query(self, direction: Direction, row: int) -> np.ndarray:
             return np.zeros(3, np.float32) if row == 0 else np.ones(3, np.float32)
 
+        def stored_scores(self, direction: Direction, queries: np.ndarray, rows: np.ndarray) -> None:
+            return None  # no index copy: the rows are read
+
     z = RetrievalAffinity(Flat()).z(Direction.PRODUCT, np.array([0, 3, 0]), np.array([0, 0, 1]))  # type: ignore[arg-type]
     assert z[:2].tolist() == [0.0, 0.0] and z[2] < 0 and np.isfinite(z).all()
 
@@ -124,3 +127,21 @@ def test_a_mapped_bundle_gives_the_same_affinity_reading_rows_from_its_files(fix
         ):
             assert np.array_equal(a, b)
         assert np.array_equal(RetrievalAffinity(plain).z(direction, c, p), RetrievalAffinity(mapped).z(direction, c, p))
+
+
+def test_z_from_the_flat_index_copy_is_z_from_the_vectors_file(fixture_bundle, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """A flat index's own (weighted) rows give the scores the vectors' file gives: no ``pread`` per candidate when
+    the index keeps them in memory; IVF lists keep no readable copy and the file is read."""
+    retriever = load_bundle(fixture_bundle.path, mmap=True).engine.retriever
+    assert retriever.creator_index.kind_ == "flat"
+    c, p = np.array([3, 3, 42, 7, 0]), np.array([0, 5, 17, 5, 9])
+    affinity = RetrievalAffinity(retriever)
+    for direction in (Direction.CREATOR, Direction.PRODUCT):
+        rows = direction.candidate_rows(c, p)
+        assert retriever.stored_scores(direction, direction.query_rows(c, p), rows) is not None
+        from_index = affinity.z(direction, c, p)
+        with monkeypatch.context() as patch:
+            patch.setattr(retriever.index_for(direction), "stored_rows", lambda rows: None)
+            assert retriever.stored_scores(direction, direction.query_rows(c, p), rows) is None
+            from_file = affinity.z(direction, c, p)
+        np.testing.assert_allclose(from_index, from_file, rtol=1e-6, atol=1e-6)

@@ -408,3 +408,20 @@ def test_an_index_that_stores_every_column_still_loads_and_searches(
     np.testing.assert_array_equal(
         old.search_filtered(query, 10, allowed)[1], new.search_filtered(query, 10, allowed)[1]
     )
+
+
+@pytest.mark.parametrize("kind", ["flat", "ivf", "hnsw"])
+@pytest.mark.parametrize("mmap", [False, True])
+def test_stored_rows_are_a_flat_index_s_weighted_columns_and_other_kinds_have_none(
+    zero_weighted, kind: str, mmap: bool, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    x, scale = zero_weighted
+    VectorIndex(kind=kind, nlist=20).fit(x, scale=scale).save(tmp_path, "creators")  # type: ignore[arg-type]
+    index = VectorIndex.load(tmp_path, "creators", mmap=mmap)  # mapped: FAISS's codes at an unaligned offset
+    rows = np.array([7, 0, 2999, 7, 1500])
+    got = index.stored_rows(rows)
+    if kind != "flat":
+        assert got is None
+        return
+    np.testing.assert_array_equal(got, (x[rows] * scale)[:, np.flatnonzero(scale)])
+    assert index.stored_rows(np.empty(0, np.int64)).shape == (0, 15)
