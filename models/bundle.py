@@ -55,7 +55,10 @@ from recsys.core.provenance import CORE_LIBRARIES, file_problem, library_version
 from recsys.core.schema import TABLES, Marketplace
 from recsys.core.vocab import DIRECTIONS, Direction
 
-BUNDLE_FORMAT = 2  # 2: models/gmv_calibration.json, integrity/
+BUNDLE_FORMAT = 3  # 2: models/gmv_calibration.json, integrity/; 3: retrieval indexes may store fewer columns
+# formats this code reads: format 2 differs only in its indexes storing every column, which they still load as;
+# code before format 3 refuses a format-3 bundle by its format (its indexes would not match their vectors there)
+READABLE_FORMATS = (2, 3)
 
 log = logging.getLogger(__name__)
 
@@ -213,9 +216,10 @@ class Bundle:
 
 
 def _verify(path: Path, manifest: dict[str, Any], check_files: bool) -> None:
-    if manifest.get("format") != BUNDLE_FORMAT:
+    if manifest.get("format") not in READABLE_FORMATS:
         raise BundleError(
-            f"bundle {path.name}: format {manifest.get('format')!r}, this code reads format {BUNDLE_FORMAT}"
+            f"bundle {path.name}: format {manifest.get('format')!r}, this code reads formats "
+            f"{', '.join(map(str, READABLE_FORMATS))}"
         )
     extras = manifest["extras"]
     expected = feature_names(

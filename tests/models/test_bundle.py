@@ -73,11 +73,43 @@ def test_unknown_format_and_missing_manifest_are_refused(fixture_bundle, tmp_pat
     manifest = json.loads((bundle / "manifest.json").read_text())
     manifest["format"] = 99
     (bundle / "manifest.json").write_text(json.dumps(manifest))
-    with pytest.raises(BundleError, match=r"format 99"):
+    with pytest.raises(BundleError, match=r"format 99, this code reads formats 2, 3"):
         load_bundle(bundle)
     (bundle / "manifest.json").unlink()
     with pytest.raises(BundleError, match=r"manifest.json is missing"):
         load_bundle(bundle)
+
+
+def test_a_format_2_bundle_still_loads_and_serves_the_same_lists(fixture_bundle, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Format 2 (before 2026-12-05) differs only in indexes that store every column, zero-weight ones included."""
+    import faiss
+
+    from recsys.core.vocab import Direction
+
+    bundle = _copy(fixture_bundle.path, tmp_path / "b")
+    manifest = json.loads((bundle / "manifest.json").read_text())
+    retrieval = bundle / "retrieval"
+    for name in ("creators", "products"):  # rewritten as format 2 wrote them: every column, none named
+        meta = json.loads((retrieval / f"{name}.json").read_text())
+        meta.pop("columns", None)
+        vectors, scale = np.load(retrieval / f"{name}.npy"), np.asarray(meta["scale"], np.float32)
+        assert meta["kind"] == "flat"
+        index = faiss.IndexFlatIP(vectors.shape[1])
+        index.add(np.ascontiguousarray(vectors * scale, dtype=np.float32))
+        for suffix in (".faiss", ".json"):
+            (retrieval / f"{name}{suffix}").unlink()
+        faiss.write_index(index, str(retrieval / f"{name}.faiss"))
+        (retrieval / f"{name}.json").write_text(json.dumps(meta))
+    manifest["format"] = 2
+    (bundle / "manifest.json").unlink()
+    (bundle / "manifest.json").write_text(json.dumps(manifest))
+    old, new = load_bundle(bundle, check_files=False).engine, load_bundle(fixture_bundle.path).engine
+    assert old.retriever.creator_index.columns_ is None and old.retriever.creator_index.index_.d == vectors.shape[1]
+    assert new.retriever.creator_index.columns_ is not None  # the format-3 bundle leaves zero-weight columns out
+    for direction, row in ((Direction.CREATOR, 3), (Direction.PRODUCT, 5)):
+        a = old.retriever.candidates(direction, row, 50)[1]
+        b = new.retriever.candidates(direction, row, 50)[1]
+        assert a.tolist() == b.tolist()
 
 
 def test_a_failed_save_leaves_the_current_bundle_active(fixture_bundle, tmp_path) -> None:  # type: ignore[no-untyped-def]
