@@ -7,9 +7,11 @@ top-50), per direction, with their ratios.
 
 ``--base DIR`` serves the same workspace from another copy of the code (e.g. ``git archive HEAD | tar -x -C DIR``)
 so a change's before/after CPU comes from one run: the servers run at the same time on two ports and the repeats
-alternate between them, so the machine's load (shared, noisy) hits both alike. Each figure is the median of
-``--repeats``. Figures, not tests: nothing here fails on a timing. ``python -m bench.run`` prints the same table
-for the working tree (see :func:`measure`).
+alternate between them, so the machine's load (shared, noisy) hits both alike; ``--base-artifacts DIR`` gives the
+baseline another bundle (a folder whose ``current`` names it: e.g. one in a format the base code still reads, next
+to the bundle the working tree trains now). Each figure is the median of ``--repeats``. Figures, not tests:
+nothing here fails on a timing. ``python -m bench.run`` prints the same table for the working tree (see
+:func:`measure`).
 """
 
 from __future__ import annotations
@@ -88,12 +90,15 @@ class CodeServer:
     port: int
     pid: int = 0
     key: str = ""
+    artifacts: Path | None = None  # serve the bundle named by this folder's ``current`` (default: the workspace's)
 
 
 @contextmanager
 def serving(ws: data.Workspace, server: CodeServer, ready_timeout_s: float = 900) -> Iterator[CodeServer]:
     """Start ``recsys serve`` from ``server.code`` (its modules first on the path), wait for /readyz, stop it."""
     env = {**ws.env, "PYTHONPATH": str(server.code)}
+    if server.artifacts is not None:
+        env["RECSYS_ARTIFACTS_DIR"] = str(server.artifacts)
     server.key = admin_key(ws)
     log = (ws.root / "logs" / f"request-cpu-{server.port}.log").open("w")
     cmd = [sys.executable, "-m", "recsys", "serve", "--port", str(server.port), "--workers", "1"]
@@ -186,6 +191,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--scale", type=float, default=0.1, help="the bench workspace (1.0 = 1M products)")
     parser.add_argument("--base", type=Path, help="another code tree to serve side by side (the baseline)")
+    parser.add_argument(
+        "--base-artifacts",
+        type=Path,
+        help="the baseline serves the bundle this artifacts folder's `current` names (e.g. one in a format the base "
+        "code reads) [the workspace's]",
+    )
     parser.add_argument("--code", type=Path, default=ROOT, help="the code tree under test [this repository]")
     parser.add_argument("--queries", type=int, default=200, help="query entities per direction")
     parser.add_argument("--requests", type=int, default=300, help="requests per direction per repeat")
@@ -206,7 +217,9 @@ def main() -> None:
         inproc[d] = in_process(matcher, d, rows)
         paths[d] = list_paths(matcher, d, rows)
     del matcher
-    servers = [CodeServer("base", args.base, args.port + 1)] if args.base else []
+    if args.base_artifacts is not None and args.base is None:
+        raise SystemExit("--base-artifacts names the baseline's bundle: give --base too")
+    servers = [CodeServer("base", args.base, args.port + 1, artifacts=args.base_artifacts)] if args.base else []
     servers.append(CodeServer("working tree", args.code, args.port))
     served = compare_servers(ws, servers, paths, args.requests, args.repeats)
     report = Report(title=f"CPU per list request at scale {args.scale:g} (medians of {args.repeats})")
