@@ -103,10 +103,7 @@ class RetrievalAffinity:
         mean, cov = self.moments(direction)
         sigma = np.sqrt(np.maximum(np.einsum("ij,jk,ik->i", a, cov, a), 0.0))[inverse]
         rows = direction.candidate_rows(c, p)
-        score = self.retriever.stored_scores(direction, queries[inverse], rows)
-        if score is None:  # no copy the index keeps in memory (IVF lists): the vectors from their file
-            score = np.einsum("ij,ij->i", a[inverse], self.retriever.candidate_rows(direction, rows).astype(np.float64))
-        score = score - (a @ mean)[inverse]
+        score = self.retriever.pair_scores(direction, queries[inverse], rows) - (a @ mean)[inverse]
         # a query whose scores do not vary over the candidates (a zero query vector) has no affinity: z = 0
         spread = sigma > 1e-12
         return np.asarray(np.where(spread, score / np.where(spread, sigma, 1.0), 0.0), dtype=np.float64)

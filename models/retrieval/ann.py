@@ -78,6 +78,14 @@ def _weighted_columns(scale: np.ndarray) -> np.ndarray | None:
     return None if kept.size in (0, scale.size) else kept
 
 
+def _stored_side(x: np.ndarray, scale: np.ndarray | None, columns: np.ndarray | None) -> np.ndarray:
+    """What the FAISS index stores of vectors ``x``: each dimension times ``scale`` (None: as they are), only the
+    ``columns`` kept (None: all), as one float32 copy."""
+    if columns is not None:
+        x, scale = x[:, columns], None if scale is None else scale[columns]
+    return _as_f32(x if scale is None else x * scale)
+
+
 def _ivf(quantizer: faiss.Index, d: int, nlist: int, codec: IvfCodec) -> faiss.IndexIVF:
     """Empty Euclidean IVF lists over ``quantizer`` storing vectors as ``codec`` says (half floats need no training
     of their own: lists are rebuilt over a trained quantizer as they are)."""
@@ -140,9 +148,7 @@ class VectorIndex:
             raise ValueError(f"scale must have one entry per dimension ({d}), got shape {s.shape}")
         kind = self._resolved_kind(n)
         columns = _weighted_columns(s) if kind != "hnsw" else None
-        scaled = x if scale is None else _as_f32(x * s)
-        if columns is not None:
-            scaled = _as_f32(scaled[:, columns])
+        scaled = _stored_side(x, None if scale is None else s, columns)
         d = scaled.shape[1]
         mips_norm: float | None = None
         if kind == "flat":
@@ -180,9 +186,7 @@ class VectorIndex:
         x = _as_f32(vectors)
         if x.ndim != 2 or x.shape[1] != self.dim or x.shape[0] < self.n_rows:
             raise ValueError(f"vectors of shape {x.shape} cannot replace an index of {self.n_rows}x{self.dim}")
-        scaled = _as_f32(x * self.scale_)
-        if self.columns_ is not None:
-            scaled = _as_f32(scaled[:, self.columns_])
+        scaled = _stored_side(x, self.scale_, self.columns_)
         d = scaled.shape[1]
         mips_norm = self.mips_norm_
         if self.kind_ == "ivf":

@@ -252,19 +252,19 @@ class Retriever:
         vectors, index = self.candidate_vectors(direction), self.index_for(direction)
         return index.rows(rows) if index.vectors_ is vectors else np.asarray(vectors[rows])
 
-    def stored_scores(self, direction: Direction, queries: np.ndarray, rows: np.ndarray) -> np.ndarray | None:
-        """Retrieval scores (float64) of pairs — query row ``queries[i]`` against candidate row ``rows[i]`` — from
-        the copy of the candidates a flat index keeps in memory (their vectors times the weights), when it is a copy
-        of the retriever's own vectors; else None (IVF, HNSW), and the caller reads the rows
-        (:meth:`candidate_rows`). A product list's affinity read its 200 creator vectors with ``pread`` while the
-        flat creator index held them."""
-        index = self.index_for(direction)
-        stored = index.stored_rows(rows) if index.vectors_ is self.candidate_vectors(direction) else None
-        if stored is None:
-            return None
+    def pair_scores(self, direction: Direction, queries: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        """Retrieval scores (float64) of pairs: query row ``queries[i]`` against candidate row ``rows[i]``. A flat
+        index holding the retriever's own vectors answers from its rows in memory (the vectors times the weights);
+        otherwise the candidates' vectors are read as :meth:`candidate_rows` reads them. A product list's affinity
+        read its 200 creator vectors with ``pread`` while the flat creator index held them."""
         if len(rows) == 0:
             return np.empty(0)
         distinct, inverse = np.unique(queries, return_inverse=True)
+        index = self.index_for(direction)
+        stored = index.stored_rows(rows) if index.vectors_ is self.candidate_vectors(direction) else None
+        if stored is None:
+            weighted = np.stack([self.query(direction, int(q)) for q in distinct]).astype(np.float64)
+            return np.einsum("ij,ij->i", weighted[inverse], self.candidate_rows(direction, rows).astype(np.float64))
         base = np.stack([self.base(direction, int(q)) for q in distinct]).astype(np.float64)
         if index.columns_ is not None:
             base = base[:, index.columns_]

@@ -66,17 +66,15 @@ def test_a_query_whose_scores_do_not_vary_has_no_affinity() -> None:
         def candidate_vectors(self, direction: Direction) -> np.ndarray:
             return np.arange(12, dtype=np.float32).reshape(4, 3)
 
-        def candidate_rows(self, direction: Direction, rows: np.ndarray) -> np.ndarray:
-            return self.candidate_vectors(direction)[rows]
-
         def candidate_every(self, direction: Direction, step: int, block: int) -> list[np.ndarray]:
             return [self.candidate_vectors(direction)[::step]]
 
         def query(self, direction: Direction, row: int) -> np.ndarray:
             return np.zeros(3, np.float32) if row == 0 else np.ones(3, np.float32)
 
-        def stored_scores(self, direction: Direction, queries: np.ndarray, rows: np.ndarray) -> None:
-            return None  # no index copy: the rows are read
+        def pair_scores(self, direction: Direction, queries: np.ndarray, rows: np.ndarray) -> np.ndarray:
+            weighted = np.stack([self.query(direction, int(q)) for q in queries])
+            return np.einsum("ij,ij->i", weighted, self.candidate_vectors(direction)[rows]).astype(np.float64)
 
     z = RetrievalAffinity(Flat()).z(Direction.PRODUCT, np.array([0, 3, 0]), np.array([0, 0, 1]))  # type: ignore[arg-type]
     assert z[:2].tolist() == [0.0, 0.0] and z[2] < 0 and np.isfinite(z).all()
@@ -137,11 +135,19 @@ def test_z_from_the_flat_index_copy_is_z_from_the_vectors_file(fixture_bundle, m
     c, p = np.array([3, 3, 42, 7, 0]), np.array([0, 5, 17, 5, 9])
     affinity = RetrievalAffinity(retriever)
     for direction in (Direction.CREATOR, Direction.PRODUCT):
-        rows = direction.candidate_rows(c, p)
-        assert retriever.stored_scores(direction, direction.query_rows(c, p), rows) is not None
-        from_index = affinity.z(direction, c, p)
+        rows, queries = direction.candidate_rows(c, p), direction.query_rows(c, p)
+        assert retriever.index_for(direction).stored_rows(rows) is not None  # the index copy answers
+        read: list[np.ndarray] = []
         with monkeypatch.context() as patch:
+            patch.setattr(
+                retriever,
+                "candidate_rows",
+                lambda d, r, seen=read, of=retriever.candidate_rows: seen.append(r) or of(d, r),
+            )
+            from_index, scores_from_index = affinity.z(direction, c, p), retriever.pair_scores(direction, queries, rows)
+            assert read == []  # the index copy answered: no file read
             patch.setattr(retriever.index_for(direction), "stored_rows", lambda rows: None)
-            assert retriever.stored_scores(direction, direction.query_rows(c, p), rows) is None
-            from_file = affinity.z(direction, c, p)
+            from_file, scores_from_file = affinity.z(direction, c, p), retriever.pair_scores(direction, queries, rows)
+        assert len(read) == 2  # without the index copy, the vectors' file is read
         np.testing.assert_allclose(from_index, from_file, rtol=1e-6, atol=1e-6)
+        np.testing.assert_allclose(scores_from_index, scores_from_file, rtol=1e-6, atol=1e-6)
