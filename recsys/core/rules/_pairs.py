@@ -44,6 +44,12 @@ def static_codes(a: PlanArrays, terms_ok: np.ndarray, now: int) -> np.ndarray:
     return code
 
 
+def _has_bit(words: np.ndarray, position: np.ndarray | np.integer) -> np.ndarray:
+    """Whether 64-bit ``words`` have bit ``position & 63`` set (the word holding a region's bit: ``position >> 6``
+    of its set)."""
+    return ((words >> (position & 63).astype(np.uint64)) & np.uint64(1)) == 1
+
+
 def requirement_codes(book: PlanBook, plans: np.ndarray, creators: np.ndarray) -> np.ndarray:
     """Per aligned (plan, creator): the first unmet requirement (followers, category, region) or NO_REASON."""
     a, index = book._plans, book._index
@@ -52,9 +58,7 @@ def requirement_codes(book: PlanBook, plans: np.ndarray, creators: np.ndarray) -
     restricted = np.flatnonzero(slot >= 0)
     if len(restricted):
         region = book._creator_region[creators[restricted]]
-        words = index.region_bits[slot[restricted], region >> 6]
-        hit = (words >> (region & 63).astype(np.uint64)) & np.uint64(1)
-        code[restricted[hit == 0]] = _REGION
+        code[restricted[~_has_bit(index.region_bits[slot[restricted], region >> 6], region)]] = _REGION
     slot = index.category_slot[plans]
     restricted = np.flatnonzero(slot >= 0)
     if len(restricted):
@@ -73,8 +77,7 @@ def creators_meeting(book: PlanBook, plan: int) -> np.ndarray:
     slot = int(index.region_slot[plan])
     if slot >= 0:
         region = book._creator_region
-        words = index.region_bits[slot][region >> 6]
-        ok &= ((words >> (region & 63).astype(np.uint64)) & np.uint64(1)) == 1
+        ok &= _has_bit(index.region_bits[slot][region >> 6], region)
     slot = int(index.category_slot[plan])
     if slot >= 0:
         ok &= (book._creator_bits & index.category_bits[slot]).any(axis=1)
@@ -113,8 +116,8 @@ class RestrictedPlans:
     def products_for(self, book: PlanBook, creator: int) -> np.ndarray:
         """Product rows of the plans whose requirements ``creator`` meets (same rules as requirement_codes)."""
         region = int(book._creator_region[creator])
-        region_hit = (self.region_bits[:, region >> 6] >> np.uint64(region & 63)) & np.uint64(1)
-        ok = (book._followers[creator] >= self.min_followers) & (~self.has_regions | (region_hit == 1))
+        region_hit = _has_bit(self.region_bits[:, region >> 6], np.int64(region))
+        ok = (book._followers[creator] >= self.min_followers) & (~self.has_regions | region_hit)
         if self.has_categories.any():
             shared = (self.category_bits & book._creator_bits[creator]).any(axis=1)
             ok &= ~self.has_categories | shared
